@@ -1,0 +1,90 @@
+package property
+
+import (
+	"math"
+
+	"github.com/flatmin/flatmin/fixtures"
+	"github.com/flatmin/flatmin/theory"
+)
+
+// u is the unit roundoff of float64.
+const u = 0x1p-53
+
+// gamma is Higham's γ_k = k·u/(1 - k·u), the relative error bound of a
+// computation of k floating-point operations in sequence.
+func gamma(k int) float64 { return float64(k) * u / (1 - float64(k)*u) }
+
+// featureCase is a drawn (Q, e) with the specs that made it.
+type featureCase struct {
+	spec fixtures.FeatureSpec
+	res  fixtures.ResidualSpec
+	n, p int
+	q, e []float64
+}
+
+// drawCase draws features and residuals within the bounds.
+func drawCase(t *T, b fixtures.FeatureBounds, maxLogResidualScale float64) featureCase {
+	spec := fixtures.Features(b).Draw(t.T, "features")
+	res := fixtures.Residuals(maxLogResidualScale).Draw(t.T, "residuals")
+	q := spec.Build()
+	tallyCorners(t, spec)
+	return featureCase{spec: spec, res: res, n: spec.N, p: spec.P, q: q, e: res.Build(q, spec.N, spec.P)}
+}
+
+// normalized returns x scaled by the power of two that brings max|x| into
+// [1/2, 1): exact, so every ratio of the paper is unchanged bit for bit.
+func normalized(x []float64) []float64 {
+	m := 0.0
+	for _, v := range x {
+		m = math.Max(m, math.Abs(v))
+	}
+	out := append([]float64(nil), x...)
+	if m == 0 {
+		return out
+	}
+	_, exp := math.Frexp(m)
+	for i := range out {
+		out[i] = math.Ldexp(out[i], -exp)
+	}
+	return out
+}
+
+// mustState builds a State, failing the case on an error: drawn cases are
+// valid input by construction.
+func mustState(t *T, q []float64, n, p int, e []float64) *theory.State {
+	t.Helper()
+	s, err := theory.NewState(q, n, p, e)
+	if err != nil {
+		t.Fatalf("NewState on valid input: %v", err)
+	}
+	return s
+}
+
+func mustNoise(t *T, s *theory.State) theory.Noise {
+	t.Helper()
+	nz, err := s.Noise()
+	if err != nil {
+		t.Fatalf("Noise on non-zero residuals: %v", err)
+	}
+	return nz
+}
+
+// tallyCorners counts the hard corners a case reaches, so that the ledger
+// shows the generator got there.
+func tallyCorners(t *T, s fixtures.FeatureSpec) {
+	if s.Rank < min(s.N, s.P) {
+		t.Tally("rank-deficient")
+	}
+	if s.LogCond >= 8 {
+		t.Tally("condition >= 1e8")
+	}
+	if math.Abs(s.LogScale) >= 100 {
+		t.Tally("scale beyond 1e±100")
+	}
+	if s.DupRows > 0 {
+		t.Tally("duplicated rows")
+	}
+	if s.ZeroRows > 0 {
+		t.Tally("zero rows")
+	}
+}

@@ -1,0 +1,76 @@
+package property
+
+import (
+	"math"
+
+	"github.com/flatmin/flatmin/fixtures"
+)
+
+// def-alignment: eq. (3) and the identities between the alignment factors.
+
+func init() {
+	addCheck("def-alignment", Check{Name: "identities", Kind: Property, Run: defAlignment(rightFormula)})
+	addControl("def-alignment", Control{Name: "beta-without-2", Wrong: "β = ‖Σ‖_F/(L‖G‖_F): the factor 2 of 2L dropped",
+		Run: defAlignment(betaWithout2)})
+	addControl("def-alignment", Control{Name: "mu2-without-1/n", Wrong: "μ2 from ‖Ke‖²/n² in place of ‖Ke‖²/n³: a dropped 1/n",
+		Run: defAlignment(mu2Without1n)})
+}
+
+// variant selects the formula a check uses: the right one, or a deliberately
+// wrong one for a negative control.
+type variant int
+
+const (
+	rightFormula variant = iota
+	betaWithout2
+	mu2Without1n
+	printedEq11
+	trGSigmaWithoutP
+	gammaPlainNorms
+	lossWithout1n
+	h2ForH3
+	equalityWithout2
+)
+
+func defAlignment(v variant) func(*T) {
+	return func(t *T) {
+		c := drawCase(t, fixtures.DefaultBounds, 150)
+		// Work on the power-of-two normalised inputs: the ratios are the same
+		// bits (checked by eq-11/scale), and every other quantity is finite.
+		q, e := normalized(c.q), normalized(c.e)
+		st := mustState(t, q, c.n, c.p, e)
+		nz := mustNoise(t, st)
+		froG := st.Geometry().FroG
+		mag := magnitudesOf(q, c.n, c.p, e)
+		g := gamma(opsBound(c.n, c.p))
+		dG, dS, dT := g*mag.froG, g*mag.froSigma, g*mag.traces
+
+		beta, mu2 := nz.Beta, nz.Mu2
+		switch v {
+		case betaWithout2:
+			beta = nz.FroSigma / (nz.Loss * froG)
+		case mu2Without1n:
+			mu2 *= float64(c.n)
+		}
+
+		// μ = μ1 - μ2: all three share one computed denominator 2L‖G‖_F², so
+		// the difference is (T - T1 + T2)/denominator, each T within dT.
+		denom := 2 * nz.Loss * froG * froG
+		t.Close("μ = μ1 - μ2", nz.Mu, nz.Mu1-mu2, 3*dT/denom*(1+8*u))
+		if nz.FroSigma <= 2*dS {
+			// ‖Σ‖_F is at the rounding level of its own computation (for
+			// example Σ = 0: n = 1, or all e_i g_i equal): α is 0/0 and β ≈ 0.
+			t.Tally("Σ at rounding level: α undefined")
+			return
+		}
+		// μ = αβ: each side is at most 10 correctly rounded operations on the
+		// same computed norms, so they agree to γ_20 < 24u relatively.
+		t.Close("μ = αβ", nz.Mu, nz.Alpha*beta, 24*u*math.Abs(nz.Mu))
+		t.AtLeast("α >= 0", nz.Alpha, 0, 0)
+		// Cauchy–Schwarz: Tr(GΣ) <= ‖G‖_F‖Σ‖_F exactly; the computed α can
+		// exceed 1 by the rounding of its three ingredients.
+		tolAlpha := ((froG+dG)*(nz.FroSigma+dS)+dT)/(froG*nz.FroSigma) - 1 + 4*u
+		t.AtMost("α <= 1", nz.Alpha, 1, tolAlpha)
+		t.Tally("α defined")
+	}
+}

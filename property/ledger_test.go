@@ -1,0 +1,72 @@
+package property
+
+import (
+	"flag"
+	"os"
+	"strconv"
+	"testing"
+
+	"pgregory.net/rapid"
+)
+
+// TestMain fixes rapid's seed to DefaultSeed unless -rapid.seed is given, so
+// that `go test ./property` is reproducible; pass -rapid.seed to explore.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if f := flag.Lookup("rapid.seed"); f.Value.String() == "0" {
+		_ = f.Value.Set(strconv.FormatUint(DefaultSeed, 10))
+	}
+	os.Exit(m.Run())
+}
+
+// TestLedger runs every check of every claim under go test, as
+// TestLedger/<claim ID>/<check>, through rapid with testing.T.
+func TestLedger(t *testing.T) {
+	for _, c := range Claims() {
+		t.Run(c.ID, func(t *testing.T) {
+			if !c.Checked() {
+				t.Skip("not yet checked")
+			}
+			for _, chk := range c.Checks {
+				t.Run(chk.Name, func(t *testing.T) {
+					if chk.Cases > 0 {
+						defer setFlags(map[string]string{"rapid.checks": strconv.Itoa(chk.Cases)}, true)()
+					}
+					rapid.Check(t, Wrap(chk.Run))
+				})
+			}
+		})
+	}
+}
+
+// TestControls shows that every negative control is caught: the wrong
+// variant fails on the same generator as the right one, as
+// TestControls/<claim ID>/<control>.
+func TestControls(t *testing.T) {
+	for _, c := range Claims() {
+		for _, ctl := range c.Controls {
+			t.Run(c.ID+"/"+ctl.Name, func(t *testing.T) {
+				out := runRapid(c.ID+"/control/"+ctl.Name, Options{Seed: seedFromFlag()}, 0, Wrap(ctl.Run))
+				if !out.failed {
+					t.Fatalf("negative control %q (%s) was not caught", ctl.Name, ctl.Wrong)
+				}
+				t.Logf("caught: %s", out.counterexample())
+			})
+		}
+	}
+}
+
+// TestEveryCheckedClaimHasAControl: a check without a negative control
+// cannot be shown to fail.
+func TestEveryCheckedClaimHasAControl(t *testing.T) {
+	for _, c := range Claims() {
+		if c.Checked() && len(c.Controls) == 0 {
+			t.Errorf("%s has checks but no negative control", c.ID)
+		}
+	}
+}
+
+func seedFromFlag() uint64 {
+	s, _ := strconv.ParseUint(flag.Lookup("rapid.seed").Value.String(), 10, 64)
+	return s
+}

@@ -1,0 +1,80 @@
+package property
+
+import (
+	"math"
+
+	"github.com/flatmin/flatmin/fixtures"
+)
+
+// lemma-2.3: μ1 >= γ, μ2 <= τ(G), μ >= γ - τ(G), for every θ (every e).
+
+func init() {
+	addCheck("lemma-2.3", Check{Name: "bounds", Kind: Property, Run: lemma23(rightFormula)})
+	addControl("lemma-2.3", Control{Name: "plain-feature-norms", Wrong: "γ from ‖g_i‖² in place of χ_i = g_iᵀGg_i",
+		Run: lemma23(gammaPlainNorms)})
+	addControl("lemma-2.3", Control{Name: "loss-without-1/n", Wrong: "μ1 with L = Σe_i²/2: a dropped 1/n",
+		Run: lemma23(lossWithout1n)})
+}
+
+func lemma23(v variant) func(*T) {
+	return func(t *T) {
+		c := drawCase(t, fixtures.DefaultBounds, 150)
+		q, e := normalized(c.q), normalized(c.e)
+		st := mustState(t, q, c.n, c.p, e)
+		geo, nz := st.Geometry(), mustNoise(t, st)
+		mag := magnitudesOf(q, c.n, c.p, e)
+		g := gamma(opsBound(c.n, c.p))
+		nf := float64(c.n)
+
+		gam, mu1 := geo.Gamma, nz.Mu1
+		switch v {
+		case gammaPlainNorms:
+			gam = plainNormRatio(q, c.n, c.p)
+		case lossWithout1n:
+			mu1 /= nf
+		}
+
+		// Absolute error bounds, from the magnitudes (see tolerance.go).
+		// The common denominator 2L‖G‖_F² is within γ_{n+4} + 2·dG/‖G‖_F.
+		dG := g * mag.froG
+		dDen := gamma(c.n+4) + 2*dG/geo.FroG
+		denom := 2 * nz.Loss * geo.FroG * geo.FroG
+		dMu := func(mu float64) float64 { return g*mag.traces/denom + mu*dDen }
+		minI, meanChi, dMean := 0, 0.0, 0.0
+		for i, x := range geo.Chi {
+			if x < geo.Chi[minI] {
+				minI = i
+			}
+			meanChi += x / nf
+			dMean += g * mag.chi[i] / nf
+		}
+		dGamma := (g*mag.chi[minI] + geo.Gamma*dMean) / meanChi
+		// λ_1: backward-stable eigensolver, within a few (n+p)·u·‖G‖_F.
+		dLambda := dG + 4*float64(c.n+c.p)*u*geo.FroG
+		dTau := geo.Tau * (2*dLambda/geo.LambdaMax + 2*dG/geo.FroG)
+
+		t.AtLeast("μ1 >= γ", mu1, gam, dMu(nz.Mu1)+dGamma)
+		t.AtMost("μ2 <= τ(G)", nz.Mu2, geo.Tau, dMu(nz.Mu2)+dTau)
+		t.AtLeast("μ >= γ - τ(G)", nz.Mu, geo.Gamma-geo.Tau, dMu(math.Abs(nz.Mu))+dGamma+dTau)
+		if c.res.Kind == fixtures.Linearized {
+			t.Tally("e = Qθ (linearized)")
+		} else {
+			t.Tally("arbitrary e")
+		}
+	}
+}
+
+// plainNormRatio is min ‖g_i‖²/mean ‖g_i‖², the unweighted feature-norm
+// ratio (a wrong variant of γ for a negative control).
+func plainNormRatio(q []float64, n, p int) float64 {
+	minN, mean := math.Inf(1), 0.0
+	for i := 0; i < n; i++ {
+		s := 0.0
+		for _, x := range q[i*p : (i+1)*p] {
+			s += x * x
+		}
+		minN = math.Min(minN, s)
+		mean += s / float64(n)
+	}
+	return minN / mean
+}

@@ -1,0 +1,237 @@
+package property
+
+import (
+	"flag"
+	"fmt"
+	"math"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"pgregory.net/rapid"
+)
+
+// Status of a claim in the ledger.
+type Status string
+
+const (
+	Verified   Status = "verified"
+	Failed     Status = "FAILED"
+	NotChecked Status = "not yet checked"
+)
+
+// Result is what running one claim found.
+type Result struct {
+	ID        string        `json:"id"`
+	Statement string        `json:"statement"`
+	Kind      string        `json:"kind"` // the kinds of the checks that ran, "exact + property"
+	Status    Status        `json:"status"`
+	Cases     int           `json:"cases"`
+	Worst     *float64      `json:"worst_margin"` // nil when no case ran
+	WorstAt   string        `json:"worst_margin_at,omitempty"`
+	Tallies   []Tally       `json:"tallies,omitempty"`
+	Failure   string        `json:"failure,omitempty"` // the minimal counterexample rapid found
+	Controls  []ControlRun  `json:"controls,omitempty"`
+	Duration  time.Duration `json:"-"`
+}
+
+// ControlRun is the outcome of one negative control: Caught must be true.
+type ControlRun struct {
+	Name           string   `json:"name"`
+	Wrong          string   `json:"wrong"`
+	Caught         bool     `json:"caught"`
+	Counterexample string   `json:"counterexample,omitempty"`
+	Erratum        *Erratum `json:"erratum,omitempty"`
+}
+
+// Options of a ledger run. Seed 0 is replaced by DefaultSeed so that runs
+// are reproducible; Checks 0 keeps rapid's default (100 cases per check).
+type Options struct {
+	Seed   uint64
+	Checks int
+}
+
+// DefaultSeed is the seed of `flatmin verify` and of `go test ./property`.
+const DefaultSeed = 20221011
+
+// Run runs every check and control of c with its own rapid.TB, the same
+// checks `go test ./property` runs through testing.T.
+func Run(c Claim, opt Options) Result {
+	start := time.Now()
+	res := Result{ID: c.ID, Statement: c.Statement, Status: NotChecked}
+	if !c.Checked() {
+		return res
+	}
+	res.Status = Verified
+	var kinds []string
+	rec := newRecord()
+	for _, chk := range c.Checks {
+		if !contains(kinds, string(chk.Kind)) {
+			kinds = append(kinds, string(chk.Kind))
+		}
+		out := runRapid(c.ID+"/"+chk.Name, opt, chk.Cases, wrapInto(chk.Run, rec))
+		if out.failed {
+			res.Status = Failed
+			res.Failure = chk.Name + ": " + out.counterexample()
+		}
+	}
+	res.Kind = strings.Join(kinds, " + ")
+	res.Cases = rec.cases
+	if rec.cases > 0 && !math.IsInf(rec.worst, 1) {
+		w := rec.worst
+		res.Worst, res.WorstAt = &w, rec.worstAt
+	}
+	res.Tallies = rec.tallies()
+	for _, ctl := range c.Controls {
+		out := runRapid(c.ID+"/control/"+ctl.Name, opt, 0, Wrap(ctl.Run))
+		cr := ControlRun{Name: ctl.Name, Wrong: ctl.Wrong, Caught: out.failed, Erratum: ctl.Erratum}
+		if out.failed {
+			cr.Counterexample = out.counterexample()
+		} else {
+			res.Status = Failed
+			res.Failure = strings.TrimPrefix(res.Failure+"; ", "; ") + "negative control " + ctl.Name + " was not caught"
+		}
+		res.Controls = append(res.Controls, cr)
+	}
+	res.Duration = time.Since(start)
+	return res
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// rapidFlags serialises changes to rapid's global flags.
+var rapidFlags sync.Mutex
+
+// runRapid runs prop through rapid.Check with a capturing TB, with rapid's
+// seed and case count set from opt for the duration of the call.
+func runRapid(name string, opt Options, cases int, prop func(*rapid.T)) *captureTB {
+	rapidFlags.Lock()
+	defer rapidFlags.Unlock()
+	seed := opt.Seed
+	if seed == 0 {
+		seed = DefaultSeed
+	}
+	n := opt.Checks
+	if cases > 0 {
+		n = cases
+	}
+	restore := setFlags(map[string]string{
+		"rapid.seed":       strconv.FormatUint(seed, 10),
+		"rapid.checks":     strconv.Itoa(n),
+		"rapid.nofailfile": "true",
+	}, n > 0)
+	defer restore()
+
+	tb := &captureTB{name: name}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		rapid.Check(tb, prop)
+	}()
+	<-done
+	return tb
+}
+
+// setFlags sets rapid's command-line flags (registered on flag.CommandLine
+// by rapid itself) and returns a function restoring them. rapid.checks is
+// set only when setChecks.
+func setFlags(values map[string]string, setChecks bool) func() {
+	old := map[string]string{}
+	for k, v := range values {
+		if k == "rapid.checks" && !setChecks {
+			continue
+		}
+		f := flag.Lookup(k)
+		if f == nil {
+			panic("property: rapid flag " + k + " is not registered")
+		}
+		old[k] = f.Value.String()
+		if err := f.Value.Set(v); err != nil {
+			panic(err)
+		}
+	}
+	return func() {
+		for k, v := range old {
+			_ = flag.Lookup(k).Value.Set(v)
+		}
+	}
+}
+
+// captureTB is a rapid.TB that records what rapid reports instead of failing
+// a Go test; FailNow ends the goroutine like testing.T does.
+type captureTB struct {
+	name   string
+	mu     sync.Mutex
+	failed bool
+	logs   []string
+}
+
+func (c *captureTB) Helper()      {}
+func (c *captureTB) Name() string { return c.name }
+func (c *captureTB) Logf(format string, args ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.logs = append(c.logs, fmt.Sprintf(format, args...))
+}
+func (c *captureTB) Log(args ...any)                  { c.Logf("%s", fmt.Sprintln(args...)) }
+func (c *captureTB) Skipf(format string, args ...any) { c.Logf(format, args...); runtime.Goexit() }
+func (c *captureTB) Skip(args ...any)                 { c.Log(args...); runtime.Goexit() }
+func (c *captureTB) SkipNow()                         { runtime.Goexit() }
+func (c *captureTB) Errorf(format string, args ...any) {
+	c.Logf(format, args...)
+	c.Fail()
+}
+func (c *captureTB) Error(args ...any) { c.Log(args...); c.Fail() }
+func (c *captureTB) Fatalf(format string, args ...any) {
+	c.Errorf(format, args...)
+	runtime.Goexit()
+}
+func (c *captureTB) Fatal(args ...any) { c.Error(args...); runtime.Goexit() }
+func (c *captureTB) FailNow()          { c.Fail(); runtime.Goexit() }
+func (c *captureTB) Fail() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failed = true
+}
+func (c *captureTB) Failed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.failed
+}
+
+// counterexample condenses rapid's report of a failure: the property's
+// failure message on the minimal case, then that case's labelled draws.
+func (c *captureTB) counterexample() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var msg string
+	var draws []string
+	for _, l := range c.logs {
+		switch {
+		case strings.HasPrefix(l, "[rapid] failed after"), strings.HasPrefix(l, "[rapid] panic after"):
+			first := strings.SplitN(l, "\n", 2)[0]
+			if i := strings.Index(first, "tests: "); i >= 0 {
+				first = first[i+len("tests: "):]
+			}
+			msg = first
+		case strings.HasPrefix(l, "[rapid] draw "):
+			draws = append(draws, strings.TrimPrefix(l, "[rapid] draw "))
+		}
+	}
+	if msg == "" && len(c.logs) > 0 {
+		msg = strings.SplitN(c.logs[0], "\n", 2)[0]
+	}
+	if len(draws) > 0 {
+		msg += " [" + strings.Join(draws, "; ") + "]"
+	}
+	return msg
+}
