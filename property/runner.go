@@ -85,11 +85,8 @@ func Run(c Claim, opt Options) Result {
 	}
 	res.Tallies = rec.tallies()
 	for _, ctl := range c.Controls {
-		out := runRapid(c.ID+"/control/"+ctl.Name, opt, 0, Wrap(ctl.Run))
-		cr := ControlRun{Name: ctl.Name, Wrong: ctl.Wrong, Caught: out.failed, Erratum: ctl.Erratum}
-		if out.failed {
-			cr.Counterexample = out.counterexample()
-		} else {
+		cr := runControl(c.ID, ctl, opt.Seed)
+		if !cr.Caught {
 			res.Status = Failed
 			res.Failure = strings.TrimPrefix(res.Failure+"; ", "; ") + "negative control " + ctl.Name + " was not caught"
 		}
@@ -106,6 +103,20 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// controlBudget is how many cases a negative control may take to be caught
+// (rapid stops at the first failure, so a caught control is usually cheap).
+const controlBudget = 2000
+
+// runControl runs a negative control, which must fail.
+func runControl(id string, ctl Control, seed uint64) ControlRun {
+	out := runRapid(id+"/control/"+ctl.Name, Options{Seed: seed}, controlBudget, Wrap(ctl.Run))
+	cr := ControlRun{Name: ctl.Name, Wrong: ctl.Wrong, Caught: out.failed, Erratum: ctl.Erratum}
+	if out.failed {
+		cr.Counterexample = out.counterexample()
+	}
+	return cr
 }
 
 // rapidFlags serialises changes to rapid's global flags.
