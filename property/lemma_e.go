@@ -85,7 +85,8 @@ func lemmaE1(v variant) func(*T) {
 		t.AtLeast("g(a,b,θ) >= -a²/(4b)", gab, theory.LemmaE1Bound(a, b), hc.ratioTol(a, b))
 
 		// Equality: θ = an eigenvector of H for λ > 0, a = 2bλ.
-		j := rapid.IntRange(0, p-1).Draw(t.T, "eigenvalue index")
+		// Counted from the top, so that shrinking goes to λ_1 (never zero).
+		j := p - 1 - rapid.IntRange(0, p-1).Draw(t.T, "eigenvalue index from the top")
 		lam := hc.lambda[j]
 		if !(lam > float64(p)*u*top*1e3) {
 			t.Tally("equality case skipped: λ at rounding level")

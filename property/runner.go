@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"pgregory.net/rapid"
@@ -26,7 +27,8 @@ const (
 type Result struct {
 	ID        string        `json:"id"`
 	Statement string        `json:"statement"`
-	Kind      string        `json:"kind"` // the kinds of the checks that ran, "exact + property"
+	Kind      string        `json:"kind"`         // the kinds of the checks that ran, "exact + property"
+	Planned   string        `json:"planned_kind"` // the kinds CLAIMS.md asks for
 	Status    Status        `json:"status"`
 	Cases     int           `json:"cases"`
 	Worst     *float64      `json:"worst_margin"` // nil when no case ran
@@ -60,7 +62,7 @@ const DefaultSeed = 20221011
 // checks `go test ./property` runs through testing.T.
 func Run(c Claim, opt Options) Result {
 	start := time.Now()
-	res := Result{ID: c.ID, Statement: c.Statement, Status: NotChecked}
+	res := Result{ID: c.ID, Statement: c.Statement, Status: NotChecked, Planned: joinKinds(c.Kinds)}
 	if !c.Checked() {
 		return res
 	}
@@ -96,6 +98,14 @@ func Run(c Claim, opt Options) Result {
 	return res
 }
 
+func joinKinds(ks []Kind) string {
+	s := make([]string, len(ks))
+	for i, k := range ks {
+		s[i] = string(k)
+	}
+	return strings.Join(s, " + ")
+}
+
 func contains(xs []string, x string) bool {
 	for _, y := range xs {
 		if y == x {
@@ -127,6 +137,13 @@ var rapidFlags sync.Mutex
 func runRapid(name string, opt Options, cases int, prop func(*rapid.T)) *captureTB {
 	rapidFlags.Lock()
 	defer rapidFlags.Unlock()
+	// rapid asks testing.Short(), which needs the testing flags registered
+	// and parsed even outside go test (flatmin verify); rapid's own flags live
+	// on flag.CommandLine too. Both calls are no-ops under go test.
+	testing.Init()
+	if !flag.Parsed() {
+		_ = flag.CommandLine.Parse(nil)
+	}
 	seed := opt.Seed
 	if seed == 0 {
 		seed = DefaultSeed

@@ -1,0 +1,59 @@
+// Command flatmin checks, by machine, the claims of Wu, Wang and Su, "When
+// does SGD favor flat minima? A quantitative characterization via linear
+// stability", and measures the same quantities on a user's own per-sample
+// gradients.
+//
+// Usage:
+//
+//	flatmin verify  [--seed N] [--checks N] [--only ID,...] [--json]
+//	flatmin measure --grads FILE --residuals FILE [--lr ETA --batch B] [--json]
+//
+// Run `flatmin <command> --help` for the flags of each command.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// command is one subcommand: it parses its own flags from args and returns
+// the process exit status.
+type command struct {
+	name, summary string
+	run           func(args []string, stdout, stderr io.Writer) int
+}
+
+var commands = []command{
+	{"verify", "run the claims ledger and print what is verified, how, and every misprint found", runVerify},
+	{"measure", "the paper's quantities (alignment, flatness, bounds) from per-sample gradients and residuals", runMeasure},
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "flatmin: unknown command %q\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: flatmin <command> [flags]\n\ncommands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+}

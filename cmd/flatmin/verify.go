@@ -1,0 +1,82 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/flatmin/flatmin/property"
+)
+
+// defaultChecks is the number of cases per property check that verify runs:
+// ten times rapid's default, which `go test ./property` uses.
+const defaultChecks = 1000
+
+func runVerify(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	seed := fs.Uint64("seed", property.DefaultSeed, "seed of the generated cases (same seed, same cases, same bits)")
+	checks := fs.Int("checks", defaultChecks, "cases per property check")
+	only := fs.String("only", "", "comma-separated claim IDs to run (default: all)")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: flatmin verify [--seed N] [--checks N] [--only ID,...] [--json]")
+		fmt.Fprintln(stderr, "Runs the claims ledger; exit status 0 iff no checked claim failed.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "flatmin verify: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *checks < 1 {
+		fmt.Fprintf(stderr, "flatmin verify: --checks must be >= 1, got %d\n", *checks)
+		return 2
+	}
+	var ids []string
+	if *only != "" {
+		for _, id := range strings.Split(*only, ",") {
+			ids = append(ids, strings.TrimSpace(id))
+		}
+	}
+	rep, err := property.RunLedger(property.Options{Seed: *seed, Checks: *checks}, ids, progress(stderr))
+	if err != nil {
+		fmt.Fprintf(stderr, "flatmin verify: %v\n", err)
+		return 2
+	}
+	if *asJSON {
+		if err := rep.WriteJSON(stdout); err != nil {
+			fmt.Fprintf(stderr, "flatmin verify: %v\n", err)
+			return 2
+		}
+	} else {
+		rep.WriteTable(stdout)
+	}
+	if !rep.OK() {
+		return 1
+	}
+	return 0
+}
+
+// progress returns a progress callback that writes to w when w is a
+// terminal, and nil (quiet) when it is piped or a file.
+func progress(w io.Writer) func(i, n int, id string) {
+	f, ok := w.(*os.File)
+	if !ok {
+		return nil
+	}
+	st, err := f.Stat()
+	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return nil
+	}
+	return func(i, n int, id string) {
+		fmt.Fprintf(w, "\r\033[K[%d/%d] %s", i+1, n, id)
+		if i == n-1 {
+			defer fmt.Fprint(w, "\r\033[K")
+		}
+	}
+}
