@@ -85,13 +85,17 @@ func lemmaE1(v variant) func(*T) {
 		t.AtLeast("g(a,b,θ) >= -a²/(4b)", gab, theory.LemmaE1Bound(a, b), hc.ratioTol(a, b))
 
 		// Equality: θ = an eigenvector of H for λ > 0, a = 2bλ.
-		// Counted from the top, so that shrinking goes to λ_1 (never zero).
-		j := p - 1 - rapid.IntRange(0, p-1).Draw(t.T, "eigenvalue index from the top")
-		lam := hc.lambda[j]
-		if !(lam > float64(p)*u*top*1e3) {
-			t.Tally("equality case skipped: λ at rounding level")
-			return
+		// Among the eigenvalues clear of the rounding level (λ_1 always is),
+		// counted from the top so that shrinking goes to λ_1.
+		floor := float64(p) * u * top * 1e3
+		resolved := 0
+		for _, l := range hc.lambda {
+			if l > floor {
+				resolved++
+			}
 		}
+		j := p - 1 - rapid.IntRange(0, resolved-1).Draw(t.T, "eigenvalue index from the top")
+		lam := hc.lambda[j]
 		a = 2 * b * lam
 		if v == equalityWithout2 {
 			a = b * lam

@@ -64,6 +64,12 @@ func Run(c Claim, opt Options) Result {
 	start := time.Now()
 	res := Result{ID: c.ID, Statement: c.Statement, Status: NotChecked, Planned: joinKinds(c.Kinds)}
 	if !c.Checked() {
+		// A misprint can be shown before the claim itself is checked.
+		for _, ctl := range c.Controls {
+			if ctl.Erratum != nil {
+				res.Controls = append(res.Controls, runControl(c.ID, ctl, opt.Seed))
+			}
+		}
 		return res
 	}
 	res.Status = Verified
