@@ -31,6 +31,30 @@ func drawCase(t *T, b fixtures.FeatureBounds, maxLogResidualScale float64) featu
 	return featureCase{spec: spec, res: res, n: spec.N, p: spec.P, q: q, e: res.Build(q, spec.N, spec.P)}
 }
 
+// measured is a drawn case, power-of-two normalised (the ratios are the
+// same bits as at the drawn scale, checked by eq-11/scale, and every other
+// quantity is finite), with what theory.State computes from it and the
+// magnitudes that bound its rounding errors.
+type measured struct {
+	featureCase
+	st  *theory.State
+	geo theory.Geometry
+	nz  theory.Noise
+	mag magnitudes
+	g   float64 // γ_k for the longest operation chain (see opsBound)
+}
+
+func drawMeasured(t *T) measured {
+	t.Helper()
+	c := drawCase(t, fixtures.DefaultBounds, 150)
+	c.q, c.e = normalized(c.q), normalized(c.e)
+	m := measured{featureCase: c, st: mustState(t, c.q, c.n, c.p, c.e)}
+	m.geo, m.nz = m.st.Geometry(), mustNoise(t, m.st)
+	m.mag = magnitudesOf(c.q, c.n, c.p, c.e)
+	m.g = gamma(opsBound(c.n, c.p))
+	return m
+}
+
 // normalized returns x scaled by the power of two that brings max|x| into
 // [1/2, 1): exact, so every ratio of the paper is unchanged bit for bit.
 func normalized(x []float64) []float64 {

@@ -1,10 +1,6 @@
 package property
 
-import (
-	"math"
-
-	"github.com/flatmin/flatmin/fixtures"
-)
+import "math"
 
 // def-alignment: eq. (3) and the identities between the alignment factors.
 
@@ -34,23 +30,16 @@ const (
 
 func defAlignment(v variant) func(*T) {
 	return func(t *T) {
-		c := drawCase(t, fixtures.DefaultBounds, 150)
-		// Work on the power-of-two normalised inputs: the ratios are the same
-		// bits (checked by eq-11/scale), and every other quantity is finite.
-		q, e := normalized(c.q), normalized(c.e)
-		st := mustState(t, q, c.n, c.p, e)
-		nz := mustNoise(t, st)
-		froG := st.Geometry().FroG
-		mag := magnitudesOf(q, c.n, c.p, e)
-		g := gamma(opsBound(c.n, c.p))
-		dG, dS, dT := g*mag.froG, g*mag.froSigma, g*mag.traces
+		m := drawMeasured(t)
+		nz, froG := m.nz, m.geo.FroG
+		dG, dS, dT := m.g*m.mag.froG, m.g*m.mag.froSigma, m.g*m.mag.traces
 
 		beta, mu2 := nz.Beta, nz.Mu2
 		switch v {
 		case betaWithout2:
 			beta = nz.FroSigma / (nz.Loss * froG)
 		case mu2Without1n:
-			mu2 *= float64(c.n)
+			mu2 *= float64(m.n)
 		}
 
 		// μ = μ1 - μ2: all three share one computed denominator 2L‖G‖_F², so

@@ -85,16 +85,13 @@ func eq11Exact(v variant) func(*T) {
 // computation on hard-corner features, at tolerances from magnitudes.
 func eq11VsNaive(v variant) func(*T) {
 	return func(t *T) {
-		c := drawCase(t, fixtures.DefaultBounds, 150)
-		q, e := normalized(c.q), normalized(c.e)
-		st := mustState(t, q, c.n, c.p, e)
-		geo, nz := st.Geometry(), mustNoise(t, st)
-		ngeo, nnz, err := theory.Naive(q, c.n, c.p, e)
+		m := drawMeasured(t)
+		c, geo, nz, mag := m.featureCase, m.geo, m.nz, m.mag
+		ngeo, nnz, err := theory.Naive(c.q, c.n, c.p, c.e)
 		if err != nil {
 			t.Fatalf("Naive: %v", err)
 		}
-		mag := magnitudesOf(q, c.n, c.p, e)
-		g := 2 * gamma(opsBound(c.n, c.p)) // two paths, each within γ_k of the magnitude
+		g := 2 * m.g // two paths, each within γ_k of the magnitude
 		trGSigma := nz.TrGSigma
 		if v == trGSigmaWithoutP {
 			trGSigma = nz.TrSigma1G

@@ -18,18 +18,14 @@ func init() {
 
 func lemma23(v variant) func(*T) {
 	return func(t *T) {
-		c := drawCase(t, fixtures.DefaultBounds, 150)
-		q, e := normalized(c.q), normalized(c.e)
-		st := mustState(t, q, c.n, c.p, e)
-		geo, nz := st.Geometry(), mustNoise(t, st)
-		mag := magnitudesOf(q, c.n, c.p, e)
-		g := gamma(opsBound(c.n, c.p))
+		m := drawMeasured(t)
+		c, geo, nz, mag, g := m.featureCase, m.geo, m.nz, m.mag, m.g
 		nf := float64(c.n)
 
 		gam, mu1 := geo.Gamma, nz.Mu1
 		switch v {
 		case gammaPlainNorms:
-			gam = plainNormRatio(q, c.n, c.p)
+			gam = plainNormRatio(c.q, c.n, c.p)
 		case lossWithout1n:
 			mu1 /= nf
 		}

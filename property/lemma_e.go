@@ -31,6 +31,7 @@ type hessianCase struct {
 	lambda []float64 // ascending
 	vecs   *mat.Dense
 	froH   float64
+	top    float64 // λ_1
 	theta  []float64
 	kappa  float64 // λ_1‖θ‖²/θᵀHθ: the condition of the ratios θᵀH^kθ/θᵀHθ
 }
@@ -49,6 +50,7 @@ func drawHessian(t *T) (hessianCase, bool) {
 		t.Fatalf("eigen-decomposition of a PSD H failed")
 	}
 	hc := hessianCase{h: h, lambda: es.Values(nil), vecs: &mat.Dense{}, froH: mat.Norm(h, 2)}
+	hc.top = hc.lambda[p-1]
 	es.VectorsTo(hc.vecs)
 	hc.theta = fixtures.Theta(p, 100).Draw(t.T, "theta")
 	th := mat.NewVecDense(p, hc.theta)
@@ -76,8 +78,7 @@ func lemmaE1(v variant) func(*T) {
 		if !ok {
 			return
 		}
-		p := len(hc.theta)
-		top := hc.lambda[p-1]
+		p, top := len(hc.theta), hc.top
 		// a and b span twelve decades around the scale of H.
 		b := math.Pow(10, rapid.Float64Range(-6, 6).Draw(t.T, "log10 b"))
 		a := b * top * math.Pow(10, rapid.Float64Range(-6, 6).Draw(t.T, "log10 a/(b λ_1)"))
@@ -133,8 +134,7 @@ func lemmaE2(v variant) func(*T) {
 		if !ok {
 			return
 		}
-		p := len(hc.theta)
-		top := hc.lambda[p-1]
+		p, top := len(hc.theta), hc.top
 		edge := 2 / top
 		eta := fixtures.EtaAround(edge, 3, 1).Draw(t.T, "eta")
 		r, err := theory.GrowthFactor(hc.h, hc.theta, eta)
