@@ -109,6 +109,14 @@ func eq11VsNaive(v variant) func(*T) {
 		// λ_1 of K/n and of G: a backward-stable symmetric eigensolver is
 		// within a few p·u·‖·‖_2 <= p·u·‖G‖_F of the exact value on each path.
 		t.Close("λ_1(G)", geo.LambdaMax, ngeo.LambdaMax, g*mag.froG+4*float64(c.n+c.p)*u*geo.FroG)
+		// The rank is decidable when no eigenvalue is near the threshold
+		// max(n,p)·ε·λ_1: with condition <= 1e4 and no degenerate rows, the
+		// smallest non-zero eigenvalue of G is >= 1e-8·λ_1, far above it.
+		if c.spec.LogCond <= 4 && c.spec.DupRows == 0 && c.spec.ZeroRows == 0 {
+			t.Equal("rank G (n x n path)", geo.Rank, c.spec.Rank)
+			t.Equal("rank G (p x p path)", ngeo.Rank, c.spec.Rank)
+			t.Tally("rank compared")
+		}
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 // reference the n x n path of State is tested against, and it is independent
 // of it: no K, no P, no scaling. Use it for small p and moderate magnitudes
 // only (it squares entries without scaling). Rank is the number of
-// eigenvalues of G above p·ε·λ_1(G).
+// eigenvalues of G above max(n, p)·ε·λ_1(G), as in State.
 func Naive(q []float64, n, p int, e []float64) (Geometry, Noise, error) {
 	if n <= 0 || p <= 0 {
 		return Geometry{}, Noise{}, inputErr(ErrEmpty, "Q", -1, -1, "n = %d, p = %d", n, p)
@@ -52,7 +52,7 @@ func Naive(q []float64, n, p int, e []float64) (Geometry, Noise, error) {
 	vals := es.Values(nil)
 	geo.LambdaMax = vals[p-1]
 	for _, l := range vals {
-		if l > float64(p)*epsilon*geo.LambdaMax {
+		if l > float64(max(n, p))*machineEpsilon*geo.LambdaMax {
 			geo.Rank++
 		}
 	}

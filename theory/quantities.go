@@ -18,9 +18,10 @@ type Geometry struct {
 	TraceG float64
 	// LambdaMax = λ_1(G) = λ_1(K)/n, the sharpness that GD sees.
 	LambdaMax float64
-	// Rank is the numerical rank of K: the number of eigenvalues above
-	// n·ε·λ_1(K), the level below which rounding in forming K hides them.
-	// It is the rank of Q at relative singular-value tolerance sqrt(n·ε).
+	// Rank is the numerical rank of G (= rank H at a minimum): the number of
+	// eigenvalues above max(n, p)·ε·λ_1(G), as numpy.linalg.matrix_rank(G)
+	// counts them (ε = 2^-52). G and K = nQQᵀ/n share their non-zero
+	// eigenvalues up to the factor n, so they are read off K.
 	Rank int
 	// Chi[i] = χ_i = g_iᵀ G g_i = ‖K_i‖²/n (Assumption 1).
 	Chi []float64
@@ -78,7 +79,7 @@ func (s *State) Geometry() Geometry {
 	eig := s.eigenvalues()
 	lmax := eig[len(eig)-1]
 	g.LambdaMax = math.Ldexp(lmax/n, s.kExp)
-	tol := n * epsilon * lmax
+	tol := float64(max(s.n, s.p)) * machineEpsilon * lmax
 	for _, l := range eig {
 		if l > tol {
 			g.Rank++
@@ -98,8 +99,8 @@ func (s *State) Geometry() Geometry {
 	return g
 }
 
-// epsilon is the unit roundoff of float64, 2^-53.
-const epsilon = 0x1p-53
+// machineEpsilon is the spacing of float64 at 1, 2^-52 (numpy's finfo.eps).
+const machineEpsilon = 0x1p-52
 
 // Noise computes the loss, Σ and the alignment factors through K
 // (eq. 3 and the corrected eq. 11). It returns ErrZeroLoss when e = 0.
