@@ -62,14 +62,15 @@ func DecodeCSV(b []byte) (Array, error) {
 }
 
 // isHeader says whether a first line is a header: every field non-empty
-// and none of them a number.
+// and none of them a number or starting with one ("1 2 3" is data written
+// with the wrong delimiter).
 func isHeader(rec []string) bool {
 	for _, cell := range rec {
-		s := strings.TrimSpace(cell)
-		if s == "" {
+		f := strings.Fields(cell)
+		if len(f) == 0 {
 			return false
 		}
-		if _, err := strconv.ParseFloat(s, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		if _, err := strconv.ParseFloat(f[0], 64); err == nil || errors.Is(err, strconv.ErrRange) {
 			return false
 		}
 	}
