@@ -13,8 +13,8 @@ import (
 // DecodeCSV decodes comma-separated numbers, one sample per line, every line
 // with the same number of fields. The first line may be a header, and is
 // taken as one only when it is clearly not data: every field non-empty and
-// none a number. Fields may be quoted and padded with spaces; a UTF-8 byte
-// order mark is skipped. A CSV array is always 2-D (a single column is n x 1).
+// none a number. Fields may be quoted and padded with spaces; blank lines
+// and a UTF-8 byte order mark are skipped. A CSV array is always 2-D (a single column is n x 1).
 func DecodeCSV(b []byte) (Array, error) {
 	r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(b, []byte("\ufeff"))))
 	r.FieldsPerRecord = -1 // field counts are checked below, to say which line
@@ -33,6 +33,9 @@ func DecodeCSV(b []byte) (Array, error) {
 				return Array{}, newErr(ErrFormat, "line %d, column %d: %v", pe.Line, pe.Column, pe.Err)
 			}
 			return Array{}, newErr(ErrFormat, "%v", err)
+		}
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue // a line of spaces, as blank as an empty one (which csv skips)
 		}
 		line, _ := r.FieldPos(0)
 		if firstLine == 0 {

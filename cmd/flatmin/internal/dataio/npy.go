@@ -175,26 +175,23 @@ func parseNPYHeader(b []byte) (npyHeader, []byte, error) {
 		return npyHeader{}, nil, newErr(ErrFormat, "truncated .npy header")
 	}
 	major, minor := b[6], b[7]
-	var start, hlen int
+	var start int
+	var claimed uint64 // the header length the preamble states
 	switch major {
 	case 1:
-		start, hlen = 10, int(binary.LittleEndian.Uint16(b[8:10]))
+		start, claimed = 10, uint64(binary.LittleEndian.Uint16(b[8:10]))
 	case 2, 3:
 		if len(b) < 12 {
 			return npyHeader{}, nil, newErr(ErrFormat, "truncated .npy header")
 		}
-		start = 12
-		if n := binary.LittleEndian.Uint32(b[8:12]); uint64(n) <= uint64(len(b)) {
-			hlen = int(n)
-		} else {
-			hlen = len(b) // reported as truncated below
-		}
+		start, claimed = 12, uint64(binary.LittleEndian.Uint32(b[8:12]))
 	default:
 		return npyHeader{}, nil, newErr(ErrFormat, "unsupported .npy format version %d.%d", major, minor)
 	}
-	if len(b)-start < hlen {
-		return npyHeader{}, nil, newErr(ErrFormat, "truncated .npy header: it claims %d bytes, the file has %d after the preamble", hlen, len(b)-start)
+	if claimed > uint64(len(b)-start) {
+		return npyHeader{}, nil, newErr(ErrFormat, "truncated .npy header: it claims %d bytes, the file has %d after the preamble", claimed, len(b)-start)
 	}
+	hlen := int(claimed)
 	text := b[start : start+hlen]
 	if hlen == 0 || text[hlen-1] != '\n' {
 		return npyHeader{}, nil, newErr(ErrFormat, "malformed .npy header: it does not end with a newline")
