@@ -88,11 +88,12 @@ func testdata(name string) string { return filepath.Join("testdata", name) }
 // differ by at most ≈ 1.1e-13 where nothing cancels. Differences (Σ1 - Σ2,
 // the centring P) magnify this by the cancellation ratio
 // max(‖Σ1‖_F/‖Σ‖_F, Tr(Σ1G)/Tr(ΣG)), which make_npy.py records (1.06) and
-// asserts below 4: at most 4.4e-13. λ_1 comes from symmetric eigensolvers
-// with backward error O(n·u·‖K‖); the top eigenvalue of this Q is well
-// separated and ‖K‖_F/λ_1 = 1/sqrt(τ) ≈ 2.4, so its relative error is
-// ≈ 20·2.4·u ≈ 5e-15. 1e-12 is above all of these by a factor >= 2 and far
-// below any real discrepancy (a wrong formula moves a value by O(1/n)).
+// asserts below 4: at most 4.4e-13. λ_1 comes from backward-stable
+// symmetric eigensolvers, backward error O(n·u·‖K‖_F); by Weyl's inequality
+// the eigenvalue moves by at most that much, a relative
+// n·u·‖K‖_F/λ_1 = 20·u/sqrt(τ) ≈ 20·2.4·u ≈ 5e-15. 1e-12 is above all of
+// these by a factor >= 2 and far below a real discrepancy: eq. (11) as
+// printed differs from the corrected ‖Σ‖_F by 2% on these data.
 // Q is well conditioned (σ_max/σ_min ≈ 4.4), so the rank is 20 on both sides.
 func TestMeasureAgainstNumPy(t *testing.T) {
 	raw, err := os.ReadFile(testdata("expected.json"))
