@@ -1,0 +1,101 @@
+// Package dataio reads the per-sample gradients Q and the residuals e that
+// `flatmin measure` takes, from NumPy .npy files or comma-separated .csv
+// files, into a dense row-major []float64. Rows are samples.
+//
+// Every entry returned is finite; every failure is an *Error, one line that
+// names the file and the problem, and wraps one of the Err* kinds below.
+// Locations follow each format's own convention: a .npy entry is named by its
+// 0-based NumPy index [row, column], a .csv cell by its 1-based line and
+// column, as an editor shows them.
+//
+// The readers validate instead of recovering: no input, however malformed,
+// makes them panic or allocate more than a small multiple of its own size
+// (FuzzReadNPY and FuzzReadCSV check this).
+package dataio
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// The kinds of bad input; every *Error wraps one of them (or, for a file that
+// cannot be opened, the operating system's error, so that
+// errors.Is(err, fs.ErrNotExist) works).
+var (
+	ErrFormat    = errors.New("malformed file")
+	ErrDtype     = errors.New("unsupported dtype")
+	ErrShape     = errors.New("wrong shape")
+	ErrNotNumber = errors.New("not a number")
+	ErrNotFinite = errors.New("not finite")
+	ErrFileType  = errors.New("unknown file type")
+)
+
+// Error is bad input in a file: which file, what kind of problem, and where.
+type Error struct {
+	File   string // the path; empty when decoding bytes not read from a file
+	Err    error  // one of the Err* kinds, or the operating system's error
+	Detail string // where and what, e.g. "line 4 has 3 fields, line 1 has 4"
+}
+
+func (e *Error) Error() string {
+	msg := e.Err.Error()
+	if e.Detail != "" {
+		msg += ": " + e.Detail
+	}
+	if e.File != "" {
+		msg = e.File + ": " + msg
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func newErr(kind error, format string, args ...any) *Error {
+	return &Error{Err: kind, Detail: fmt.Sprintf(format, args...)}
+}
+
+// Array is a numeric array: Rows x Cols entries, row-major, all finite.
+// A 1-D array of length n is read as n x 1 with OneD set.
+type Array struct {
+	Data       []float64
+	Rows, Cols int
+	OneD       bool
+}
+
+// Shape is the array's shape in NumPy's notation: "(n,)" or "(n, p)".
+func (a Array) Shape() string {
+	if a.OneD {
+		return fmt.Sprintf("(%d,)", a.Rows)
+	}
+	return fmt.Sprintf("(%d, %d)", a.Rows, a.Cols)
+}
+
+// ReadFile reads a .npy or .csv file (chosen by its extension, in any case).
+func ReadFile(path string) (Array, error) {
+	var decode func([]byte) (Array, error)
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".npy":
+		decode = DecodeNPY
+	case ".csv":
+		decode = DecodeCSV
+	default:
+		return Array{}, &Error{File: path, Err: ErrFileType, Detail: "want a .npy or .csv file"}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return Array{}, &Error{File: path, Err: err}
+	}
+	a, err := decode(b)
+	if e, ok := err.(*Error); ok {
+		e.File = path
+	}
+	return a, err
+}

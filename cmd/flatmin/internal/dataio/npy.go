@@ -1,0 +1,367 @@
+package dataio
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/bits"
+	"strconv"
+	"strings"
+
+	"codeberg.org/sbinet/npyio/npy"
+)
+
+// npyMagic opens every .npy file (NEP 1, "A simple file format for NumPy arrays").
+const npyMagic = "\x93NUMPY"
+
+// npyHeader is what a .npy header says about the array that follows it.
+type npyHeader struct {
+	descr   string // the dtype, e.g. "<f8"
+	fortran bool   // column-major data
+	shape   []int
+}
+
+// DecodeNPY decodes a NumPy .npy file: a 1-D or 2-D array of float64 or
+// float32 (either byte order), in C or Fortran order, with at least one
+// entry, all finite.
+//
+// npyio's own header parser slices the header at fixed offsets and panics on
+// any header that is not laid out exactly as NumPy writes it (no final
+// newline, keys in another order) or sizes its allocation from the claimed
+// shape alone. So the header is parsed and checked here, the size of the data
+// is checked against the shape, and npyio decodes the data behind a
+// canonical header.
+func DecodeNPY(b []byte) (Array, error) {
+	h, data, err := parseNPYHeader(b)
+	if err != nil {
+		return Array{}, err
+	}
+	size, err := npyItemSize(h.descr)
+	if err != nil {
+		return Array{}, err
+	}
+	a := Array{Rows: h.shape[0], Cols: 1, OneD: len(h.shape) == 1}
+	if !a.OneD {
+		a.Cols = h.shape[1]
+	}
+	shape := npyShape(h.shape)
+	if a.Rows == 0 || a.Cols == 0 {
+		return Array{}, newErr(ErrShape, "empty array of shape %s", shape)
+	}
+	// len(data) = Rows·Cols·size, checked by division so that no product of
+	// claimed dimensions can overflow.
+	if len(data)%size != 0 || len(data)/size%a.Cols != 0 || len(data)/size/a.Cols != a.Rows {
+		return Array{}, newErr(ErrFormat, "shape %s of %s needs %s bytes of data, the file has %d",
+			shape, h.descr, npyNeed(a.Rows, a.Cols, size), len(data))
+	}
+	flat, err := npyDecode(h.descr, size, data)
+	if err != nil {
+		return Array{}, err
+	}
+	a.Data = flat
+	if h.fortran && !a.OneD {
+		a.Data = make([]float64, len(flat))
+		for j := 0; j < a.Cols; j++ {
+			for i := 0; i < a.Rows; i++ {
+				a.Data[i*a.Cols+j] = flat[j*a.Rows+i]
+			}
+		}
+	}
+	for k, v := range a.Data {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			if a.OneD {
+				return Array{}, newErr(ErrNotFinite, "%v at [%d]", v, k)
+			}
+			return Array{}, newErr(ErrNotFinite, "%v at [%d, %d]", v, k/a.Cols, k%a.Cols)
+		}
+	}
+	return a, nil
+}
+
+// npyNeed is rows·cols·size as a decimal string, exact even beyond int64.
+func npyNeed(rows, cols, size int) string {
+	hi, lo := bits.Mul64(uint64(rows), uint64(cols))
+	if hi != 0 || lo > math.MaxInt64/uint64(size) {
+		return fmt.Sprintf("%d·%d·%d", rows, cols, size)
+	}
+	return strconv.FormatUint(lo*uint64(size), 10)
+}
+
+// npyDecode decodes len(data)/size floats through npyio, behind a canonical
+// one-dimensional C-order header that npyio parses safely.
+func npyDecode(descr string, size int, data []byte) ([]float64, error) {
+	dict := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%d,), }", descr, len(data)/size)
+	// Version 1.0: a 10-byte preamble, then the dictionary padded with spaces
+	// and ended by '\n' so that the data starts at a multiple of 64 bytes.
+	pad := 63 - (10+len(dict))%64
+	hdr := []byte(npyMagic + "\x01\x00")
+	hdr = binary.LittleEndian.AppendUint16(hdr, uint16(len(dict)+pad+1))
+	hdr = append(append(append(hdr, dict...), bytes.Repeat([]byte{' '}, pad)...), '\n')
+	r, err := npy.NewReader(bytes.NewReader(append(hdr, data...)))
+	if err != nil {
+		return nil, newErr(ErrFormat, "decoding the data: %v", err)
+	}
+	if size == 4 {
+		var f32 []float32
+		if err := r.Read(&f32); err != nil {
+			return nil, newErr(ErrFormat, "decoding the data: %v", err)
+		}
+		out := make([]float64, len(f32))
+		for i, v := range f32 {
+			out[i] = float64(v)
+		}
+		return out, nil
+	}
+	var f64 []float64
+	if err := r.Read(&f64); err != nil {
+		return nil, newErr(ErrFormat, "decoding the data: %v", err)
+	}
+	return f64, nil
+}
+
+// npyItemSize accepts float64 and float32 in either byte order and names
+// anything else.
+func npyItemSize(descr string) (int, error) {
+	switch descr {
+	case "<f8", ">f8":
+		return 8, nil
+	case "<f4", ">f4":
+		return 4, nil
+	}
+	return 0, newErr(ErrDtype, "%s; want float64 or float32 (convert with a.astype(numpy.float64))", npyDescribe(descr))
+}
+
+// npyDescribe names a dtype string for an error message.
+func npyDescribe(descr string) string {
+	kinds := map[byte]string{
+		'b': "boolean", 'i': "signed integer", 'u': "unsigned integer", 'f': "floating point",
+		'c': "complex", 'm': "timedelta", 'M': "datetime", 'O': "Python object",
+		'S': "byte string", 'a': "byte string", 'U': "unicode string", 'V': "raw data",
+	}
+	s := strings.TrimLeft(descr, "<>|=")
+	if s == "" {
+		return strconv.Quote(descr)
+	}
+	kind, ok := kinds[s[0]]
+	if !ok {
+		return strconv.Quote(descr)
+	}
+	if n, err := strconv.Atoi(s[1:]); err == nil {
+		return fmt.Sprintf("%q (%s, %d bytes)", descr, kind, n)
+	}
+	return fmt.Sprintf("%q (%s)", descr, kind)
+}
+
+// npyShape writes a shape as Python does: "()", "(3,)", "(3, 4)".
+func npyShape(shape []int) string {
+	parts := make([]string, len(shape))
+	for i, d := range shape {
+		parts[i] = strconv.Itoa(d)
+	}
+	if len(shape) == 1 {
+		return "(" + parts[0] + ",)"
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+// parseNPYHeader checks the magic string, the version and the header
+// dictionary, and returns the header and the bytes after it.
+func parseNPYHeader(b []byte) (npyHeader, []byte, error) {
+	if !bytes.HasPrefix(b, []byte(npyMagic)) {
+		return npyHeader{}, nil, newErr(ErrFormat, "not a .npy file (no \\x93NUMPY magic string)")
+	}
+	if len(b) < 10 {
+		return npyHeader{}, nil, newErr(ErrFormat, "truncated .npy header")
+	}
+	major, minor := b[6], b[7]
+	var start int
+	var claimed uint64 // the header length the preamble states
+	switch major {
+	case 1:
+		start, claimed = 10, uint64(binary.LittleEndian.Uint16(b[8:10]))
+	case 2, 3:
+		if len(b) < 12 {
+			return npyHeader{}, nil, newErr(ErrFormat, "truncated .npy header")
+		}
+		start, claimed = 12, uint64(binary.LittleEndian.Uint32(b[8:12]))
+	default:
+		return npyHeader{}, nil, newErr(ErrFormat, "unsupported .npy format version %d.%d", major, minor)
+	}
+	if claimed > uint64(len(b)-start) {
+		return npyHeader{}, nil, newErr(ErrFormat, "truncated .npy header: it claims %d bytes, the file has %d after the preamble", claimed, len(b)-start)
+	}
+	hlen := int(claimed)
+	text := b[start : start+hlen]
+	if hlen == 0 || text[hlen-1] != '\n' {
+		return npyHeader{}, nil, newErr(ErrFormat, "malformed .npy header: it does not end with a newline")
+	}
+	h, err := parseNPYDict(string(text))
+	if err != nil {
+		return npyHeader{}, nil, err
+	}
+	return h, b[start+hlen:], nil
+}
+
+// parseNPYDict parses the header dictionary, a Python literal such as
+// {'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }
+// with exactly these three keys, in any order.
+func parseNPYDict(text string) (npyHeader, error) {
+	p := &pyLit{s: text}
+	var h npyHeader
+	seen := map[string]bool{}
+	p.space()
+	if !p.eat('{') {
+		return h, p.fail("want '{'")
+	}
+	for {
+		p.space()
+		if p.eat('}') {
+			break
+		}
+		key, ok := p.str()
+		if !ok {
+			return h, p.fail("want a quoted key or '}'")
+		}
+		if seen[key] {
+			return h, p.fail("duplicate key %q", key)
+		}
+		seen[key] = true
+		p.space()
+		if !p.eat(':') {
+			return h, p.fail("want ':' after %q", key)
+		}
+		p.space()
+		switch key {
+		case "descr":
+			if h.descr, ok = p.str(); !ok {
+				if p.peek() == '[' {
+					return h, newErr(ErrDtype, "structured dtype; want float64 or float32")
+				}
+				return h, p.fail("'descr' must be a quoted dtype string")
+			}
+		case "fortran_order":
+			switch {
+			case p.word("True"):
+				h.fortran = true
+			case p.word("False"):
+				h.fortran = false
+			default:
+				return h, p.fail("'fortran_order' must be True or False")
+			}
+		case "shape":
+			if h.shape, ok = p.tuple(); !ok {
+				return h, p.fail("'shape' must be a tuple of non-negative integers")
+			}
+		default:
+			return h, p.fail("unexpected key %q", key)
+		}
+		p.space()
+		if p.eat('}') {
+			break
+		}
+		if !p.eat(',') {
+			return h, p.fail("want ',' or '}'")
+		}
+	}
+	p.space()
+	if p.i != len(p.s) {
+		return h, p.fail("unexpected text after '}'")
+	}
+	for _, k := range []string{"descr", "fortran_order", "shape"} {
+		if !seen[k] {
+			return h, newErr(ErrFormat, "malformed .npy header: no %q key", k)
+		}
+	}
+	if len(h.shape) != 1 && len(h.shape) != 2 {
+		return h, newErr(ErrShape, "%d-D array of shape %s; want 1-D (n) or 2-D (n, p)", len(h.shape), npyShape(h.shape))
+	}
+	return h, nil
+}
+
+// pyLit scans the small part of Python's literal syntax a .npy header uses.
+type pyLit struct {
+	s string
+	i int
+}
+
+func (p *pyLit) fail(format string, args ...any) error {
+	return newErr(ErrFormat, "malformed .npy header at byte %d: %s", p.i, fmt.Sprintf(format, args...))
+}
+
+func (p *pyLit) peek() byte {
+	if p.i < len(p.s) {
+		return p.s[p.i]
+	}
+	return 0
+}
+
+func (p *pyLit) space() {
+	for p.i < len(p.s) && strings.IndexByte(" \t\r\n", p.s[p.i]) >= 0 {
+		p.i++
+	}
+}
+
+func (p *pyLit) eat(c byte) bool {
+	if p.peek() == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+func (p *pyLit) word(w string) bool {
+	if strings.HasPrefix(p.s[p.i:], w) {
+		p.i += len(w)
+		return true
+	}
+	return false
+}
+
+// str scans a quoted string without escapes.
+func (p *pyLit) str() (string, bool) {
+	q := p.peek()
+	if q != '\'' && q != '"' {
+		return "", false
+	}
+	end := strings.IndexAny(p.s[p.i+1:], string(q)+"\\\n")
+	if end < 0 || p.s[p.i+1+end] != q {
+		return "", false
+	}
+	s := p.s[p.i+1 : p.i+1+end]
+	p.i += end + 2
+	return s, true
+}
+
+// tuple scans a tuple of non-negative integers: (), (3,), (3, 4) or (3, 4,);
+// Python 2's long suffix (3L) is accepted, as old NumPy wrote it.
+func (p *pyLit) tuple() ([]int, bool) {
+	if !p.eat('(') {
+		return nil, false
+	}
+	var dims []int
+	for {
+		p.space()
+		if p.eat(')') { // "()", or after a comma: "(3,)", "(3, 4,)"
+			return dims, true
+		}
+		j := p.i
+		for j < len(p.s) && p.s[j] >= '0' && p.s[j] <= '9' {
+			j++
+		}
+		d, err := strconv.Atoi(p.s[p.i:j])
+		if err != nil {
+			return nil, false
+		}
+		dims = append(dims, d)
+		p.i = j
+		p.eat('L')
+		p.space()
+		if p.eat(')') { // (3) is an integer in Python, not a tuple
+			return dims, len(dims) != 1
+		}
+		if !p.eat(',') {
+			return nil, false
+		}
+	}
+}
