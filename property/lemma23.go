@@ -17,8 +17,13 @@ func init() {
 }
 
 func lemma23(v variant) func(*T) {
+	return lemma23On(func(t *T) featureCase { return drawCase(t, fixtures.DefaultBounds, 150) }, v)
+}
+
+// lemma23On checks the bounds on the features the draw function makes.
+func lemma23On(draw func(*T) featureCase, v variant) func(*T) {
 	return func(t *T) {
-		c := drawCase(t, fixtures.DefaultBounds, 150)
+		c := draw(t)
 		q, e := normalized(c.q), normalized(c.e)
 		st := mustState(t, q, c.n, c.p, e)
 		geo, nz := st.Geometry(), mustNoise(t, st)
