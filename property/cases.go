@@ -46,7 +46,12 @@ type measured struct {
 
 func drawMeasured(t *T) measured {
 	t.Helper()
-	c := drawCase(t, fixtures.DefaultBounds, 150)
+	return measure(t, drawCase(t, fixtures.DefaultBounds, 150))
+}
+
+// measure normalises a drawn case and computes what drawMeasured returns.
+func measure(t *T, c featureCase) measured {
+	t.Helper()
 	c.q, c.e = normalized(c.q), normalized(c.e)
 	m := measured{featureCase: c, st: mustState(t, c.q, c.n, c.p, c.e)}
 	m.geo, m.nz = m.st.Geometry(), mustNoise(t, m.st)

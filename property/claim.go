@@ -60,6 +60,7 @@ type record struct {
 	worst   float64 // smallest margin seen
 	worstAt string
 	tally   map[string]int
+	long    bool // Options.Long
 }
 
 func newRecord() *record { return &record{worst: math.Inf(1), tally: map[string]int{}} }
@@ -82,6 +83,9 @@ func (t *T) margin(label string, m float64) {
 		t.rec.worst, t.rec.worstAt = m, label
 	}
 }
+
+// Long reports whether the run asked for the long statistical sweeps.
+func (t *T) Long() bool { return t.rec.long }
 
 // Tally counts a case in a named bucket (for example "η within 10% of η*").
 func (t *T) Tally(bucket string) { t.rec.tally[bucket]++ }

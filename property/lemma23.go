@@ -17,8 +17,13 @@ func init() {
 }
 
 func lemma23(v variant) func(*T) {
+	return lemma23On(func(t *T) featureCase { return drawCase(t, fixtures.DefaultBounds, 150) }, v)
+}
+
+// lemma23On checks the bounds on the features the draw function makes.
+func lemma23On(draw func(*T) featureCase, v variant) func(*T) {
 	return func(t *T) {
-		m := drawMeasured(t)
+		m := measure(t, draw(t))
 		c, geo, nz, mag, g := m.featureCase, m.geo, m.nz, m.mag, m.g
 		nf := float64(c.n)
 

@@ -53,6 +53,10 @@ type ControlRun struct {
 type Options struct {
 	Seed   uint64
 	Checks int
+	// Long runs the longer statistical sweeps (larger samples, more
+	// replicates) that checks read through T.Long; the default run keeps
+	// them short enough for CI.
+	Long bool
 }
 
 // DefaultSeed is the seed of `flatmin verify` and of `go test ./property`.
@@ -75,6 +79,7 @@ func Run(c Claim, opt Options) Result {
 	res.Status = Verified
 	var kinds []string
 	rec := newRecord()
+	rec.long = opt.Long
 	for _, chk := range c.Checks {
 		if !contains(kinds, string(chk.Kind)) {
 			kinds = append(kinds, string(chk.Kind))

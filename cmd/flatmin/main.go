@@ -5,7 +5,7 @@
 //
 // Usage:
 //
-//	flatmin verify  [--seed N] [--checks N] [--only ID,...] [--json]
+//	flatmin verify  [--seed N] [--checks N] [--only ID,...] [--json] [--long]
 //	flatmin measure --grads FILE --residuals FILE [--lr ETA --batch B] [--json]
 //
 // Run `flatmin <command> --help` for the flags of each command.

@@ -21,8 +21,9 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	checks := fs.Int("checks", defaultChecks, "cases per property check")
 	only := fs.String("only", "", "comma-separated claim IDs to run (default: all)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	long := fs.Bool("long", false, "run the long statistical sweeps (larger samples, more replicates)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: flatmin verify [--seed N] [--checks N] [--only ID,...] [--json]")
+		fmt.Fprintln(stderr, "usage: flatmin verify [--seed N] [--checks N] [--only ID,...] [--json] [--long]")
 		fmt.Fprintln(stderr, "Runs the claims ledger; exit status 0 iff no checked claim failed.")
 		fs.PrintDefaults()
 	}
@@ -43,7 +44,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 			ids = append(ids, strings.TrimSpace(id))
 		}
 	}
-	rep, err := property.RunLedger(property.Options{Seed: *seed, Checks: *checks}, ids, progress(stderr))
+	rep, err := property.RunLedger(property.Options{Seed: *seed, Checks: *checks, Long: *long}, ids, progress(stderr))
 	if err != nil {
 		fmt.Fprintf(stderr, "flatmin verify: %v\n", err)
 		return 2

@@ -1,0 +1,466 @@
+package property
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/stat/distuv"
+	"pgregory.net/rapid"
+
+	"github.com/flatmin/flatmin/fixtures"
+	"github.com/flatmin/flatmin/models"
+	"github.com/flatmin/flatmin/theory"
+)
+
+// prop-2.4 and prop-d.7 (Section 2.2, Appendix D): the ReLU random feature
+// model on the sphere and a general random feature model. The population
+// constants of the kernel are exact (two quadratures and a closed form);
+// the finite models are checked statistically for convergence to them, and
+// every θ is covered through γ and τ(G), which bound μ1 and μ2 uniformly in
+// θ (Lemma 2.3), with equality for μ1 at a worst θ.
+
+const (
+	choSaulUnhalved  variant = iota + 220 // κ without the 1/2 of Cho–Saul's k_1
+	mu1AtLeastOne                         // Proposition 2.4 as printed: μ1(θ) >= 1
+	rateOneOverN                          // ε_n ∝ 1/n in place of sqrt(log n/n)
+	chiBarUnweighted                      // χ̄ and τ(𝒦) with ρ ignored (uniform weights)
+)
+
+func init() {
+	addCheck("prop-2.4", Check{Name: "kernel-constants", Kind: Exact, Run: sphereConstants, Cases: 1})
+	addCheck("prop-2.4", Check{Name: "kernel-normalization", Kind: Statistical, Run: kernelNormalization(rightFormula), Cases: mcCases})
+	addCheck("prop-2.4", Check{Name: "worst-theta", Kind: Property, Run: rfmWorstTheta(rightFormula)})
+	addCheck("prop-2.4", Check{Name: "convergence", Kind: Statistical, Run: reluConvergence(rightFormula), Cases: 1})
+	addControl("prop-2.4", Control{Name: "cho-saul-unhalved", Wrong: "κ(z) = (sqrt(1-z²) + (π - arccos z) z)/π: Cho–Saul's k_1 without the 1/2",
+		Run: kernelNormalization(choSaulUnhalved)})
+	addControl("prop-2.4", Control{Name: "rate-1/n", Wrong: "1 - γ and |τ(G) - τ(𝒦)| shrink like 1/n, faster than the proof's ε_n",
+		Run: reluConvergence(rateOneOverN)})
+	addControl("prop-2.4", Control{Name: "printed-mu1", Wrong: "μ1(θ) >= 1 for every θ, as printed",
+		Run: rfmWorstTheta(mu1AtLeastOne),
+		Erratum: &Erratum{Where: "Proposition 2.4 (Section 2.2)",
+			Printed:   "w.p. at least 1 - δ, μ1(θ) >= 1",
+			Corrected: "μ1(θ) >= 1 - ε_n (Proposition D.7 with inf χ(x)/χ̄ = 1): inf_θ μ1(θ) = γ = min χ_i/mean χ_i < 1 unless all χ_i are equal"}})
+
+	addCheck("prop-d.7", Check{Name: "convergence", Kind: Statistical, Run: discreteConvergence(rightFormula), Cases: 1})
+	addControl("prop-d.7", Control{Name: "chi-bar-unweighted", Wrong: "χ̄ and τ(𝒦) computed with ρ ignored (uniform weights on the support)",
+		Run: discreteConvergence(chiBarUnweighted)})
+
+	addCheck("lemma-2.3", Check{Name: "rfm-features", Kind: Property, Run: lemma23On(drawRFMCase, rightFormula)})
+}
+
+// sphereConstants checks λ_1(𝒦) = E[κ(t)], Σλ_i² = E[κ(t)²] and τ(𝒦) for
+// d = 2..100 three ways: Gauss–Legendre in the angle, tanh–sinh in t, and
+// the closed form of λ_1. The integrands are positive, so a rule with N
+// terms, each evaluated in at most d + 10 correctly rounded operations
+// (sin^{d-2} through pow amplifies the argument's error d-2 times), has
+// relative rounding error below γ_{N+d+10}; the truncation error of both
+// rules is geometric and far below that (the check would fail otherwise).
+// Then 1 - τ(𝒦) >= C/d with C > 0 (so μ >= 1 - τ - 2ε_n is of order 1/d),
+// and d(1 - τ(𝒦)) tends to π²/4, the constant the expansion
+// κ(t) = (1 + πt/2 + t²/2 + O(t⁴))/(2π) with E t² = 1/d gives.
+func sphereConstants(t *T) {
+	minC := math.Inf(1)
+	for d := 2; d <= 100; d++ {
+		gl, err := theory.ReLUSphereConstants(d)
+		if err != nil {
+			t.Fatalf("ReLUSphereConstants(%d): %v", d, err)
+		}
+		ts, err := theory.ReLUSphereConstantsTanhSinh(d)
+		if err != nil {
+			t.Fatalf("ReLUSphereConstantsTanhSinh(%d): %v", d, err)
+		}
+		l1, err := theory.ReLUSphereLambda1(d)
+		if err != nil {
+			t.Fatalf("ReLUSphereLambda1(%d): %v", d, err)
+		}
+		// Term counts: 2d + 64 nodes for Gauss–Legendre, 640·ceil(sqrt d)+1
+		// for tanh–sinh (see theory), d for the Wallis recurrence.
+		nTS := 640*int(math.Ceil(math.Sqrt(float64(d)))) + 1
+		rel := gamma(2*d+64+d+10) + gamma(nTS+d+10)
+		t.Close(fmt.Sprintf("d=%d: λ_1 Gauss–Legendre vs tanh–sinh", d), gl.Lambda1, ts.Lambda1, rel*gl.Lambda1)
+		t.Close(fmt.Sprintf("d=%d: Σλ² Gauss–Legendre vs tanh–sinh", d), gl.SumSq, ts.SumSq, 2*rel*gl.SumSq)
+		t.Close(fmt.Sprintf("d=%d: λ_1 Gauss–Legendre vs closed form", d), gl.Lambda1, l1, (gamma(3*d+74)+gamma(3*d))*l1)
+		c := float64(d) * (1 - gl.Tau)
+		t.AtLeast(fmt.Sprintf("d=%d: τ(𝒦) < 1", d), 1-gl.Tau, 0, 0)
+		minC = math.Min(minC, c)
+	}
+	t.AtLeast("min_d d(1-τ(𝒦)) > 0 over d = 2..100", minC, 0, 0)
+	// Richardson on c(d) = C + D/d + O(1/d²): 2c(2d) - c(d) = C + O(1/d²);
+	// its error is estimated by the change between d = 25 and d = 50.
+	cOf := func(d int) float64 {
+		k, _ := theory.ReLUSphereConstants(d)
+		return float64(d) * (1 - k.Tau)
+	}
+	r50, r25 := 2*cOf(100)-cOf(50), 2*cOf(50)-cOf(25)
+	t.Close("lim d(1-τ(𝒦)) (Richardson, d = 50, 100) = π²/4", r50, math.Pi*math.Pi/4, math.Abs(r50-r25))
+	t.Tally("d = 2..100 enumerated")
+}
+
+// kernelNormalization checks statistically that κ(xᵀx') is
+// E_w[ReLU(wᵀx)ReLU(wᵀx')] for w ~ Unif(sqrt(d) S^{d-1}) and unit x, x':
+// mcSamples draws of w per case, z-score against the sample standard error,
+// Bonferroni over mcCases cases at family-wise rate mcFalseAlarm (normal
+// approximation of a mean of bounded variables). The exact reason it holds:
+// w = sqrt(d) g/‖g‖ with g ~ N(0, I) and ReLU positively homogeneous, so
+// E_w[…] = d·E_dir[…] = E[‖g‖²]·E_dir[…] = E_g[…], the Gaussian (Cho–Saul)
+// kernel, whose value is κ: the paper's normalisation matches its w exactly.
+func kernelNormalization(v variant) func(*T) {
+	return func(t *T) {
+		d := rapid.IntRange(2, 12).Draw(t.T, "d")
+		var z float64
+		switch rapid.IntRange(0, 3).Draw(t.T, "z corner") {
+		case 0:
+			z = 1
+		case 1:
+			z = -1
+		case 2:
+			z = 0
+		default:
+			z = rapid.Float64Range(-1, 1).Draw(t.T, "z")
+		}
+		x := make([]float64, 2*d) // rows x = e_1, x' = z e_1 + sqrt(1-z²) e_2
+		x[0], x[d], x[d+1] = 1, z, math.Sqrt((1-z)*(1+z))
+		rng := rand.New(rand.NewPCG(rapid.Uint64().Draw(t.T, "seed"), 13))
+		w := fixtures.Sphere(rng, mcSamples, d, math.Sqrt(float64(d)))
+		rfm, err := models.NewRFM(w, mcSamples, d)
+		if err != nil {
+			t.Fatalf("NewRFM: %v", err)
+		}
+		q, err := rfm.Features(x)
+		if err != nil {
+			t.Fatalf("Features: %v", err)
+		}
+		var sum, sumSq float64
+		for j := 0; j < mcSamples; j++ {
+			p := q[j] * q[mcSamples+j]
+			sum += p
+			sumSq += p * p
+		}
+		nf := float64(mcSamples)
+		mean := sum / nf
+		se := math.Sqrt(math.Max(sumSq/nf-mean*mean, 0) / (nf - 1))
+		want := theory.ArcCosKernel(z)
+		if v == choSaulUnhalved {
+			want *= 2
+		}
+		zMax := normalQuantile(1 - mcFalseAlarm/(2*mcCases))
+		// Rounding: each product within γ_{2d+4} of itself, and the sum of
+		// positive terms within γ_N: far below se unless the kernel is 0
+		// (z = -1), where every product is 0 up to that rounding.
+		tol := zMax*se + gamma(mcSamples+2*d+4)*(mean+want)
+		t.Close(fmt.Sprintf("d=%d z=%v: mean ReLU(wᵀx)ReLU(wᵀx') vs κ(z) (z-threshold %.2f)", d, z, zMax), mean, want, tol)
+	}
+}
+
+// drawRFM draws a small ReLU random feature model on the sphere and its
+// features Q (n x m) for n inputs x ~ Unif(S^{d-1}), w_j ~ Unif(sqrt(d)S^{d-1}).
+// A draw whose features all vanish has no geometry; then w_1 is reflected
+// through the origin (w_1ᵀx_1 < 0 becomes > 0), which keeps its law.
+func drawRFM(t *T) (q []float64, n, m int, desc string) {
+	d := rapid.IntRange(2, 6).Draw(t.T, "d")
+	n = rapid.IntRange(1, 12).Draw(t.T, "n")
+	m = rapid.IntRange(1, 16).Draw(t.T, "m")
+	seed := rapid.Uint64().Draw(t.T, "seed")
+	rng := rand.New(rand.NewPCG(seed, 17))
+	x := fixtures.Sphere(rng, n, d, 1)
+	w := fixtures.Sphere(rng, m, d, math.Sqrt(float64(d)))
+	q = rfmFeatures(t, w, m, d, x)
+	if allZero(q) {
+		for k := 0; k < d; k++ {
+			w[k] = -w[k]
+		}
+		q = rfmFeatures(t, w, m, d, x)
+	}
+	return q, n, m, fmt.Sprintf("ReLU RFM d=%d n=%d m=%d seed=%d", d, n, m, seed)
+}
+
+func rfmFeatures(t *T, w []float64, m, d int, x []float64) []float64 {
+	rfm, err := models.NewRFM(w, m, d)
+	if err != nil {
+		t.Fatalf("NewRFM: %v", err)
+	}
+	q, err := rfm.Features(x)
+	if err != nil {
+		t.Fatalf("Features: %v", err)
+	}
+	return q
+}
+
+func allZero(x []float64) bool {
+	for _, v := range x {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// drawRFMCase is a lemma-2.3 case with ReLU random features.
+func drawRFMCase(t *T) featureCase {
+	q, n, m, _ := drawRFM(t)
+	res := fixtures.Residuals(150).Draw(t.T, "residuals")
+	t.Tally("ReLU random features")
+	return featureCase{res: res, n: n, p: m, q: q, e: res.Build(q, n, m)}
+}
+
+// rfmWorstTheta: inf over θ of μ1 is γ, attained where the residual sits on
+// the sample of smallest χ_i (Q has full row rank when m >= n, so that
+// residual is reachable for the given labels; for m < n it is the residual
+// of θ = 0 for the labels y = -e). Σ1 depends on θ only through e. There
+// μ1 = χ_min/mean χ = γ exactly, up to the rounding of the eq. (11) path
+// (lemma-2.3's tolerance, on normalised features).
+func rfmWorstTheta(v variant) func(*T) {
+	return func(t *T) {
+		q, n, m, desc := drawRFM(t)
+		q = normalized(q)
+		geo := mustState(t, q, n, m, nil).Geometry()
+		worst := 0
+		for i, c := range geo.Chi {
+			if c < geo.Chi[worst] {
+				worst = i
+			}
+		}
+		e := make([]float64, n)
+		e[worst] = 1
+		nz := mustNoise(t, mustState(t, q, n, m, e))
+		mag := magnitudesOf(q, n, m, e)
+		g := gamma(opsBound(n, m))
+		denom := 2 * nz.Loss * geo.FroG * geo.FroG
+		tol := g*mag.traces/denom + nz.Mu1*(gamma(n+4)+2*g*mag.froG/geo.FroG) + 2*g*mag.chi[worst]/geo.FroG/geo.FroG
+		if v == mu1AtLeastOne {
+			t.AtLeast(desc+": μ1(θ) >= 1 at the worst θ", nz.Mu1, 1, tol)
+			return
+		}
+		t.Close(desc+": μ1 at the worst θ = γ", nz.Mu1, geo.Gamma, tol)
+		t.AtMost(desc+": γ <= 1", geo.Gamma, 1, 2*u*float64(n))
+		if geo.Gamma < 1-tol {
+			t.Tally("γ < 1: μ1 < 1 somewhere")
+		}
+	}
+}
+
+// The convergence checks: seeded replicates at each of three sizes n
+// (m = 2n >= n, as Proposition D.7 assumes), four times as many at each
+// smaller size (a replicate costs about n³, and the small sizes are the
+// noisy ones). For each replicate the deviations |γ - γ_∞| and
+// |τ(G) - τ(𝒦)| from the population predictions are computed; per size
+// their mean and standard error. Two one-sided tests per deviation, each at
+// level convAlpha with the Student t quantile for the smallest replicate
+// count minus one degrees of freedom (the stated approximation: means of
+// replicates are near normal), four tests in all, so a nominal false-alarm
+// rate of 4·convAlpha per run:
+//  1. the mean deviation at the largest n is below that at the smallest;
+//  2. the rate is at least the proof's ε_n ∝ sqrt(log n / n): the
+//     normalised deviation dev/ε_n at the largest n does not exceed its
+//     value at the smallest by more than the combined standard errors.
+const convAlpha = 1e-3
+
+type convSizes struct {
+	n    []int
+	reps []int
+}
+
+func convergenceSizes(t *T) convSizes {
+	if t.Long() {
+		return convSizes{n: []int{16, 64, 256, 1024}, reps: []int{1280, 320, 80, 20}}
+	}
+	return convSizes{n: []int{16, 64, 256}, reps: []int{128, 32, 8}}
+}
+
+// rateTest runs the two tests on devs[k][r] (size k, replicate r).
+func rateTest(t *T, label string, sizes []int, devs [][]float64, v variant) {
+	reps := len(devs[len(devs)-1])
+	tq := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(reps - 1)}.Quantile(1 - convAlpha)
+	eps := func(n int) float64 {
+		if v == rateOneOverN {
+			return 1 / float64(n)
+		}
+		return math.Sqrt(math.Log(float64(n)) / float64(n))
+	}
+	meanSE := func(x []float64, scale float64) (float64, float64) {
+		var s, s2 float64
+		for _, v := range x {
+			s += v / scale
+		}
+		mean := s / float64(len(x))
+		for _, v := range x {
+			s2 += sq(v/scale - mean)
+		}
+		return mean, math.Sqrt(s2 / float64(len(x)-1) / float64(len(x)))
+	}
+	first, last := 0, len(sizes)-1
+	m0, s0 := meanSE(devs[first], 1)
+	m1, s1 := meanSE(devs[last], 1)
+	t.AtMost(fmt.Sprintf("%s: mean deviation at n=%d (%.3g ± %.2g) < at n=%d (%.3g ± %.2g)", label, sizes[last], m1, s1, sizes[first], m0, s0),
+		m1, m0, -tq*math.Hypot(s0, s1))
+	c0, e0 := meanSE(devs[first], eps(sizes[first]))
+	c1, e1 := meanSE(devs[last], eps(sizes[last]))
+	t.AtMost(fmt.Sprintf("%s: deviation/ε_n at n=%d (%.3g ± %.2g) <= at n=%d (%.3g ± %.2g)", label, sizes[last], c1, e1, sizes[first], c0, e0),
+		c1, c0, tq*math.Hypot(e0, e1))
+}
+
+// reluConvergence: the ReLU RFM on the sphere at d = 5, where
+// γ_∞ = inf χ(x)/χ̄ = 1 (χ is constant by rotation invariance) and τ(𝒦)
+// comes from sphereConstants.
+func reluConvergence(v variant) func(*T) {
+	return func(t *T) {
+		const d = 5
+		pop, err := theory.ReLUSphereConstants(d)
+		if err != nil {
+			t.Fatalf("ReLUSphereConstants: %v", err)
+		}
+		sz := convergenceSizes(t)
+		dGamma, dTau := make([][]float64, len(sz.n)), make([][]float64, len(sz.n))
+		for k, n := range sz.n {
+			for r := 0; r < sz.reps[k]; r++ {
+				rng := rand.New(rand.NewPCG(uint64(n), uint64(r)))
+				x := fixtures.Sphere(rng, n, d, 1)
+				w := fixtures.Sphere(rng, 2*n, d, math.Sqrt(d))
+				geo := mustState(t, rfmFeatures(t, w, 2*n, d, x), n, 2*n, nil).Geometry()
+				dGamma[k] = append(dGamma[k], 1-geo.Gamma)
+				dTau[k] = append(dTau[k], math.Abs(geo.Tau-pop.Tau))
+			}
+		}
+		rateTest(t, "ReLU RFM d=5: 1 - γ", sz.n, dGamma, v)
+		rateTest(t, "ReLU RFM d=5: |τ(G) - τ(𝒦)|", sz.n, dTau, v)
+	}
+}
+
+// discreteRFM is a general random feature model with finite supports:
+// inputs x^(a) with probabilities ρ_a, weights w^(b) with probabilities π_b,
+// and the bounded feature φ(x; w) = ReLU(wᵀx) (|φ| <= b = max‖w‖‖x‖). Its
+// population constants are exact finite sums: k(x, x') = Σ_b π_b φφ',
+// χ(x) = Σ_a' ρ_a' k(x, x^(a'))², χ̄ = Σ_a ρ_a χ(x^(a)), and 𝒦 on L²(ρ) is
+// the matrix D^{1/2} k D^{1/2} (D = diag ρ), with τ(𝒦) = λ_1²/‖·‖_F².
+type discreteRFM struct {
+	d          int
+	xs, ws     [][]float64
+	rho, pi    []float64
+	phi        [][]float64 // φ(x^(a); w^(b))
+	gammaInf   float64     // inf χ(x)/χ̄
+	tauInf     float64
+	cumX, cumW []float64
+}
+
+func newDiscreteRFM(t *T, v variant) discreteRFM {
+	const d, nx, nw = 3, 6, 8
+	rng := rand.New(rand.NewPCG(7, 7))
+	r := discreteRFM{d: d, xs: rowsOf(fixtures.Sphere(rng, nx, d, 1), d), ws: rowsOf(fixtures.Sphere(rng, nw, d, math.Sqrt(d)), d)}
+	r.rho, r.cumX = weights(rng, nx)
+	r.pi, r.cumW = weights(rng, nw)
+	r.phi = make([][]float64, nx)
+	for a, x := range r.xs {
+		r.phi[a] = make([]float64, nw)
+		for b, w := range r.ws {
+			s := 0.0
+			for i := range x {
+				s += w[i] * x[i]
+			}
+			r.phi[a][b] = math.Max(s, 0)
+		}
+	}
+	rho := r.rho
+	if v == chiBarUnweighted {
+		rho = make([]float64, nx)
+		for a := range rho {
+			rho[a] = 1 / float64(nx)
+		}
+	}
+	k := make([][]float64, nx)
+	for a := range k {
+		k[a] = make([]float64, nx)
+		for a2 := range k[a] {
+			for b := range r.ws {
+				k[a][a2] += r.pi[b] * r.phi[a][b] * r.phi[a2][b]
+			}
+		}
+	}
+	chi := make([]float64, nx)
+	chiBar, minChi := 0.0, math.Inf(1)
+	op := make([]float64, nx*nx)
+	for a := range k {
+		for a2 := range k[a] {
+			chi[a] += rho[a2] * sq(k[a][a2])
+			op[a*nx+a2] = math.Sqrt(rho[a]*rho[a2]) * k[a][a2]
+		}
+		chiBar += rho[a] * chi[a]
+		minChi = math.Min(minChi, chi[a])
+	}
+	r.gammaInf = minChi / chiBar
+	var es mat.EigenSym
+	if !es.Factorize(mat.NewSymDense(nx, op), false) {
+		t.Fatalf("eigen-decomposition of the population operator failed")
+	}
+	lam := es.Values(nil) // ascending; 𝒦 is positive semi-definite
+	r.tauInf = sq(lam[nx-1]) / sq(mat.Norm(mat.NewSymDense(nx, op), 2))
+	return r
+}
+
+func rowsOf(x []float64, d int) [][]float64 {
+	rows := make([][]float64, len(x)/d)
+	for i := range rows {
+		rows[i] = x[i*d : (i+1)*d]
+	}
+	return rows
+}
+
+// weights returns k probabilities, uneven (uniform draws, normalised), and
+// their cumulative sums.
+func weights(rng *rand.Rand, k int) (p, cum []float64) {
+	p, cum = make([]float64, k), make([]float64, k)
+	s := 0.0
+	for i := range p {
+		p[i] = 0.2 + rng.Float64()
+		s += p[i]
+	}
+	c := 0.0
+	for i := range p {
+		p[i] /= s
+		c += p[i]
+		cum[i] = c
+	}
+	cum[k-1] = 1
+	return p, cum
+}
+
+func pick(rng *rand.Rand, cum []float64) int {
+	x := rng.Float64()
+	for i, c := range cum {
+		if x < c {
+			return i
+		}
+	}
+	return len(cum) - 1
+}
+
+func discreteConvergence(v variant) func(*T) {
+	return func(t *T) {
+		r := newDiscreteRFM(t, v)
+		sz := convergenceSizes(t)
+		dGamma, dTau := make([][]float64, len(sz.n)), make([][]float64, len(sz.n))
+		for k, n := range sz.n {
+			m := 2 * n
+			for rep := 0; rep < sz.reps[k]; rep++ {
+				rng := rand.New(rand.NewPCG(uint64(n), uint64(rep)+1000))
+				wIdx := make([]int, m)
+				for j := range wIdx {
+					wIdx[j] = pick(rng, r.cumW)
+				}
+				q := make([]float64, n*m)
+				for i := 0; i < n; i++ {
+					a := pick(rng, r.cumX)
+					for j, b := range wIdx {
+						q[i*m+j] = r.phi[a][b]
+					}
+				}
+				geo := mustState(t, q, n, m, nil).Geometry()
+				dGamma[k] = append(dGamma[k], math.Abs(geo.Gamma-r.gammaInf))
+				dTau[k] = append(dTau[k], math.Abs(geo.Tau-r.tauInf))
+			}
+		}
+		rateTest(t, "discrete RFM: |γ - inf χ/χ̄|", sz.n, dGamma, v)
+		rateTest(t, "discrete RFM: |τ(G) - τ(𝒦)|", sz.n, dTau, v)
+	}
+}
