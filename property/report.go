@@ -104,7 +104,7 @@ func (r Report) WriteJSON(w io.Writer) error {
 // WriteTable writes the report as the table `flatmin verify` prints.
 func (r Report) WriteTable(w io.Writer) {
 	fmt.Fprintf(w, "flatmin verify: seed %d, %d cases per property check\n\n", r.Seed, r.Checks)
-	fmt.Fprintf(w, "%-24s %-22s %7s  %-34s %s\n", "ID", "kind of check", "cases", "worst margin", "status")
+	fmt.Fprintf(w, "%-24s %-30s %7s  %-34s %s\n", "ID", "kind of check", "cases", "worst margin", "status")
 	for _, c := range r.Claims {
 		kind, cases, margin := c.Kind, "-", "-"
 		if c.Status != NotChecked {
@@ -119,7 +119,7 @@ func (r Report) WriteTable(w io.Writer) {
 		if kind == "" {
 			kind = "(" + c.Planned + ")"
 		}
-		fmt.Fprintf(w, "%-24s %-22s %7s  %-34s %s\n", c.ID, kind, cases, margin, c.Status)
+		fmt.Fprintf(w, "%-24s %-30s %7s  %-34s %s\n", c.ID, kind, cases, margin, c.Status)
 	}
 	fmt.Fprintf(w, "\nworst margin: 1 - |error|/tolerance for an equality, relative slack for an inequality; >= 0 passes, 0 is at the edge.\n")
 	for _, c := range r.Claims {
