@@ -15,17 +15,25 @@ import (
 //
 //	T(M) = M - η(HM + MH) + η² E[H_I M H_I],
 //
-// and E[L(θ_t)] = Tr(H M_t)/2 exactly. Only the part of θ in the range of
-// G = V diag(h) Vᵀ moves or counts, so everything lives on the symmetric
-// r x r matrices in the basis V (r = rank G): Q = U S Vᵀ (U n x r from the
-// eigen-decomposition K = QQᵀ = U S² Uᵀ), the features in that basis are the
-// rows a_i of A = U S, and H = diag(h) with h_k = s_k²/n. Nothing is p x p.
+// and E[L(θ_t)] = Tr(H M_t)/2 exactly. Nothing here is p x p.
 //
-// Scaling. The oracle works with K̂ = 2^-x K as State does, so with â_i, ĥ
-// and the learning rate η̂ = 2^x η: T depends on η and the features only
-// through ηH and η²(a_iᵀ M a_i)a_ia_iᵀ, which are the same numbers. A second
-// moment M̂ in the oracle's basis is Ŝ⁻¹Uᵀ R U Ŝ⁻¹ for the second moment
-// R = E[e eᵀ] of the residuals e = Qθ; then E[L] = Σ ĥ_k M̂_kk/2 exactly.
+// The recursion runs on the residuals e = Qθ, exactly in K = QQᵀ: one step
+// is e' = e - (η/B) K D_I e with D_I = diag(batch counts), so
+// R = E[e eᵀ] = Q M Qᵀ obeys
+//
+//	R' = R - (η/n)(KR + RK) + η²(C1·KRK/n² + C2·K diag(R) K),
+//
+// (C1, C2 the BatchMoments) and E[L] = Tr(R)/(2n): O(n³) a step, no
+// eigen-decomposition, no projection of e on a numerical range.
+//
+// The spectral questions (ρ, η*, μ0) live on the symmetric r x r matrices of
+// the range of G = V diag(h) Vᵀ (r = rank G): Q = U S Vᵀ from the
+// eigen-decomposition K = U S² Uᵀ, the features in the basis V are the rows
+// a_i of A = U S, and H = diag(h) with h_k = s_k²/n (generalized.go).
+//
+// Scaling. The oracle works with K̂ = 2^-x K as State does, with â_i, ĥ and
+// the learning rate η̂ = 2^x η: T depends on η and K only through ηK and
+// η²K(·)K, which are the same numbers.
 
 // Sampling is how SGD draws the B indices of a batch from the n samples.
 type Sampling int
@@ -97,12 +105,14 @@ const maxOracleEntries = 1 << 25
 // to its numerical range; Q is not retained.
 type Oracle struct {
 	n, p, r int
-	kExp    int        // K = 2^kExp K̂
-	u       *mat.Dense // n x r: eigenvectors of K̂, eigenvalues descending
-	sv      []float64  // ŝ_k = sqrt(λ_k(K̂))
-	h       []float64  // ĥ_k = ŝ_k²/n, the eigenvalues of Ĥ
-	a       *mat.Dense // Â = U diag(ŝ), n x r: the features in the basis V
-	chi     []float64  // χ̂_i = â_iᵀ Ĥ â_i
+	kExp    int           // K = 2^kExp K̂
+	u       *mat.Dense    // n x r: eigenvectors of K̂, eigenvalues descending
+	sv      []float64     // ŝ_k = sqrt(λ_k(K̂))
+	h       []float64     // ĥ_k = ŝ_k²/n, the eigenvalues of Ĥ
+	a       *mat.Dense    // Â = U diag(ŝ), n x r: the features in the basis V
+	chi     []float64     // χ̂_i = â_iᵀ Ĥ â_i
+	cut     float64       // the largest eigenvalue of K̂ left out, over λ_1(K̂)
+	k       *mat.SymDense // K̂, for the recursion on the residuals
 }
 
 // NewOracle builds the oracle for the per-sample gradients Q (row-major
@@ -143,7 +153,7 @@ func NewOracleFromState(st *State) (*Oracle, error) {
 	}
 	o := &Oracle{n: n, p: st.p, r: r, kExp: kExp,
 		u: mat.NewDense(n, r, nil), sv: make([]float64, r), h: make([]float64, r),
-		a: mat.NewDense(n, r, nil), chi: make([]float64, n)}
+		a: mat.NewDense(n, r, nil), chi: make([]float64, n), k: k}
 	for c := 0; c < r; c++ {
 		j := n - 1 - c // descending
 		o.sv[c] = math.Sqrt(vals[j])
@@ -213,8 +223,8 @@ func (o *Oracle) scaledEta(eta float64) (float64, error) {
 	return e, nil
 }
 
-// PointMoment returns the second moment M̂ = x̂x̂ᵀ of a deterministic θ_0,
-// given by its residuals e = Qθ_0 (length n): x̂ = Ŝ⁻¹Uᵀe.
+// PointMoment returns R = e eᵀ, the second moment of the residuals of a
+// deterministic θ_0 (e = Qθ_0), for ExpectedLoss.
 func (o *Oracle) PointMoment(e []float64) (*mat.SymDense, error) {
 	if len(e) != o.n {
 		return nil, inputErr(ErrShape, "e", -1, -1, "len(e) = %d, want n = %d", len(e), o.n)
@@ -222,65 +232,33 @@ func (o *Oracle) PointMoment(e []float64) (*mat.SymDense, error) {
 	if _, err := maxAbsFinite(e, "e", 0); err != nil {
 		return nil, err
 	}
-	x := mat.NewVecDense(o.r, nil)
-	x.MulVec(o.u.T(), mat.NewVecDense(o.n, append([]float64(nil), e...)))
-	for k := range o.sv {
-		x.SetVec(k, x.AtVec(k)/o.sv[k])
-	}
-	m := mat.NewSymDense(o.r, nil)
-	m.SymOuterK(1, x)
+	m := mat.NewSymDense(o.n, nil)
+	m.SymOuterK(1, mat.NewVecDense(o.n, append([]float64(nil), e...)))
 	return m, nil
 }
 
-// ReduceMoment returns M̂ = Ŝ⁻¹Uᵀ R U Ŝ⁻¹ for the n x n second moment
-// R = E[e eᵀ] = Q M Qᵀ of the residuals (for a p x p second moment M of θ).
-func (o *Oracle) ReduceMoment(r mat.Symmetric) (*mat.SymDense, error) {
+// checkMoment checks an n x n residual second moment.
+func (o *Oracle) checkMoment(arg string, r mat.Symmetric) error {
 	if r.SymmetricDim() != o.n {
-		return nil, inputErr(ErrShape, "R", -1, -1, "R is %d x %d, want n x n = %d x %d", r.SymmetricDim(), r.SymmetricDim(), o.n, o.n)
+		return inputErr(ErrShape, arg, -1, -1, "%s is %d x %d, want n x n = %d x %d", arg, r.SymmetricDim(), r.SymmetricDim(), o.n, o.n)
 	}
 	for i := 0; i < o.n; i++ {
 		for j := i; j < o.n; j++ {
 			if v := r.At(i, j); math.IsNaN(v) || math.IsInf(v, 0) {
-				return nil, inputErr(ErrNotFinite, "R", i, j, "value %v", v)
+				return inputErr(ErrNotFinite, arg, i, j, "value %v", v)
 			}
 		}
 	}
-	var t, w mat.Dense
-	t.Mul(o.u.T(), r)
-	w.Mul(&t, o.u)
-	m := mat.NewSymDense(o.r, nil)
-	for k := 0; k < o.r; k++ {
-		for l := k; l < o.r; l++ {
-			m.SetSym(k, l, (w.At(k, l)+w.At(l, k))/2/(o.sv[k]*o.sv[l]))
-		}
-	}
-	return m, nil
+	return nil
 }
 
-// ResidualMoment maps M̂ back to the residuals: R = Â M̂ Âᵀ (n x n).
-func (o *Oracle) ResidualMoment(m mat.Symmetric) *mat.SymDense {
-	var t mat.Dense
-	t.Mul(o.a, m)
-	out := mat.NewSymDense(o.n, nil)
-	for i := 0; i < o.n; i++ {
-		for j := i; j < o.n; j++ {
-			s := 0.0
-			for k := 0; k < o.r; k++ {
-				s += t.At(i, k) * o.a.At(j, k)
-			}
-			out.SetSym(i, j, s)
-		}
-	}
-	return out
-}
-
-// Loss returns E[L(θ)] = Tr(H M)/2 = Σ_k ĥ_k M̂_kk/2 for a second moment M̂.
-func (o *Oracle) Loss(m mat.Symmetric) float64 {
+// Loss returns E[L(θ)] = Tr(R)/(2n) for a residual second moment R.
+func (o *Oracle) Loss(r mat.Symmetric) float64 {
 	s := 0.0
-	for k, h := range o.h {
-		s += h * m.At(k, k)
+	for i := 0; i < o.n; i++ {
+		s += r.At(i, i)
 	}
-	return s / 2
+	return s / (2 * float64(o.n))
 }
 
 // noiseKind is the noise of a Dynamics.
@@ -296,11 +274,16 @@ const (
 // Dynamics is the second-moment recursion of one linearized SGD at the
 // minimum, for a noise model (without η, which its methods take):
 //
-//	SGD:              M' = M - η(HM + MH) + η²(C1·HMH + C2·Σ_i (a_iᵀMa_i)a_ia_iᵀ)
+//	SGD:              M' = M - η(HM + MH) + η²(C1·HMH + C2·Σ_i (g_iᵀMg_i)g_ig_iᵀ)
 //	custom noise S:   M' = (I - ηH)M(I - ηH) + η² E[S(θ)]/B, with
 //	  geometry-aware  E[S1] = Tr(HM)·H,
-//	  isotropic       E[S2] = σ²Tr(HM)·I (σ² = Tr(H)/p; I_p restricted to range G),
-//	  state-independent  S constant.
+//	  isotropic       E[S2] = σ²Tr(HM)·I_p (σ² = Tr(H)/p),
+//	  state-independent  S constant;
+//
+// on the residuals (R = QMQᵀ, Tr(HM) = Tr(R)/n, QHQᵀ = K²/n, QQᵀ = K):
+//
+//	SGD:              R' = R - (η/n)(KR + RK) + η²(C1·KRK/n² + C2·K diag(R) K)
+//	custom:           R' = (I - ηK/n)R(I - ηK/n) + (η²/B)·{Tr(R)K²/n², σ²Tr(R)K/n, QSQᵀ}.
 //
 // Except for a state-independent S the recursion is linear, M' = T(M); T is
 // self-adjoint for the Frobenius inner product (for isotropic noise after a
@@ -312,7 +295,7 @@ type Dynamics struct {
 	batch  int
 	mom    BatchMoments  // sgdNoise
 	sigma2 float64       // isotropic: σ̂² = Tr(Ĥ)/p
-	s      *mat.SymDense // stateIndependent: Ŝ in the oracle's basis
+	s      *mat.SymDense // stateIndependent: Q S Qᵀ (n x n)
 
 	st *structure // the operator in the basis of Sym(r), built on first use
 }
@@ -366,16 +349,17 @@ func (o *Oracle) Isotropic(b int) (*Dynamics, error) {
 }
 
 // StateIndependent is Lemma 3.2's general SGD with a constant noise
-// covariance S/B (Lemma 3.7; B = 1 is Lemma 3.2's E[ξξᵀ] = S). S is given
-// by R_S = Q S Qᵀ (n x n), reduced like a second moment.
-func (o *Oracle) StateIndependent(b int, rs mat.Symmetric) (*Dynamics, error) {
+// covariance S/B (Lemma 3.7; B = 1 is Lemma 3.2's E[ξξᵀ] = S). S enters
+// only through Q S Qᵀ (n x n), which is what it takes.
+func (o *Oracle) StateIndependent(b int, qsq mat.Symmetric) (*Dynamics, error) {
 	if b < 1 {
 		return nil, paramErr("B", "batch size must be >= 1, got %d", b)
 	}
-	s, err := o.ReduceMoment(rs)
-	if err != nil {
+	if err := o.checkMoment("QSQᵀ", qsq); err != nil {
 		return nil, err
 	}
+	s := mat.NewSymDense(o.n, nil)
+	s.CopySym(qsq)
 	return &Dynamics{o: o, kind: stateIndependent, batch: b, s: s}, nil
 }
 
@@ -390,90 +374,92 @@ func (d *Dynamics) hmhCoefficient() float64 {
 	return 1
 }
 
-// Step returns M' for the second moment M̂ (r x r, in the oracle's basis),
-// matrix-free in O(n r²).
-func (d *Dynamics) Step(eta float64, m mat.Symmetric) (*mat.SymDense, error) {
+// Step returns R' for the residual second moment R (n x n), O(n³).
+func (d *Dynamics) Step(eta float64, r mat.Symmetric) (*mat.SymDense, error) {
 	e, err := d.o.scaledEta(eta)
 	if err != nil {
 		return nil, err
 	}
-	if m.SymmetricDim() != d.o.r {
-		return nil, inputErr(ErrShape, "M", -1, -1, "M is %d x %d, want r x r = %d x %d", m.SymmetricDim(), m.SymmetricDim(), d.o.r, d.o.r)
+	if err := d.o.checkMoment("R", r); err != nil {
+		return nil, err
 	}
-	return d.step(e, eta, m, true), nil
+	return d.step(e, eta, r, true), nil
 }
 
 // step is Step with η̂ = e; affine = false leaves out a constant noise term
 // (the linear part of the recursion).
-func (d *Dynamics) step(e, eta float64, m mat.Symmetric, affine bool) *mat.SymDense {
-	o, r := d.o, d.o.r
+func (d *Dynamics) step(e, eta float64, r mat.Symmetric, affine bool) *mat.SymDense {
+	o, n := d.o, d.o.n
+	nf := float64(n)
+	k := o.k
+	var kr, krk mat.Dense
+	kr.Mul(k, r)
+	krk.Mul(&kr, k)
 	c1 := d.hmhCoefficient()
-	out := mat.NewSymDense(r, nil)
-	for k := 0; k < r; k++ {
-		for l := k; l < r; l++ {
-			hk, hl := o.h[k], o.h[l]
-			out.SetSym(k, l, m.At(k, l)*(1-e*(hk+hl)+e*e*c1*hk*hl))
+	out := mat.NewSymDense(n, nil)
+	for i := 0; i < n; i++ {
+		for j := i; j < n; j++ {
+			v := r.At(i, j) - e/nf*(kr.At(i, j)+kr.At(j, i)) + e*e*c1/(nf*nf)*krk.At(i, j)
+			out.SetSym(i, j, v)
 		}
 	}
-	trHM := o.Loss(m) * 2
+	tr := 2 * nf * o.Loss(r) // Tr(R)
 	switch d.kind {
 	case sgdNoise:
 		if d.mom.C2 == 0 {
 			break
 		}
-		ai := make([]float64, r)
-		mai := mat.NewVecDense(r, nil)
-		for i := 0; i < o.n; i++ {
-			mat.Row(ai, i, o.a)
-			av := mat.NewVecDense(r, ai)
-			mai.MulVec(m, av)
-			w := e * e * d.mom.C2 * mat.Dot(av, mai)
-			out.SymRankOne(out, w, av)
+		// C2·K diag(R) K = C2·Σ_i R_ii K_i K_iᵀ (K_i column i).
+		col := make([]float64, n)
+		for i := 0; i < n; i++ {
+			mat.Col(col, i, k)
+			out.SymRankOne(out, e*e*d.mom.C2*r.At(i, i), mat.NewVecDense(n, col))
 		}
 	case geometryAware:
-		w := e * e * trHM / float64(d.batch)
-		for k := 0; k < r; k++ {
-			out.SetSym(k, k, out.At(k, k)+w*o.h[k])
-		}
+		var k2 mat.Dense
+		k2.Mul(k, k)
+		w := e * e * tr / (nf * nf * float64(d.batch))
+		addScaled(out, w, &k2)
 	case isotropic:
-		w := e * e * d.sigma2 * trHM / float64(d.batch)
-		for k := 0; k < r; k++ {
-			out.SetSym(k, k, out.At(k, k)+w)
-		}
+		addScaled(out, e*e*d.sigma2*tr/(nf*float64(d.batch)), k)
 	case stateIndependent:
-		if !affine {
-			break
-		}
-		// The constant noise carries its own scale: η² Ŝ/B with the true η.
-		w := eta * eta / float64(d.batch)
-		for k := 0; k < r; k++ {
-			for l := k; l < r; l++ {
-				out.SetSym(k, l, out.At(k, l)+w*d.s.At(k, l))
-			}
+		if affine {
+			// The constant noise carries its own scale: η²QSQᵀ/B, true η.
+			addScaled(out, eta*eta/float64(d.batch), d.s)
 		}
 	}
 	return out
 }
 
-// ExpectedLoss returns E[L(θ_t)] for t = 0..steps from the second moment
-// M̂_0 (for example PointMoment(Qθ_0)), by the exact recursion.
-func (d *Dynamics) ExpectedLoss(eta float64, m0 mat.Symmetric, steps int) ([]float64, error) {
+// addScaled adds w·x to the symmetric out.
+func addScaled(out *mat.SymDense, w float64, x mat.Matrix) {
+	n := out.SymmetricDim()
+	for i := 0; i < n; i++ {
+		for j := i; j < n; j++ {
+			out.SetSym(i, j, out.At(i, j)+w*x.At(i, j))
+		}
+	}
+}
+
+// ExpectedLoss returns E[L(θ_t)] for t = 0..steps from the residual second
+// moment R_0 (for example PointMoment(Qθ_0)), by the exact recursion.
+func (d *Dynamics) ExpectedLoss(eta float64, r0 mat.Symmetric, steps int) ([]float64, error) {
 	e, err := d.o.scaledEta(eta)
 	if err != nil {
 		return nil, err
 	}
-	if m0.SymmetricDim() != d.o.r {
-		return nil, inputErr(ErrShape, "M", -1, -1, "M is %d x %d, want r x r = %d x %d", m0.SymmetricDim(), m0.SymmetricDim(), d.o.r, d.o.r)
+	if err := d.o.checkMoment("R", r0); err != nil {
+		return nil, err
 	}
 	if steps < 0 {
 		return nil, paramErr("steps", "must be >= 0, got %d", steps)
 	}
 	out := make([]float64, steps+1)
-	out[0] = d.o.Loss(m0)
-	m := m0
+	out[0] = d.o.Loss(r0)
+	r := r0
 	for t := 1; t <= steps; t++ {
-		m = d.step(e, eta, m, true)
-		out[t] = d.o.Loss(m)
+		r = d.step(e, eta, r, true)
+		out[t] = d.o.Loss(r)
 	}
 	return out, nil
 }

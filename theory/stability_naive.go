@@ -12,8 +12,9 @@ import (
 // built column by column from Step, and η* by bisection on ρ. Small r only.
 
 // DenseOperator returns the m x m matrix (m = r(r+1)/2) of the linear part
-// of the recursion at η in the orthonormal basis {E_kk} ∪
-// {(E_kl + E_lk)/√2 : k < l} of Sym(r), column j the image of basis matrix j.
+// of the recursion at η in the basis V of the range, in the orthonormal
+// basis {E_kk} ∪ {(E_kl + E_lk)/√2 : k < l} of Sym(r): column j is the
+// image of basis matrix j under reducedStep.
 func (d *Dynamics) DenseOperator(eta float64) (*mat.Dense, error) {
 	e, err := d.o.scaledEta(eta)
 	if err != nil {
@@ -38,7 +39,7 @@ func (d *Dynamics) DenseOperator(eta float64) (*mat.Dense, error) {
 		} else {
 			x.SetSym(k, l, 1/math.Sqrt2)
 		}
-		y := d.step(e, eta, x, false)
+		y := d.reducedStep(e, x)
 		for i := 0; i < m; i++ {
 			a, b := basis(i)
 			v := y.At(a, b)
@@ -49,6 +50,49 @@ func (d *Dynamics) DenseOperator(eta float64) (*mat.Dense, error) {
 		}
 	}
 	return out, nil
+}
+
+// reducedStep is the linear part of the recursion on M (r x r) in the basis
+// V, H = diag(ĥ), features â_i, at η̂ = e: the operator Step applies to
+// R = Â M Âᵀ, written directly from its definition (Dynamics' doc).
+func (d *Dynamics) reducedStep(e float64, m mat.Symmetric) *mat.SymDense {
+	o, r := d.o, d.o.r
+	c1 := d.hmhCoefficient()
+	out := mat.NewSymDense(r, nil)
+	trHM := 0.0
+	for k := 0; k < r; k++ {
+		trHM += o.h[k] * m.At(k, k)
+		for l := k; l < r; l++ {
+			hk, hl := o.h[k], o.h[l]
+			out.SetSym(k, l, m.At(k, l)*(1-e*(hk+hl)+e*e*c1*hk*hl))
+		}
+	}
+	var noise mat.SymDense
+	noise.ReuseAsSym(r)
+	switch d.kind {
+	case sgdNoise:
+		ai := make([]float64, r)
+		var mai mat.VecDense
+		for i := 0; i < o.n; i++ {
+			av := mat.NewVecDense(r, mat.Row(ai, i, o.a))
+			mai.MulVec(m, av)
+			noise.SymRankOne(&noise, d.mom.C2*mat.Dot(av, &mai), av)
+		}
+	case geometryAware:
+		for k := 0; k < r; k++ {
+			noise.SetSym(k, k, trHM*o.h[k]/float64(d.batch))
+		}
+	case isotropic:
+		for k := 0; k < r; k++ {
+			noise.SetSym(k, k, d.sigma2*trHM/float64(d.batch))
+		}
+	}
+	for k := 0; k < r; k++ {
+		for l := k; l < r; l++ {
+			out.SetSym(k, l, out.At(k, l)+e*e*noise.At(k, l))
+		}
+	}
+	return out
 }
 
 // NaiveSpectralRadius is max |λ| over all eigenvalues of DenseOperator, by

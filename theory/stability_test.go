@@ -223,39 +223,90 @@ func TestSpectralRoutes(t *testing.T) {
 	}
 }
 
-// TestExpectedLossRecursion: E[L_t] from ExpectedLoss is Tr(H M_t)/2 for
-// M_t from Step, and the loss of a point moment is ‖P e‖²/(2n).
+// TestExpectedLossRecursion: E[L_t] from ExpectedLoss is Tr(R_t)/(2n) for
+// R_t from Step, the loss of a point moment is ‖e‖²/(2n), and at 1.5 η* the
+// loss grows.
 func TestExpectedLossRecursion(t *testing.T) {
 	o := mustOracle(t, oracleCases[0])
 	d, _ := o.SGD(2, WithReplacement)
 	e := []float64{1, -1, 0.5, 2, 0, 1, -3, 0.25}
-	m, err := o.PointMoment(e)
+	r, err := o.PointMoment(e)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// e is not in range(K) (rank 5 < n = 8): compare with its projection.
-	var pe mat.VecDense
-	pe.MulVec(o.u.T(), mat.NewVecDense(len(e), e))
-	if want := mat.Dot(&pe, &pe) / 16; !relClose(o.Loss(m), want, 1e-13) {
-		t.Errorf("L(point moment) = %v, want %v", o.Loss(m), want)
+	if want := 16.3125 / 16; o.Loss(r) != want {
+		t.Errorf("L(point moment) = %v, want %v", o.Loss(r), want)
 	}
 	star, _ := d.CriticalRate()
-	losses, err := d.ExpectedLoss(1.5*star, m, 30)
+	losses, err := d.ExpectedLoss(1.5*star, r, 30)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for s := 1; s <= 30; s++ {
-		if m, err = d.Step(1.5*star, m); err != nil {
+		if r, err = d.Step(1.5*star, r); err != nil {
 			t.Fatal(err)
 		}
-		if math.Float64bits(losses[s]) != math.Float64bits(o.Loss(m)) {
-			t.Fatalf("step %d: %v != %v", s, losses[s], o.Loss(m))
+		if math.Float64bits(losses[s]) != math.Float64bits(o.Loss(r)) {
+			t.Fatalf("step %d: %v != %v", s, losses[s], o.Loss(r))
 		}
 	}
 	if !(losses[30] > losses[0]) {
 		t.Errorf("at 1.5 η* the loss did not grow: %v -> %v", losses[0], losses[30])
 	}
 }
+
+// TestReducedMatchesResidual: the recursion Step runs on the residuals and
+// the one reducedStep (the dense reference) writes in the basis V are the
+// same operator, R = Â M Âᵀ: T(R) = Â T_V(M) Âᵀ, both sides within a few
+// dozen ulps of (1 + η‖H‖_F)²‖K‖²‖M‖ (chains of O(n + r) roundings).
+func TestReducedMatchesResidual(t *testing.T) {
+	for _, spec := range oracleCases {
+		o := mustOracle(t, spec)
+		r := o.Rank()
+		m := mat.NewSymDense(r, nil)
+		for k := 0; k < r; k++ {
+			for l := k; l < r; l++ {
+				m.SetSym(k, l, math.Sin(float64(3*k+7*l+1)))
+			}
+		}
+		lift := func(x mat.Symmetric) *mat.SymDense {
+			var ax, axa mat.Dense
+			ax.Mul(o.a, x)
+			axa.Mul(&ax, o.a.T())
+			out := mat.NewSymDense(o.n, nil)
+			for i := 0; i < o.n; i++ {
+				for j := i; j < o.n; j++ {
+					out.SetSym(i, j, (axa.At(i, j)+axa.At(j, i))/2)
+				}
+			}
+			return out
+		}
+		var dyn []*Dynamics
+		for b := 1; b <= 3; b++ {
+			w, _ := o.SGD(b, WithReplacement)
+			ga, _ := o.GeometryAware(b)
+			iso, _ := o.Isotropic(b)
+			dyn = append(dyn, w, ga, iso)
+		}
+		for i, d := range dyn {
+			star, _ := d.CriticalRate()
+			e := math.Ldexp(star, o.kExp)
+			got := d.step(e, star, lift(m), false)
+			want := lift(d.reducedStep(e, m))
+			x := star * o.FroH()
+			tol := 64 * float64(o.n+r) * epsilon * sq(1+x) * mat.Norm(o.k, 2) * mat.Norm(o.k, 2) * mat.Norm(m, 2)
+			for a := 0; a < o.n; a++ {
+				for b := a; b < o.n; b++ {
+					if math.Abs(got.At(a, b)-want.At(a, b)) > tol {
+						t.Fatalf("%v dynamics %d: T(R)[%d,%d] = %v, Â T_V(M) Âᵀ = %v (tolerance %.3g)", spec, i, a, b, got.At(a, b), want.At(a, b), tol)
+					}
+				}
+			}
+		}
+	}
+}
+
+func sq(x float64) float64 { return x * x }
 
 // TestOracleBadInput: typed errors, never a panic.
 func TestOracleBadInput(t *testing.T) {
