@@ -417,8 +417,16 @@ func (o *Oracle) Mu10() float64 { v, _ := o.alignmentInf(false); return v }
 // which μ(θ) = μ0: the minimizer, for an independent check through State.
 func (o *Oracle) Mu0Residual() []float64 {
 	_, w := o.alignmentInf(true)
+	return o.RangeResidual(w)
+}
+
+// RangeResidual returns e = U w (len(w) = r), the residuals e = Qθ of the
+// θ whose coordinates in the basis V are diag(s)⁻¹w. U is the computed
+// basis of the range of K, within an angle n·ε·λ_1(K)/(λ_r(K) - n·ε·λ_1(K))
+// of the true one (Davis–Kahan, K's rounding being at most n·ε·λ_1).
+func (o *Oracle) RangeResidual(w []float64) []float64 {
 	e := mat.NewVecDense(o.n, nil)
-	e.MulVec(o.u, mat.NewVecDense(o.r, w))
+	e.MulVec(o.u, mat.NewVecDense(o.r, append([]float64(nil), w...)))
 	return e.RawVector().Data
 }
 
