@@ -204,13 +204,6 @@ func (o *Oracle) froHScaled() float64 {
 // LambdaMax is λ_1(H).
 func (o *Oracle) LambdaMax() float64 { return math.Ldexp(o.h[0], o.kExp) }
 
-// ScaledFeatures returns Â (n x r, the features in the basis V, scaled) and
-// the exponent x with A = 2^(x/2) Â and H = 2^x Ĥ, Ĥ = diag(ĥ) = ÂᵀÂ/n. The
-// oracle's operators are those of Â with the learning rate 2^x η.
-func (o *Oracle) ScaledFeatures() (*mat.Dense, []float64, int) {
-	return mat.DenseCopyOf(o.a), append([]float64(nil), o.h...), o.kExp
-}
-
 // scaledEta checks η and returns η̂ = 2^kExp η.
 func (o *Oracle) scaledEta(eta float64) (float64, error) {
 	if !(eta > 0) || math.IsInf(eta, 1) {
