@@ -99,8 +99,12 @@ func (s *State) Geometry() Geometry {
 	return g
 }
 
-// machineEpsilon is the spacing of float64 at 1, 2^-52 (numpy's finfo.eps).
-const machineEpsilon = 0x1p-52
+// machineEpsilon is the spacing of float64 at 1, 2^-52 (numpy's finfo.eps);
+// unitRoundoff is half of it, the relative error bound of one rounding.
+const (
+	machineEpsilon = 0x1p-52
+	unitRoundoff   = 0x1p-53
+)
 
 // Noise computes the loss, Σ and the alignment factors through K
 // (eq. 3 and the corrected eq. 11). It returns ErrZeroLoss when e = 0.
@@ -148,7 +152,7 @@ func (s *State) Noise() (Noise, error) {
 
 	exp := s.kExp + 2*s.eExp // Σ scales as K·e²
 	var q Noise
-	q.Loss = scaledSq(eNorm, s.eExp, 2*nf)
+	q.Loss = s.Loss()
 	q.FroSigma = math.Ldexp(fs/nf, exp)
 	q.PrintedFroSigma = math.Ldexp(fp/nf, exp)
 	q.TrGSigma = scaledSq(tgs, s.kExp+s.eExp, nf*nf)

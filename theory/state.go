@@ -112,6 +112,11 @@ func (s *State) ScaledGram() (*mat.SymDense, int) {
 	return mat.NewSymDense(s.n, append([]float64(nil), s.k...)), s.kExp
 }
 
+// Loss returns L = Σ e_i²/(2n), overflow-safe; 0 when e is nil or zero.
+func (s *State) Loss() float64 {
+	return scaledSq(numerics.Nrm2(s.e), s.eExp, 2*float64(s.n))
+}
+
 // Residuals returns a copy of e.
 func (s *State) Residuals() []float64 {
 	out := make([]float64, s.n)

@@ -7,6 +7,7 @@
 //
 //	flatmin verify  [--seed N] [--checks N] [--only ID,...] [--json] [--long]
 //	flatmin measure --grads FILE --residuals FILE [--lr ETA --batch B] [--json]
+//	flatmin stability --grads FILE [--residuals FILE] --lr ETA --batch B [--sampling with|without] [--json]
 //
 // Run `flatmin <command> --help` for the flags of each command.
 package main
@@ -27,6 +28,7 @@ type command struct {
 var commands = []command{
 	{"verify", "run the claims ledger and print what is verified, how, and every misprint found", runVerify},
 	{"measure", "the paper's quantities (alignment, flatness, bounds) from per-sample gradients and residuals", runMeasure},
+	{"stability", "the exact linear-stability oracle: ρ, η*, μ0 and the Section 3 bounds at a minimum", runStability},
 }
 
 func main() {

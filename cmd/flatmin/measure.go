@@ -1,17 +1,11 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math"
-	"strconv"
-	"text/tabwriter"
 
-	"github.com/flatmin/flatmin/cmd/flatmin/internal/dataio"
 	"github.com/flatmin/flatmin/theory"
 )
 
@@ -21,7 +15,9 @@ Prints the paper's quantities at one θ of a model trained with the square
 loss L = Σ e_i²/(2n): the Gram matrix G = QᵀQ/n, the SGD noise covariance Σ,
 the alignment factors α, β, μ, μ1, μ2 (Section 2), γ and τ (Lemma 2.3), the
 flatness ‖H‖_F = ‖G‖_F at a global minimum, and, with --lr and --batch, the
-bounds linear stability puts on GD's sharpness and flatness.
+bounds linear stability puts on the flatness: GD's (λ_1 <= 2/η), Theorem
+3.3's with μ0 = inf_θ μ(θ) and Proposition 3.4's with μ1_0 = inf_θ μ1(θ),
+both infima computed exactly for the linearized model at these features.
 
   --grads FILE      per-sample gradients Q: one row per sample, row i the
                     gradient g_i of the model output f(x_i; θ) (n x p)
@@ -62,31 +58,25 @@ func runMeasure(args []string, stdout, stderr io.Writer) int {
 	var sgd *theory.SGD
 	switch {
 	case fs.NArg() > 0:
-		return usageErr(stderr, "unexpected argument %q", fs.Arg(0))
+		return usageError(stderr, "measure", "unexpected argument %q", fs.Arg(0))
 	case *grads == "" || *resid == "":
-		return usageErr(stderr, "--grads and --residuals are required")
+		return usageError(stderr, "measure", "--grads and --residuals are required")
 	case set["lr"] != set["batch"]:
-		return usageErr(stderr, "--lr and --batch go together: give both or neither")
+		return usageError(stderr, "measure", "--lr and --batch go together: give both or neither")
 	case set["lr"]:
 		sgd = &theory.SGD{Eta: *eta, Batch: *batch}
 		if err := sgd.Validate(); err != nil {
-			var ie *theory.InputError
-			if errors.As(err, &ie) {
-				return usageErr(stderr, "%s: %s", map[string]string{"eta": "--lr", "B": "--batch"}[ie.Arg], ie.Detail)
-			}
-			return usageErr(stderr, "%v", err)
+			return usageError(stderr, "measure", "%s", sgdError(err))
 		}
 	}
 
 	rows, err := measure(*grads, *resid, sgd)
-	if err != nil {
-		fmt.Fprintf(stderr, "flatmin measure: %v\n", err)
-		return 1
-	}
-	if *asJSON {
-		err = writeMeasureJSON(stdout, rows)
-	} else {
-		err = writeMeasureTable(stdout, *grads, *resid, rows)
+	if err == nil {
+		if *asJSON {
+			err = writeJSON(stdout, rows)
+		} else {
+			err = writeTable(stdout, fmt.Sprintf("grads:     %s\nresiduals: %s\n\n", *grads, *resid), rows, "needs --lr and --batch")
+		}
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "flatmin measure: %v\n", err)
@@ -95,62 +85,43 @@ func runMeasure(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func usageErr(stderr io.Writer, format string, args ...any) int {
-	fmt.Fprintf(stderr, "flatmin measure: %s (see flatmin measure --help)\n", fmt.Sprintf(format, args...))
-	return 2
-}
-
-// measureRow is one quantity that measure reports: its JSON key, its value
-// (an int, a float64, or nil when it does not apply) and what it is.
-type measureRow struct {
-	key   string
-	value any
-	doc   string
-}
-
 // measure reads Q and e and returns the quantities in the order they are
 // printed. Every error names the file at fault.
-func measure(gradsPath, residPath string, sgd *theory.SGD) ([]measureRow, error) {
-	q, err := dataio.ReadFile(gradsPath)
+func measure(gradsPath, residPath string, sgd *theory.SGD) ([]row, error) {
+	in, err := readInputs(gradsPath, residPath)
 	if err != nil {
 		return nil, err
 	}
-	e, err := dataio.ReadFile(residPath)
+	st, err := in.state()
 	if err != nil {
 		return nil, err
-	}
-	if e.Cols != 1 {
-		return nil, fmt.Errorf("%s: residuals must have shape (n,) or (n, 1), got %s", residPath, e.Shape())
-	}
-	if e.Rows != q.Rows {
-		return nil, fmt.Errorf("%s: %d residuals, but %s has %d rows (one per sample)", residPath, e.Rows, gradsPath, q.Rows)
-	}
-	// theory names its arguments Q and e; name the files instead.
-	fileOf := map[string]string{"Q": gradsPath, "e": residPath}
-	blame := func(err error) error {
-		var ie *theory.InputError
-		if errors.As(err, &ie) && fileOf[ie.Arg] != "" {
-			return fmt.Errorf("%s: %w", fileOf[ie.Arg], err)
-		}
-		return fmt.Errorf("%s, %s: %w", gradsPath, residPath, err)
-	}
-	st, err := theory.NewState(q.Data, q.Rows, q.Cols, e.Data)
-	if err != nil {
-		return nil, blame(err)
 	}
 	g := st.Geometry()
 	nz, err := st.Noise()
 	if err != nil {
-		return nil, blame(err)
+		return nil, in.blame(err)
 	}
-	// bound is a bound of the SGD hyperparameters, or nil without them.
-	bound := func(f func(theory.SGD) float64) any {
-		if sgd == nil {
-			return nil
+	// With (η, B): the alignment infima of the linearized model at these
+	// features, and the bounds; without, nil (does not apply).
+	var mu0, mu10, thm33, prop34, gdLambda, gdFro any
+	if sgd != nil {
+		o, err := theory.NewOracleFromState(st)
+		if err != nil {
+			return nil, in.blame(err)
 		}
-		return f(*sgd)
+		m0, m10 := o.Mu0(), o.Mu10()
+		b33, err := sgd.BoundThm33(m0)
+		if err != nil {
+			return nil, err
+		}
+		b34, err := sgd.BoundProp34(m10)
+		if err != nil {
+			return nil, err
+		}
+		mu0, mu10, thm33, prop34 = m0, m10, b33, b34
+		gdLambda, gdFro = sgd.BoundGDLambdaMax(), sgd.BoundGDFro(g.Rank)
 	}
-	return []measureRow{
+	return []row{
 		{"n", g.N, "samples"},
 		{"p", g.P, "parameters"},
 		{"loss", nz.Loss, "L = Σ e_i²/(2n)"},
@@ -171,81 +142,11 @@ func measure(gradsPath, residPath string, sgd *theory.SGD) ([]measureRow, error)
 		{"rank", g.Rank, "numerical rank of G"},
 		{"flatness", g.FroG, "‖H‖_F = ‖G‖_F at a global minimum (Theorem 3.3)"},
 		{"eq11_printed_fro_Sigma", nz.PrintedFroSigma, "‖P E K E‖_F/n, eq. (11) as printed: a misprint, compare fro_Sigma"},
-		{"bound_gd_lambda_max", bound(theory.SGD.BoundGDLambdaMax), "2/η: GD is linearly stable only if λ_1(H) <= 2/η"},
-		{"bound_gd_fro", bound(func(h theory.SGD) float64 { return h.BoundGDFro(g.Rank) }), "2 sqrt(rank)/η: the largest ‖H‖_F GD stability allows"},
+		{"bound_gd_lambda_max", gdLambda, "2/η: GD is linearly stable only if λ_1(H) <= 2/η"},
+		{"bound_gd_fro", gdFro, "2 sqrt(rank)/η: the largest ‖H‖_F GD stability allows"},
+		{"mu0", mu0, "μ0 = inf_θ μ(θ) for the linearized model at these features"},
+		{"mu1_0", mu10, "μ1_0 = inf_θ μ1(θ)"},
+		{"bound_thm33", thm33, "sqrt(B/μ0)/η: Theorem 3.3's bound on ‖H‖_F at a stable minimum"},
+		{"bound_prop34", prop34, "min(B/sqrt((B-1)μ1_0), 2B/μ1_0)/η: Proposition 3.4's bound"},
 	}, nil
-}
-
-// jsonValue encodes what JSON cannot: NaN (undefined) as null, ±Inf as
-// "inf" and "-inf".
-func jsonValue(v any) any {
-	f, ok := v.(float64)
-	switch {
-	case !ok:
-		return v
-	case math.IsNaN(f):
-		return nil
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	}
-	return f
-}
-
-// writeMeasureJSON writes the rows as one JSON object, keys in row order.
-func writeMeasureJSON(w io.Writer, rows []measureRow) error {
-	var b bytes.Buffer
-	b.WriteString("{")
-	for i, r := range rows {
-		k, err := json.Marshal(r.key)
-		if err != nil {
-			return err
-		}
-		v, err := json.Marshal(jsonValue(r.value))
-		if err != nil {
-			return err
-		}
-		if i > 0 {
-			b.WriteString(",")
-		}
-		fmt.Fprintf(&b, "\n  %s: %s", k, v)
-	}
-	b.WriteString("\n}\n")
-	_, err := w.Write(b.Bytes())
-	return err
-}
-
-// writeMeasureTable writes the rows as an aligned table.
-func writeMeasureTable(w io.Writer, gradsPath, residPath string, rows []measureRow) error {
-	fmt.Fprintf(w, "grads:     %s\nresiduals: %s\n\n", gradsPath, residPath)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	missing := false
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.key, tableValue(r.value), r.doc)
-		missing = missing || r.value == nil
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if missing {
-		_, err := fmt.Fprintln(w, "\n(-: needs --lr and --batch)")
-		return err
-	}
-	return nil
-}
-
-// tableValue formats a value for the table, floats to 10 significant digits.
-func tableValue(v any) string {
-	switch x := jsonValue(v).(type) {
-	case nil:
-		if v == nil {
-			return "-"
-		}
-		return "undefined"
-	case float64:
-		return strconv.FormatFloat(x, 'g', 10, 64)
-	default: // an int, or "inf"
-		return fmt.Sprint(x)
-	}
 }

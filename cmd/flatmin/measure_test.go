@@ -19,6 +19,7 @@ var measureKeys = []string{
 	"n", "p", "loss", "fro_G", "fro_Sigma", "tr_G_Sigma", "tr_Sigma1_G", "tr_Sigma2_G", "trace_G",
 	"alpha", "beta", "mu", "mu1", "mu2", "gamma", "tau", "lambda_max", "rank", "flatness",
 	"eq11_printed_fro_Sigma", "bound_gd_lambda_max", "bound_gd_fro",
+	"mu0", "mu1_0", "bound_thm33", "bound_prop34",
 }
 
 // runCmd runs flatmin in-process and returns the exit status, stdout and stderr.
@@ -95,6 +96,11 @@ func testdata(name string) string { return filepath.Join("testdata", name) }
 // these by a factor >= 2 and far below a real discrepancy: eq. (11) as
 // printed differs from the corrected ‖Σ‖_F by 2% on these data.
 // Q is well conditioned (σ_max/σ_min ≈ 4.4), so the rank is 20 on both sides.
+// μ0 and μ1_0 are the smallest eigenvalues of Hr^{-1/2}ArHr^{-1/2} on range(H)
+// (NumPy) and of the oracle's reduced problem (theory): each known to about
+// n·u·‖M‖ absolutely, i.e. n·u times the condition make_npy.py records
+// (spread ‖M‖/|λ_min| times cond(Hr): 35 here, asserted below 200): at most
+// 20·200·u ≈ 4.4e-13 relative, 7.8e-14 on these data.
 func TestMeasureAgainstNumPy(t *testing.T) {
 	raw, err := os.ReadFile(testdata("expected.json"))
 	if err != nil {
@@ -103,6 +109,7 @@ func TestMeasureAgainstNumPy(t *testing.T) {
 	var exp struct {
 		Args         []string
 		Cancellation float64
+		Condition    float64 `json:"condition_of_infima"`
 		Values       map[string]json.Number
 	}
 	if err := json.Unmarshal(raw, &exp); err != nil {
@@ -110,6 +117,9 @@ func TestMeasureAgainstNumPy(t *testing.T) {
 	}
 	if exp.Cancellation >= 4 {
 		t.Fatalf("cancellation ratio %v: the tolerance's derivation assumes < 4", exp.Cancellation)
+	}
+	if exp.Condition >= 200 {
+		t.Fatalf("condition of the infima %v: the tolerance's derivation assumes it below 200", exp.Condition)
 	}
 	args := append([]string(nil), exp.Args...)
 	for i, a := range args {
@@ -168,7 +178,7 @@ func TestMeasureAgainstNumPy(t *testing.T) {
 // (2/η for a subnormal η) is "inf".
 func TestMeasureEncodings(t *testing.T) {
 	_, vals := measureJSON(t, "--grads", testdata("q.npy"), "--residuals", testdata("e.npy"))
-	for _, k := range []string{"bound_gd_lambda_max", "bound_gd_fro"} {
+	for _, k := range []string{"bound_gd_lambda_max", "bound_gd_fro", "mu0", "mu1_0", "bound_thm33", "bound_prop34"} {
 		if vals[k] != nil {
 			t.Errorf("%s = %v without --lr and --batch, want null", k, vals[k])
 		}
@@ -194,6 +204,38 @@ func TestMeasureEncodings(t *testing.T) {
 		if err != nil || string(b) != tc.want {
 			t.Errorf("jsonValue(%v) encodes as %s (%v), want %s", tc.in, b, err, tc.want)
 		}
+	}
+}
+
+// TestMeasureBounds: with --lr and --batch, μ0 and μ1_0 are the infima of
+// μ and μ1 over θ, so at least as small as μ and μ1 at the measured θ (its
+// e lies in the range of Q: n = 20 <= p = 50, full rank), and the bounds are
+// the formulas of Theorem 3.3 and Proposition 3.4 at them.
+func TestMeasureBounds(t *testing.T) {
+	_, v := measureJSON(t, "--grads", testdata("q.npy"), "--residuals", testdata("e.npy"), "--lr", "0.01", "--batch", "4")
+	f := func(k string) float64 {
+		num, ok := v[k].(json.Number)
+		x, err := num.Float64()
+		if !ok || err != nil {
+			t.Fatalf("%s = %v, want a number", k, v[k])
+		}
+		return x
+	}
+	// The oracle's infima and State's ratios are separate computations;
+	// both are within ~n·u relative of their exact values.
+	slack := 1e-12
+	if mu, mu0 := f("mu"), f("mu0"); !(mu0 <= mu*(1+slack)) || !(mu0 > 0) {
+		t.Errorf("μ0 = %v, μ = %v: want 0 < μ0 <= μ", mu0, mu)
+	}
+	if mu1, mu10 := f("mu1"), f("mu1_0"); !(mu10 <= mu1*(1+slack)) || !(mu10 >= f("mu0")) {
+		t.Errorf("μ1_0 = %v, μ1 = %v, μ0 = %v: want μ0 <= μ1_0 <= μ1", mu10, mu1, f("mu0"))
+	}
+	if got, want := f("bound_thm33"), math.Sqrt(4/f("mu0"))/0.01; math.Abs(got-want) > 1e-14*want {
+		t.Errorf("bound_thm33 = %v, want sqrt(B/μ0)/η = %v", got, want)
+	}
+	b, m := 4.0, f("mu1_0")
+	if got, want := f("bound_prop34"), math.Min(b/math.Sqrt((b-1)*m), 2*b/m)/0.01; math.Abs(got-want) > 1e-14*want {
+		t.Errorf("bound_prop34 = %v, want %v", got, want)
 	}
 }
 

@@ -75,6 +75,27 @@ cancel = max(np.linalg.norm(S1, "fro") / fro_S, tr_S1G / tr_GS)
 assert cancel < 4, cancel
 assert rank == N
 
+# μ0 = inf_θ μ(θ) and μ1_0 = inf_θ μ1(θ) for the linearized model at these
+# features (e = Qθ): Tr(Σ(θ)G) = θᵀAθ with A = (1/n) Σ χ_i g_i g_iᵀ - H³ and
+# 2L = θᵀHθ, so μ0 is the smallest eigenvalue of Hr^{-1/2} Ar Hr^{-1/2} on
+# range(H) (Ar, Hr in an eigenbasis of it), over ‖G‖_F²; μ1_0 the same
+# without -H³.
+lamH, V = np.linalg.eigh(G)
+keep = lamH > lamH[-1] * P * np.finfo(float).eps
+Vr, hr = V[:, keep], lamH[keep]
+A1 = (q.T * chi) @ q / N
+A = A1 - G @ G @ G
+def inf_ratio(M):
+    Mr = Vr.T @ M @ Vr / np.sqrt(np.outer(hr, hr))
+    w = np.linalg.eigvalsh((Mr + Mr.T) / 2)
+    return float(w[0] / fro_G**2), float(np.abs(w).max() / abs(w[0]))
+mu0, cond_mu0 = inf_ratio(A)
+mu10, cond_mu10 = inf_ratio(A1)
+# The smallest eigenvalue is known to u·‖M‖ absolutely: relative to it, the
+# spread ‖M‖/|λ_min| times the condition of Hr (the scaling by Hr^{-1/2}).
+cond_inf = max(cond_mu0, cond_mu10) * hr.max() / hr.min()
+assert cond_inf < 200, cond_inf
+
 values = {
     "n": N,
     "p": P,
@@ -98,11 +119,16 @@ values = {
     "eq11_printed_fro_Sigma": printed,
     "bound_gd_lambda_max": 2 / ETA,
     "bound_gd_fro": 2 * np.sqrt(rank) / ETA,
+    "mu0": mu0,
+    "mu1_0": mu10,
+    "bound_thm33": np.sqrt(BATCH / mu0) / ETA,
+    "bound_prop34": min(BATCH / np.sqrt((BATCH - 1) * mu10), 2 * BATCH / mu10) / ETA,
 }
 with open("expected.json", "w") as f:
     json.dump({
         "numpy": np.__version__,
         "cancellation": cancel,
+        "condition_of_infima": cond_inf,
         "args": ["--grads", "q.npy", "--residuals", "e.npy",
                  "--lr", repr(ETA), "--batch", str(BATCH), "--json"],
         "values": values,

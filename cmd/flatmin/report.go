@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"text/tabwriter"
+
+	"github.com/flatmin/flatmin/cmd/flatmin/internal/dataio"
+	"github.com/flatmin/flatmin/theory"
+)
+
+// row is one quantity a command reports: its JSON key, its value (an int, a
+// float64, a bool, or nil when it does not apply) and what it is.
+type row struct {
+	key   string
+	value any
+	doc   string
+}
+
+// jsonValue encodes what JSON cannot: NaN (undefined) as null, ±Inf as
+// "inf" and "-inf".
+func jsonValue(v any) any {
+	f, ok := v.(float64)
+	switch {
+	case !ok:
+		return v
+	case math.IsNaN(f):
+		return nil
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	}
+	return f
+}
+
+// writeJSON writes the rows as one JSON object, keys in row order.
+func writeJSON(w io.Writer, rows []row) error {
+	var b bytes.Buffer
+	b.WriteString("{")
+	for i, r := range rows {
+		k, err := json.Marshal(r.key)
+		if err != nil {
+			return err
+		}
+		v, err := json.Marshal(jsonValue(r.value))
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, "\n  %s: %s", k, v)
+	}
+	b.WriteString("\n}\n")
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// writeTable writes the header, the rows as an aligned table, and, when a
+// value is missing, the note saying why.
+func writeTable(w io.Writer, header string, rows []row, missingNote string) error {
+	fmt.Fprint(w, header)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	missing := false
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.key, tableValue(r.value), r.doc)
+		missing = missing || r.value == nil
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if missing && missingNote != "" {
+		_, err := fmt.Fprintf(w, "\n(-: %s)\n", missingNote)
+		return err
+	}
+	return nil
+}
+
+// tableValue formats a value for the table, floats to 10 significant digits.
+func tableValue(v any) string {
+	switch x := jsonValue(v).(type) {
+	case nil:
+		if v == nil {
+			return "-"
+		}
+		return "undefined"
+	case float64:
+		return strconv.FormatFloat(x, 'g', 10, 64)
+	default: // an int, a bool, or "inf"
+		return fmt.Sprint(x)
+	}
+}
+
+// usageError reports a usage error of command cmd and returns exit status 2.
+func usageError(stderr io.Writer, cmd, format string, args ...any) int {
+	fmt.Fprintf(stderr, "flatmin %s: %s (see flatmin %s --help)\n", cmd, fmt.Sprintf(format, args...), cmd)
+	return 2
+}
+
+// sgdError rewords an invalid (η, B) in terms of the flags --lr and --batch.
+func sgdError(err error) string {
+	var ie *theory.InputError
+	if errors.As(err, &ie) {
+		return fmt.Sprintf("%s: %s", map[string]string{"eta": "--lr", "B": "--batch"}[ie.Arg], ie.Detail)
+	}
+	return err.Error()
+}
+
+// inputs are the files a command reads: Q, and e unless residPath is "".
+type inputs struct {
+	gradsPath, residPath string
+	q                    dataio.Array
+	e                    []float64 // nil without residuals
+}
+
+// readInputs reads Q and e and checks that e is one value per row of Q.
+// Every error names the file at fault.
+func readInputs(gradsPath, residPath string) (inputs, error) {
+	in := inputs{gradsPath: gradsPath, residPath: residPath}
+	var err error
+	if in.q, err = dataio.ReadFile(gradsPath); err != nil {
+		return in, err
+	}
+	if residPath == "" {
+		return in, nil
+	}
+	e, err := dataio.ReadFile(residPath)
+	if err != nil {
+		return in, err
+	}
+	if e.Cols != 1 {
+		return in, fmt.Errorf("%s: residuals must have shape (n,) or (n, 1), got %s", residPath, e.Shape())
+	}
+	if e.Rows != in.q.Rows {
+		return in, fmt.Errorf("%s: %d residuals, but %s has %d rows (one per sample)", residPath, e.Rows, gradsPath, in.q.Rows)
+	}
+	in.e = e.Data
+	return in, nil
+}
+
+// state builds the theory.State of the inputs.
+func (in inputs) state() (*theory.State, error) {
+	st, err := theory.NewState(in.q.Data, in.q.Rows, in.q.Cols, in.e)
+	return st, in.blame(err)
+}
+
+// blame prefixes a theory error with the file its argument came from (Q:
+// the gradients, e: the residuals), so the one line on stderr names it.
+func (in inputs) blame(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ie *theory.InputError
+	if errors.As(err, &ie) && ie.Arg == "e" && in.residPath != "" {
+		return fmt.Errorf("%s: %w", in.residPath, err)
+	}
+	return fmt.Errorf("%s: %w", in.gradsPath, err)
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/flatmin/flatmin/theory"
+)
+
+const stabilityHelp = `usage: flatmin stability --grads FILE [--residuals FILE] --lr ETA --batch B [--sampling with|without] [--eps E] [--json]
+
+The exact linear-stability oracle of Section 3 at a global minimum with
+per-sample gradients Q (H = G = QᵀQ/n): the spectral radius ρ of the
+second-moment recursion of linearized SGD (linearly stable iff ρ <= 1), for
+batches drawn with and without replacement; the critical learning rates η*;
+μ0 = inf μ and μ1_0 = inf μ1; the bounds of Theorem 3.3 (and its version
+without replacement) and Proposition 3.4 on ‖H‖_F; GD's stability; and,
+when ‖H‖_F exceeds the Theorem 3.3 bound, Theorem 3.6's escape rate γ0 and
+the escape time log_γ0(1/ε) from a loss ε.
+
+  --grads FILE      per-sample gradients Q: one row per sample (n x p)
+  --residuals FILE  optional residuals e (n values): only checked, and their
+                    loss reported; the oracle assumes the minimum (e = 0)
+
+With --json the output is one object, keys in the order of the table; a
+value that does not apply is null (without replacement when B > n, γ0 and
+the escape time when the Theorem 3.3 bound holds) and an infinite one "inf".
+
+Exit status: 0 on success, 1 for bad data (a file missing, malformed, of
+the wrong shape, with NaN or Inf, all-zero gradients), 2 for a usage error.
+
+flags:`
+
+func runStability(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("stability", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	grads := fs.String("grads", "", "per-sample gradients Q (.npy or .csv), n x p")
+	resid := fs.String("residuals", "", "optional residuals e (.npy or .csv), n or n x 1")
+	eta := fs.Float64("lr", 0, "learning rate η > 0")
+	batch := fs.Int("batch", 0, "batch size B >= 1")
+	sampling := fs.String("sampling", "with", "how batches are drawn for the verdict: with or without replacement")
+	eps := fs.Float64("eps", 1e-3, "the loss ε of the escape time log_γ0(1/ε), 0 < ε < 1")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, stabilityHelp)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	h := theory.SGD{Eta: *eta, Batch: *batch}
+	switch {
+	case fs.NArg() > 0:
+		return usageError(stderr, "stability", "unexpected argument %q", fs.Arg(0))
+	case *grads == "":
+		return usageError(stderr, "stability", "--grads is required")
+	case !set["lr"] || !set["batch"]:
+		return usageError(stderr, "stability", "--lr and --batch are required")
+	case *sampling != "with" && *sampling != "without":
+		return usageError(stderr, "stability", "--sampling must be with or without, got %q", *sampling)
+	case !(*eps > 0 && *eps < 1):
+		return usageError(stderr, "stability", "--eps must be in (0, 1), got %v", *eps)
+	}
+	if err := h.Validate(); err != nil {
+		return usageError(stderr, "stability", "%s", sgdError(err))
+	}
+
+	in, err := readInputs(*grads, *resid)
+	if err != nil {
+		fmt.Fprintf(stderr, "flatmin stability: %v\n", err)
+		return 1
+	}
+	if *sampling == "without" && *batch > in.q.Rows {
+		return usageError(stderr, "stability", "--batch %d exceeds the %d samples of %s: no batch without replacement", *batch, in.q.Rows, *grads)
+	}
+	rows, err := stability(in, h, *sampling == "without", *eps)
+	if err == nil {
+		if *asJSON {
+			err = writeJSON(stdout, rows)
+		} else {
+			err = writeTable(stdout, fmt.Sprintf("grads: %s\n\n", *grads), rows, "does not apply")
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "flatmin stability: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// stability runs the oracle on Q (and checks e) and returns the rows in the
+// order they are printed. Every error names the file at fault.
+func stability(in inputs, h theory.SGD, without bool, eps float64) ([]row, error) {
+	st, err := in.state()
+	if err != nil {
+		return nil, err
+	}
+	o, err := theory.NewOracleFromState(st)
+	if err != nil {
+		return nil, in.blame(err)
+	}
+	rep, err := o.Report(h, eps)
+	if err != nil {
+		return nil, in.blame(err)
+	}
+	// notApplicable turns NaN (does not apply) into nil.
+	notApplicable := func(x float64) any {
+		if math.IsNaN(x) {
+			return nil
+		}
+		return x
+	}
+	stableWithout := any(rep.StableWithout)
+	if math.IsNaN(rep.RhoWithout) {
+		stableWithout = nil
+	}
+	verdict, rho := rep.StableWith, rep.RhoWith
+	if without {
+		verdict, rho = rep.StableWithout, rep.RhoWithout
+	}
+	var loss any
+	if in.e != nil {
+		loss = st.Loss()
+	}
+	return []row{
+		{"n", rep.N, "samples"},
+		{"p", rep.P, "parameters"},
+		{"rank", rep.Rank, "numerical rank of G: the oracle works on its range"},
+		{"fro_H", rep.FroH, "‖H‖_F, the flatness (H = G at the minimum)"},
+		{"lambda_max", rep.LambdaMax, "λ_1(H)"},
+		{"stable", verdict, fmt.Sprintf("linearly stable (Definition 3.1) for the chosen sampling: ρ = %.6g <= 1", rho)},
+		{"rho_with_replacement", rep.RhoWith, "ρ of E[θθᵀ]'s recursion, B indices drawn with replacement"},
+		{"rho_without_replacement", notApplicable(rep.RhoWithout), "ρ for a uniform B-subset (B <= n)"},
+		{"stable_with", rep.StableWith, "ρ_with <= 1"},
+		{"stable_without", stableWithout, "ρ_without <= 1"},
+		{"eta_star_with", rep.EtaStarWith, "η*: stable iff η <= η* (with replacement)"},
+		{"eta_star_without", notApplicable(rep.EtaStarWithout), "η* without replacement"},
+		{"mu0", rep.Mu0, "μ0 = inf_θ μ(θ) (alignment of the SGD noise with H)"},
+		{"mu1_0", rep.Mu10, "μ1_0 = inf_θ μ1(θ)"},
+		{"bound_thm33", rep.BoundThm33, "sqrt(B/μ0)/η: Theorem 3.3's bound on ‖H‖_F"},
+		{"bound_thm33_without_replacement", notApplicable(rep.BoundThm33WithoutReplacement), "sqrt(B(n-1)/((n-B)μ0))/η, the same without replacement"},
+		{"bound_prop34", rep.BoundProp34, "min(B/sqrt((B-1)μ1_0), 2B/μ1_0)/η: Proposition 3.4's bound"},
+		{"gd_stable", rep.GDStable, "λ_1 <= 2/η: GD is linearly stable"},
+		{"gamma0", notApplicable(rep.Gamma0), "η²μ0‖H‖_F²/B when ‖H‖_F > bound_thm33: E[L_t] >= γ0^t E[L_0] (Theorem 3.6)"},
+		{"escape_eps", rep.EscapeEps, "ε of the escape time"},
+		{"escape_steps", notApplicable(rep.EscapeSteps), "log_γ0(1/ε): steps to escape from loss ε to O(1)"},
+		{"loss", loss, "L = Σ e_i²/(2n) of --residuals (the oracle assumes 0)"},
+	}, nil
+}

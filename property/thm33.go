@@ -1,0 +1,211 @@
+package property
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"pgregory.net/rapid"
+
+	"github.com/flatmin/flatmin/fixtures"
+	"github.com/flatmin/flatmin/theory"
+)
+
+// thm-3.3, prop-3.4 and ext-without-replacement: the flatness bounds,
+// checked against the exact critical learning rate η* of the oracle, with
+// η drawn on both sides of η*.
+
+func init() {
+	addCheck("thm-3.3", Check{Name: "bound", Kind: Property, Run: thm33(rightFormula)})
+	addCheck("thm-3.3", Check{Name: "mu0-infimum", Kind: Property, Run: mu0Infimum})
+	addControl("thm-3.3", Control{Name: "mu1_0-for-mu0", Wrong: "‖H‖_F <= sqrt(B/μ1_0)/η: μ1_0 in place of μ0",
+		Run: thm33(mu10ForMu0)})
+	addControl("thm-3.3", Control{Name: "B-in-denominator", Wrong: "‖H‖_F <= sqrt(1/(Bμ0))/η",
+		Run: thm33(bInDenominator)})
+
+	addCheck("prop-3.4", Check{Name: "bound", Kind: Property, Run: prop34(rightFormula)})
+	addControl("prop-3.4", Control{Name: "proof-misprint", Wrong: "‖H‖_F² <= B/(η sqrt((B-1)μ1)), the last line of the proof",
+		Run: prop34(prop34ProofMisprint),
+		Erratum: &Erratum{Where: "Appendix E, proof of Proposition 3.4",
+			Printed:   "γ0 <= 1 yields ‖H‖_F² <= B/(η sqrt((B-1)μ1))",
+			Corrected: "‖H‖_F <= B/(η sqrt((B-1)μ1)) (as the statement says)"}})
+	addControl("prop-3.4", Control{Name: "B/mu1_0", Wrong: "‖H‖_F <= B/(μ1_0 η): the 2 of 2B/μ1_0 dropped",
+		Run: prop34(prop34Without2)})
+
+	addCheck("ext-without-replacement", Check{Name: "operator-vs-enumeration", Kind: Exact,
+		Run: operatorVsEnumeration(theory.WithoutReplacement, rightFormula)})
+	addCheck("ext-without-replacement", Check{Name: "bound", Kind: Exact, Run: withoutBound(rightFormula)})
+	addControl("ext-without-replacement", Control{Name: "factor-dropped", Wrong: "E[H_I M H_I] with the moments of sampling with replacement",
+		Run: operatorVsEnumeration(theory.WithoutReplacement, withoutFactorDropped)})
+	addControl("ext-without-replacement", Control{Name: "1/B-for-1/B²", Wrong: "E[H_I M H_I] = (1/B)[(B/n)S + (B(B-1)/(n(n-1)))(n²HMH - S)]",
+		Run: operatorVsEnumeration(theory.WithoutReplacement, withoutOverB)})
+	addControl("ext-without-replacement", Control{Name: "bound-factor-dropped", Wrong: "Theorem 3.3's sqrt(B/μ0)/η for sampling without replacement",
+		Run: withoutBound(withoutBoundFactorDropped)})
+}
+
+// boundCheck checks lhs <= 1, where lhs = η*^k·‖H‖_F^k·(alignment constant)·c
+// for a positive c exact to 4ε: its error is k times η*'s relative error
+// (plus ‖H‖_F's, a few ε) times lhs, plus lhs/μ times μ's absolute error.
+// At a stable η it checks the same with η, whose verdict came from ρ.
+func boundCheck(t *T, c stabilityCase, what string, k int, lhs, mu, q float64) {
+	t.Helper()
+	tol := lhs * (float64(k)*(c.etaRelTol(int(q))+8*u) + 4*u)
+	if mu > 0 {
+		tol += lhs / mu * c.muTol()
+	}
+	t.AtMost(what, lhs, 1, tol)
+}
+
+func thm33(v variant) func(*T) {
+	return func(t *T) {
+		c := drawStability(t, sec3Bounds)
+		b := rapid.IntRange(1, 32).Draw(t.T, "B")
+		bf := float64(b)
+		d := sgdDynamics(t, c.o, b, theory.WithReplacement)
+		star := criticalRate(t, d)
+		mu0 := c.mu0
+		// η <= sqrt(B/μ0)/‖H‖_F  ⇔  η²‖H‖_F²μ0/B <= 1.
+		f := 1 / bf
+		switch v {
+		case mu10ForMu0:
+			mu0 = c.mu10
+		case bInDenominator:
+			f = bf
+		}
+		if !(mu0 > 0) {
+			t.Tally("μ0 = 0: no bound")
+			return
+		}
+		lhs := func(eta float64) float64 { return sq(eta*c.froH) * mu0 * f }
+		boundCheck(t, c, "η*²‖H‖_F²μ0/B <= 1 (η* <= sqrt(B/μ0)/‖H‖_F)", 2, lhs(star), mu0, float64(c.n))
+		tallyTightness(t, "η*/bound", math.Sqrt(lhs(star)))
+		eta := drawEtaAround(t, star, "η*")
+		if stable, ok := stabilityAt(t, c, d, eta, star, c.n); ok && stable {
+			boundCheck(t, c, "stable ⇒ ‖H‖_F <= sqrt(B/μ0)/η", 2, lhs(eta), mu0, float64(c.n))
+			t.Tally("stable")
+		} else if ok {
+			t.Tally("unstable")
+		}
+	}
+}
+
+// mu0Infimum checks that the oracle's μ0 (an eigenvalue problem) is the
+// infimum of μ(θ) computed by State.Noise: μ(θ) >= μ0 for e = Qθ = Uw at a
+// random w, and μ = μ0 at the oracle's minimizer. μ(e) is the Rayleigh
+// quotient of C = (diag(K²) - K²/n)/(n‖G‖_F²), ‖C‖ <= n + 1, over the
+// range of K, so an angle φ between the computed and the true range moves
+// it by at most 2(n+1)sin φ. Tolerances: State's error (tolerance.go, as in
+// lemma-2.3), μ0's, and that.
+func mu0Infimum(t *T) {
+	c := drawStability(t, sec3Bounds)
+	r := c.o.Rank()
+	rng := rand.New(rand.NewPCG(rapid.Uint64().Draw(t.T, "w seed"), 5))
+	w := fixtures.Gaussians(rng, r)
+	h := c.o.Eigenvalues()
+	nu := float64(c.n) * u * h[0]
+	sinPhi := 1.0
+	if gap := h[r-1] - nu; gap > 0 {
+		sinPhi = math.Min(1, nu/gap)
+	}
+	mu := func(e []float64) (float64, float64) {
+		q, en := normalized(c.q), normalized(e)
+		st := mustState(t, q, c.n, c.p, en)
+		nz := mustNoise(t, st)
+		geo := st.Geometry()
+		mag := magnitudesOf(q, c.n, c.p, en)
+		g := gamma(opsBound(c.n, c.p))
+		denom := 2 * nz.Loss * geo.FroG * geo.FroG
+		dDen := gamma(c.n+4) + 2*g*mag.froG/geo.FroG
+		return nz.Mu, g*mag.traces/denom + math.Abs(nz.Mu)*dDen + c.muTol() + 2*float64(c.n+1)*sinPhi
+	}
+	m, tol := mu(c.o.RangeResidual(w))
+	t.AtLeast("μ(θ) >= μ0", m, c.mu0, tol)
+	m, tol = mu(c.o.Mu0Residual())
+	t.Close("μ(θ_min) = μ0", m, c.mu0, tol)
+	if sinPhi < 1e-6 {
+		t.Tally("range well separated (sin φ < 1e-6)")
+	}
+}
+
+func prop34(v variant) func(*T) {
+	return func(t *T) {
+		c := drawStability(t, sec3Bounds)
+		b := rapid.IntRange(1, 32).Draw(t.T, "B")
+		bf := float64(b)
+		d := sgdDynamics(t, c.o, b, theory.WithReplacement)
+		star := criticalRate(t, d)
+		mu1 := c.mu10
+		if !(mu1 > 0) {
+			t.Tally("μ1_0 = 0: no bound")
+			return
+		}
+		q := float64(c.n)
+		// The two terms, each <= 1 at η*: η²‖H‖_F²(B-1)μ1_0/B² (B >= 2) and
+		// η‖H‖_F μ1_0/(2B).
+		first := func(eta float64) float64 { return sq(eta*c.froH) * (bf - 1) * mu1 / (bf * bf) }
+		second := func(eta float64) float64 { return eta * c.froH * mu1 / (2 * bf) }
+		switch v {
+		case prop34ProofMisprint:
+			if b == 1 {
+				t.Tally("B = 1: the misprinted line has no B = 1 form")
+				return
+			}
+			// ‖H‖_F² <= B/(η sqrt((B-1)μ1))  ⇔  η‖H‖_F² sqrt((B-1)μ1)/B <= 1.
+			lhs := star * sq(c.froH) * math.Sqrt((bf-1)*mu1) / bf
+			boundCheck(t, c, "η*‖H‖_F² sqrt((B-1)μ1_0)/B <= 1 (as printed in the proof)", 1, lhs, mu1, q)
+			return
+		case prop34Without2:
+			second = func(eta float64) float64 { return eta * c.froH * mu1 / bf }
+		}
+		check := func(eta float64, at string) {
+			if b > 1 {
+				boundCheck(t, c, at+": ‖H‖_F <= B/(η sqrt((B-1)μ1_0))", 2, first(eta), mu1, q)
+			}
+			boundCheck(t, c, at+": ‖H‖_F <= 2B/(μ1_0 η)", 1, second(eta), mu1, q)
+		}
+		check(star, "η*")
+		tight := second(star)
+		if b > 1 && math.Sqrt(first(star)) > tight {
+			tight = math.Sqrt(first(star))
+			t.Tally("B/sqrt((B-1)μ1_0) is the smaller term")
+		} else {
+			t.Tally("2B/μ1_0 is the smaller term")
+		}
+		tallyTightness(t, "η*/bound", tight)
+		eta := drawEtaAround(t, star, "η*")
+		if stable, ok := stabilityAt(t, c, d, eta, star, c.n); ok && stable {
+			check(eta, "stable η")
+		}
+	}
+}
+
+// withoutBound checks the Theorem 3.3 bound for batches drawn without
+// replacement: η*²‖H‖_F²μ0(n-B)/(B(n-1)) <= 1, 1 <= B <= n (vacuous at
+// B = n: GD).
+func withoutBound(v variant) func(*T) {
+	return func(t *T) {
+		c := drawStability(t, sec3Bounds)
+		b := rapid.IntRange(1, c.n).Draw(t.T, "B")
+		if !(c.mu0 > 0) || c.n == 1 {
+			t.Tally("μ0 = 0 or n = 1: no bound")
+			return
+		}
+		d := sgdDynamics(t, c.o, b, theory.WithoutReplacement)
+		star := criticalRate(t, d)
+		nf, bf := float64(c.n), float64(b)
+		f := (nf - bf) / (bf * (nf - 1))
+		if v == withoutBoundFactorDropped {
+			f = 1 / bf
+		}
+		lhs := func(eta float64) float64 { return sq(eta*c.froH) * c.mu0 * f }
+		boundCheck(t, c, "η*²‖H‖_F²μ0(n-B)/(B(n-1)) <= 1", 2, lhs(star), c.mu0, nf)
+		tallyTightness(t, "η*/bound", math.Sqrt(lhs(star)))
+		withStar := criticalRate(t, sgdDynamics(t, c.o, b, theory.WithReplacement))
+		if star > withStar*(1+c.etaRelTol(c.n)) {
+			t.Tally("η* without > η* with replacement")
+		}
+		eta := drawEtaAround(t, star, "η*")
+		if stable, ok := stabilityAt(t, c, d, eta, star, c.n); ok && stable {
+			boundCheck(t, c, "stable ⇒ ‖H‖_F <= sqrt(B(n-1)/((n-B)μ0))/η", 2, lhs(eta), c.mu0, nf)
+		}
+	}
+}

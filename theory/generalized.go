@@ -1,0 +1,464 @@
+package theory
+
+import (
+	"math"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/flatmin/flatmin/numerics"
+)
+
+// The spectral side of the oracle: ρ(T), the critical learning rate η*, and
+// μ0, μ1_0, each an extreme eigenvalue of a symmetric problem.
+//
+// In the orthonormal basis {E_kk} ∪ {(E_kl + E_lk)/√2 : k < l} of the
+// symmetric r x r matrices (m = r(r+1)/2 coordinates) the recursion is
+//
+//	T(η) = I - η A1 + η² A2,   A1 = diag(a),   A2 = diag(b) + Z Zᵀ,
+//
+// with a_kl = h_k + h_l (A1 M = HM + MH), b_kl = C1 h_k h_l (C1·HMH) and Z
+// the noise: for SGD its n columns are sqrt(C2)·vec(a_i a_iᵀ) (off-diagonal
+// coordinates carry √2), for geometry-aware noise one column vec(H)/sqrt(B),
+// for isotropic noise one column sqrt(σ²h_k/B) on the diagonal (after the
+// similarity M_kk ↦ sqrt(h_k)M_kk that makes σ²Tr(HM)I symmetric). So
+//
+//   - ρ(T(η)) = λ_max(diag(1 - ηa + η²b) + η² Z Zᵀ): T preserves the cone of
+//     positive semi-definite matrices, so its spectral radius is an
+//     eigenvalue (Perron–Frobenius for cones), and T is symmetric, so it is
+//     the largest one; ρ = -λ_min never happens without ρ = λ_max too.
+//   - ρ <= 1 ⇔ T - I ⪯ 0 ⇔ η A2 ⪯ A1 (A1 ≻ 0 on the range): the stable η
+//     are exactly (0, η*] with η* = 1/λ_max(A1^{-1/2} A2 A1^{-1/2}), the
+//     largest eigenvalue of diag(b/a) + Ẑ Ẑᵀ, Ẑ = diag(a)^{-1/2} Z.
+//
+// Both are λ_max of a diagonal plus a positive semi-definite matrix of rank
+// q (q = n for SGD). Above the largest diagonal entry d_max its eigenvalues
+// are the roots of the secular equation λ_max(F(λ)) = 1, F(λ) = Zᵀ(λ-D)⁻¹Z
+// (q x q), so λ_max costs a few q x q Gram matrices of length m, O(q² r²),
+// and never an m x m matrix when m > q.
+
+// structure is the operator T(η) in the basis of Sym(r): A1 = diag(a),
+// A2 = diag(b) + Z Zᵀ with z row-major q x m (row j is column j of Z).
+type structure struct {
+	m    int
+	a, b []float64
+	z    []float64
+	q    int
+}
+
+// diagIndex is the coordinate of E_kk in the basis of Sym(r).
+func diagIndex(k, r int) int { return k*r - k*(k-1)/2 }
+
+func (d *Dynamics) structure() *structure {
+	if d.st != nil {
+		return d.st
+	}
+	o, r := d.o, d.o.r
+	m := r * (r + 1) / 2
+	st := &structure{m: m, a: make([]float64, m), b: make([]float64, m)}
+	c1 := d.hmhCoefficient()
+	j := 0
+	for k := 0; k < r; k++ {
+		for l := k; l < r; l++ {
+			st.a[j] = o.h[k] + o.h[l]
+			st.b[j] = c1 * o.h[k] * o.h[l]
+			j++
+		}
+	}
+	switch d.kind {
+	case sgdNoise:
+		if d.mom.C2 == 0 {
+			break
+		}
+		st.q = o.n
+		st.z = make([]float64, o.n*m)
+		sc := math.Sqrt(d.mom.C2)
+		for i := 0; i < o.n; i++ {
+			row := st.z[i*m : (i+1)*m]
+			j := 0
+			for k := 0; k < r; k++ {
+				aik := o.a.At(i, k) * sc
+				for l := k; l < r; l++ {
+					v := aik * o.a.At(i, l)
+					if l != k {
+						v *= math.Sqrt2
+					}
+					row[j] = v
+					j++
+				}
+			}
+		}
+	case geometryAware, isotropic:
+		st.q = 1
+		st.z = make([]float64, m)
+		for k := 0; k < r; k++ {
+			if d.kind == geometryAware {
+				st.z[diagIndex(k, r)] = o.h[k] / math.Sqrt(float64(d.batch))
+			} else {
+				st.z[diagIndex(k, r)] = math.Sqrt(d.sigma2 * o.h[k] / float64(d.batch))
+			}
+		}
+	}
+	d.st = st
+	return st
+}
+
+// checkSpectral refuses batch moments that no sampling has: for them T need
+// not preserve positive semi-definiteness, and ρ need not be λ_max.
+func (d *Dynamics) checkSpectral() error {
+	n, r := d.o.n, d.o.r
+	if m := n * r * (r + 1) / 2; m > maxOracleEntries || m < 0 {
+		return inputErr(ErrParam, "Q", -1, -1, "n·r(r+1)/2 = %d·%d·%d/2 exceeds %d: too large for the exact spectral radius", n, r, r+1, maxOracleEntries)
+	}
+	if d.kind != sgdNoise {
+		return nil
+	}
+	c1, c2 := d.mom.C1, d.mom.C2
+	if !(c1 >= 0 && c1 <= 1 && c2 >= 0) || math.Abs(c1+float64(d.o.n)*c2-1) > 8*unitRoundoff {
+		return paramErr("moments", "C1 = %v, C2 = %v are not the moments of a sampling (need C1 in [0, 1], C2 >= 0, C1 + n·C2 = 1)", c1, c2)
+	}
+	return nil
+}
+
+// SpectralRadius is ρ of the linear part of the recursion at η: the minimum
+// is linearly stable (Definition 3.1) iff ρ <= 1. For a state-independent
+// noise it is GD's, max_k (1 - ηh_k)².
+func (d *Dynamics) SpectralRadius(eta float64) (float64, error) {
+	e, err := d.o.scaledEta(eta)
+	if err != nil {
+		return 0, err
+	}
+	if err := d.checkSpectral(); err != nil {
+		return 0, err
+	}
+	st := d.structure()
+	diag := make([]float64, st.m)
+	for j := range diag {
+		diag[j] = 1 - e*st.a[j] + e*e*st.b[j]
+	}
+	return lambdaMaxDiagLowRank(diag, st.z, st.q, e*e, nil), nil
+}
+
+// CriticalRate is η*, the largest learning rate for which the minimum is
+// linearly stable: ρ(η) <= 1 iff η <= η*. It is 1/λ_max(A1^{-1/2}A2A1^{-1/2})
+// (+Inf if A2 = 0, which no dynamics here has).
+func (d *Dynamics) CriticalRate() (float64, error) {
+	if err := d.checkSpectral(); err != nil {
+		return 0, err
+	}
+	st := d.structure()
+	diag := make([]float64, st.m)
+	scale := make([]float64, st.m)
+	for j := range diag {
+		diag[j] = st.b[j] / st.a[j]
+		scale[j] = 1 / math.Sqrt(st.a[j])
+	}
+	lam := lambdaMaxDiagLowRank(diag, st.z, st.q, 1, scale)
+	if !(lam > 0) {
+		return math.Inf(1), nil
+	}
+	return math.Ldexp(1/lam, -d.o.kExp), nil
+}
+
+// lambdaMaxDiagLowRank returns λ_max(diag(d) + c·S Z Zᵀ S) for c >= 0, Z the
+// m x q matrix whose columns are the rows of z (row-major q x m) and
+// S = diag(scale) (the identity when scale is nil).
+//
+// Coordinates k where row k of SZ is zero are eigenvectors with eigenvalue
+// d_k. On the others (m_c of them, largest diagonal d_max) the largest
+// eigenvalue is d_max + δ, δ > 0 the root of ψ(δ) = 1/λ_max(F(δ)) - 1 with
+// F(δ) = Z_cᵀ (δ + g)⁻¹ Z_c, g_k = d_max - d_k >= 0. ψ is increasing and
+// concave (1/λ_max(F) is a minimum over unit v of parallel sums of the affine
+// functions (δ + g_k)/(Z_c v)_k²), so Newton's method started below the root
+// climbs to it without overshooting; the Rayleigh quotient of the
+// approximate eigenvector (δ + g)⁻¹Z_c v is a second lower bound, and the
+// larger of the two is taken. It starts from the lower bound
+// max_k (e_kᵀ(T - d_max)e_k) and stops when neither improves δ by more than
+// a few ulps. When m_c <= q the m_c x m_c matrix is cheaper, and is
+// factorized directly.
+func lambdaMaxDiagLowRank(d, z []float64, q int, c float64, scale []float64) float64 {
+	m := len(d)
+	sc := math.Sqrt(c)
+	top := math.Inf(-1) // over the uncoupled coordinates
+	var idx []int
+	for k := 0; k < m; k++ {
+		coupled := false
+		if c > 0 && (scale == nil || scale[k] != 0) {
+			for j := 0; j < q; j++ {
+				if z[j*m+k] != 0 {
+					coupled = true
+					break
+				}
+			}
+		}
+		if coupled {
+			idx = append(idx, k)
+		} else {
+			top = math.Max(top, d[k])
+		}
+	}
+	mc := len(idx)
+	if mc == 0 {
+		return top
+	}
+	dm := math.Inf(-1)
+	for _, k := range idx {
+		dm = math.Max(dm, d[k])
+	}
+	// zc is Z_c as q rows of length m_c, zr the same as m_c rows of length q.
+	zc := make([]float64, q*mc)
+	zr := make([]float64, mc*q)
+	gap := make([]float64, mc)
+	for c, k := range idx {
+		f := sc
+		if scale != nil {
+			f *= scale[k]
+		}
+		for j := 0; j < q; j++ {
+			v := f * z[j*m+k]
+			zc[j*mc+c] = v
+			zr[c*q+j] = v
+		}
+		gap[c] = dm - d[k]
+	}
+	var lam float64
+	if mc <= q {
+		lam = denseTop(d, idx, zr, q)
+	} else {
+		lam = dm + secularRoot(gap, zc, zr, q, math.Abs(dm))
+	}
+	return math.Max(lam, top)
+}
+
+// denseTop is λ_max(diag(d[idx]) + Z_c Z_cᵀ) from the m_c x m_c matrix
+// (zr holds the m_c rows of Z_c, each of length q).
+func denseTop(d []float64, idx []int, zr []float64, q int) float64 {
+	mc := len(idx)
+	g := make([]float64, mc*mc)
+	numerics.Gram(g, zr, mc, q)
+	for c, k := range idx {
+		g[c*mc+c] += d[k]
+	}
+	var es mat.EigenSym
+	if !es.Factorize(mat.NewSymDense(mc, g), false) {
+		panic("theory: eigen-decomposition of a finite symmetric matrix failed")
+	}
+	v := es.Values(nil)
+	return v[mc-1]
+}
+
+// secularRoot returns δ > 0 with λ_max(Z_cᵀ(δ + g)⁻¹Z_c) = 1 (see
+// lambdaMaxDiagLowRank); zc holds Z_c as q rows of length m_c, zr as m_c
+// rows of length q. base is |d_max|, the scale δ is added to.
+func secularRoot(gap, zc, zr []float64, q int, base float64) float64 {
+	mc := len(gap)
+	// Bracket: δ_0 = max_k (‖row k of Z_c‖² - g_k) > 0, the largest diagonal
+	// entry of T - d_max (the row at d_max has g = 0 and is not zero), and
+	// ‖Z_c‖_F² >= λ_max(Z_cZ_cᵀ), where λ_max(F) <= ‖Z_c‖²/δ <= 1.
+	lo, hi := math.Inf(-1), 0.0
+	for c := 0; c < mc; c++ {
+		row := zr[c*q : (c+1)*q]
+		n2 := numerics.Dot(row, row)
+		lo = math.Max(lo, n2-gap[c])
+		hi += n2
+	}
+	y := make([]float64, q*mc)
+	f := make([]float64, q*q)
+	x := make([]float64, mc)
+	s := make([]float64, mc)
+	w := make([]float64, mc)
+	t := make([]float64, q)
+	var es mat.EigenSym
+	var vecs mat.Dense
+	eval := func(delta, lo float64) (mu, lower float64) {
+		for c := range w {
+			w[c] = 1 / math.Sqrt(delta+gap[c])
+		}
+		for j := 0; j < q; j++ {
+			for c := 0; c < mc; c++ {
+				y[j*mc+c] = zc[j*mc+c] * w[c]
+			}
+		}
+		numerics.Gram(f, y, q, mc)
+		if !es.Factorize(mat.NewSymDense(q, f), true) {
+			panic("theory: eigen-decomposition of a finite symmetric matrix failed")
+		}
+		mu = es.Values(nil)[q-1]
+		es.VectorsTo(&vecs)
+		v := mat.Col(nil, q-1, &vecs)
+		// x = (δ + g)⁻¹ Z_c v, the eigenvector estimate; ‖x‖² is
+		// -dλ_max(F)/dδ = Σ_k (Z_c v)_k² w_k⁴ (Hellmann–Feynman).
+		xx, gx := 0.0, 0.0
+		for c := 0; c < mc; c++ {
+			zv := numerics.Dot(zr[c*q:(c+1)*q], v)
+			s[c] = zv * zv
+			x[c] = zv * w[c] * w[c]
+			xx += x[c] * x[c]
+			gx += gap[c] * x[c] * x[c]
+		}
+		// Three lower bounds on the root, valid from either side of it:
+		// Newton's step on the concave ψ = 1/λ_max(F) - 1 (its tangent lies
+		// above it); the Rayleigh quotient of x, (‖Z_cᵀx‖² - Σ g_k x_k²)/‖x‖²
+		// above d_max; and the root of the scalar secular equation
+		// vᵀF(δ)v = Σ_k (Z_c v)_k²/(δ + g_k) = 1 along v, since
+		// λ_max(F) >= vᵀFv.
+		lower = delta + mu*(mu-1)/xx
+		for j := 0; j < q; j++ {
+			t[j] = numerics.Dot(zc[j*mc:(j+1)*mc], x)
+		}
+		lower = math.Max(lower, (numerics.Dot(t, t)-gx)/xx)
+		if mu >= 1 {
+			lo = delta
+		}
+		return mu, math.Max(lower, scalarSecularRoot(s, gap, lo, base))
+	}
+	return climb(lo, math.Max(lo, hi), base, eval)
+}
+
+// climb finds the root in [lo, hi] of a decreasing μ(δ) - 1, where eval(x,
+// lo) returns μ(x) and a lower bound on the root (given that lo is one).
+// It steps to the best lower bound while that converges superlinearly, and
+// bisects [lo, hi] geometrically after three steps that do not (near a pole
+// of tiny weight the lower bounds crawl). A probe just above a lower bound
+// that no longer moves confirms convergence (μ < 1 there) or reveals a
+// stall. It returns lo once hi - lo <= 32ε(base + lo): λ_max(F) itself is
+// computed to a relative error of a few ε times the Gram's condition, so a
+// tighter bracket would chase rounding.
+
+func climb(lo, hi, base float64, eval func(x, lo float64) (mu, lower float64)) float64 {
+	const maxIter = 200
+	x, prevGain, slow, probe := lo, 0.0, 0, false
+	for it := 0; it < maxIter; it++ {
+		mu, lower := eval(x, lo)
+		prevLo := lo
+		if mu >= 1 {
+			lo = math.Max(lo, x)
+		} else {
+			hi = math.Min(hi, x)
+		}
+		if lower > lo {
+			lo = math.Min(lower, hi)
+		}
+		tol := 32 * unitRoundoff * (base + lo)
+		if hi-lo <= tol {
+			break
+		}
+		gain := (lo - prevLo) / prevLo
+		if prevGain > 0 && gain > prevGain/2 {
+			slow++
+		} else {
+			slow = 0
+		}
+		geometric := false
+		switch {
+		case mu < 1:
+			// x was above the root; go on from the lower bound if it moved.
+			geometric = !(lo-prevLo > tol)
+			probe = false
+		case probe && lo-prevLo <= tol:
+			// The probe was still below the root: stalled near a pole.
+			geometric, probe = true, false
+		case lo-prevLo <= tol:
+			probe = true
+		case slow >= 3:
+			geometric = true
+		}
+		switch {
+		case geometric:
+			x, gain, slow = math.Sqrt(lo*hi), 0, 0
+		case probe:
+			x = lo + tol/2
+		default:
+			x = lo
+		}
+		if !(x >= lo && x < hi) {
+			x = lo + (hi-lo)/2
+		}
+		prevGain = gain
+	}
+	return lo
+}
+
+// scalarSecularRoot returns the largest root of Σ_k s_k/(δ + g_k) = 1
+// (s_k, g_k >= 0) if it is above lo, and lo otherwise. Each evaluation costs
+// O(m), and Newton's step on the concave 1/Σ_k s_k/(δ + g_k) - 1 is a lower
+// bound on the root from either side.
+func scalarSecularRoot(s, g []float64, lo, base float64) float64 {
+	phi := func(delta float64) (float64, float64) {
+		p, dp := 0.0, 0.0
+		for k, sk := range s {
+			w := 1 / (delta + g[k])
+			p += sk * w
+			dp += sk * w * w
+		}
+		return p, dp
+	}
+	p, _ := phi(lo)
+	hi := 0.0
+	for _, sk := range s {
+		hi += sk
+	}
+	if !(p > 1) || !(hi > lo) {
+		return lo
+	}
+	return climb(lo, hi, base, func(x, _ float64) (float64, float64) {
+		p, dp := phi(x)
+		return p, x + p*(p-1)/dp
+	})
+}
+
+// Mu0 is μ0 = inf_θ μ(θ) for the feature model at the minimum: with
+// e = Qθ = U w, Tr(Σ(θ)G) = wᵀ(Uᵀdiag(χ)U - diag(h²))w/n and
+// 2L = ‖w‖²/n, so μ0 is the smallest eigenvalue of Uᵀdiag(χ)U - diag(h²)
+// over ‖G‖_F² (χ_i = g_iᵀGg_i). It is >= 0 up to rounding (Σ ⪰ 0), and 0
+// when some θ has no noise (n = 1, or all g_i equal).
+func (o *Oracle) Mu0() float64 { v, _ := o.alignmentInf(true); return v }
+
+// Mu10 is μ1_0 = inf_θ μ1(θ), the smallest eigenvalue of Uᵀdiag(χ)U over
+// ‖G‖_F²; it is at least γ = min χ_i/mean χ_i (Lemma 2.3).
+func (o *Oracle) Mu10() float64 { v, _ := o.alignmentInf(false); return v }
+
+// Mu0Residual returns a unit residual vector e = Uw (e = Qθ for some θ) at
+// which μ(θ) = μ0: the minimizer, for an independent check through State.
+func (o *Oracle) Mu0Residual() []float64 {
+	_, w := o.alignmentInf(true)
+	return o.RangeResidual(w)
+}
+
+// RangeResidual returns e = U w (len(w) = r), the residuals e = Qθ of the
+// θ whose coordinates in the basis V are diag(s)⁻¹w. U is the computed
+// basis of the range of K, within an angle n·ε·λ_1(K)/(λ_r(K) - n·ε·λ_1(K))
+// of the true one (Davis–Kahan, K's rounding being at most n·ε·λ_1).
+func (o *Oracle) RangeResidual(w []float64) []float64 {
+	e := mat.NewVecDense(o.n, nil)
+	e.MulVec(o.u, mat.NewVecDense(o.r, append([]float64(nil), w...)))
+	return e.RawVector().Data
+}
+
+// alignmentInf returns the infimum of μ (withSigma2) or μ1 over θ, and the
+// minimizing unit w.
+func (o *Oracle) alignmentInf(withSigma2 bool) (float64, []float64) {
+	r, n := o.r, o.n
+	// C = Wᵀ W with W = diag(sqrt(χ)) U, as the Gram of the r columns of W.
+	wt := make([]float64, r*n)
+	for k := 0; k < r; k++ {
+		for i := 0; i < n; i++ {
+			wt[k*n+i] = math.Sqrt(o.chi[i]) * o.u.At(i, k)
+		}
+	}
+	c := make([]float64, r*r)
+	numerics.Gram(c, wt, r, n)
+	fro2 := 0.0
+	for k, h := range o.h {
+		if withSigma2 {
+			c[k*r+k] -= h * h
+		}
+		fro2 += h * h
+	}
+	var es mat.EigenSym
+	if !es.Factorize(mat.NewSymDense(r, c), true) {
+		panic("theory: eigen-decomposition of a finite symmetric matrix failed")
+	}
+	var vecs mat.Dense
+	es.VectorsTo(&vecs)
+	return es.Values(nil)[0] / fro2, mat.Col(nil, 0, &vecs)
+}
