@@ -112,8 +112,8 @@ func (r Report) WriteTable(w io.Writer) {
 		}
 		if c.Worst != nil {
 			margin = fmt.Sprintf("%.3g (%s)", *c.Worst, c.WorstAt)
-			if len(margin) > 34 {
-				margin = margin[:33] + "…"
+			if r := []rune(margin); len(r) > 34 {
+				margin = string(r[:33]) + "…"
 			}
 		}
 		if kind == "" {
