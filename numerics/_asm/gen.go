@@ -1,0 +1,379 @@
+// Command _asm generates numerics/asm_amd64.s and its Go declarations
+// numerics/asm_amd64.go with avo. Run it through `go generate` in numerics
+// (or `make asm` there); `check.sh` regenerates and fails when a file changes.
+//
+// Every kernel exists twice, for AVX-512 (8 float64 lanes a register) and for
+// AVX2+FMA (4 lanes), and both keep the lane layout and accumulation order of
+// the pure-Go twins in numerics/kernel_generic.go: the assembly only replaces
+// the inner loops, the tails and final reductions that fix the order live in
+// Go or are emitted here as the same tree.
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// isa describes one vector instruction set.
+type isa struct {
+	name  string // suffix of the generated functions
+	width int    // float64 lanes a register
+	vec   func() VecVirtual
+	zero  func(r Op)
+	// half extracts the upper 128 bits of a 256-bit register.
+	half func(y, x Op)
+	// gemm and gram tile shapes: rows broadcast x vector columns.
+	gemmMR, gemmNR int
+	gramR, gramC   int
+}
+
+var avx512 = isa{
+	name:  "AVX512",
+	width: 8,
+	vec:   ZMM,
+	zero:  func(r Op) { VPXORQ(r, r, r) },
+	half:  func(y, x Op) { VEXTRACTF64X2(U8(1), y, x) },
+	// 24 zmm accumulators (8 rows x 3 vectors), 3 loads and 8 broadcasts a step.
+	gemmMR: 8, gemmNR: 24,
+	// 16 zmm accumulators, 8 loads a step of 16 FMAs.
+	gramR: 4, gramC: 4,
+}
+
+var avx2 = isa{
+	name:  "AVX2",
+	width: 4,
+	vec:   YMM,
+	zero:  func(r Op) { VXORPD(r, r, r) },
+	half:  func(y, x Op) { VEXTRACTF128(U8(1), y, x) },
+	// 12 ymm accumulators: the 16 registers of AVX2 hold no more.
+	gemmMR: 4, gemmNR: 12,
+	gramR: 2, gramC: 2,
+}
+
+// block is the number of elements the one-dimensional kernels take a loop
+// step: the 32 lanes of the Dot and sum-of-squares order.
+const block = 32
+
+func main() {
+	ConstraintExpr("!purego")
+	for _, s := range []isa{avx512, avx2} {
+		dot(s)
+		sumSq(s)
+		maxAbs(s)
+		axpy(s)
+		scal(s)
+		gemmKernel(s)
+		gramTile(s)
+	}
+	Generate()
+}
+
+// blocks loads the slice x and returns its base and its number of 32-element
+// blocks, having jumped to done when there is none.
+func blocks(x string) (base, n Register) {
+	base = Load(Param(x).Base(), GP64())
+	n = Load(Param(x).Len(), GP64())
+	SHRQ(U8(5), n)
+	JZ(LabelRef("done"))
+	return base, n
+}
+
+func accumulators(s isa, k int) []VecVirtual {
+	acc := make([]VecVirtual, k)
+	for i := range acc {
+		acc[i] = s.vec()
+		s.zero(acc[i])
+	}
+	return acc
+}
+
+// storeLanes writes acc, lane for lane, to the array the pointer param names.
+func storeLanes(s isa, acc []VecVirtual, param string) {
+	p := Load(Param(param), GP64())
+	for i, a := range acc {
+		VMOVUPD(a, Mem{Base: p, Disp: 8 * s.width * i})
+	}
+}
+
+func ret() {
+	VZEROUPPER()
+	RET()
+}
+
+func dot(s isa) {
+	TEXT("dot"+s.name, NOSPLIT, "func(x, y []float64, lanes *[32]float64)")
+	Doc("dot"+s.name+" sets lanes[l] = Σ x[i]*y[i] over i ≡ l (mod 32), i < len(x)&^31,",
+		"one FMA chain a lane in increasing i; y is at least as long as x.")
+	acc := accumulators(s, block/s.width)
+	y := Load(Param("y").Base(), GP64())
+	x, n := blocks("x")
+	Label("loop")
+	for i, a := range acc {
+		t := s.vec()
+		VMOVUPD(Mem{Base: x, Disp: 8 * s.width * i}, t)
+		VFMADD231PD(Mem{Base: y, Disp: 8 * s.width * i}, t, a)
+	}
+	ADDQ(U32(8*block), x)
+	ADDQ(U32(8*block), y)
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+	Label("done")
+	storeLanes(s, acc, "lanes")
+	ret()
+}
+
+func sumSq(s isa) {
+	TEXT("sumSq"+s.name, NOSPLIT, "func(x []float64, scale float64, lanes *[32]float64)")
+	Doc("sumSq"+s.name+" sets lanes[l] = Σ (x[i]*scale)² over i ≡ l (mod 32), i < len(x)&^31,",
+		"one FMA chain a lane in increasing i.")
+	acc := accumulators(s, block/s.width)
+	sc := s.vec()
+	VBROADCASTSD(Load(Param("scale"), XMM()), sc)
+	x, n := blocks("x")
+	Label("loop")
+	for i, a := range acc {
+		t := s.vec()
+		VMULPD(Mem{Base: x, Disp: 8 * s.width * i}, sc, t)
+		VFMADD231PD(t, t, a)
+	}
+	ADDQ(U32(8*block), x)
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+	Label("done")
+	storeLanes(s, acc, "lanes")
+	ret()
+}
+
+// absMask returns a register with every lane 0x7fff_ffff_ffff_ffff.
+func absMask(s isa) VecVirtual {
+	g := GP64()
+	MOVQ(U64(0x7fffffffffffffff), g)
+	x := XMM()
+	MOVQ(g, x)
+	m := s.vec()
+	VPBROADCASTQ(x, m)
+	return m
+}
+
+func maxAbs(s isa) {
+	TEXT("maxAbs"+s.name, NOSPLIT, "func(x []float64) float64")
+	Doc("maxAbs" + s.name + " returns the largest |x[i]|, i < len(x)&^31, ignoring NaNs (0 if none).")
+	acc := accumulators(s, block/s.width)
+	m := absMask(s)
+	x, n := blocks("x")
+	Label("loop")
+	for i, a := range acc {
+		t := s.vec()
+		VANDPD(Mem{Base: x, Disp: 8 * s.width * i}, m, t)
+		// MAXPD returns its second source (here a) when either is NaN.
+		VMAXPD(a, t, a)
+	}
+	ADDQ(U32(8*block), x)
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+	Label("done")
+	// The maximum of non-NaN values is the same in any order.
+	for _, a := range acc[1:] {
+		VMAXPD(a, acc[0], acc[0])
+	}
+	y := acc[0].AsY()
+	if s.width == 8 {
+		h := YMM()
+		VEXTRACTF64X4(U8(1), acc[0], h)
+		VMAXPD(h, y, y)
+	}
+	xh := XMM()
+	s.half(y, xh)
+	xl := asX(y)
+	VMAXPD(xh, xl, xl)
+	VPERMILPD(U8(1), xl, xh)
+	VMAXSD(xh, xl, xl)
+	Store(xl, ReturnIndex(0))
+	ret()
+}
+
+// elementwise emits the loop of a kernel that rewrites dst[i] for
+// i < len(dst)&^31 from one vector t loaded from dst and the broadcast alpha.
+func elementwise(s isa, dst string, op func(i int, alpha, t VecVirtual)) {
+	alpha := s.vec()
+	VBROADCASTSD(Load(Param("alpha"), XMM()), alpha)
+	d, n := blocks(dst)
+	Label("loop")
+	for i := 0; i < block/s.width; i++ {
+		t := s.vec()
+		m := Mem{Base: d, Disp: 8 * s.width * i}
+		VMOVUPD(m, t)
+		op(i, alpha, t)
+		VMOVUPD(t, m)
+	}
+	ADDQ(U32(8*block), d)
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+	Label("done")
+	ret()
+}
+
+func axpy(s isa) {
+	TEXT("axpy"+s.name, NOSPLIT, "func(alpha float64, x, y []float64)")
+	Doc("axpy" + s.name + " sets y[i] = FMA(alpha, x[i], y[i]) for i < len(y)&^31; x is at least as long.")
+	x := Load(Param("x").Base(), GP64())
+	elementwise(s, "y", func(i int, alpha, t VecVirtual) {
+		VFMADD231PD(Mem{Base: x, Disp: 8 * s.width * i}, alpha, t)
+		if i == block/s.width-1 {
+			ADDQ(U32(8*block), x)
+		}
+	})
+}
+
+func scal(s isa) {
+	TEXT("scal"+s.name, NOSPLIT, "func(alpha float64, x []float64)")
+	Doc("scal" + s.name + " sets x[i] = alpha*x[i] for i < len(x)&^31.")
+	elementwise(s, "x", func(_ int, alpha, t VecVirtual) { VMULPD(t, alpha, t) })
+}
+
+// gemmKernel emits the register-blocked micro-kernel of Gemm and Syrk.
+func gemmKernel(s isa) {
+	mr, nr := s.gemmMR, s.gemmNR
+	nv := nr / s.width
+	name := fmt.Sprintf("gemm%dx%d%s", mr, nr, s.name)
+	TEXT(name, NOSPLIT, "func(kc int, a, b, c *float64, ldc int, next *float64)")
+	Doc(fmt.Sprintf("%s updates the %dx%d tile c (row stride ldc) by one FMA chain an element:", name, mr, nr),
+		fmt.Sprintf("c[i*ldc+j] = FMA(a[k*%d+i], b[k*%d+j], c[i*ldc+j]) for k = 0, …, kc-1 in order.", mr, nr),
+		"next is the tile to come, prefetched.")
+	c := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(3), ldc)
+	acc := make([][]VecVirtual, mr)
+	row := GP64()
+	MOVQ(c, row)
+	for i := range acc {
+		acc[i] = make([]VecVirtual, nv)
+		for j := range acc[i] {
+			acc[i][j] = s.vec()
+			VMOVUPD(Mem{Base: row, Disp: 8 * s.width * j}, acc[i][j])
+		}
+		ADDQ(ldc, row)
+	}
+	next := Load(Param("next"), GP64())
+	for i := 0; i < mr; i++ {
+		for j := 0; j < nr*8; j += 64 {
+			PREFETCHT0(Mem{Base: next, Disp: j})
+		}
+		ADDQ(ldc, next)
+	}
+	a := Load(Param("a"), GP64())
+	b := Load(Param("b"), GP64())
+	kc := Load(Param("kc"), GP64())
+	TESTQ(kc, kc)
+	JZ(LabelRef("store"))
+	Label("loop")
+	bv := make([]VecVirtual, nv)
+	for j := range bv {
+		bv[j] = s.vec()
+		VMOVUPD(Mem{Base: b, Disp: 8 * s.width * j}, bv[j])
+	}
+	for i := 0; i < mr; i++ {
+		t := s.vec()
+		VBROADCASTSD(Mem{Base: a, Disp: 8 * i}, t)
+		for j := range bv {
+			VFMADD231PD(bv[j], t, acc[i][j])
+		}
+	}
+	ADDQ(U32(8*mr), a)
+	ADDQ(U32(8*nr), b)
+	DECQ(kc)
+	JNZ(LabelRef("loop"))
+	Label("store")
+	MOVQ(c, row)
+	for i := range acc {
+		for j := range acc[i] {
+			VMOVUPD(acc[i][j], Mem{Base: row, Disp: 8 * s.width * j})
+		}
+		ADDQ(ldc, row)
+	}
+	ret()
+}
+
+// gramTile emits the tile kernel of Gram: R rows against C rows, each entry an
+// 8-lane FMA chain along the rows, reduced by the tree of reduce8.
+func gramTile(s isa) {
+	r, cc := s.gramR, s.gramC
+	name := fmt.Sprintf("gram%dx%d%s", r, cc, s.name)
+	TEXT(name, NOSPLIT, fmt.Sprintf("func(rows *[%d]*float64, n int, out *[%d]float64)", r+cc, r*cc))
+	Doc(fmt.Sprintf("%s adds to out[a*%d+b] the chunk sum reduce8(lanes) of rows[a] against", name, cc),
+		fmt.Sprintf("rows[%d+b] over their first n elements (n a multiple of 8): lane l is the FMA", r),
+		"chain of the products of elements i ≡ l (mod 8) in increasing i.")
+	rp := Load(Param("rows"), GP64())
+	ptr := make([]Register, r+cc)
+	for i := range ptr {
+		ptr[i] = GP64()
+		MOVQ(Mem{Base: rp, Disp: 8 * i}, ptr[i])
+	}
+	per := 8 / s.width // registers an entry
+	acc := make([][]VecVirtual, r*cc)
+	for e := range acc {
+		acc[e] = accumulators(s, per)
+	}
+	end := Load(Param("n"), GP64())
+	SHLQ(U8(3), end)
+	off := GP64()
+	XORQ(off, off)
+	TESTQ(end, end)
+	JZ(LabelRef("reduce"))
+	Label("loop")
+	xi := make([][]VecVirtual, r)
+	for a := range xi {
+		xi[a] = make([]VecVirtual, per)
+		for h := range xi[a] {
+			xi[a][h] = s.vec()
+			VMOVUPD(Mem{Base: ptr[a], Index: off, Scale: 1, Disp: 8 * s.width * h}, xi[a][h])
+		}
+	}
+	for b := 0; b < cc; b++ {
+		t := make([]VecVirtual, per)
+		for h := range t {
+			t[h] = s.vec()
+			VMOVUPD(Mem{Base: ptr[r+b], Index: off, Scale: 1, Disp: 8 * s.width * h}, t[h])
+		}
+		for a := 0; a < r; a++ {
+			for h := range t {
+				VFMADD231PD(t[h], xi[a][h], acc[a*cc+b][h])
+			}
+		}
+	}
+	ADDQ(U32(64), off)
+	CMPQ(off, end)
+	JNE(LabelRef("loop"))
+	Label("reduce")
+	out := Load(Param("out"), GP64())
+	for e, v := range acc {
+		// Level 1 of the tree: lane l plus lane l+4.
+		var y Op
+		if s.width == 8 {
+			h := YMM()
+			VEXTRACTF64X4(U8(1), v[0], h)
+			y = v[0].AsY()
+			VADDPD(h, y, y)
+		} else {
+			y = v[0]
+			VADDPD(v[1], y, y)
+		}
+		// Level 2: lane l plus lane l+2; level 3: lane 0 plus lane 1.
+		xh := XMM()
+		s.half(y, xh)
+		xl := asX(y)
+		VADDPD(xh, xl, xl)
+		VPERMILPD(U8(1), xl, xh)
+		VADDSD(xh, xl, xl)
+		m := Mem{Base: out, Disp: 8 * e}
+		VADDSD(m, xl, xl)
+		VMOVSD(xl, m)
+	}
+	ret()
+}
+
+// asX names the low 128 bits of a vector register.
+func asX(r Op) Register { return r.(interface{ AsX() Register }).AsX() }
