@@ -261,6 +261,7 @@ TEXT ·gemm8x24AVX512(SB), NOSPLIT, $0-48
 	JZ         store
 
 loop:
+	PREFETCHT0   512(DX)
 	VMOVUPD      (BX), Z24
 	VMOVUPD      64(BX), Z25
 	VMOVUPD      128(BX), Z26
@@ -825,6 +826,7 @@ TEXT ·gemm4x12AVX2(SB), NOSPLIT, $0-48
 	JZ         store
 
 loop:
+	PREFETCHT0   256(DX)
 	VMOVUPD      (BX), Y12
 	VMOVUPD      32(BX), Y13
 	VMOVUPD      64(BX), Y14

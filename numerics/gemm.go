@@ -15,8 +15,8 @@ type gemmKernel struct {
 // while the mc x kc block of A it meets streams from L2 and the kc x nc block
 // of B from L3.
 const (
-	gemmKC = 128
-	gemmMC = 960
+	gemmKC = 256
+	gemmMC = 144
 	gemmNC = 3072
 )
 
@@ -140,15 +140,23 @@ func scaleC(t triangle, m, j0, j1 int, beta float64, c []float64, ldc int) {
 		return
 	}
 	for i := range m {
-		for j := j0; j < j1; j++ {
-			if !t.has(i, j) {
-				continue
-			}
-			if beta == 0 {
-				c[i*ldc+j] = 0
-			} else {
-				c[i*ldc+j] *= beta
-			}
+		lo, hi := j0, j1
+		switch t {
+		case upper:
+			lo = max(lo, i)
+		case lower:
+			hi = min(hi, i+1)
+		}
+		if lo >= hi {
+			continue
+		}
+		row := c[i*ldc+lo : i*ldc+hi]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
 		}
 	}
 }
@@ -158,9 +166,10 @@ func columns(kern gemmKernel, t triangle, m, j0, j1, k int, alpha float64, a, b 
 	mr, nr := kern.mr, kern.nr
 	kc := min(gemmKC, k)
 	nc := min(gemmNC, roundUp(j1-j0, nr))
-	bp := make([]float64, kc*nc)
-	ap := make([]float64, kc*min(gemmMC, roundUp(m, mr)))
-	tile := make([]float64, mr*nr)
+	buf := getBuffer(kc*nc + kc*min(gemmMC, roundUp(m, mr)) + mr*nr)
+	defer putBuffer(buf)
+	bp, ap := (*buf)[:kc*nc], (*buf)[kc*nc:]
+	tile := ap[len(ap)-mr*nr:]
 	for jc := j0; jc < j1; jc += nc {
 		jn := min(nc, j1-jc)
 		// Rows that meet the triangle in these columns.
@@ -230,24 +239,41 @@ func microTile(kern gemmKernel, t triangle, m, n, i0, j0, kb int, aq, bq, c []fl
 // panels of mr rows, column after column: ap[p*mr*kb + l*mr + i] =
 // a(ic+p*mr+i, pc+l), zero past row m.
 func packA(ap []float64, a matrix, ic, ib, m, pc, kb, mr int) {
+	src := make([][]float64, mr)
 	for p := 0; p*mr < ib; p++ {
 		panel := ap[p*mr*kb : (p+1)*mr*kb]
-		for i := range mr {
-			r := ic + p*mr + i
-			if r >= m {
-				for l := range kb {
-					panel[l*mr+i] = 0
-				}
-				continue
-			}
-			at := r*a.rs + pc*a.cs
+		if a.cs != 1 {
 			for l := range kb {
-				panel[l*mr+i] = a.d[at]
-				at += a.cs
+				dst := panel[l*mr : (l+1)*mr]
+				at := (ic+p*mr)*a.rs + (pc+l)*a.cs
+				for i := range dst {
+					if ic+p*mr+i < m {
+						dst[i] = a.d[at]
+					} else {
+						dst[i] = 0
+					}
+					at += a.rs
+				}
+			}
+			continue
+		}
+		for i := range src {
+			src[i] = zeros[:kb]
+			if r := ic + p*mr + i; r < m {
+				src[i] = a.d[r*a.rs+pc : r*a.rs+pc+kb]
+			}
+		}
+		for l := range kb {
+			dst := panel[l*mr : (l+1)*mr]
+			for i, s := range src {
+				dst[i] = s[l]
 			}
 		}
 	}
 }
+
+// zeros stands for the rows of A past m.
+var zeros = make([]float64, gemmKC)
 
 // packB copies rows [pc, pc+kb) and columns [jc, jc+jn) of b, times alpha,
 // into bp as panels of nr columns, row after row: bp[p*nr*kb + l*nr + j] =
@@ -255,19 +281,23 @@ func packA(ap []float64, a matrix, ic, ib, m, pc, kb, mr int) {
 func packB(bp []float64, b matrix, pc, kb, jc, jn, n, nr int, alpha float64) {
 	for p := 0; p*nr < jn; p++ {
 		panel := bp[p*nr*kb : (p+1)*nr*kb]
+		j0 := jc + p*nr
+		w := min(nr, n-j0) // columns of the panel in B
 		for l := range kb {
 			row := panel[l*nr : (l+1)*nr]
-			at := (pc+l)*b.rs + (jc+p*nr)*b.cs
-			for j := range row {
-				v := 0.0
-				if jc+p*nr+j < n {
-					v = b.d[at]
-					if alpha != 1 {
-						v *= alpha
-					}
+			at := (pc+l)*b.rs + j0*b.cs
+			if b.cs == 1 {
+				copy(row, b.d[at:at+w])
+			} else {
+				for j := range w {
+					row[j] = b.d[at+j*b.cs]
 				}
-				row[j] = v
-				at += b.cs
+			}
+			clear(row[w:])
+			if alpha != 1 {
+				for j := range w {
+					row[j] *= alpha
+				}
 			}
 		}
 	}

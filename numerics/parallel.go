@@ -46,3 +46,19 @@ func split(n, w, grain int, cost func(i int) float64) []int {
 	}
 	return append(cuts, n)
 }
+
+// buffers recycles the packing buffers of Gemm, Syrk and Gram: fresh large
+// allocations cost page faults on every call.
+var buffers sync.Pool
+
+// getBuffer returns a buffer of n elements, not cleared; putBuffer returns it.
+func getBuffer(n int) *[]float64 {
+	if b, ok := buffers.Get().(*[]float64); ok && cap(*b) >= n {
+		*b = (*b)[:n]
+		return b
+	}
+	b := make([]float64, n)
+	return &b
+}
+
+func putBuffer(b *[]float64) { buffers.Put(b) }

@@ -270,6 +270,8 @@ func gemmKernel(s isa) {
 	TESTQ(kc, kc)
 	JZ(LabelRef("store"))
 	Label("loop")
+	// The packed A streams from L2: fetch it eight steps ahead.
+	PREFETCHT0(Mem{Base: a, Disp: 8 * 8 * mr})
 	bv := make([]VecVirtual, nv)
 	for j := range bv {
 		bv[j] = s.vec()
