@@ -21,15 +21,18 @@ func axpyAVX512(alpha float64, x []float64, y []float64)
 // scalAVX512 sets x[i] = alpha*x[i] for i < len(x)&^31.
 func scalAVX512(alpha float64, x []float64)
 
-// gemm8x24AVX512 updates the 8x24 tile c (row stride ldc) by one FMA chain an element:
-// c[i*ldc+j] = FMA(a[k*8+i], b[k*24+j], c[i*ldc+j]) for k = 0, …, kc-1 in order.
-// next is the tile to come, prefetched.
-func gemm8x24AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *float64)
+// gemm14x16AVX512 updates the 14x16 tile c (row stride ldc) by one FMA chain an element:
+// c[i*ldc+j] = FMA(a[k*14+i], b[k*16+j], c[i*ldc+j]) for k = 0, …, kc-1 in order,
+// starting from +0 instead of c when zero. next is the tile to come, prefetched.
+func gemm14x16AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
 
-// gram4x4AVX512 adds to out[a*4+b] the chunk sum reduce8(lanes) of rows[a] against
-// rows[4+b] over their first n elements (n a multiple of 8): lane l is the FMA
-// chain of the products of elements i ≡ l (mod 8) in increasing i.
-func gram4x4AVX512(rows *[8]*float64, n int, out *[16]float64)
+// gram4x4AVX512 adds to out[k*16+a*4+b], for the tiles k < nx, the chunk sum
+// reduce8(lanes) of row x[(4*k+a)*xs:] against row y[b*ys:] over their first n
+// elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
+// elements i ≡ l (mod 8) in increasing i. It prefetches into L2, during the first
+// tile, the first n elements of the 4 rows pf[b*pfs:], which need not be
+// valid memory.
+func gram4x4AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *float64, pfs int, out *float64)
 
 // dotAVX2 sets lanes[l] = Σ x[i]*y[i] over i ≡ l (mod 32), i < len(x)&^31,
 // one FMA chain a lane in increasing i; y is at least as long as x.
@@ -49,11 +52,14 @@ func axpyAVX2(alpha float64, x []float64, y []float64)
 func scalAVX2(alpha float64, x []float64)
 
 // gemm4x12AVX2 updates the 4x12 tile c (row stride ldc) by one FMA chain an element:
-// c[i*ldc+j] = FMA(a[k*4+i], b[k*12+j], c[i*ldc+j]) for k = 0, …, kc-1 in order.
-// next is the tile to come, prefetched.
-func gemm4x12AVX2(kc int, a *float64, b *float64, c *float64, ldc int, next *float64)
+// c[i*ldc+j] = FMA(a[k*4+i], b[k*12+j], c[i*ldc+j]) for k = 0, …, kc-1 in order,
+// starting from +0 instead of c when zero. next is the tile to come, prefetched.
+func gemm4x12AVX2(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
 
-// gram2x2AVX2 adds to out[a*2+b] the chunk sum reduce8(lanes) of rows[a] against
-// rows[2+b] over their first n elements (n a multiple of 8): lane l is the FMA
-// chain of the products of elements i ≡ l (mod 8) in increasing i.
-func gram2x2AVX2(rows *[4]*float64, n int, out *[4]float64)
+// gram2x2AVX2 adds to out[k*4+a*2+b], for the tiles k < nx, the chunk sum
+// reduce8(lanes) of row x[(2*k+a)*xs:] against row y[b*ys:] over their first n
+// elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
+// elements i ≡ l (mod 8) in increasing i. It prefetches into L2, during the first
+// tile, the first n elements of the 2 rows pf[b*pfs:], which need not be
+// valid memory.
+func gram2x2AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *float64, pfs int, out *float64)

@@ -9,6 +9,10 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 )
 
+// Benchmarks are named Benchmark<Kernel>/<size>/impl=<flatmin|gonum>, so
+// that benchstat compares the two columns; each reports GFLOP/s or GB/s.
+// BENCHMARKS.md at the repository root gives the commands and the figures.
+
 // gonumImpl is the reference the benchmarks compare with.
 var gonumImpl gonum.Implementation
 
@@ -20,8 +24,9 @@ func randSlice(r *rand.Rand, n int) []float64 {
 	return x
 }
 
-// benchImpls runs f once per implementation compared: flatmin's and gonum's.
-func benchImpls(b *testing.B, size string, flops float64, ours, theirs func()) {
+// benchPair runs ours and theirs as impl=flatmin and impl=gonum under size,
+// reporting rate units of unit ("GFLOP/s", "GB/s") per call, in units of 1e9.
+func benchPair(b *testing.B, size string, perCall float64, unit string, ours, theirs func()) {
 	for _, c := range []struct {
 		name string
 		f    func()
@@ -30,29 +35,104 @@ func benchImpls(b *testing.B, size string, flops float64, ours, theirs func()) {
 			for b.Loop() {
 				c.f()
 			}
-			if flops > 0 {
-				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			}
+			b.ReportMetric(perCall*float64(b.N)/b.Elapsed().Seconds()/1e9, unit)
 		})
 	}
 }
 
-func BenchmarkGemm(b *testing.B) {
+var vectorSizes = []struct {
+	name string
+	n    int
+}{{"n=1e3", 1e3}, {"n=1e7", 1e7}}
+
+func BenchmarkDot(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	for _, s := range vectorSizes {
+		x, y := randSlice(r, s.n), randSlice(r, s.n)
+		benchPair(b, s.name, 16*float64(s.n), "GB/s",
+			func() { Dot(x, y) },
+			func() { gonumImpl.Ddot(s.n, x, 1, y, 1) })
+	}
+}
+
+func BenchmarkAxpy(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
+	for _, s := range vectorSizes {
+		x, y := randSlice(r, s.n), randSlice(r, s.n)
+		// 24 bytes an element: x and y read, y written.
+		benchPair(b, s.name, 24*float64(s.n), "GB/s",
+			func() { Axpy(1e-9, x, y) },
+			func() { gonumImpl.Daxpy(s.n, 1e-9, x, 1, y, 1) })
+	}
+}
+
+func BenchmarkNrm2(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 3))
+	n := 100000
+	x := randSlice(r, n)
+	benchPair(b, "n=1e5", 2*float64(n), "GFLOP/s",
+		func() { Nrm2(x) },
+		func() { gonumImpl.Dnrm2(n, x, 1) })
+}
+
+func BenchmarkGemm(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 4))
 	for _, n := range []int{1024, 2048} {
 		a, bb, c := randSlice(r, n*n), randSlice(r, n*n), make([]float64, n*n)
-		benchImpls(b, fmt.Sprint(n), 2*float64(n)*float64(n)*float64(n),
+		benchPair(b, fmt.Sprint(n), 2*float64(n)*float64(n)*float64(n), "GFLOP/s",
 			func() { Gemm(false, false, n, n, n, 1, a, n, bb, n, 0, c, n) },
 			func() { gonumImpl.Dgemm(blas.NoTrans, blas.NoTrans, n, n, n, 1, a, n, bb, n, 0, c, n) })
 	}
 }
 
+// gramSizes are the n x p shapes of per-sample gradients the suite meets.
+var gramSizes = []struct{ n, p int }{{50, 1e6}, {100, 1e5}, {1000, 1e5}}
+
+// BenchmarkGram compares Gram with gonum's Dsyrk, which computes one
+// triangle of the same K = Q Qᵀ; flops are counted n(n+1)p for both.
 func BenchmarkGram(b *testing.B) {
-	r := rand.New(rand.NewPCG(1, 2))
-	for _, s := range []struct{ n, p int }{{50, 1e6}, {100, 1e5}, {1000, 1e5}} {
+	r := rand.New(rand.NewPCG(1, 5))
+	for _, s := range gramSizes {
 		q, k := randSlice(r, s.n*s.p), make([]float64, s.n*s.n)
-		benchImpls(b, fmt.Sprintf("n=%d,p=%d", s.n, s.p), float64(s.n)*float64(s.n+1)*float64(s.p),
+		benchPair(b, fmt.Sprintf("n=%d,p=%d", s.n, s.p), float64(s.n)*float64(s.n+1)*float64(s.p), "GFLOP/s",
 			func() { Gram(k, q, s.n, s.p) },
 			func() { gonumImpl.Dsyrk(blas.Upper, blas.NoTrans, s.n, s.p, 1, q, s.p, 0, k, s.n) })
 	}
+}
+
+// sink keeps the STREAM loops from being optimized away.
+var sink float64
+
+// BenchmarkStream measures the memory bandwidth in plain Go, the ceiling of
+// Dot and Axpy at n=1e7: read is the dot pattern (two streams in), update
+// the axpy one (two in, one out), both with eight independent accumulators
+// or elements in flight.
+func BenchmarkStream(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 6))
+	n := int(1e7)
+	x, y := randSlice(r, n), randSlice(r, n)
+	b.Run("read/n=1e7", func(b *testing.B) {
+		for b.Loop() {
+			var s [8]float64
+			for i := 0; i+8 <= n; i += 8 {
+				xs, ys := x[i:i+8:i+8], y[i:i+8:i+8]
+				for j := range s {
+					s[j] += xs[j] * ys[j]
+				}
+			}
+			sink = s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7]
+		}
+		b.ReportMetric(16*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+	})
+	b.Run("update/n=1e7", func(b *testing.B) {
+		for b.Loop() {
+			for i := 0; i+8 <= n; i += 8 {
+				xs, ys := x[i:i+8:i+8], y[i:i+8:i+8]
+				for j := range xs {
+					ys[j] += 1e-9 * xs[j]
+				}
+			}
+		}
+		b.ReportMetric(24*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+	})
 }

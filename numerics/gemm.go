@@ -5,18 +5,19 @@ import "fmt"
 // gemmKernel is a register-blocked micro-kernel: fn updates the mr x nr tile c
 // (row stride ldc) by c[i*ldc+j] = FMA(a[k*mr+i], b[k*nr+j], c[i*ldc+j]) for
 // k = 0, …, kc-1 in order, a and b being packed panels; next is the tile to
-// come, which it may prefetch.
+// come, which it may prefetch. With zero, the chains start from +0 instead of
+// the tile, which is then only written.
 type gemmKernel struct {
 	mr, nr int
-	fn     func(kc int, a, b, c []float64, ldc int, next []float64)
+	fn     func(kc int, a, b, c []float64, ldc int, next []float64, zero bool)
 }
 
 // Blocking of the Gemm driver, in elements: a kc x nr panel of B stays in L1
 // while the mc x kc block of A it meets streams from L2 and the kc x nc block
 // of B from L3.
-const (
-	gemmKC = 256
-	gemmMC = 144
+var (
+	gemmKC = 512
+	gemmMC = 84
 	gemmNC = 3072
 )
 
@@ -127,10 +128,16 @@ func product(t triangle, m, n, k int, alpha float64, a, b matrix, beta float64, 
 	cuts := split(n, w, kern.nr, work)
 	parallel(len(cuts)-1, func(g int) {
 		j0, j1 := cuts[g], cuts[g+1]
-		scaleC(t, m, j0, j1, beta, c, ldc)
-		if alpha != 0 && k > 0 {
-			columns(kern, t, m, j0, j1, k, alpha, a, b, c, ldc)
+		if alpha == 0 || k == 0 {
+			scaleC(t, m, j0, j1, beta, c, ldc)
+			return
 		}
+		// With beta == 0 the first block of k starts the chains from +0,
+		// which is what clearing C would give.
+		if beta != 0 {
+			scaleC(t, m, j0, j1, beta, c, ldc)
+		}
+		columns(kern, t, m, j0, j1, k, alpha, a, b, beta == 0, c, ldc)
 	})
 }
 
@@ -162,7 +169,8 @@ func scaleC(t triangle, m, j0, j1 int, beta float64, c []float64, ldc int) {
 }
 
 // columns runs the blocked product on the columns [j0, j1) of C.
-func columns(kern gemmKernel, t triangle, m, j0, j1, k int, alpha float64, a, b matrix, c []float64, ldc int) {
+// With zero, the chains start from +0 instead of C.
+func columns(kern gemmKernel, t triangle, m, j0, j1, k int, alpha float64, a, b matrix, zero bool, c []float64, ldc int) {
 	mr, nr := kern.mr, kern.nr
 	kc := min(gemmKC, k)
 	nc := min(gemmNC, roundUp(j1-j0, nr))
@@ -190,7 +198,7 @@ func columns(kern gemmKernel, t triangle, m, j0, j1, k int, alpha float64, a, b 
 					bq := bp[jr*kb : (jr+nr)*kb]
 					for ir := 0; ir < ib; ir += mr {
 						aq := ap[ir*kb : (ir+mr)*kb]
-						microTile(kern, t, m, j1, ic+ir, jc+jr, kb, aq, bq, c, ldc, tile)
+						microTile(kern, t, m, j1, ic+ir, jc+jr, kb, aq, bq, zero && pc == 0, c, ldc, tile)
 					}
 				}
 			}
@@ -201,7 +209,7 @@ func columns(kern gemmKernel, t triangle, m, j0, j1, k int, alpha float64, a, b 
 // microTile runs the micro-kernel on the tile of C at (i0, j0), in place when
 // the whole tile is in C and in the triangle, through the scratch tile
 // otherwise (and not at all when no element is in the triangle).
-func microTile(kern gemmKernel, t triangle, m, n, i0, j0, kb int, aq, bq, c []float64, ldc int, tile []float64) {
+func microTile(kern gemmKernel, t triangle, m, n, i0, j0, kb int, aq, bq []float64, zero bool, c []float64, ldc int, tile []float64) {
 	mr, nr := kern.mr, kern.nr
 	i1, j1 := i0+mr-1, j0+nr-1 // last row and column
 	if (t == upper && i0 > j1) || (t == lower && j0 > i1) {
@@ -213,7 +221,7 @@ func microTile(kern gemmKernel, t triangle, m, n, i0, j0, kb int, aq, bq, c []fl
 		if nx := at + mr*ldc; nx < len(c) {
 			next = c[nx:]
 		}
-		kern.fn(kb, aq, bq, c[at:], ldc, next)
+		kern.fn(kb, aq, bq, c[at:], ldc, next, zero)
 		return
 	}
 	for i := range mr {
@@ -225,7 +233,7 @@ func microTile(kern gemmKernel, t triangle, m, n, i0, j0, kb int, aq, bq, c []fl
 			tile[i*nr+j] = v
 		}
 	}
-	kern.fn(kb, aq, bq, tile, nr, tile)
+	kern.fn(kb, aq, bq, tile, nr, tile, zero)
 	for i := range mr {
 		for j := range nr {
 			if i0+i < m && j0+j < n && t.has(i0+i, j0+j) {
@@ -273,19 +281,19 @@ func packA(ap []float64, a matrix, ic, ib, m, pc, kb, mr int) {
 }
 
 // zeros stands for the rows of A past m.
-var zeros = make([]float64, gemmKC)
+var zeros = make([]float64, 1024)
 
 // packB copies rows [pc, pc+kb) and columns [jc, jc+jn) of b, times alpha,
 // into bp as panels of nr columns, row after row: bp[p*nr*kb + l*nr + j] =
-// alpha*b(pc+l, jc+p*nr+j), zero from column n on.
+// alpha*b(pc+l, jc+p*nr+j), zero from column n on. It reads b row by row,
+// in the order of memory when b is not transposed.
 func packB(bp []float64, b matrix, pc, kb, jc, jn, n, nr int, alpha float64) {
-	for p := 0; p*nr < jn; p++ {
-		panel := bp[p*nr*kb : (p+1)*nr*kb]
-		j0 := jc + p*nr
-		w := min(nr, n-j0) // columns of the panel in B
-		for l := range kb {
-			row := panel[l*nr : (l+1)*nr]
-			at := (pc+l)*b.rs + j0*b.cs
+	np := (jn + nr - 1) / nr
+	for l := range kb {
+		at := (pc+l)*b.rs + jc*b.cs
+		for p := range np {
+			row := bp[p*nr*kb+l*nr : p*nr*kb+(l+1)*nr]
+			w := min(nr, n-jc-p*nr) // columns of the panel in B
 			if b.cs == 1 {
 				copy(row, b.d[at:at+w])
 			} else {
@@ -299,6 +307,7 @@ func packB(bp []float64, b matrix, pc, kb, jc, jn, n, nr int, alpha float64) {
 					row[j] *= alpha
 				}
 			}
+			at += nr * b.cs
 		}
 	}
 }

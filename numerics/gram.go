@@ -5,20 +5,24 @@ import (
 	"math"
 )
 
-// gramKernel is a Gram tile kernel: fn adds to out[a*t+b] the chunkSum of
-// rows[a] against rows[t+b] over their first n elements, n a multiple of 8.
+// gramKernel is a Gram kernel of t x t tiles: for each tile k < nx, fn adds
+// to out[k*t*t+a*t+b] the chunkSum of row x[(t*k+a)*xs:] against row
+// y[b*ys:] over their first n elements (n > 0, a multiple of 8), and may
+// prefetch the first n elements of the rows pf[b*pfs:] (which may run past
+// pf).
 type gramKernel struct {
 	t  int
-	fn func(rows [][]float64, n int, out []float64)
+	fn func(x []float64, xs, nx int, y []float64, ys, n int, pf []float64, pfs int, out []float64)
 }
 
 const (
-	// gramChunk is the length of the chunks of the Gram order. Changing it
-	// changes the bits of every Gram of more than gramChunk columns.
-	gramChunk = 1024
-	// gramBlockRows is the number of rows of Q whose chunks stay in L2 while
-	// every tile of theirs runs over the chunk.
-	gramBlockRows = 64
+	// gramChunk is the length of the chunks of the Gram order, such that the
+	// chunks of the eight rows of a 4x4 tile stay in L1. Changing it changes
+	// the bits of every Gram of more than gramChunk columns.
+	gramChunk = 512
+	// gramL2 is the size in bytes up to which the chunks of all rows stay in
+	// L2 together: then the next chunk is prefetched, else the next tile.
+	gramL2 = 1 << 20
 )
 
 // Gram writes K = Q Qᵀ into k (n x n, row-major, both triangles) for the
@@ -28,7 +32,7 @@ const (
 //
 // Order, the same on every path and for every GOMAXPROCS: with x, y the rows
 // i <= j and m = p&^7, K[i][j] = s where s = 0, then for each chunk
-// [c, c+1024) ∩ [0, m) in increasing c, s += reduce8(lane), lane l being the
+// [c, c+512) ∩ [0, m) in increasing c, s += reduce8(lane), lane l being the
 // FMA chain lane[l] = FMA(x[e], y[e], lane[l]) over the e ≡ l (mod 8) of the
 // chunk in increasing e and reduce8 the tree lane[l] += lane[l+w], w = 4, 2,
 // 1; then s = FMA(x[e], y[e], s) for e = m, …, p-1.
@@ -44,7 +48,7 @@ func Gram(k, q []float64, n, p int) {
 	nt := (n + t - 1) / t
 	out := make([]float64, nt*(nt+1)/2*t*t)
 	m := p &^ 7
-	if m > 0 {
+	if m > 0 && n > 0 {
 		units, cost := gramUnits(nt, max(1, gramBlockRows/t))
 		w := workers(float64(n) * float64(n) * float64(p) / 2)
 		cuts := split(len(units), w, 1, cost)
@@ -63,6 +67,10 @@ func Gram(k, q []float64, n, p int) {
 		}
 	}
 }
+
+// gramBlockRows is the number of rows of Q whose chunks stay in L2 while
+// every tile of theirs runs over the chunk.
+var gramBlockRows = 256
 
 // gramUnit is the work on tile column J of the upper triangle from the tile
 // rows of block b, which are [b*bt, (b+1)*bt).
@@ -92,31 +100,80 @@ func gramUnits(nt, bt int) ([]gramUnit, func(int) float64) {
 func tileIndex(i, j int) int { return j*(j+1)/2 + i }
 
 // gramRun runs units (consecutive ones sharing a block) chunk by chunk.
+//
+// When the chunks of all rows fit in L2 the kernels read them in place and
+// prefetch the next chunk of each row. Otherwise the chunk of the rows of a
+// block is packed, gramChunk apart, so that the kernels stream it from L2
+// without a page break every row, and they prefetch the rows of the next
+// tile. The rows of the last tile are padded with zero rows past n.
 func gramRun(kern gramKernel, units []gramUnit, q []float64, n, p, m int, out []float64) {
 	t := kern.t
-	rows := make([][]float64, 2*t)
-	// setRows points rows[off:off+t] at the chunk [c, c+cl) of tile row r,
-	// repeating the last row of q past n (its results are dropped).
-	setRows := func(off, r, c, cl int) {
-		for a := range t {
-			i := min(r*t+a, n-1)
-			rows[off+a] = q[i*p+c : i*p+c+cl]
+	last := (n+t-1)/t - 1
+	partial := n%t != 0
+	pack := n*gramChunk*8 > gramL2
+	buf := getBuffer((units[0].bt + 1) * t * gramChunk)
+	defer putBuffer(buf)
+	xp, pad := (*buf)[t*gramChunk:], (*buf)[:t*gramChunk]
+	// fill copies the chunk [c, c+cl) of rows [r0, r1) to dst, a row each
+	// gramChunk elements, zero past row n.
+	fill := func(dst []float64, r0, r1, c, cl int) {
+		for r := r0; r < r1; r++ {
+			row := dst[(r-r0)*gramChunk : (r-r0)*gramChunk+cl]
+			if r < n {
+				copy(row, q[r*p+c:])
+			} else {
+				clear(row)
+			}
 		}
+	}
+	// from returns q from element at, or nothing past its end.
+	from := func(at int) []float64 {
+		if at < len(q) {
+			return q[at:]
+		}
+		return nil
 	}
 	for len(units) > 0 {
 		run := 1
 		for run < len(units) && units[run].b == units[0].b {
 			run++
 		}
+		// The tile rows of the block.
+		b0, b1 := units[0].b*units[0].bt, min((units[0].b+1)*units[0].bt, last+1)
 		for c := 0; c < m; c += gramChunk {
 			cl := min(gramChunk, m-c)
+			if pack {
+				fill(xp, b0*t, b1*t, c, cl)
+			}
+			if partial {
+				fill(pad, last*t, (last+1)*t, c, cl)
+			}
+			// rows returns tile row i from column c on and its stride.
+			rows := func(i int) ([]float64, int) {
+				switch {
+				case pack && i >= b0 && i < b1:
+					return xp[(i-b0)*t*gramChunk:], gramChunk
+				case partial && i == last:
+					return pad, gramChunk
+				}
+				return q[i*t*p+c:], p
+			}
 			for _, u := range units[:run] {
-				setRows(t, u.j, c, cl)
+				y, ys := rows(u.j)
+				pf := from(u.j*t*p + c + cl) // the next chunk of these rows
+				if pack {
+					pf = from((u.j+1)*t*p + c) // this chunk of the next tile
+				}
 				lo, hi := u.rows()
-				for i := lo; i < hi; i++ {
-					setRows(0, i, c, cl)
-					o := tileIndex(i, u.j) * t * t
-					kern.fn(rows, cl, out[o:o+t*t])
+				for lo < hi {
+					k := hi // tiles of one stride go in one call
+					if !pack && partial && lo < last && last < hi {
+						k = last
+					}
+					x, xs := rows(lo)
+					o := tileIndex(lo, u.j) * t * t
+					kern.fn(x, xs, k-lo, y, ys, cl, pf, p, out[o:o+(k-lo)*t*t])
+					lo = k
 				}
 			}
 		}

@@ -23,12 +23,8 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 			maxAbs: maxAbsAVX512,
 			axpy:   axpyAVX512,
 			scal:   scalAVX512,
-			gemm:   gemmKernel{mr: 8, nr: 24, fn: gemmAsm(8, 24, gemm8x24AVX512)},
-			gram: gramKernel{t: 4, fn: func(rows [][]float64, n int, out []float64) {
-				var p [8]*float64
-				rowPointers(p[:], rows, n)
-				gram4x4AVX512(&p, n, (*[16]float64)(out))
-			}},
+			gemm:   gemmKernel{mr: 14, nr: 16, fn: gemmAsm(14, 16, gemm14x16AVX512)},
+			gram:   gramKernel{t: 4, fn: gramAsm(4, gram4x4AVX512)},
 		})
 	}
 	if hasAVX2 {
@@ -40,11 +36,7 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 			axpy:   axpyAVX2,
 			scal:   scalAVX2,
 			gemm:   gemmKernel{mr: 4, nr: 12, fn: gemmAsm(4, 12, gemm4x12AVX2)},
-			gram: gramKernel{t: 2, fn: func(rows [][]float64, n int, out []float64) {
-				var p [4]*float64
-				rowPointers(p[:], rows, n)
-				gram2x2AVX2(&p, n, (*[4]float64)(out))
-			}},
+			gram:   gramKernel{t: 2, fn: gramAsm(2, gram2x2AVX2)},
 		})
 	}
 	return append(l, generic)
@@ -52,17 +44,25 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 
 // gemmAsm adapts an assembly micro-kernel to slices, checking the bounds it
 // relies on.
-func gemmAsm(mr, nr int, f func(kc int, a, b, c *float64, ldc int, next *float64)) func(kc int, a, b, c []float64, ldc int, next []float64) {
-	return func(kc int, a, b, c []float64, ldc int, next []float64) {
+func gemmAsm(mr, nr int, f func(kc int, a, b, c *float64, ldc int, next *float64, zero bool)) func(kc int, a, b, c []float64, ldc int, next []float64, zero bool) {
+	return func(kc int, a, b, c []float64, ldc int, next []float64, zero bool) {
 		_, _, _ = a[kc*mr-1], b[kc*nr-1], c[(mr-1)*ldc+nr-1]
-		f(kc, &a[0], &b[0], &c[0], ldc, &next[0])
+		f(kc, &a[0], &b[0], &c[0], ldc, &next[0], zero)
 	}
 }
 
-// rowPointers sets p[i] to the first element of rows[i], each holding n.
-func rowPointers(p []*float64, rows [][]float64, n int) {
-	for i := range p {
-		r := rows[i][:n]
-		p[i] = &r[0]
+// gramAsm adapts an assembly Gram kernel of t x t tiles to slices, checking
+// the bounds it relies on; an empty pf prefetches nothing new.
+func gramAsm(t int, f func(x *float64, xs, nx int, y *float64, ys, n int, pf *float64, pfs int, out *float64)) func(x []float64, xs, nx int, y []float64, ys, n int, pf []float64, pfs int, out []float64) {
+	return func(x []float64, xs, nx int, y []float64, ys, n int, pf []float64, pfs int, out []float64) {
+		if n <= 0 || n%8 != 0 || nx <= 0 {
+			panic("numerics: Gram kernel: bad chunk")
+		}
+		_, _, _ = x[(t*nx-1)*xs+n-1], y[(t-1)*ys+n-1], out[nx*t*t-1]
+		p := &y[0]
+		if len(pf) > 0 {
+			p = &pf[0]
+		}
+		f(&x[0], xs, nx, &y[0], ys, n, p, pfs, &out[0])
 	}
 }

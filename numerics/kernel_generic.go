@@ -112,12 +112,15 @@ func reduce8(l *[8]float64) float64 {
 }
 
 // gemmGeneric is the 4x4 micro-kernel: c[i*ldc+j] = FMA(a[k*4+i], b[k*4+j],
-// c[i*ldc+j]) for k = 0, …, kc-1 in order.
-func gemmGeneric(kc int, a, b, c []float64, ldc int, _ []float64) {
+// c[i*ldc+j]) for k = 0, …, kc-1 in order, from +0 instead of c when zero.
+func gemmGeneric(kc int, a, b, c []float64, ldc int, _ []float64, zero bool) {
 	a, b = a[:4*kc], b[:4*kc]
 	for i := range 4 {
 		ci := c[i*ldc : i*ldc+4]
-		c0, c1, c2, c3 := ci[0], ci[1], ci[2], ci[3]
+		var c0, c1, c2, c3 float64
+		if !zero {
+			c0, c1, c2, c3 = ci[0], ci[1], ci[2], ci[3]
+		}
 		for k := 0; k < len(a); k += 4 {
 			ai := a[k+i]
 			bk := b[k : k+4]
@@ -143,12 +146,16 @@ func chunkSum(x, y []float64) float64 {
 	return reduce8(&l)
 }
 
-// gramGeneric is the t x t = 2x2 Gram tile: out[a*2+b] += chunkSum of rows[a]
-// against rows[2+b] over their first n elements.
-func gramGeneric(rows [][]float64, n int, out []float64) {
-	for a := range 2 {
-		for b := range 2 {
-			out[a*2+b] += chunkSum(rows[a][:n], rows[2+b][:n])
+// gramGeneric is the Gram kernel of 2x2 tiles: for each tile k < nx,
+// out[k*4+a*2+b] += chunkSum of row x[(2k+a)*xs:] against row y[b*ys:] over
+// their first n elements; it does not prefetch.
+func gramGeneric(x []float64, xs, nx int, y []float64, ys, n int, _ []float64, _ int, out []float64) {
+	for k := range nx {
+		for a := range 2 {
+			xa := x[(2*k+a)*xs:]
+			for b := range 2 {
+				out[k*4+a*2+b] += chunkSum(xa[:n], y[b*ys:b*ys+n])
+			}
 		}
 	}
 }

@@ -36,8 +36,9 @@ var avx512 = isa{
 	vec:   ZMM,
 	zero:  func(r Op) { VPXORQ(r, r, r) },
 	half:  func(y, x Op) { VEXTRACTF64X2(U8(1), y, x) },
-	// 24 zmm accumulators (8 rows x 3 vectors), 3 loads and 8 broadcasts a step.
-	gemmMR: 8, gemmNR: 24,
+	// 28 zmm accumulators (14 rows x 2 vectors), 2 loads and 14 broadcasts
+	// a step of 28 FMAs; the 16-column panel of B stays in L1.
+	gemmMR: 14, gemmNR: 16,
 	// 16 zmm accumulators, 8 loads a step of 16 FMAs.
 	gramR: 4, gramC: 4,
 }
@@ -239,24 +240,39 @@ func gemmKernel(s isa) {
 	mr, nr := s.gemmMR, s.gemmNR
 	nv := nr / s.width
 	name := fmt.Sprintf("gemm%dx%d%s", mr, nr, s.name)
-	TEXT(name, NOSPLIT, "func(kc int, a, b, c *float64, ldc int, next *float64)")
+	TEXT(name, NOSPLIT, "func(kc int, a, b, c *float64, ldc int, next *float64, zero bool)")
 	Doc(fmt.Sprintf("%s updates the %dx%d tile c (row stride ldc) by one FMA chain an element:", name, mr, nr),
-		fmt.Sprintf("c[i*ldc+j] = FMA(a[k*%d+i], b[k*%d+j], c[i*ldc+j]) for k = 0, …, kc-1 in order.", mr, nr),
-		"next is the tile to come, prefetched.")
+		fmt.Sprintf("c[i*ldc+j] = FMA(a[k*%d+i], b[k*%d+j], c[i*ldc+j]) for k = 0, …, kc-1 in order,", mr, nr),
+		"starting from +0 instead of c when zero. next is the tile to come, prefetched.")
 	c := Load(Param("c"), GP64())
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(3), ldc)
 	acc := make([][]VecVirtual, mr)
-	row := GP64()
-	MOVQ(c, row)
 	for i := range acc {
 		acc[i] = make([]VecVirtual, nv)
 		for j := range acc[i] {
 			acc[i][j] = s.vec()
+		}
+	}
+	row := GP64()
+	MOVQ(c, row)
+	z := Load(Param("zero"), GP8())
+	TESTB(z, z)
+	JNZ(LabelRef("zero"))
+	for i := range acc {
+		for j := range acc[i] {
 			VMOVUPD(Mem{Base: row, Disp: 8 * s.width * j}, acc[i][j])
 		}
 		ADDQ(ldc, row)
 	}
+	JMP(LabelRef("loaded"))
+	Label("zero")
+	for i := range acc {
+		for j := range acc[i] {
+			s.zero(acc[i][j])
+		}
+	}
+	Label("loaded")
 	next := Load(Param("next"), GP64())
 	for i := 0; i < mr; i++ {
 		for j := 0; j < nr*8; j += 64 {
@@ -267,25 +283,37 @@ func gemmKernel(s isa) {
 	a := Load(Param("a"), GP64())
 	b := Load(Param("b"), GP64())
 	kc := Load(Param("kc"), GP64())
-	TESTQ(kc, kc)
-	JZ(LabelRef("store"))
-	Label("loop")
-	// The packed A streams from L2: fetch it eight steps ahead.
-	PREFETCHT0(Mem{Base: a, Disp: 8 * 8 * mr})
-	bv := make([]VecVirtual, nv)
-	for j := range bv {
-		bv[j] = s.vec()
-		VMOVUPD(Mem{Base: b, Disp: 8 * s.width * j}, bv[j])
-	}
-	for i := 0; i < mr; i++ {
-		t := s.vec()
-		VBROADCASTSD(Mem{Base: a, Disp: 8 * i}, t)
+	// step emits the FMAs of step k of the chain, k steps past a and b.
+	step := func(k int) {
+		// The packed A streams from L2: fetch it eight steps ahead.
+		PREFETCHT0(Mem{Base: a, Disp: 8 * mr * (k + 8)})
+		bv := make([]VecVirtual, nv)
 		for j := range bv {
-			VFMADD231PD(bv[j], t, acc[i][j])
+			bv[j] = s.vec()
+			VMOVUPD(Mem{Base: b, Disp: 8 * (k*nr + s.width*j)}, bv[j])
+		}
+		for i := 0; i < mr; i++ {
+			t := s.vec()
+			VBROADCASTSD(Mem{Base: a, Disp: 8 * (k*mr + i)}, t)
+			for j := range bv {
+				VFMADD231PD(bv[j], t, acc[i][j])
+			}
 		}
 	}
+	// An odd first step, then two steps a loop.
+	BTQ(U8(0), kc)
+	JCC(LabelRef("pairs"))
+	step(0)
 	ADDQ(U32(8*mr), a)
 	ADDQ(U32(8*nr), b)
+	Label("pairs")
+	SHRQ(U8(1), kc)
+	JZ(LabelRef("store"))
+	Label("loop")
+	step(0)
+	step(1)
+	ADDQ(U32(16*mr), a)
+	ADDQ(U32(16*nr), b)
 	DECQ(kc)
 	JNZ(LabelRef("loop"))
 	Label("store")
@@ -299,46 +327,75 @@ func gemmKernel(s isa) {
 	ret()
 }
 
-// gramTile emits the tile kernel of Gram: R rows against C rows, each entry an
-// 8-lane FMA chain along the rows, reduced by the tree of reduce8.
+// gramTile emits the tile kernel of Gram: for each of nx tiles, R rows
+// against the same C rows, each entry an 8-lane FMA chain along the rows
+// reduced by the tree of reduce8.
 func gramTile(s isa) {
 	r, cc := s.gramR, s.gramC
 	name := fmt.Sprintf("gram%dx%d%s", r, cc, s.name)
-	TEXT(name, NOSPLIT, fmt.Sprintf("func(rows *[%d]*float64, n int, out *[%d]float64)", r+cc, r*cc))
-	Doc(fmt.Sprintf("%s adds to out[a*%d+b] the chunk sum reduce8(lanes) of rows[a] against", name, cc),
-		fmt.Sprintf("rows[%d+b] over their first n elements (n a multiple of 8): lane l is the FMA", r),
-		"chain of the products of elements i ≡ l (mod 8) in increasing i.")
-	rp := Load(Param("rows"), GP64())
-	ptr := make([]Register, r+cc)
-	for i := range ptr {
-		ptr[i] = GP64()
-		MOVQ(Mem{Base: rp, Disp: 8 * i}, ptr[i])
+	TEXT(name, NOSPLIT, "func(x *float64, xs, nx int, y *float64, ys, n int, pf *float64, pfs int, out *float64)")
+	Doc(fmt.Sprintf("%s adds to out[k*%d+a*%d+b], for the tiles k < nx, the chunk sum", name, r*cc, cc),
+		fmt.Sprintf("reduce8(lanes) of row x[(%d*k+a)*xs:] against row y[b*ys:] over their first n", r),
+		"elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of",
+		"elements i ≡ l (mod 8) in increasing i. It prefetches into L2, during the first",
+		fmt.Sprintf("tile, the first n elements of the %d rows pf[b*pfs:], which need not be", cc),
+		"valid memory.")
+	// Every row pointer points at the end of its chunk, and off runs from
+	// -8n up to 0 over them.
+	n8 := Load(Param("n"), GP64())
+	SHLQ(U8(3), n8)
+	rows := func(base, stride string, k int) []Register {
+		p := Load(Param(base), GP64())
+		st := Load(Param(stride), GP64())
+		SHLQ(U8(3), st)
+		ADDQ(n8, p)
+		ptr := make([]Register, k)
+		for b := range ptr {
+			ptr[b] = GP64()
+			MOVQ(p, ptr[b])
+			ADDQ(st, p)
+		}
+		return ptr
 	}
+	yr := rows("y", "ys", cc)
+	pr := rows("pf", "pfs", cc)
+	xr := rows("x", "xs", r)
+	// Locals: how far the x rows move a tile, and the end of out.
+	step, last := AllocLocal(8), AllocLocal(8)
+	g := Load(Param("xs"), GP64())
+	SHLQ(U8(3+bits(r)), g)
+	MOVQ(g, step)
+	out := Load(Param("out"), GP64())
+	g = Load(Param("nx"), GP64())
+	SHLQ(U8(3+bits(r*cc)), g)
+	ADDQ(out, g)
+	MOVQ(g, last)
 	per := 8 / s.width // registers an entry
+	Label("tile")
 	acc := make([][]VecVirtual, r*cc)
 	for e := range acc {
 		acc[e] = accumulators(s, per)
 	}
-	end := Load(Param("n"), GP64())
-	SHLQ(U8(3), end)
-	off := GP64()
-	XORQ(off, off)
-	TESTQ(end, end)
-	JZ(LabelRef("reduce"))
+	off := Load(Param("n"), GP64())
+	SHLQ(U8(3), off)
+	NEGQ(off)
 	Label("loop")
 	xi := make([][]VecVirtual, r)
 	for a := range xi {
 		xi[a] = make([]VecVirtual, per)
 		for h := range xi[a] {
 			xi[a][h] = s.vec()
-			VMOVUPD(Mem{Base: ptr[a], Index: off, Scale: 1, Disp: 8 * s.width * h}, xi[a][h])
+			VMOVUPD(Mem{Base: xr[a], Index: off, Scale: 1, Disp: 8 * s.width * h}, xi[a][h])
 		}
+	}
+	for _, p := range pr {
+		PREFETCHT1(Mem{Base: p, Index: off, Scale: 1})
 	}
 	for b := 0; b < cc; b++ {
 		t := make([]VecVirtual, per)
 		for h := range t {
 			t[h] = s.vec()
-			VMOVUPD(Mem{Base: ptr[r+b], Index: off, Scale: 1, Disp: 8 * s.width * h}, t[h])
+			VMOVUPD(Mem{Base: yr[b], Index: off, Scale: 1, Disp: 8 * s.width * h}, t[h])
 		}
 		for a := 0; a < r; a++ {
 			for h := range t {
@@ -347,34 +404,94 @@ func gramTile(s isa) {
 		}
 	}
 	ADDQ(U32(64), off)
-	CMPQ(off, end)
-	JNE(LabelRef("loop"))
-	Label("reduce")
-	out := Load(Param("out"), GP64())
-	for e, v := range acc {
-		// Level 1 of the tree: lane l plus lane l+4.
-		var y Op
-		if s.width == 8 {
-			h := YMM()
-			VEXTRACTF64X4(U8(1), v[0], h)
-			y = v[0].AsY()
-			VADDPD(h, y, y)
-		} else {
-			y = v[0]
-			VADDPD(v[1], y, y)
-		}
-		// Level 2: lane l plus lane l+2; level 3: lane 0 plus lane 1.
-		xh := XMM()
-		s.half(y, xh)
-		xl := asX(y)
-		VADDPD(xh, xl, xl)
-		VPERMILPD(U8(1), xl, xh)
-		VADDSD(xh, xl, xl)
-		m := Mem{Base: out, Disp: 8 * e}
-		VADDSD(m, xl, xl)
-		VMOVSD(xl, m)
+	JNZ(LabelRef("loop"))
+	reduceEntries(s, acc, out)
+	// One tile's worth of prefetches is the whole of the pf rows: the next
+	// tiles prefetch the y rows, which are in L1.
+	for b, p := range pr {
+		MOVQ(yr[b], p)
 	}
+	for _, p := range xr {
+		ADDQ(step, p)
+	}
+	ADDQ(U32(8*r*cc), out)
+	CMPQ(out, last)
+	JNE(LabelRef("tile"))
 	ret()
+}
+
+// bits returns log2 of the power of two n.
+func bits(n int) int {
+	b := 0
+	for 1<<b < n {
+		b++
+	}
+	if 1<<b != n {
+		panic("not a power of two")
+	}
+	return b
+}
+
+// reduceEntries adds to out[e] the sum of the 8 lanes of entry e, acc[e]
+// being its registers, by the tree of reduce8 (lane l plus lane l+4, then
+// l plus l+2, then lane 0 plus lane 1), eight (AVX-512) or four (AVX2)
+// entries at a time: shuffles put the operands of each level of several
+// entries side by side, so that one add does that level for all of them, and
+// the entries come out in order.
+func reduceEntries(s isa, acc [][]VecVirtual, out Register) {
+	// level3 adds lane 0 and lane 1 of each 128-bit block of x and of y,
+	// returning the sums interleaved x, y, x, y, ….
+	level3 := func(x, y VecVirtual) VecVirtual {
+		lo, hi := s.vec(), s.vec()
+		VUNPCKLPD(y, x, lo)
+		VUNPCKHPD(y, x, hi)
+		VADDPD(hi, lo, lo)
+		return lo
+	}
+	store := func(v VecVirtual, e int) {
+		m := Mem{Base: out, Disp: 8 * e}
+		VADDPD(m, v, v)
+		VMOVUPD(v, m)
+	}
+	if s.width == 4 {
+		// Entry e is acc[e][0] (lanes 0-3) and acc[e][1] (lanes 4-7).
+		for _, v := range acc {
+			VADDPD(v[1], v[0], v[0])
+		}
+		// Level 2 of two entries: their low halves plus their high halves.
+		level2 := func(p, q VecVirtual) VecVirtual {
+			lo, hi := s.vec(), s.vec()
+			VPERM2F128(U8(0x20), q, p, lo)
+			VPERM2F128(U8(0x31), q, p, hi)
+			VADDPD(hi, lo, lo)
+			return lo
+		}
+		for g := 0; g < len(acc); g += 4 {
+			e := func(i int) VecVirtual { return acc[g+i][0] }
+			store(level3(level2(e(0), e(2)), level2(e(1), e(3))), g)
+		}
+		return
+	}
+	// shuffle adds the 128-bit blocks of p and q that imm1 selects to those
+	// imm2 selects (VSHUFF64X2 takes two blocks of p, then two of q).
+	shuffle := func(imm1, imm2 uint8, p, q VecVirtual) VecVirtual {
+		lo, hi := s.vec(), s.vec()
+		VSHUFF64X2(U8(imm1), q, p, lo)
+		VSHUFF64X2(U8(imm2), q, p, hi)
+		VADDPD(hi, lo, lo)
+		return lo
+	}
+	for g := 0; g < len(acc); g += 8 {
+		e := func(i int) VecVirtual { return acc[g+i][0] }
+		// Level 1, blocks 0,1 plus blocks 2,3: entries paired so that
+		// level 3 interleaves them back into order.
+		level1 := func(i, j int) VecVirtual { return shuffle(0x44, 0xee, e(i), e(j)) }
+		// Level 2, blocks 0,2 plus blocks 1,3 of two level-1 results.
+		level2 := func(p, q VecVirtual) VecVirtual { return shuffle(0x88, 0xdd, p, q) }
+		x := level2(level1(0, 2), level1(4, 6))
+		y := level2(level1(1, 3), level1(5, 7))
+		store(level3(x, y), g)
+	}
 }
 
 // asX names the low 128 bits of a vector register.
