@@ -12,12 +12,14 @@ type gemmKernel struct {
 	fn     func(kc int, a, b, c []float64, ldc int, next []float64, zero bool)
 }
 
-// Blocking of the Gemm driver, in elements: a kc x nr panel of B stays in L1
-// while the mc x kc block of A it meets streams from L2 and the kc x nc block
-// of B from L3.
-var (
+// Blocking of the Gemm driver, in elements, tuned on the machine of
+// BENCHMARKS.md: the mc x kc block of A (688 KB) stays in L2, its mr x kc
+// panels and the kc x nr panels of B stream from there into L1, the kc x nc
+// block of B (12 MB) stays in L3; a large kc makes few passes over C, whose
+// tiles every pass loads and stores.
+const (
 	gemmKC = 512
-	gemmMC = 84
+	gemmMC = 168
 	gemmNC = 3072
 )
 
@@ -281,7 +283,7 @@ func packA(ap []float64, a matrix, ic, ib, m, pc, kb, mr int) {
 }
 
 // zeros stands for the rows of A past m.
-var zeros = make([]float64, 1024)
+var zeros = make([]float64, gemmKC)
 
 // packB copies rows [pc, pc+kb) and columns [jc, jc+jn) of b, times alpha,
 // into bp as panels of nr columns, row after row: bp[p*nr*kb + l*nr + j] =

@@ -16,10 +16,6 @@ type gramKernel struct {
 }
 
 const (
-	// gramChunk is the length of the chunks of the Gram order, such that the
-	// chunks of the eight rows of a 4x4 tile stay in L1. Changing it changes
-	// the bits of every Gram of more than gramChunk columns.
-	gramChunk = 512
 	// gramL2 is the size in bytes up to which the chunks of all rows stay in
 	// L2 together: then the next chunk is prefetched, else the next tile.
 	gramL2 = 1 << 20
@@ -68,9 +64,15 @@ func Gram(k, q []float64, n, p int) {
 	}
 }
 
-// gramBlockRows is the number of rows of Q whose chunks stay in L2 while
-// every tile of theirs runs over the chunk.
-var gramBlockRows = 256
+const (
+	// gramChunk is the length of the chunks of the Gram order, such that the
+	// chunks of the eight rows of a 4x4 tile stay in L1. Changing it changes
+	// the bits of every Gram of more than gramChunk columns.
+	gramChunk = 512
+	// gramBlockRows is the number of rows of Q whose chunks stay in L2 while
+	// every tile of theirs runs over the chunk.
+	gramBlockRows = 256
+)
 
 // gramUnit is the work on tile column J of the upper triangle from the tile
 // rows of block b, which are [b*bt, (b+1)*bt).
@@ -161,7 +163,7 @@ func gramRun(kern gramKernel, units []gramUnit, q []float64, n, p, m int, out []
 			for _, u := range units[:run] {
 				y, ys := rows(u.j)
 				pf := from(u.j*t*p + c + cl) // the next chunk of these rows
-				if pack {
+				if pack && u.j >= b1 {
 					pf = from((u.j+1)*t*p + c) // this chunk of the next tile
 				}
 				lo, hi := u.rows()

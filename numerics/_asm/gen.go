@@ -273,13 +273,17 @@ func gemmKernel(s isa) {
 		}
 	}
 	Label("loaded")
-	next := Load(Param("next"), GP64())
-	for i := 0; i < mr; i++ {
-		for j := 0; j < nr*8; j += 64 {
-			PREFETCHT0(Mem{Base: next, Disp: j})
+	// The tile to come: into L2 now, into L1 at the end.
+	prefetchTile := func(prefetch func(Op)) {
+		next := Load(Param("next"), GP64())
+		for i := 0; i < mr; i++ {
+			for j := 0; j < nr*8; j += 64 {
+				prefetch(Mem{Base: next, Disp: j})
+			}
+			ADDQ(ldc, next)
 		}
-		ADDQ(ldc, next)
 	}
+	prefetchTile(func(m Op) { PREFETCHT1(m) })
 	a := Load(Param("a"), GP64())
 	b := Load(Param("b"), GP64())
 	kc := Load(Param("kc"), GP64())
@@ -317,6 +321,7 @@ func gemmKernel(s isa) {
 	DECQ(kc)
 	JNZ(LabelRef("loop"))
 	Label("store")
+	prefetchTile(func(m Op) { PREFETCHT0(m) })
 	MOVQ(c, row)
 	for i := range acc {
 		for j := range acc[i] {
