@@ -3,8 +3,8 @@ module github.com/flatmin/flatmin
 go 1.26.0
 
 require (
+	github.com/google/go-cmp v0.7.0 // indirect
 	golang.org/x/sys v0.50.0
 	gonum.org/v1/gonum v0.17.0
+	pgregory.net/rapid v1.3.0
 )
-
-require pgregory.net/rapid v1.3.0 // indirect
