@@ -4,15 +4,13 @@
 
 package numerics
 
-// dotAVX512 sets lanes[l] = Σ x[i]*y[i] over i ≡ l (mod 32), i < len(x)&^31,
-// one FMA chain a lane in increasing i; y is at least as long as x.
-func dotAVX512(x []float64, y []float64, lanes *[32]float64)
+// dotAVX512 returns Dot(x, y) in its documented order; y is at least as long as x.
+func dotAVX512(x []float64, y []float64) float64
 
-// sumSqAVX512 sets lanes[l] = Σ (x[i]*scale)² over i ≡ l (mod 32), i < len(x)&^31,
-// one FMA chain a lane in increasing i.
-func sumSqAVX512(x []float64, scale float64, lanes *[32]float64)
+// sumSqAVX512 returns Σ (x[i]*scale)² in the order of Dot.
+func sumSqAVX512(x []float64, scale float64) float64
 
-// maxAbsAVX512 returns the largest |x[i]|, i < len(x)&^31, ignoring NaNs (0 if none).
+// maxAbsAVX512 returns the largest |x[i]|, ignoring NaNs (0 if none).
 func maxAbsAVX512(x []float64) float64
 
 // axpyAVX512 sets y[i] = FMA(alpha, x[i], y[i]) for i < len(y)&^31; x is at least as long.
@@ -34,15 +32,13 @@ func gemm14x16AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *
 // valid memory.
 func gram4x4AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *float64, pfs int, out *float64)
 
-// dotAVX2 sets lanes[l] = Σ x[i]*y[i] over i ≡ l (mod 32), i < len(x)&^31,
-// one FMA chain a lane in increasing i; y is at least as long as x.
-func dotAVX2(x []float64, y []float64, lanes *[32]float64)
+// dotAVX2 returns Dot(x, y) in its documented order; y is at least as long as x.
+func dotAVX2(x []float64, y []float64) float64
 
-// sumSqAVX2 sets lanes[l] = Σ (x[i]*scale)² over i ≡ l (mod 32), i < len(x)&^31,
-// one FMA chain a lane in increasing i.
-func sumSqAVX2(x []float64, scale float64, lanes *[32]float64)
+// sumSqAVX2 returns Σ (x[i]*scale)² in the order of Dot.
+func sumSqAVX2(x []float64, scale float64) float64
 
-// maxAbsAVX2 returns the largest |x[i]|, i < len(x)&^31, ignoring NaNs (0 if none).
+// maxAbsAVX2 returns the largest |x[i]|, ignoring NaNs (0 if none).
 func maxAbsAVX2(x []float64) float64
 
 // axpyAVX2 sets y[i] = FMA(alpha, x[i], y[i]) for i < len(y)&^31; x is at least as long.

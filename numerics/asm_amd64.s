@@ -4,8 +4,8 @@
 
 #include "textflag.h"
 
-// func dotAVX512(x []float64, y []float64, lanes *[32]float64)
-// Requires: AVX, AVX512F
+// func dotAVX512(x []float64, y []float64) float64
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, FMA3, SSE2
 TEXT ·dotAVX512(SB), NOSPLIT, $0-56
 	VPXORQ Z0, Z0, Z0
 	VPXORQ Z1, Z1, Z1
@@ -14,8 +14,9 @@ TEXT ·dotAVX512(SB), NOSPLIT, $0-56
 	MOVQ   y_base+24(FP), AX
 	MOVQ   x_base+0(FP), CX
 	MOVQ   x_len+8(FP), DX
-	SHRQ   $0x05, DX
-	JZ     done
+	MOVQ   DX, BX
+	SHRQ   $0x05, BX
+	JZ     reduce
 
 loop:
 	VMOVUPD     (CX), Z4
@@ -28,51 +29,85 @@ loop:
 	VFMADD231PD 192(AX), Z4, Z3
 	ADDQ        $0x00000100, CX
 	ADDQ        $0x00000100, AX
-	DECQ        DX
+	DECQ        BX
 	JNZ         loop
 
-done:
-	MOVQ    lanes+48(FP), AX
-	VMOVUPD Z0, (AX)
-	VMOVUPD Z1, 64(AX)
-	VMOVUPD Z2, 128(AX)
-	VMOVUPD Z3, 192(AX)
+reduce:
+	VADDPD        Z2, Z0, Z0
+	VADDPD        Z3, Z1, Z1
+	VADDPD        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPD        Y1, Y0, Y0
+	VEXTRACTF64X2 $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPERMILPD     $0x01, X0, X1
+	VADDPD        X1, X0, X0
+	ANDQ          $0x0000001f, DX
+	JZ            end
+
+tail:
+	VMOVSD      (CX), X1
+	VFMADD231SD (AX), X1, X0
+	ADDQ        $0x08, CX
+	ADDQ        $0x08, AX
+	DECQ        DX
+	JNZ         tail
+
+end:
+	MOVSD X0, ret+48(FP)
 	VZEROUPPER
 	RET
 
-// func sumSqAVX512(x []float64, scale float64, lanes *[32]float64)
-// Requires: AVX, AVX512F, SSE2
+// func sumSqAVX512(x []float64, scale float64) float64
+// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, FMA3, SSE2
 TEXT ·sumSqAVX512(SB), NOSPLIT, $0-40
 	VPXORQ       Z0, Z0, Z0
 	VPXORQ       Z1, Z1, Z1
 	VPXORQ       Z2, Z2, Z2
 	VPXORQ       Z3, Z3, Z3
 	MOVSD        scale+24(FP), X4
-	VBROADCASTSD X4, Z4
+	VBROADCASTSD X4, Z5
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
-	SHRQ         $0x05, CX
-	JZ           done
+	MOVQ         CX, DX
+	SHRQ         $0x05, DX
+	JZ           reduce
 
 loop:
-	VMULPD      (AX), Z4, Z5
-	VFMADD231PD Z5, Z5, Z0
-	VMULPD      64(AX), Z4, Z5
-	VFMADD231PD Z5, Z5, Z1
-	VMULPD      128(AX), Z4, Z5
-	VFMADD231PD Z5, Z5, Z2
-	VMULPD      192(AX), Z4, Z5
-	VFMADD231PD Z5, Z5, Z3
+	VMULPD      (AX), Z5, Z6
+	VFMADD231PD Z6, Z6, Z0
+	VMULPD      64(AX), Z5, Z6
+	VFMADD231PD Z6, Z6, Z1
+	VMULPD      128(AX), Z5, Z6
+	VFMADD231PD Z6, Z6, Z2
+	VMULPD      192(AX), Z5, Z6
+	VFMADD231PD Z6, Z6, Z3
 	ADDQ        $0x00000100, AX
-	DECQ        CX
+	DECQ        DX
 	JNZ         loop
 
-done:
-	MOVQ    lanes+32(FP), AX
-	VMOVUPD Z0, (AX)
-	VMOVUPD Z1, 64(AX)
-	VMOVUPD Z2, 128(AX)
-	VMOVUPD Z3, 192(AX)
+reduce:
+	VADDPD        Z2, Z0, Z0
+	VADDPD        Z3, Z1, Z1
+	VADDPD        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPD        Y1, Y0, Y0
+	VEXTRACTF64X2 $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPERMILPD     $0x01, X0, X1
+	VADDPD        X1, X0, X0
+	ANDQ          $0x0000001f, CX
+	JZ            end
+
+tail:
+	VMULSD      (AX), X4, X1
+	VFMADD231SD X1, X1, X0
+	ADDQ        $0x08, AX
+	DECQ        CX
+	JNZ         tail
+
+end:
+	MOVSD X0, ret+32(FP)
 	VZEROUPPER
 	RET
 
@@ -88,8 +123,9 @@ TEXT ·maxAbsAVX512(SB), NOSPLIT, $0-32
 	VPBROADCASTQ X4, Z4
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
-	SHRQ         $0x05, CX
-	JZ           done
+	MOVQ         CX, DX
+	SHRQ         $0x05, DX
+	JZ           reduce
 
 loop:
 	VANDPD (AX), Z4, Z5
@@ -101,20 +137,32 @@ loop:
 	VANDPD 192(AX), Z4, Z5
 	VMAXPD Z3, Z5, Z3
 	ADDQ   $0x00000100, AX
-	DECQ   CX
+	DECQ   DX
 	JNZ    loop
 
-done:
-	VMAXPD        Z1, Z0, Z0
+reduce:
 	VMAXPD        Z2, Z0, Z0
-	VMAXPD        Z3, Z0, Z0
+	VMAXPD        Z3, Z1, Z1
+	VMAXPD        Z1, Z0, Z0
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VMAXPD        Y1, Y0, Y0
 	VEXTRACTF64X2 $0x01, Y0, X1
 	VMAXPD        X1, X0, X0
 	VPERMILPD     $0x01, X0, X1
-	VMAXSD        X1, X0, X0
-	MOVSD         X0, ret+24(FP)
+	VMAXPD        X1, X0, X0
+	ANDQ          $0x0000001f, CX
+	JZ            end
+
+tail:
+	VMOVSD (AX), X1
+	VANDPD X4, X1, X1
+	VMAXSD X0, X1, X0
+	ADDQ   $0x08, AX
+	DECQ   CX
+	JNZ    tail
+
+end:
+	MOVSD X0, ret+24(FP)
 	VZEROUPPER
 	RET
 
@@ -715,8 +763,8 @@ loop:
 	VZEROUPPER
 	RET
 
-// func dotAVX2(x []float64, y []float64, lanes *[32]float64)
-// Requires: AVX, FMA3
+// func dotAVX2(x []float64, y []float64) float64
+// Requires: AVX, FMA3, SSE2
 TEXT ·dotAVX2(SB), NOSPLIT, $0-56
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
@@ -729,8 +777,9 @@ TEXT ·dotAVX2(SB), NOSPLIT, $0-56
 	MOVQ   y_base+24(FP), AX
 	MOVQ   x_base+0(FP), CX
 	MOVQ   x_len+8(FP), DX
-	SHRQ   $0x05, DX
-	JZ     done
+	MOVQ   DX, BX
+	SHRQ   $0x05, BX
+	JZ     reduce
 
 loop:
 	VMOVUPD     (CX), Y8
@@ -751,23 +800,38 @@ loop:
 	VFMADD231PD 224(AX), Y8, Y7
 	ADDQ        $0x00000100, CX
 	ADDQ        $0x00000100, AX
-	DECQ        DX
+	DECQ        BX
 	JNZ         loop
 
-done:
-	MOVQ    lanes+48(FP), AX
-	VMOVUPD Y0, (AX)
-	VMOVUPD Y1, 32(AX)
-	VMOVUPD Y2, 64(AX)
-	VMOVUPD Y3, 96(AX)
-	VMOVUPD Y4, 128(AX)
-	VMOVUPD Y5, 160(AX)
-	VMOVUPD Y6, 192(AX)
-	VMOVUPD Y7, 224(AX)
+reduce:
+	VADDPD       Y4, Y0, Y0
+	VADDPD       Y5, Y1, Y1
+	VADDPD       Y6, Y2, Y2
+	VADDPD       Y7, Y3, Y3
+	VADDPD       Y2, Y0, Y0
+	VADDPD       Y3, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X0
+	VPERMILPD    $0x01, X0, X1
+	VADDPD       X1, X0, X0
+	ANDQ         $0x0000001f, DX
+	JZ           end
+
+tail:
+	VMOVSD      (CX), X1
+	VFMADD231SD (AX), X1, X0
+	ADDQ        $0x08, CX
+	ADDQ        $0x08, AX
+	DECQ        DX
+	JNZ         tail
+
+end:
+	MOVSD X0, ret+48(FP)
 	VZEROUPPER
 	RET
 
-// func sumSqAVX2(x []float64, scale float64, lanes *[32]float64)
+// func sumSqAVX2(x []float64, scale float64) float64
 // Requires: AVX, AVX2, FMA3, SSE2
 TEXT ·sumSqAVX2(SB), NOSPLIT, $0-40
 	VXORPD       Y0, Y0, Y0
@@ -779,43 +843,58 @@ TEXT ·sumSqAVX2(SB), NOSPLIT, $0-40
 	VXORPD       Y6, Y6, Y6
 	VXORPD       Y7, Y7, Y7
 	MOVSD        scale+24(FP), X8
-	VBROADCASTSD X8, Y8
+	VBROADCASTSD X8, Y9
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
-	SHRQ         $0x05, CX
-	JZ           done
+	MOVQ         CX, DX
+	SHRQ         $0x05, DX
+	JZ           reduce
 
 loop:
-	VMULPD      (AX), Y8, Y9
-	VFMADD231PD Y9, Y9, Y0
-	VMULPD      32(AX), Y8, Y9
-	VFMADD231PD Y9, Y9, Y1
-	VMULPD      64(AX), Y8, Y9
-	VFMADD231PD Y9, Y9, Y2
-	VMULPD      96(AX), Y8, Y9
-	VFMADD231PD Y9, Y9, Y3
-	VMULPD      128(AX), Y8, Y9
-	VFMADD231PD Y9, Y9, Y4
-	VMULPD      160(AX), Y8, Y9
-	VFMADD231PD Y9, Y9, Y5
-	VMULPD      192(AX), Y8, Y9
-	VFMADD231PD Y9, Y9, Y6
-	VMULPD      224(AX), Y8, Y9
-	VFMADD231PD Y9, Y9, Y7
+	VMULPD      (AX), Y9, Y10
+	VFMADD231PD Y10, Y10, Y0
+	VMULPD      32(AX), Y9, Y10
+	VFMADD231PD Y10, Y10, Y1
+	VMULPD      64(AX), Y9, Y10
+	VFMADD231PD Y10, Y10, Y2
+	VMULPD      96(AX), Y9, Y10
+	VFMADD231PD Y10, Y10, Y3
+	VMULPD      128(AX), Y9, Y10
+	VFMADD231PD Y10, Y10, Y4
+	VMULPD      160(AX), Y9, Y10
+	VFMADD231PD Y10, Y10, Y5
+	VMULPD      192(AX), Y9, Y10
+	VFMADD231PD Y10, Y10, Y6
+	VMULPD      224(AX), Y9, Y10
+	VFMADD231PD Y10, Y10, Y7
 	ADDQ        $0x00000100, AX
-	DECQ        CX
+	DECQ        DX
 	JNZ         loop
 
-done:
-	MOVQ    lanes+32(FP), AX
-	VMOVUPD Y0, (AX)
-	VMOVUPD Y1, 32(AX)
-	VMOVUPD Y2, 64(AX)
-	VMOVUPD Y3, 96(AX)
-	VMOVUPD Y4, 128(AX)
-	VMOVUPD Y5, 160(AX)
-	VMOVUPD Y6, 192(AX)
-	VMOVUPD Y7, 224(AX)
+reduce:
+	VADDPD       Y4, Y0, Y0
+	VADDPD       Y5, Y1, Y1
+	VADDPD       Y6, Y2, Y2
+	VADDPD       Y7, Y3, Y3
+	VADDPD       Y2, Y0, Y0
+	VADDPD       Y3, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X0
+	VPERMILPD    $0x01, X0, X1
+	VADDPD       X1, X0, X0
+	ANDQ         $0x0000001f, CX
+	JZ           end
+
+tail:
+	VMULSD      (AX), X8, X1
+	VFMADD231SD X1, X1, X0
+	ADDQ        $0x08, AX
+	DECQ        CX
+	JNZ         tail
+
+end:
+	MOVSD X0, ret+32(FP)
 	VZEROUPPER
 	RET
 
@@ -835,8 +914,9 @@ TEXT ·maxAbsAVX2(SB), NOSPLIT, $0-32
 	VPBROADCASTQ X8, Y8
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
-	SHRQ         $0x05, CX
-	JZ           done
+	MOVQ         CX, DX
+	SHRQ         $0x05, DX
+	JZ           reduce
 
 loop:
 	VANDPD (AX), Y8, Y9
@@ -856,22 +936,34 @@ loop:
 	VANDPD 224(AX), Y8, Y9
 	VMAXPD Y7, Y9, Y7
 	ADDQ   $0x00000100, AX
-	DECQ   CX
+	DECQ   DX
 	JNZ    loop
 
-done:
-	VMAXPD       Y1, Y0, Y0
-	VMAXPD       Y2, Y0, Y0
-	VMAXPD       Y3, Y0, Y0
+reduce:
 	VMAXPD       Y4, Y0, Y0
-	VMAXPD       Y5, Y0, Y0
-	VMAXPD       Y6, Y0, Y0
-	VMAXPD       Y7, Y0, Y0
+	VMAXPD       Y5, Y1, Y1
+	VMAXPD       Y6, Y2, Y2
+	VMAXPD       Y7, Y3, Y3
+	VMAXPD       Y2, Y0, Y0
+	VMAXPD       Y3, Y1, Y1
+	VMAXPD       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VMAXPD       X1, X0, X0
 	VPERMILPD    $0x01, X0, X1
-	VMAXSD       X1, X0, X0
-	MOVSD        X0, ret+24(FP)
+	VMAXPD       X1, X0, X0
+	ANDQ         $0x0000001f, CX
+	JZ           end
+
+tail:
+	VMOVSD (AX), X1
+	VANDPD X8, X1, X1
+	VMAXSD X0, X1, X0
+	ADDQ   $0x08, AX
+	DECQ   CX
+	JNZ    tail
+
+end:
+	MOVSD X0, ret+24(FP)
 	VZEROUPPER
 	RET
 

@@ -11,8 +11,8 @@ const lanes = 32
 // SIMD ones in kernel_amd64.go keep the same order and so the same bits.
 type impl struct {
 	name   string
-	dot    func(x, y []float64, l *[lanes]float64)
-	sumSq  func(x []float64, scale float64, l *[lanes]float64)
+	dot    func(x, y []float64) float64
+	sumSq  func(x []float64, scale float64) float64
 	maxAbs func(x []float64) float64
 	axpy   func(alpha float64, x, y []float64)
 	scal   func(alpha float64, x []float64)
@@ -37,36 +37,46 @@ var generic = &impl{
 // active is the implementation the kernels run on: the best one available.
 var active = impls[0]
 
-// dotGeneric sets l[j] = Σ x[i]*y[i] over i ≡ j (mod 32), i < len(x)&^31, one
-// FMA chain a lane in increasing i.
-func dotGeneric(x, y []float64, l *[lanes]float64) {
-	*l = [lanes]float64{}
+// dotGeneric returns Dot(x, y) in its documented order; y is as long as x.
+func dotGeneric(x, y []float64) float64 {
+	var l [lanes]float64
 	m := len(x) &^ (lanes - 1)
-	y = y[:m]
+	y = y[:len(x)]
 	for i := 0; i < m; i += lanes {
 		for j := range l {
 			l[j] = math.FMA(x[i+j], y[i+j], l[j])
 		}
 	}
+	s := reduce32(&l)
+	for i := m; i < len(x); i++ {
+		s = math.FMA(x[i], y[i], s)
+	}
+	return s
 }
 
-// sumSqGeneric sets l[j] = Σ (x[i]*scale)² over i ≡ j (mod 32), i < len(x)&^31,
-// one FMA chain a lane in increasing i.
-func sumSqGeneric(x []float64, scale float64, l *[lanes]float64) {
-	*l = [lanes]float64{}
-	for i := 0; i+lanes <= len(x); i += lanes {
+// sumSqGeneric returns Σ (x[i]*scale)² in the order of Dot.
+func sumSqGeneric(x []float64, scale float64) float64 {
+	var l [lanes]float64
+	m := len(x) &^ (lanes - 1)
+	for i := 0; i < m; i += lanes {
 		for j := range l {
 			v := x[i+j] * scale
 			l[j] = math.FMA(v, v, l[j])
 		}
 	}
+	s := reduce32(&l)
+	for _, v := range x[m:] {
+		v *= scale
+		s = math.FMA(v, v, s)
+	}
+	return s
 }
 
-// maxAbsGeneric returns the largest |x[i]|, i < len(x)&^31, ignoring NaNs
-// (0 if there is none).
+// maxAbsGeneric returns the largest |x[i]|, ignoring NaNs (0 if there is
+// none).
 func maxAbsGeneric(x []float64) float64 {
 	var a float64
-	for _, v := range x[:len(x)&^(lanes-1)] {
+	for _, v := range x {
 		if v := math.Abs(v); v > a {
 			a = v
 		}

@@ -13,16 +13,7 @@ import "math"
 // the lanes are summed by the tree lane[l] += lane[l+w] for w = 16, 8, 4, 2, 1,
 // and the tail i = m, …, len(x)-1 follows as s = FMA(x[i], y[i], s).
 func Dot(x, y []float64) float64 {
-	y = y[:len(x)]
-	var l [lanes]float64
-	if len(x) >= lanes {
-		active.dot(x, y, &l)
-	}
-	s := reduce32(&l)
-	for i := len(x) &^ (lanes - 1); i < len(x); i++ {
-		s = math.FMA(x[i], y[i], s)
-	}
-	return s
+	return active.dot(x, y[:len(x)])
 }
 
 // Axpy sets y[i] = FMA(alpha, x[i], y[i]) (y += alpha*x with one rounding) for
@@ -60,16 +51,7 @@ func Scal(alpha float64, x []float64) {
 // result is Ldexp(sqrt(sum), -e). Scaling by a power of two is exact, so only
 // entries below 2^-1022·a, which cannot change the result, lose bits.
 func Nrm2(x []float64) float64 {
-	m := len(x) &^ (lanes - 1)
-	var a float64
-	if m > 0 {
-		a = active.maxAbs(x[:m])
-	}
-	for _, v := range x[m:] {
-		if v := math.Abs(v); v > a {
-			a = v
-		}
-	}
+	a := active.maxAbs(x)
 	if math.IsInf(a, 1) {
 		return a
 	}
@@ -78,15 +60,5 @@ func Nrm2(x []float64) float64 {
 		_, exp := math.Frexp(a)
 		e = min(1023, -exp)
 	}
-	s := math.Ldexp(1, e)
-	var l [lanes]float64
-	if m > 0 {
-		active.sumSq(x[:m], s, &l)
-	}
-	ssq := reduce32(&l)
-	for _, v := range x[m:] {
-		v *= s
-		ssq = math.FMA(v, v, ssq)
-	}
-	return math.Ldexp(math.Sqrt(ssq), -e)
+	return math.Ldexp(math.Sqrt(active.sumSq(x, math.Ldexp(1, e))), -e)
 }

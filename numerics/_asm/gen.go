@@ -72,14 +72,16 @@ func main() {
 	Generate()
 }
 
-// blocks loads the slice x and returns its base and its number of 32-element
-// blocks, having jumped to done when there is none.
-func blocks(x string) (base, n Register) {
+// blocks loads the slice x and returns its base, its number of 32-element
+// blocks and its length, having jumped to done when there is no block.
+func blocks(x, done string) (base, n, length Register) {
 	base = Load(Param(x).Base(), GP64())
-	n = Load(Param(x).Len(), GP64())
+	length = Load(Param(x).Len(), GP64())
+	n = GP64()
+	MOVQ(length, n)
 	SHRQ(U8(5), n)
-	JZ(LabelRef("done"))
-	return base, n
+	JZ(LabelRef(done))
+	return base, n, length
 }
 
 func accumulators(s isa, k int) []VecVirtual {
@@ -91,26 +93,58 @@ func accumulators(s isa, k int) []VecVirtual {
 	return acc
 }
 
-// storeLanes writes acc, lane for lane, to the array the pointer param names.
-func storeLanes(s isa, acc []VecVirtual, param string) {
-	p := Load(Param(param), GP64())
-	for i, a := range acc {
-		VMOVUPD(a, Mem{Base: p, Disp: 8 * s.width * i})
-	}
-}
-
 func ret() {
 	VZEROUPPER()
 	RET()
 }
 
+// reduce32 sums the 32 lanes of acc by the tree of numerics.reduce32, lane l
+// plus lane l+w for w = 16, 8, 4, 2, 1, with op (VADDPD, or VMAXPD where the
+// order does not matter), and returns the register whose lane 0 is the sum.
+func reduce32(s isa, acc []VecVirtual, op func(a, b, dst Op)) Register {
+	for len(acc) > 1 { // w = 16, 8, then 4 on AVX2: whole registers
+		h := len(acc) / 2
+		for i := range h {
+			op(acc[i+h], acc[i], acc[i])
+		}
+		acc = acc[:h]
+	}
+	y := acc[0].AsY()
+	if s.width == 8 { // w = 4 on AVX-512
+		h := YMM()
+		VEXTRACTF64X4(U8(1), acc[0], h)
+		op(h, y, y)
+	}
+	xh := XMM()
+	s.half(y, xh)
+	xl := asX(y)
+	op(xh, xl, xl)
+	VPERMILPD(U8(1), xl, xh)
+	op(xh, xl, xl)
+	return xl
+}
+
+// tail runs body over the len%32 elements past the blocks, pointed at by the
+// registers ptrs, advancing them by 8 bytes a time.
+func tail(length Register, ptrs []Register, body func()) {
+	ANDQ(U32(block-1), length)
+	JZ(LabelRef("end"))
+	Label("tail")
+	body()
+	for _, p := range ptrs {
+		ADDQ(U8(8), p)
+	}
+	DECQ(length)
+	JNZ(LabelRef("tail"))
+	Label("end")
+}
+
 func dot(s isa) {
-	TEXT("dot"+s.name, NOSPLIT, "func(x, y []float64, lanes *[32]float64)")
-	Doc("dot"+s.name+" sets lanes[l] = Σ x[i]*y[i] over i ≡ l (mod 32), i < len(x)&^31,",
-		"one FMA chain a lane in increasing i; y is at least as long as x.")
+	TEXT("dot"+s.name, NOSPLIT, "func(x, y []float64) float64")
+	Doc("dot" + s.name + " returns Dot(x, y) in its documented order; y is at least as long as x.")
 	acc := accumulators(s, block/s.width)
 	y := Load(Param("y").Base(), GP64())
-	x, n := blocks("x")
+	x, n, length := blocks("x", "reduce")
 	Label("loop")
 	for i, a := range acc {
 		t := s.vec()
@@ -121,19 +155,25 @@ func dot(s isa) {
 	ADDQ(U32(8*block), y)
 	DECQ(n)
 	JNZ(LabelRef("loop"))
-	Label("done")
-	storeLanes(s, acc, "lanes")
+	Label("reduce")
+	sum := reduce32(s, acc, func(a, b, dst Op) { VADDPD(a, b, dst) })
+	tail(length, []Register{x, y}, func() {
+		t := XMM()
+		VMOVSD(Mem{Base: x}, t)
+		VFMADD231SD(Mem{Base: y}, t, sum)
+	})
+	Store(sum, ReturnIndex(0))
 	ret()
 }
 
 func sumSq(s isa) {
-	TEXT("sumSq"+s.name, NOSPLIT, "func(x []float64, scale float64, lanes *[32]float64)")
-	Doc("sumSq"+s.name+" sets lanes[l] = Σ (x[i]*scale)² over i ≡ l (mod 32), i < len(x)&^31,",
-		"one FMA chain a lane in increasing i.")
+	TEXT("sumSq"+s.name, NOSPLIT, "func(x []float64, scale float64) float64")
+	Doc("sumSq" + s.name + " returns Σ (x[i]*scale)² in the order of Dot.")
 	acc := accumulators(s, block/s.width)
+	sx := Load(Param("scale"), XMM())
 	sc := s.vec()
-	VBROADCASTSD(Load(Param("scale"), XMM()), sc)
-	x, n := blocks("x")
+	VBROADCASTSD(sx, sc)
+	x, n, length := blocks("x", "reduce")
 	Label("loop")
 	for i, a := range acc {
 		t := s.vec()
@@ -143,8 +183,14 @@ func sumSq(s isa) {
 	ADDQ(U32(8*block), x)
 	DECQ(n)
 	JNZ(LabelRef("loop"))
-	Label("done")
-	storeLanes(s, acc, "lanes")
+	Label("reduce")
+	sum := reduce32(s, acc, func(a, b, dst Op) { VADDPD(a, b, dst) })
+	tail(length, []Register{x}, func() {
+		t := XMM()
+		VMULSD(Mem{Base: x}, sx, t)
+		VFMADD231SD(t, t, sum)
+	})
+	Store(sum, ReturnIndex(0))
 	ret()
 }
 
@@ -161,10 +207,10 @@ func absMask(s isa) VecVirtual {
 
 func maxAbs(s isa) {
 	TEXT("maxAbs"+s.name, NOSPLIT, "func(x []float64) float64")
-	Doc("maxAbs" + s.name + " returns the largest |x[i]|, i < len(x)&^31, ignoring NaNs (0 if none).")
+	Doc("maxAbs" + s.name + " returns the largest |x[i]|, ignoring NaNs (0 if none).")
 	acc := accumulators(s, block/s.width)
 	m := absMask(s)
-	x, n := blocks("x")
+	x, n, length := blocks("x", "reduce")
 	Label("loop")
 	for i, a := range acc {
 		t := s.vec()
@@ -175,24 +221,16 @@ func maxAbs(s isa) {
 	ADDQ(U32(8*block), x)
 	DECQ(n)
 	JNZ(LabelRef("loop"))
-	Label("done")
+	Label("reduce")
 	// The maximum of non-NaN values is the same in any order.
-	for _, a := range acc[1:] {
-		VMAXPD(a, acc[0], acc[0])
-	}
-	y := acc[0].AsY()
-	if s.width == 8 {
-		h := YMM()
-		VEXTRACTF64X4(U8(1), acc[0], h)
-		VMAXPD(h, y, y)
-	}
-	xh := XMM()
-	s.half(y, xh)
-	xl := asX(y)
-	VMAXPD(xh, xl, xl)
-	VPERMILPD(U8(1), xl, xh)
-	VMAXSD(xh, xl, xl)
-	Store(xl, ReturnIndex(0))
+	top := reduce32(s, acc, func(a, b, dst Op) { VMAXPD(a, b, dst) })
+	tail(length, []Register{x}, func() {
+		t := XMM()
+		VMOVSD(Mem{Base: x}, t)
+		VANDPD(asX(m), t, t)
+		VMAXSD(top, t, top)
+	})
+	Store(top, ReturnIndex(0))
 	ret()
 }
 
@@ -201,7 +239,7 @@ func maxAbs(s isa) {
 func elementwise(s isa, dst string, op func(i int, alpha, t VecVirtual)) {
 	alpha := s.vec()
 	VBROADCASTSD(Load(Param("alpha"), XMM()), alpha)
-	d, n := blocks(dst)
+	d, n, _ := blocks(dst, "done")
 	Label("loop")
 	for i := 0; i < block/s.width; i++ {
 		t := s.vec()
