@@ -24,13 +24,12 @@ func scalAVX512(alpha float64, x []float64)
 // starting from +0 instead of c when zero. next is the tile to come, prefetched.
 func gemm14x16AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
 
-// gram4x4AVX512 adds to out[k*16+a*4+b], for the tiles k < nx, the chunk sum
-// reduce8(lanes) of row x[(4*k+a)*xs:] against row y[b*ys:] over their first n
-// elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
-// elements i ≡ l (mod 8) in increasing i. It prefetches into L2, during the first
-// tile, the first n elements of the 4 rows pf[b*pfs:], which need not be
-// valid memory.
+// It prefetches into L2, during the first tile, the first n elements of the 4
+// rows pf[b*pfs:], which need not be valid memory.
 func gram4x4AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *float64, pfs int, out *float64)
+
+// It ignores pf and pfs.
+func gram3x8AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *float64, pfs int, out *float64)
 
 // dotAVX2 returns Dot(x, y) in its documented order; y is at least as long as x.
 func dotAVX2(x []float64, y []float64) float64
@@ -52,10 +51,6 @@ func scalAVX2(alpha float64, x []float64)
 // starting from +0 instead of c when zero. next is the tile to come, prefetched.
 func gemm4x12AVX2(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
 
-// gram2x2AVX2 adds to out[k*4+a*2+b], for the tiles k < nx, the chunk sum
-// reduce8(lanes) of row x[(2*k+a)*xs:] against row y[b*ys:] over their first n
-// elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
-// elements i ≡ l (mod 8) in increasing i. It prefetches into L2, during the first
-// tile, the first n elements of the 2 rows pf[b*pfs:], which need not be
-// valid memory.
+// It prefetches into L2, during the first tile, the first n elements of the 2
+// rows pf[b*pfs:], which need not be valid memory.
 func gram2x2AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *float64, pfs int, out *float64)

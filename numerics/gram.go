@@ -5,19 +5,26 @@ import (
 	"math"
 )
 
-// gramKernel is a Gram kernel of t x t tiles: for each tile k < nx, fn adds
-// to out[k*t*t+a*t+b] the chunkSum of row x[(t*k+a)*xs:] against row
-// y[b*ys:] over their first n elements (n > 0, a multiple of 8), and may
+// gramKernel is a Gram kernel of tr x tc tiles: for each tile k < nx, fn
+// adds to out[k*tr*tc+a*tc+b] the chunkSum of row x[(tr*k+a)*xs:] against
+// row y[b*ys:] over their first n elements (n > 0, a multiple of 8), and may
 // prefetch the first n elements of the rows pf[b*pfs:] (which may run past
 // pf).
 type gramKernel struct {
-	t  int
-	fn func(x []float64, xs, nx int, y []float64, ys, n int, pf []float64, pfs int, out []float64)
+	tr, tc int
+	fn     func(x []float64, xs, nx int, y []float64, ys, n int, pf []float64, pfs int, out []float64)
 }
 
 const (
+	// gramChunk is the length of the chunks of the Gram order, such that the
+	// chunks of the rows of a tile stay in L1. Changing it changes the bits
+	// of every Gram of more than gramChunk columns.
+	gramChunk = 512
+	// gramBlockRows is the number of rows of Q whose chunks stay in L2 while
+	// every tile of theirs runs over the chunk.
+	gramBlockRows = 256
 	// gramL2 is the size in bytes up to which the chunks of all rows stay in
-	// L2 together: then the next chunk is prefetched, else the next tile.
+	// L2 together, and are read in place; past it they are packed by blocks.
 	gramL2 = 1 << 20
 )
 
@@ -39,22 +46,25 @@ func Gram(k, q []float64, n, p int) {
 	if len(q) < n*p || len(k) < n*n {
 		panic("numerics: Gram: slice too short")
 	}
+	pack := n*gramChunk*8 > gramL2
 	kern := active.gram
-	t := kern.t
-	nt := (n + t - 1) / t
-	out := make([]float64, nt*(nt+1)/2*t*t)
+	if pack {
+		kern = active.gramPacked
+	}
+	lay := newGramLayout(n, kern.tr, kern.tc)
+	out := make([]float64, lay.start[lay.nj]*kern.tr*kern.tc)
 	m := p &^ 7
 	if m > 0 && n > 0 {
-		units, cost := gramUnits(nt, max(1, gramBlockRows/t))
+		units, cost := lay.units(gramBlockRows / kern.tr)
 		w := workers(float64(n) * float64(n) * float64(p) / 2)
 		cuts := split(len(units), w, 1, cost)
 		parallel(len(cuts)-1, func(g int) {
-			gramRun(kern, units[cuts[g]:cuts[g+1]], q, n, p, m, out)
+			gramRun(kern, lay, units[cuts[g]:cuts[g+1]], q, p, m, pack, out)
 		})
 	}
 	for j := range n {
 		for i := 0; i <= j; i++ {
-			s := out[tileIndex(i/t, j/t)*t*t+i%t*t+j%t]
+			s := out[lay.at(i, j)]
 			x, y := q[i*p:(i+1)*p], q[j*p:(j+1)*p]
 			for e := m; e < p; e++ {
 				s = math.FMA(x[e], y[e], s)
@@ -64,58 +74,63 @@ func Gram(k, q []float64, n, p int) {
 	}
 }
 
-const (
-	// gramChunk is the length of the chunks of the Gram order, such that the
-	// chunks of the eight rows of a 4x4 tile stay in L1. Changing it changes
-	// the bits of every Gram of more than gramChunk columns.
-	gramChunk = 512
-	// gramBlockRows is the number of rows of Q whose chunks stay in L2 while
-	// every tile of theirs runs over the chunk.
-	gramBlockRows = 256
-)
-
-// gramUnit is the work on tile column J of the upper triangle from the tile
-// rows of block b, which are [b*bt, (b+1)*bt).
-type gramUnit struct{ b, bt, j int }
-
-// rows returns the tile rows of the unit: those of its block up to J.
-func (u gramUnit) rows() (lo, hi int) {
-	return u.b * u.bt, min(u.j+1, (u.b+1)*u.bt)
+// gramLayout places the tiles that cover the upper triangle of K: tile
+// (I, J) holds rows [I*tr, I*tr+tr) and columns [J*tc, J*tc+tc), tile column
+// J the tiles I = 0, …, top(J), stored from tile start[J] on.
+type gramLayout struct {
+	n, tr, tc, ni, nj int
+	start             []int
 }
 
-// gramUnits lists the units of an upper triangle of nt x nt tiles, block by
-// block, with their cost in tiles.
-func gramUnits(nt, bt int) ([]gramUnit, func(int) float64) {
+func newGramLayout(n, tr, tc int) gramLayout {
+	l := gramLayout{n: n, tr: tr, tc: tc, ni: (n + tr - 1) / tr, nj: (n + tc - 1) / tc}
+	l.start = make([]int, l.nj+1)
+	for j := range l.nj {
+		l.start[j+1] = l.start[j] + l.top(j) + 1
+	}
+	return l
+}
+
+// top is the last tile row that meets the upper triangle in tile column j.
+func (l gramLayout) top(j int) int { return min(l.ni-1, (j*l.tc+l.tc-1)/l.tr) }
+
+// at is the index in the packed tiles of entry (i, j), i <= j.
+func (l gramLayout) at(i, j int) int {
+	return (l.start[j/l.tc]+i/l.tr)*l.tr*l.tc + i%l.tr*l.tc + j%l.tc
+}
+
+// gramUnit is the work on tile column j from tile rows [lo, hi), which lie
+// in block b.
+type gramUnit struct{ b, j, lo, hi int }
+
+// units lists the work block by block of bt tile rows, with its cost in
+// tiles.
+func (l gramLayout) units(bt int) ([]gramUnit, func(int) float64) {
 	var units []gramUnit
-	for b := 0; b*bt < nt; b++ {
-		for j := b * bt; j < nt; j++ {
-			units = append(units, gramUnit{b, bt, j})
+	for b := 0; b*bt < l.ni; b++ {
+		for j := range l.nj {
+			if lo, hi := b*bt, min(l.top(j)+1, (b+1)*bt); lo < hi {
+				units = append(units, gramUnit{b, j, lo, hi})
+			}
 		}
 	}
-	return units, func(i int) float64 {
-		lo, hi := units[i].rows()
-		return float64(hi - lo)
-	}
+	return units, func(i int) float64 { return float64(units[i].hi - units[i].lo) }
 }
-
-// tileIndex is the position of tile (I, J), I <= J, in the packed triangle.
-func tileIndex(i, j int) int { return j*(j+1)/2 + i }
 
 // gramRun runs units (consecutive ones sharing a block) chunk by chunk.
 //
-// When the chunks of all rows fit in L2 the kernels read them in place and
-// prefetch the next chunk of each row. Otherwise the chunk of the rows of a
-// block is packed, gramChunk apart, so that the kernels stream it from L2
-// without a page break every row, and they prefetch the rows of the next
-// tile. The rows of the last tile are padded with zero rows past n.
-func gramRun(kern gramKernel, units []gramUnit, q []float64, n, p, m int, out []float64) {
-	t := kern.t
-	last := (n+t-1)/t - 1
-	partial := n%t != 0
-	pack := n*gramChunk*8 > gramL2
-	buf := getBuffer((units[0].bt + 1) * t * gramChunk)
+// Read in place, the kernels prefetch the next chunk of each tile column.
+// Packed, the chunk of the rows of a block is copied gramChunk apart, so that
+// the kernels stream it from L2 without a page break every row. The rows of
+// the last tile row and column are padded with zero rows past n.
+func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q []float64, p, m int, pack bool, out []float64) {
+	tr, tc, n := kern.tr, kern.tc, lay.n
+	bt := gramBlockRows / tr
+	buf := getBuffer((bt*tr + tr + tc) * gramChunk)
 	defer putBuffer(buf)
-	xp, pad := (*buf)[t*gramChunk:], (*buf)[:t*gramChunk]
+	padI, padJ, xp := (*buf)[:tr*gramChunk], (*buf)[tr*gramChunk:(tr+tc)*gramChunk], (*buf)[(tr+tc)*gramChunk:]
+	lastI, lastJ := lay.ni-1, lay.nj-1
+	partI, partJ := n%tr != 0, n%tc != 0
 	// fill copies the chunk [c, c+cl) of rows [r0, r1) to dst, a row each
 	// gramChunk elements, zero past row n.
 	fill := func(dst []float64, r0, r1, c, cl int) {
@@ -128,53 +143,54 @@ func gramRun(kern gramKernel, units []gramUnit, q []float64, n, p, m int, out []
 			}
 		}
 	}
-	// from returns q from element at, or nothing past its end.
-	from := func(at int) []float64 {
-		if at < len(q) {
-			return q[at:]
-		}
-		return nil
-	}
 	for len(units) > 0 {
 		run := 1
 		for run < len(units) && units[run].b == units[0].b {
 			run++
 		}
-		// The tile rows of the block.
-		b0, b1 := units[0].b*units[0].bt, min((units[0].b+1)*units[0].bt, last+1)
+		// The rows of the block.
+		r0, r1 := units[0].b*bt*tr, min((units[0].b+1)*bt, lay.ni)*tr
 		for c := 0; c < m; c += gramChunk {
 			cl := min(gramChunk, m-c)
 			if pack {
-				fill(xp, b0*t, b1*t, c, cl)
+				fill(xp, r0, r1, c, cl)
 			}
-			if partial {
-				fill(pad, last*t, (last+1)*t, c, cl)
+			if partI {
+				fill(padI, lastI*tr, lastI*tr+tr, c, cl)
 			}
-			// rows returns tile row i from column c on and its stride.
-			rows := func(i int) ([]float64, int) {
+			if partJ {
+				fill(padJ, lastJ*tc, lastJ*tc+tc, c, cl)
+			}
+			// xrows returns tile row i from column c on, and its stride.
+			xrows := func(i int) ([]float64, int) {
 				switch {
-				case pack && i >= b0 && i < b1:
-					return xp[(i-b0)*t*gramChunk:], gramChunk
-				case partial && i == last:
-					return pad, gramChunk
+				case pack:
+					return xp[(i*tr-r0)*gramChunk:], gramChunk
+				case partI && i == lastI:
+					return padI, gramChunk
 				}
-				return q[i*t*p+c:], p
+				return q[i*tr*p+c:], p
 			}
 			for _, u := range units[:run] {
-				y, ys := rows(u.j)
-				pf := from(u.j*t*p + c + cl) // the next chunk of these rows
-				if pack && u.j >= b1 {
-					pf = from((u.j+1)*t*p + c) // this chunk of the next tile
+				y, ys := q[min(u.j*tc*p+c, len(q)):], p
+				switch {
+				case pack && u.j*tc >= r0 && u.j*tc+tc <= r1:
+					y, ys = xp[(u.j*tc-r0)*gramChunk:], gramChunk
+				case partJ && u.j == lastJ:
+					y, ys = padJ, gramChunk
 				}
-				lo, hi := u.rows()
-				for lo < hi {
-					k := hi // tiles of one stride go in one call
-					if !pack && partial && lo < last && last < hi {
-						k = last
+				var pf []float64 // the next chunk of these rows
+				if at := u.j*tc*p + c + cl; !pack && at < len(q) {
+					pf = q[at:]
+				}
+				for lo := u.lo; lo < u.hi; {
+					k := u.hi // tiles of one stride go in one call
+					if !pack && partI && lo < lastI && lastI < u.hi {
+						k = lastI
 					}
-					x, xs := rows(lo)
-					o := tileIndex(lo, u.j) * t * t
-					kern.fn(x, xs, k-lo, y, ys, cl, pf, p, out[o:o+(k-lo)*t*t])
+					x, xs := xrows(lo)
+					o := (lay.start[u.j] + lo) * tr * tc
+					kern.fn(x, xs, k-lo, y, ys, cl, pf, p, out[o:o+(k-lo)*tr*tc])
 					lo = k
 				}
 			}

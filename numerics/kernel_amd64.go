@@ -17,26 +17,28 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 	var l []*impl
 	if hasAVX512 {
 		l = append(l, &impl{
-			name:   "avx512",
-			dot:    dotAVX512,
-			sumSq:  sumSqAVX512,
-			maxAbs: maxAbsAVX512,
-			axpy:   axpyAVX512,
-			scal:   scalAVX512,
-			gemm:   gemmKernel{mr: 14, nr: 16, fn: gemmAsm(14, 16, gemm14x16AVX512)},
-			gram:   gramKernel{t: 4, fn: gramAsm(4, gram4x4AVX512)},
+			name:       "avx512",
+			dot:        dotAVX512,
+			sumSq:      sumSqAVX512,
+			maxAbs:     maxAbsAVX512,
+			axpy:       axpyAVX512,
+			scal:       scalAVX512,
+			gemm:       gemmKernel{mr: 14, nr: 16, fn: gemmAsm(14, 16, gemm14x16AVX512)},
+			gram:       gramKernel{tr: 4, tc: 4, fn: gramAsm(4, 4, gram4x4AVX512)},
+			gramPacked: gramKernel{tr: 3, tc: 8, fn: gramAsm(3, 8, gram3x8AVX512)},
 		})
 	}
 	if hasAVX2 {
 		l = append(l, &impl{
-			name:   "avx2",
-			dot:    dotAVX2,
-			sumSq:  sumSqAVX2,
-			maxAbs: maxAbsAVX2,
-			axpy:   axpyAVX2,
-			scal:   scalAVX2,
-			gemm:   gemmKernel{mr: 4, nr: 12, fn: gemmAsm(4, 12, gemm4x12AVX2)},
-			gram:   gramKernel{t: 2, fn: gramAsm(2, gram2x2AVX2)},
+			name:       "avx2",
+			dot:        dotAVX2,
+			sumSq:      sumSqAVX2,
+			maxAbs:     maxAbsAVX2,
+			axpy:       axpyAVX2,
+			scal:       scalAVX2,
+			gemm:       gemmKernel{mr: 4, nr: 12, fn: gemmAsm(4, 12, gemm4x12AVX2)},
+			gram:       gramKernel{tr: 2, tc: 2, fn: gramAsm(2, 2, gram2x2AVX2)},
+			gramPacked: gramKernel{tr: 2, tc: 2, fn: gramAsm(2, 2, gram2x2AVX2)},
 		})
 	}
 	return append(l, generic)
@@ -51,14 +53,14 @@ func gemmAsm(mr, nr int, f func(kc int, a, b, c *float64, ldc int, next *float64
 	}
 }
 
-// gramAsm adapts an assembly Gram kernel of t x t tiles to slices, checking
-// the bounds it relies on; an empty pf prefetches nothing new.
-func gramAsm(t int, f func(x *float64, xs, nx int, y *float64, ys, n int, pf *float64, pfs int, out *float64)) func(x []float64, xs, nx int, y []float64, ys, n int, pf []float64, pfs int, out []float64) {
+// gramAsm adapts an assembly Gram kernel of tr x tc tiles to slices,
+// checking the bounds it relies on; an empty pf prefetches nothing new.
+func gramAsm(tr, tc int, f func(x *float64, xs, nx int, y *float64, ys, n int, pf *float64, pfs int, out *float64)) func(x []float64, xs, nx int, y []float64, ys, n int, pf []float64, pfs int, out []float64) {
 	return func(x []float64, xs, nx int, y []float64, ys, n int, pf []float64, pfs int, out []float64) {
 		if n <= 0 || n%8 != 0 || nx <= 0 {
 			panic("numerics: Gram kernel: bad chunk")
 		}
-		_, _, _ = x[(t*nx-1)*xs+n-1], y[(t-1)*ys+n-1], out[nx*t*t-1]
+		_, _, _ = x[(tr*nx-1)*xs+n-1], y[(tc-1)*ys+n-1], out[nx*tr*tc-1]
 		p := &y[0]
 		if len(pf) > 0 {
 			p = &pf[0]

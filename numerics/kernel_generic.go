@@ -17,21 +17,23 @@ type impl struct {
 	axpy   func(alpha float64, x, y []float64)
 	scal   func(alpha float64, x []float64)
 	gemm   gemmKernel
-	gram   gramKernel
+	// gram reads rows in place and prefetches; gramPacked reads packed rows.
+	gram, gramPacked gramKernel
 }
 
 // generic is the pure-Go twin of every kernel, always compiled: the only
 // implementation with the purego tag and on other architectures, and the
 // reference the SIMD ones are tested against bit for bit.
 var generic = &impl{
-	name:   "generic",
-	dot:    dotGeneric,
-	sumSq:  sumSqGeneric,
-	maxAbs: maxAbsGeneric,
-	axpy:   axpyGeneric,
-	scal:   scalGeneric,
-	gemm:   gemmKernel{mr: 4, nr: 4, fn: gemmGeneric},
-	gram:   gramKernel{t: 2, fn: gramGeneric},
+	name:       "generic",
+	dot:        dotGeneric,
+	sumSq:      sumSqGeneric,
+	maxAbs:     maxAbsGeneric,
+	axpy:       axpyGeneric,
+	scal:       scalGeneric,
+	gemm:       gemmKernel{mr: 4, nr: 4, fn: gemmGeneric},
+	gram:       gramKernel{tr: 2, tc: 2, fn: gramGeneric},
+	gramPacked: gramKernel{tr: 2, tc: 2, fn: gramGeneric},
 }
 
 // active is the implementation the kernels run on: the best one available.

@@ -25,9 +25,17 @@ type isa struct {
 	zero  func(r Op)
 	// half extracts the upper 128 bits of a 256-bit register.
 	half func(y, x Op)
-	// gemm and gram tile shapes: rows broadcast x vector columns.
+	// gemm tile shape: rows broadcast x vector columns.
 	gemmMR, gemmNR int
-	gramR, gramC   int
+	// gram tile shapes: rows x columns, and whether to prefetch.
+	gram []gramShape
+}
+
+type gramShape struct {
+	r, c int
+	// prefetch: fetch the next chunk of the c rows read in place during the
+	// first tile (rows packed in L2 need no help).
+	prefetch bool
 }
 
 var avx512 = isa{
@@ -39,8 +47,9 @@ var avx512 = isa{
 	// 28 zmm accumulators (14 rows x 2 vectors), 2 loads and 14 broadcasts
 	// a step of 28 FMAs; the 16-column panel of B stays in L1.
 	gemmMR: 14, gemmNR: 16,
-	// 16 zmm accumulators, 8 loads a step of 16 FMAs.
-	gramR: 4, gramC: 4,
+	// 16 zmm accumulators, 8 loads a step of 16 FMAs; for rows packed in
+	// L2, 24 accumulators and 3 loads from L2 a step of 24 FMAs.
+	gram: []gramShape{{4, 4, true}, {3, 8, false}},
 }
 
 var avx2 = isa{
@@ -51,7 +60,7 @@ var avx2 = isa{
 	half:  func(y, x Op) { VEXTRACTF128(U8(1), y, x) },
 	// 12 ymm accumulators: the 16 registers of AVX2 hold no more.
 	gemmMR: 4, gemmNR: 12,
-	gramR: 2, gramC: 2,
+	gram: []gramShape{{2, 2, true}},
 }
 
 // block is the number of elements the one-dimensional kernels take a loop
@@ -67,7 +76,9 @@ func main() {
 		axpy(s)
 		scal(s)
 		gemmKernel(s)
-		gramTile(s)
+		for _, g := range s.gram {
+			gramTile(s, g)
+		}
 	}
 	Generate()
 }
@@ -373,16 +384,20 @@ func gemmKernel(s isa) {
 // gramTile emits the tile kernel of Gram: for each of nx tiles, R rows
 // against the same C rows, each entry an 8-lane FMA chain along the rows
 // reduced by the tree of reduce8.
-func gramTile(s isa) {
-	r, cc := s.gramR, s.gramC
+func gramTile(s isa, g gramShape) {
+	r, cc := g.r, g.c
 	name := fmt.Sprintf("gram%dx%d%s", r, cc, s.name)
 	TEXT(name, NOSPLIT, "func(x *float64, xs, nx int, y *float64, ys, n int, pf *float64, pfs int, out *float64)")
 	Doc(fmt.Sprintf("%s adds to out[k*%d+a*%d+b], for the tiles k < nx, the chunk sum", name, r*cc, cc),
 		fmt.Sprintf("reduce8(lanes) of row x[(%d*k+a)*xs:] against row y[b*ys:] over their first n", r),
 		"elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of",
-		"elements i ≡ l (mod 8) in increasing i. It prefetches into L2, during the first",
-		fmt.Sprintf("tile, the first n elements of the %d rows pf[b*pfs:], which need not be", cc),
-		"valid memory.")
+		"elements i ≡ l (mod 8) in increasing i.")
+	if g.prefetch {
+		Doc(fmt.Sprintf("It prefetches into L2, during the first tile, the first n elements of the %d", cc),
+			"rows pf[b*pfs:], which need not be valid memory.")
+	} else {
+		Doc("It ignores pf and pfs.")
+	}
 	// Every row pointer points at the end of its chunk, and off runs from
 	// -8n up to 0 over them.
 	n8 := Load(Param("n"), GP64())
@@ -401,18 +416,21 @@ func gramTile(s isa) {
 		return ptr
 	}
 	yr := rows("y", "ys", cc)
-	pr := rows("pf", "pfs", cc)
+	var pr []Register
+	if g.prefetch {
+		pr = rows("pf", "pfs", cc)
+	}
 	xr := rows("x", "xs", r)
 	// Locals: how far the x rows move a tile, and the end of out.
 	step, last := AllocLocal(8), AllocLocal(8)
-	g := Load(Param("xs"), GP64())
-	SHLQ(U8(3+bits(r)), g)
-	MOVQ(g, step)
+	t := Load(Param("xs"), GP64())
+	IMUL3Q(U32(8*r), t, t)
+	MOVQ(t, step)
 	out := Load(Param("out"), GP64())
-	g = Load(Param("nx"), GP64())
-	SHLQ(U8(3+bits(r*cc)), g)
-	ADDQ(out, g)
-	MOVQ(g, last)
+	t = Load(Param("nx"), GP64())
+	IMUL3Q(U32(8*r*cc), t, t)
+	ADDQ(out, t)
+	MOVQ(t, last)
 	per := 8 / s.width // registers an entry
 	Label("tile")
 	acc := make([][]VecVirtual, r*cc)
@@ -461,18 +479,6 @@ func gramTile(s isa) {
 	CMPQ(out, last)
 	JNE(LabelRef("tile"))
 	ret()
-}
-
-// bits returns log2 of the power of two n.
-func bits(n int) int {
-	b := 0
-	for 1<<b < n {
-		b++
-	}
-	if 1<<b != n {
-		panic("not a power of two")
-	}
-	return b
 }
 
 // reduceEntries adds to out[e] the sum of the 8 lanes of entry e, acc[e]
