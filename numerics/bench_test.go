@@ -12,6 +12,8 @@ import (
 // Benchmarks are named Benchmark<Kernel>/<size>/impl=<flatmin|gonum>, so
 // that benchstat compares the two columns; each reports GFLOP/s or GB/s.
 // BENCHMARKS.md at the repository root gives the commands and the figures.
+// The first sample of a b.Loop benchmark runs before -cpu sets GOMAXPROCS,
+// so run each -cpu value on its own, with GOMAXPROCS set to it.
 
 // gonumImpl is the reference the benchmarks compare with.
 var gonumImpl gonum.Implementation

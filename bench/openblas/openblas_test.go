@@ -45,13 +45,16 @@ func randSlice(r *rand.Rand, n int) []float64 {
 // pair runs flatmin's and OpenBLAS's versions of a kernel as impl=flatmin
 // and impl=openblas, OpenBLAS on GOMAXPROCS threads, reporting perCall
 // units (flops or bytes) per second in units of 1e9.
+//
+// The first sample of a b.Loop benchmark runs before -cpu sets GOMAXPROCS:
+// run each -cpu value on its own, with GOMAXPROCS set to it (BENCHMARKS.md).
 func pair(b *testing.B, size string, perCall float64, unit string, ours, theirs func()) {
-	Threads(runtime.GOMAXPROCS(0))
 	for _, c := range []struct {
 		name string
 		f    func()
 	}{{"flatmin", ours}, {"openblas", theirs}} {
 		b.Run(fmt.Sprintf("%s/impl=%s", size, c.name), func(b *testing.B) {
+			Threads(runtime.GOMAXPROCS(0))
 			for b.Loop() {
 				c.f()
 			}
