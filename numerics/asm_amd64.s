@@ -61,12 +61,12 @@ end:
 // func sumSqAVX512(x []float64, scale float64) float64
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, FMA3, SSE2
 TEXT ·sumSqAVX512(SB), NOSPLIT, $0-40
-	VPXORQ       Z0, Z0, Z0
-	VPXORQ       Z1, Z1, Z1
+	MOVSD        scale+24(FP), X0
+	VBROADCASTSD X0, Z1
 	VPXORQ       Z2, Z2, Z2
 	VPXORQ       Z3, Z3, Z3
-	MOVSD        scale+24(FP), X4
-	VBROADCASTSD X4, Z5
+	VPXORQ       Z4, Z4, Z4
+	VPXORQ       Z5, Z5, Z5
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
 	MOVQ         CX, DX
@@ -74,53 +74,53 @@ TEXT ·sumSqAVX512(SB), NOSPLIT, $0-40
 	JZ           reduce
 
 loop:
-	VMULPD      (AX), Z5, Z6
-	VFMADD231PD Z6, Z6, Z0
-	VMULPD      64(AX), Z5, Z6
-	VFMADD231PD Z6, Z6, Z1
-	VMULPD      128(AX), Z5, Z6
+	VMULPD      (AX), Z1, Z6
 	VFMADD231PD Z6, Z6, Z2
-	VMULPD      192(AX), Z5, Z6
+	VMULPD      64(AX), Z1, Z6
 	VFMADD231PD Z6, Z6, Z3
+	VMULPD      128(AX), Z1, Z6
+	VFMADD231PD Z6, Z6, Z4
+	VMULPD      192(AX), Z1, Z6
+	VFMADD231PD Z6, Z6, Z5
 	ADDQ        $0x00000100, AX
 	DECQ        DX
 	JNZ         loop
 
 reduce:
-	VADDPD        Z2, Z0, Z0
-	VADDPD        Z3, Z1, Z1
-	VADDPD        Z1, Z0, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VADDPD        Y1, Y0, Y0
-	VEXTRACTF64X2 $0x01, Y0, X1
-	VADDPD        X1, X0, X0
-	VPERMILPD     $0x01, X0, X1
-	VADDPD        X1, X0, X0
+	VADDPD        Z4, Z2, Z2
+	VADDPD        Z5, Z3, Z3
+	VADDPD        Z3, Z2, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VADDPD        Y1, Y2, Y2
+	VEXTRACTF64X2 $0x01, Y2, X1
+	VADDPD        X1, X2, X2
+	VPERMILPD     $0x01, X2, X1
+	VADDPD        X1, X2, X2
 	ANDQ          $0x0000001f, CX
 	JZ            end
 
 tail:
-	VMULSD      (AX), X4, X1
-	VFMADD231SD X1, X1, X0
+	VMULSD      (AX), X0, X1
+	VFMADD231SD X1, X1, X2
 	ADDQ        $0x08, AX
 	DECQ        CX
 	JNZ         tail
 
 end:
-	MOVSD X0, ret+32(FP)
+	MOVSD X2, ret+32(FP)
 	VZEROUPPER
 	RET
 
 // func maxAbsAVX512(x []float64) float64
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, SSE2
 TEXT ·maxAbsAVX512(SB), NOSPLIT, $0-32
-	VPXORQ       Z0, Z0, Z0
+	MOVQ         $0x7fffffffffffffff, AX
+	MOVQ         AX, X0
+	VPBROADCASTQ X0, Z0
 	VPXORQ       Z1, Z1, Z1
 	VPXORQ       Z2, Z2, Z2
 	VPXORQ       Z3, Z3, Z3
-	MOVQ         $0x7fffffffffffffff, AX
-	MOVQ         AX, X4
-	VPBROADCASTQ X4, Z4
+	VPXORQ       Z4, Z4, Z4
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
 	MOVQ         CX, DX
@@ -128,41 +128,41 @@ TEXT ·maxAbsAVX512(SB), NOSPLIT, $0-32
 	JZ           reduce
 
 loop:
-	VANDPD (AX), Z4, Z5
-	VMAXPD Z0, Z5, Z0
-	VANDPD 64(AX), Z4, Z5
+	VANDPD (AX), Z0, Z5
 	VMAXPD Z1, Z5, Z1
-	VANDPD 128(AX), Z4, Z5
+	VANDPD 64(AX), Z0, Z5
 	VMAXPD Z2, Z5, Z2
-	VANDPD 192(AX), Z4, Z5
+	VANDPD 128(AX), Z0, Z5
 	VMAXPD Z3, Z5, Z3
+	VANDPD 192(AX), Z0, Z5
+	VMAXPD Z4, Z5, Z4
 	ADDQ   $0x00000100, AX
 	DECQ   DX
 	JNZ    loop
 
 reduce:
-	VMAXPD        Z2, Z0, Z0
 	VMAXPD        Z3, Z1, Z1
-	VMAXPD        Z1, Z0, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y1
-	VMAXPD        Y1, Y0, Y0
-	VEXTRACTF64X2 $0x01, Y0, X1
-	VMAXPD        X1, X0, X0
-	VPERMILPD     $0x01, X0, X1
-	VMAXPD        X1, X0, X0
+	VMAXPD        Z4, Z2, Z2
+	VMAXPD        Z2, Z1, Z1
+	VEXTRACTF64X4 $0x01, Z1, Y2
+	VMAXPD        Y2, Y1, Y1
+	VEXTRACTF64X2 $0x01, Y1, X2
+	VMAXPD        X2, X1, X1
+	VPERMILPD     $0x01, X1, X2
+	VMAXPD        X2, X1, X1
 	ANDQ          $0x0000001f, CX
 	JZ            end
 
 tail:
-	VMOVSD (AX), X1
-	VANDPD X4, X1, X1
-	VMAXSD X0, X1, X0
+	VMOVSD (AX), X2
+	VANDPD X0, X2, X2
+	VMAXSD X1, X2, X1
 	ADDQ   $0x08, AX
 	DECQ   CX
 	JNZ    tail
 
 end:
-	MOVSD X0, ret+24(FP)
+	MOVSD X1, ret+24(FP)
 	VZEROUPPER
 	RET
 
@@ -1023,16 +1023,16 @@ end:
 // func sumSqAVX2(x []float64, scale float64) float64
 // Requires: AVX, AVX2, FMA3, SSE2
 TEXT ·sumSqAVX2(SB), NOSPLIT, $0-40
-	VXORPD       Y0, Y0, Y0
-	VXORPD       Y1, Y1, Y1
+	MOVSD        scale+24(FP), X0
+	VBROADCASTSD X0, Y1
 	VXORPD       Y2, Y2, Y2
 	VXORPD       Y3, Y3, Y3
 	VXORPD       Y4, Y4, Y4
 	VXORPD       Y5, Y5, Y5
 	VXORPD       Y6, Y6, Y6
 	VXORPD       Y7, Y7, Y7
-	MOVSD        scale+24(FP), X8
-	VBROADCASTSD X8, Y9
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
 	MOVQ         CX, DX
@@ -1040,57 +1040,59 @@ TEXT ·sumSqAVX2(SB), NOSPLIT, $0-40
 	JZ           reduce
 
 loop:
-	VMULPD      (AX), Y9, Y10
-	VFMADD231PD Y10, Y10, Y0
-	VMULPD      32(AX), Y9, Y10
-	VFMADD231PD Y10, Y10, Y1
-	VMULPD      64(AX), Y9, Y10
+	VMULPD      (AX), Y1, Y10
 	VFMADD231PD Y10, Y10, Y2
-	VMULPD      96(AX), Y9, Y10
+	VMULPD      32(AX), Y1, Y10
 	VFMADD231PD Y10, Y10, Y3
-	VMULPD      128(AX), Y9, Y10
+	VMULPD      64(AX), Y1, Y10
 	VFMADD231PD Y10, Y10, Y4
-	VMULPD      160(AX), Y9, Y10
+	VMULPD      96(AX), Y1, Y10
 	VFMADD231PD Y10, Y10, Y5
-	VMULPD      192(AX), Y9, Y10
+	VMULPD      128(AX), Y1, Y10
 	VFMADD231PD Y10, Y10, Y6
-	VMULPD      224(AX), Y9, Y10
+	VMULPD      160(AX), Y1, Y10
 	VFMADD231PD Y10, Y10, Y7
+	VMULPD      192(AX), Y1, Y10
+	VFMADD231PD Y10, Y10, Y8
+	VMULPD      224(AX), Y1, Y10
+	VFMADD231PD Y10, Y10, Y9
 	ADDQ        $0x00000100, AX
 	DECQ        DX
 	JNZ         loop
 
 reduce:
-	VADDPD       Y4, Y0, Y0
-	VADDPD       Y5, Y1, Y1
 	VADDPD       Y6, Y2, Y2
 	VADDPD       Y7, Y3, Y3
-	VADDPD       Y2, Y0, Y0
-	VADDPD       Y3, Y1, Y1
-	VADDPD       Y1, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X1
-	VADDPD       X1, X0, X0
-	VPERMILPD    $0x01, X0, X1
-	VADDPD       X1, X0, X0
+	VADDPD       Y8, Y4, Y4
+	VADDPD       Y9, Y5, Y5
+	VADDPD       Y4, Y2, Y2
+	VADDPD       Y5, Y3, Y3
+	VADDPD       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X1
+	VADDPD       X1, X2, X2
+	VPERMILPD    $0x01, X2, X1
+	VADDPD       X1, X2, X2
 	ANDQ         $0x0000001f, CX
 	JZ           end
 
 tail:
-	VMULSD      (AX), X8, X1
-	VFMADD231SD X1, X1, X0
+	VMULSD      (AX), X0, X1
+	VFMADD231SD X1, X1, X2
 	ADDQ        $0x08, AX
 	DECQ        CX
 	JNZ         tail
 
 end:
-	MOVSD X0, ret+32(FP)
+	MOVSD X2, ret+32(FP)
 	VZEROUPPER
 	RET
 
 // func maxAbsAVX2(x []float64) float64
 // Requires: AVX, AVX2, SSE2
 TEXT ·maxAbsAVX2(SB), NOSPLIT, $0-32
-	VXORPD       Y0, Y0, Y0
+	MOVQ         $0x7fffffffffffffff, AX
+	MOVQ         AX, X0
+	VPBROADCASTQ X0, Y0
 	VXORPD       Y1, Y1, Y1
 	VXORPD       Y2, Y2, Y2
 	VXORPD       Y3, Y3, Y3
@@ -1098,9 +1100,7 @@ TEXT ·maxAbsAVX2(SB), NOSPLIT, $0-32
 	VXORPD       Y5, Y5, Y5
 	VXORPD       Y6, Y6, Y6
 	VXORPD       Y7, Y7, Y7
-	MOVQ         $0x7fffffffffffffff, AX
-	MOVQ         AX, X8
-	VPBROADCASTQ X8, Y8
+	VXORPD       Y8, Y8, Y8
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
 	MOVQ         CX, DX
@@ -1108,51 +1108,51 @@ TEXT ·maxAbsAVX2(SB), NOSPLIT, $0-32
 	JZ           reduce
 
 loop:
-	VANDPD (AX), Y8, Y9
-	VMAXPD Y0, Y9, Y0
-	VANDPD 32(AX), Y8, Y9
+	VANDPD (AX), Y0, Y9
 	VMAXPD Y1, Y9, Y1
-	VANDPD 64(AX), Y8, Y9
+	VANDPD 32(AX), Y0, Y9
 	VMAXPD Y2, Y9, Y2
-	VANDPD 96(AX), Y8, Y9
+	VANDPD 64(AX), Y0, Y9
 	VMAXPD Y3, Y9, Y3
-	VANDPD 128(AX), Y8, Y9
+	VANDPD 96(AX), Y0, Y9
 	VMAXPD Y4, Y9, Y4
-	VANDPD 160(AX), Y8, Y9
+	VANDPD 128(AX), Y0, Y9
 	VMAXPD Y5, Y9, Y5
-	VANDPD 192(AX), Y8, Y9
+	VANDPD 160(AX), Y0, Y9
 	VMAXPD Y6, Y9, Y6
-	VANDPD 224(AX), Y8, Y9
+	VANDPD 192(AX), Y0, Y9
 	VMAXPD Y7, Y9, Y7
+	VANDPD 224(AX), Y0, Y9
+	VMAXPD Y8, Y9, Y8
 	ADDQ   $0x00000100, AX
 	DECQ   DX
 	JNZ    loop
 
 reduce:
-	VMAXPD       Y4, Y0, Y0
 	VMAXPD       Y5, Y1, Y1
 	VMAXPD       Y6, Y2, Y2
 	VMAXPD       Y7, Y3, Y3
-	VMAXPD       Y2, Y0, Y0
+	VMAXPD       Y8, Y4, Y4
 	VMAXPD       Y3, Y1, Y1
-	VMAXPD       Y1, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X1
-	VMAXPD       X1, X0, X0
-	VPERMILPD    $0x01, X0, X1
-	VMAXPD       X1, X0, X0
+	VMAXPD       Y4, Y2, Y2
+	VMAXPD       Y2, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X2
+	VMAXPD       X2, X1, X1
+	VPERMILPD    $0x01, X1, X2
+	VMAXPD       X2, X1, X1
 	ANDQ         $0x0000001f, CX
 	JZ           end
 
 tail:
-	VMOVSD (AX), X1
-	VANDPD X8, X1, X1
-	VMAXSD X0, X1, X0
+	VMOVSD (AX), X2
+	VANDPD X0, X2, X2
+	VMAXSD X1, X2, X1
 	ADDQ   $0x08, AX
 	DECQ   CX
 	JNZ    tail
 
 end:
-	MOVSD X0, ret+24(FP)
+	MOVSD X1, ret+24(FP)
 	VZEROUPPER
 	RET
 

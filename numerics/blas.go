@@ -39,6 +39,36 @@ const (
 	msgBadUplo  = "blas: illegal triangle"
 )
 
+// checkOne panics like gonum on bad arguments of a routine of one vector,
+// and reports whether there is anything to do: gonum ignores a vector with a
+// negative increment there.
+func checkOne(n int, x []float64, incX int) bool {
+	switch {
+	case incX == 0:
+		panic(msgZeroIncX)
+	case n < 0:
+		panic(msgNLT0)
+	case incX < 0:
+		return false
+	}
+	checkVec(n, x, incX, msgShortX)
+	return true
+}
+
+// checkTwo panics like gonum on bad arguments of a routine of two vectors.
+func checkTwo(n int, x []float64, incX int, y []float64, incY int) {
+	switch {
+	case incX == 0:
+		panic(msgZeroIncX)
+	case incY == 0:
+		panic(msgZeroIncY)
+	case n < 0:
+		panic(msgNLT0)
+	}
+	checkVec(n, x, incX, msgShortX)
+	checkVec(n, y, incY, msgShortY)
+}
+
 // checkVec panics unless x holds n elements at increment inc (inc != 0).
 func checkVec(n int, x []float64, inc int, short string) {
 	if n > 0 && (n-1)*abs(inc) >= len(x) {
@@ -85,16 +115,7 @@ func start(n, inc int) int {
 
 // Ddot returns Σ x[i]*y[i], as Dot does on the gathered vectors.
 func (BLAS) Ddot(n int, x []float64, incX int, y []float64, incY int) float64 {
-	switch {
-	case incX == 0:
-		panic(msgZeroIncX)
-	case incY == 0:
-		panic(msgZeroIncY)
-	case n < 0:
-		panic(msgNLT0)
-	}
-	checkVec(n, x, incX, msgShortX)
-	checkVec(n, y, incY, msgShortY)
+	checkTwo(n, x, incX, y, incY)
 	return Dot(gather(n, x, incX), gather(n, y, incY))
 }
 
@@ -102,15 +123,9 @@ func (BLAS) Ddot(n int, x []float64, incX int, y []float64, incY int) float64 {
 // except that NaN wins over Inf as in gonum (Nrm2 gives +Inf when both are
 // there); 0 for a negative increment, like gonum.
 func (BLAS) Dnrm2(n int, x []float64, incX int) float64 {
-	switch {
-	case incX == 0:
-		panic(msgZeroIncX)
-	case n < 0:
-		panic(msgNLT0)
-	case incX < 0:
+	if !checkOne(n, x, incX) {
 		return 0
 	}
-	checkVec(n, x, incX, msgShortX)
 	g := gather(n, x, incX)
 	r := Nrm2(g)
 	if math.IsInf(r, 1) {
@@ -125,16 +140,7 @@ func (BLAS) Dnrm2(n int, x []float64, incX int) float64 {
 
 // Daxpy sets y += alpha*x, element by element FMA(alpha, x[i], y[i]).
 func (BLAS) Daxpy(n int, alpha float64, x []float64, incX int, y []float64, incY int) {
-	switch {
-	case incX == 0:
-		panic(msgZeroIncX)
-	case incY == 0:
-		panic(msgZeroIncY)
-	case n < 0:
-		panic(msgNLT0)
-	}
-	checkVec(n, x, incX, msgShortX)
-	checkVec(n, y, incY, msgShortY)
+	checkTwo(n, x, incX, y, incY)
 	if alpha == 0 || n == 0 {
 		return
 	}
@@ -153,15 +159,9 @@ func (BLAS) Daxpy(n int, alpha float64, x []float64, incX int, y []float64, incY
 // Dscal sets x = alpha*x (zeros when alpha == 0); nothing for a negative
 // increment, like gonum.
 func (BLAS) Dscal(n int, alpha float64, x []float64, incX int) {
-	switch {
-	case incX == 0:
-		panic(msgZeroIncX)
-	case n < 0:
-		panic(msgNLT0)
-	case incX < 0:
+	if !checkOne(n, x, incX) {
 		return
 	}
-	checkVec(n, x, incX, msgShortX)
 	switch {
 	case incX == 1 && alpha == 0:
 		clear(x[:n])
@@ -178,9 +178,24 @@ func (BLAS) Dscal(n int, alpha float64, x []float64, incX int) {
 	}
 }
 
-// checkMat panics unless a holds the r x c row-major matrix with leading
-// dimension ld.
-func checkMat(r, c int, a []float64, ld int, badLd, short string) {
+// checkSizes panics like gonum on a negative m, n or k.
+func checkSizes(m, n, k int) {
+	switch {
+	case m < 0:
+		panic(msgMLT0)
+	case n < 0:
+		panic(msgNLT0)
+	case k < 0:
+		panic(msgKLT0)
+	}
+}
+
+// checkMat panics unless a holds the r x c matrix op(X), row-major with
+// leading dimension ld (X, c x r, when trans).
+func checkMat(trans bool, r, c int, a []float64, ld int, badLd, short string) {
+	if trans {
+		r, c = c, r
+	}
 	if ld < max(1, c) {
 		panic(badLd)
 	}
@@ -215,7 +230,7 @@ func (BLAS) Dgemv(tA blas.Transpose, m, n int, alpha float64, a []float64, lda i
 	case incY == 0:
 		panic(msgZeroIncY)
 	}
-	checkMat(m, n, a, lda, msgBadLdA, msgShortA)
+	checkMat(false, m, n, a, lda, msgBadLdA, msgShortA)
 	lx, ly := n, m
 	if trans {
 		lx, ly = m, n
@@ -254,25 +269,10 @@ func (BLAS) Dgemv(tA blas.Transpose, m, n int, alpha float64, a []float64, lda i
 // Dgemm computes C = alpha*op(A)*op(B) + beta*C with Gemm.
 func (BLAS) Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
 	ta, tb := transposed(tA), transposed(tB)
-	switch {
-	case m < 0:
-		panic(msgMLT0)
-	case n < 0:
-		panic(msgNLT0)
-	case k < 0:
-		panic(msgKLT0)
-	}
-	ra, ca := m, k
-	if ta {
-		ra, ca = k, m
-	}
-	rb, cb := k, n
-	if tb {
-		rb, cb = n, k
-	}
-	checkMat(ra, ca, a, lda, msgBadLdA, msgShortA)
-	checkMat(rb, cb, b, ldb, msgBadLdB, msgShortB)
-	checkMat(m, n, c, ldc, msgBadLdC, msgShortC)
+	checkSizes(m, n, k)
+	checkMat(ta, m, k, a, lda, msgBadLdA, msgShortA)
+	checkMat(tb, k, n, b, ldb, msgBadLdB, msgShortB)
+	checkMat(false, m, n, c, ldc, msgBadLdC, msgShortC)
 	Gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
@@ -282,17 +282,8 @@ func (BLAS) Dsyrk(ul blas.Uplo, tA blas.Transpose, n, k int, alpha float64, a []
 		panic(msgBadUplo)
 	}
 	trans := transposed(tA)
-	switch {
-	case n < 0:
-		panic(msgNLT0)
-	case k < 0:
-		panic(msgKLT0)
-	}
-	ra, ca := n, k
-	if trans {
-		ra, ca = k, n
-	}
-	checkMat(ra, ca, a, lda, msgBadLdA, msgShortA)
-	checkMat(n, n, c, ldc, msgBadLdC, msgShortC)
+	checkSizes(0, n, k)
+	checkMat(trans, n, k, a, lda, msgBadLdA, msgShortA)
+	checkMat(false, n, n, c, ldc, msgBadLdC, msgShortC)
 	Syrk(ul == blas.Upper, trans, n, k, alpha, a, lda, beta, c, ldc)
 }

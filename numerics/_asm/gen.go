@@ -150,59 +150,67 @@ func tail(length Register, ptrs []Register, body func()) {
 	Label("end")
 }
 
-func dot(s isa) {
-	TEXT("dot"+s.name, NOSPLIT, "func(x, y []float64) float64")
-	Doc("dot" + s.name + " returns Dot(x, y) in its documented order; y is at least as long as x.")
+// reduceKernel emits what dot, sumSq and maxAbs share: 32 lanes of
+// accumulators over the 32-element blocks of the slice param x (and of the
+// slices others, walked alongside), step(p, i, a) folding register i of a
+// block into a, p being the current bases; the tree of reduce32 with op;
+// then tail(p, r) folding the element at p into the scalar r, for each
+// element past the blocks; and r returned.
+func reduceKernel(s isa, x string, others []string, step func(p []Register, i int, a VecVirtual), op func(a, b, dst Op), tail1 func(p []Register, r Register)) {
 	acc := accumulators(s, block/s.width)
-	y := Load(Param("y").Base(), GP64())
-	x, n, length := blocks("x", "reduce")
+	var p []Register
+	for _, o := range others {
+		p = append(p, Load(Param(o).Base(), GP64()))
+	}
+	base, n, length := blocks(x, "reduce")
+	p = append([]Register{base}, p...)
 	Label("loop")
 	for i, a := range acc {
-		t := s.vec()
-		VMOVUPD(Mem{Base: x, Disp: 8 * s.width * i}, t)
-		VFMADD231PD(Mem{Base: y, Disp: 8 * s.width * i}, t, a)
+		step(p, i, a)
 	}
-	ADDQ(U32(8*block), x)
-	ADDQ(U32(8*block), y)
+	for _, r := range p {
+		ADDQ(U32(8*block), r)
+	}
 	DECQ(n)
 	JNZ(LabelRef("loop"))
 	Label("reduce")
-	sum := reduce32(s, acc, func(a, b, dst Op) { VADDPD(a, b, dst) })
-	tail(length, []Register{x, y}, func() {
-		t := XMM()
-		VMOVSD(Mem{Base: x}, t)
-		VFMADD231SD(Mem{Base: y}, t, sum)
-	})
-	Store(sum, ReturnIndex(0))
+	r := reduce32(s, acc, op)
+	tail(length, p, func() { tail1(p, r) })
+	Store(r, ReturnIndex(0))
 	ret()
+}
+
+func add(a, b, dst Op) { VADDPD(a, b, dst) }
+
+func dot(s isa) {
+	TEXT("dot"+s.name, NOSPLIT, "func(x, y []float64) float64")
+	Doc("dot" + s.name + " returns Dot(x, y) in its documented order; y is at least as long as x.")
+	reduceKernel(s, "x", []string{"y"}, func(p []Register, i int, a VecVirtual) {
+		t := s.vec()
+		VMOVUPD(Mem{Base: p[0], Disp: 8 * s.width * i}, t)
+		VFMADD231PD(Mem{Base: p[1], Disp: 8 * s.width * i}, t, a)
+	}, add, func(p []Register, r Register) {
+		t := XMM()
+		VMOVSD(Mem{Base: p[0]}, t)
+		VFMADD231SD(Mem{Base: p[1]}, t, r)
+	})
 }
 
 func sumSq(s isa) {
 	TEXT("sumSq"+s.name, NOSPLIT, "func(x []float64, scale float64) float64")
 	Doc("sumSq" + s.name + " returns Σ (x[i]*scale)² in the order of Dot.")
-	acc := accumulators(s, block/s.width)
 	sx := Load(Param("scale"), XMM())
 	sc := s.vec()
 	VBROADCASTSD(sx, sc)
-	x, n, length := blocks("x", "reduce")
-	Label("loop")
-	for i, a := range acc {
+	reduceKernel(s, "x", nil, func(p []Register, i int, a VecVirtual) {
 		t := s.vec()
-		VMULPD(Mem{Base: x, Disp: 8 * s.width * i}, sc, t)
+		VMULPD(Mem{Base: p[0], Disp: 8 * s.width * i}, sc, t)
 		VFMADD231PD(t, t, a)
-	}
-	ADDQ(U32(8*block), x)
-	DECQ(n)
-	JNZ(LabelRef("loop"))
-	Label("reduce")
-	sum := reduce32(s, acc, func(a, b, dst Op) { VADDPD(a, b, dst) })
-	tail(length, []Register{x}, func() {
+	}, add, func(p []Register, r Register) {
 		t := XMM()
-		VMULSD(Mem{Base: x}, sx, t)
-		VFMADD231SD(t, t, sum)
+		VMULSD(Mem{Base: p[0]}, sx, t)
+		VFMADD231SD(t, t, r)
 	})
-	Store(sum, ReturnIndex(0))
-	ret()
 }
 
 // absMask returns a register with every lane 0x7fff_ffff_ffff_ffff.
@@ -219,30 +227,19 @@ func absMask(s isa) VecVirtual {
 func maxAbs(s isa) {
 	TEXT("maxAbs"+s.name, NOSPLIT, "func(x []float64) float64")
 	Doc("maxAbs" + s.name + " returns the largest |x[i]|, ignoring NaNs (0 if none).")
-	acc := accumulators(s, block/s.width)
 	m := absMask(s)
-	x, n, length := blocks("x", "reduce")
-	Label("loop")
-	for i, a := range acc {
+	// MAXPD and MAXSD return their second source (here the accumulator)
+	// when either is NaN; the maximum of the rest is the same in any order.
+	reduceKernel(s, "x", nil, func(p []Register, i int, a VecVirtual) {
 		t := s.vec()
-		VANDPD(Mem{Base: x, Disp: 8 * s.width * i}, m, t)
-		// MAXPD returns its second source (here a) when either is NaN.
+		VANDPD(Mem{Base: p[0], Disp: 8 * s.width * i}, m, t)
 		VMAXPD(a, t, a)
-	}
-	ADDQ(U32(8*block), x)
-	DECQ(n)
-	JNZ(LabelRef("loop"))
-	Label("reduce")
-	// The maximum of non-NaN values is the same in any order.
-	top := reduce32(s, acc, func(a, b, dst Op) { VMAXPD(a, b, dst) })
-	tail(length, []Register{x}, func() {
+	}, func(a, b, dst Op) { VMAXPD(a, b, dst) }, func(p []Register, r Register) {
 		t := XMM()
-		VMOVSD(Mem{Base: x}, t)
+		VMOVSD(Mem{Base: p[0]}, t)
 		VANDPD(asX(m), t, t)
-		VMAXSD(top, t, top)
+		VMAXSD(r, t, r)
 	})
-	Store(top, ReturnIndex(0))
-	ret()
 }
 
 // elementwise emits the loop of a kernel that rewrites dst[i] for
