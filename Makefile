@@ -2,7 +2,7 @@
 GO       ?= go
 FUZZTIME ?= 30s
 
-.PHONY: all test verify fuzz bench golden-update lint
+.PHONY: all test verify fuzz bench bench-openblas asm asm-check golden-update lint
 
 all: lint test
 
@@ -25,8 +25,25 @@ fuzz:
 		done; \
 	done
 
+# Kernel benchmarks against gonum (BENCHMARKS.md). Each -cpu value runs on
+# its own with GOMAXPROCS to match: with b.Loop the first sample runs before
+# -cpu takes effect. About ten minutes (gonum's Gram at n = 1000 is slow).
 bench:
-	$(GO) test -run '^$$' -bench . -count 5 ./numerics/...
+	GOMAXPROCS=1 $(GO) test -run '^$$' -bench . -count 6 -cpu 1 ./numerics
+	GOMAXPROCS=2 $(GO) test -run '^$$' -bench '(Gemm|Gram)$$/.*/impl=flatmin' -count 6 -cpu 2 ./numerics
+
+# The same sizes against OpenBLAS in a cgo module of its own; needs
+# apt-get install -y libopenblas-dev. Cooperlake is its best kernel here.
+bench-openblas:
+	cd bench/openblas && GOMAXPROCS=1 env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=Cooperlake $(GO) test -run '^$$' -bench . -count 6 -cpu 1
+
+# Regenerate the assembly with avo (numerics/_asm is a module of its own),
+# and check that regenerating changes nothing.
+asm:
+	cd numerics/_asm && $(GO) run . -out ../asm_amd64.s -stubs ../asm_amd64.go -pkg numerics
+
+asm-check:
+	sh numerics/_asm/check.sh
 
 # Rewrite the golden files; review the diff before committing.
 golden-update:
@@ -35,3 +52,5 @@ golden-update:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags purego ./numerics
+	GOARCH=arm64 $(GO) vet ./numerics

@@ -1,0 +1,76 @@
+package golden
+
+import (
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+
+	"github.com/flatmin/flatmin/numerics"
+)
+
+// kernelInputs are seeded vectors and matrices of lengths that cross every
+// vector width and unroll tail of the kernels.
+func kernelInputs(seed uint64, n int) []float64 {
+	rng := rand.New(rand.NewPCG(seed, 0x6b65726e656c))
+	x := make([]float64, n)
+	for i := range x {
+		x[i] = rng.NormFloat64()
+	}
+	return x
+}
+
+type kernelGolden struct {
+	Dot     map[string]float64
+	Nrm2    map[string]float64
+	Axpy    []float64
+	Gram    []float64 // K = QQᵀ, Q 7 x 131
+	Gemm    []float64 // C = 1.5·A·Bᵀ - 0.5·C, 9 x 11 from k = 37
+	Syrk    []float64 // upper C = AᵀA, 6 x 6 from k = 45
+	GramBig float64   // ‖K‖_F for Q 33 x 1000: the blocked, parallel path
+}
+
+// TestKernels pins the bits of every kernel on seeded inputs. The kernels
+// keep one accumulation order on the AVX-512, AVX2 and pure-Go paths and for
+// any GOMAXPROCS, so this file holds under `-tags purego` and GOMAXPROCS=1 too.
+func TestKernels(t *testing.T) {
+	var g kernelGolden
+	g.Dot, g.Nrm2 = map[string]float64{}, map[string]float64{}
+	for _, n := range []int{1, 7, 8, 15, 16, 17, 31, 33, 63, 65, 1000} {
+		x, y := kernelInputs(1, n), kernelInputs(2, n)
+		key := "n=" + strconv.Itoa(n)
+		g.Dot[key] = numerics.Dot(x, y)
+		g.Nrm2[key] = numerics.Nrm2(x)
+	}
+	huge := kernelInputs(3, 50)
+	tiny := kernelInputs(4, 50)
+	for i := range huge {
+		huge[i] *= 1e300
+		tiny[i] *= 1e-300
+	}
+	g.Nrm2["huge 1e300"] = numerics.Nrm2(huge)
+	g.Nrm2["tiny 1e-300"] = numerics.Nrm2(tiny)
+	y := kernelInputs(5, 37)
+	numerics.Axpy(-0.75, kernelInputs(6, 37), y)
+	g.Axpy = y
+
+	q := kernelInputs(7, 7*131)
+	g.Gram = make([]float64, 7*7)
+	numerics.Gram(g.Gram, q, 7, 131)
+
+	a, b := kernelInputs(8, 9*37), kernelInputs(9, 11*37)
+	g.Gemm = kernelInputs(10, 9*11)
+	numerics.Gemm(false, true, 9, 11, 37, 1.5, a, 37, b, 37, -0.5, g.Gemm, 11)
+
+	g.Syrk = make([]float64, 6*6)
+	numerics.Syrk(true, true, 6, 45, 1, kernelInputs(11, 45*6), 6, 0, g.Syrk, 6)
+
+	big := kernelInputs(12, 33*1000)
+	k := make([]float64, 33*33)
+	numerics.Gram(k, big, 33, 1000)
+	g.GramBig = numerics.Nrm2(k)
+	if math.IsNaN(g.GramBig) {
+		t.Fatal("NaN")
+	}
+	check(t, "kernels", g)
+}

@@ -1,0 +1,544 @@
+// Command _asm generates numerics/asm_amd64.s and its Go declarations
+// numerics/asm_amd64.go with avo. Run it through `go generate` in numerics
+// (or `make asm` there); `check.sh` regenerates and fails when a file changes.
+//
+// Every kernel exists twice, for AVX-512 (8 float64 lanes a register) and for
+// AVX2+FMA (4 lanes), and both keep the lane layout and accumulation order of
+// the pure-Go twins in numerics/kernel_generic.go: the assembly only replaces
+// the inner loops, the tails and final reductions that fix the order live in
+// Go or are emitted here as the same tree.
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// isa describes one vector instruction set.
+type isa struct {
+	name  string // suffix of the generated functions
+	width int    // float64 lanes a register
+	vec   func() VecVirtual
+	zero  func(r Op)
+	// half extracts the upper 128 bits of a 256-bit register.
+	half func(y, x Op)
+	// gemm tile shape: rows broadcast x vector columns.
+	gemmMR, gemmNR int
+	// gram tile shapes: rows x columns, and whether to prefetch.
+	gram []gramShape
+}
+
+type gramShape struct {
+	r, c int
+	// prefetch: fetch the next chunk of the c rows read in place during the
+	// first tile (rows packed in L2 need no help).
+	prefetch bool
+}
+
+var avx512 = isa{
+	name:  "AVX512",
+	width: 8,
+	vec:   ZMM,
+	zero:  func(r Op) { VPXORQ(r, r, r) },
+	half:  func(y, x Op) { VEXTRACTF64X2(U8(1), y, x) },
+	// 28 zmm accumulators (14 rows x 2 vectors), 2 loads and 14 broadcasts
+	// a step of 28 FMAs; the 16-column panel of B stays in L1.
+	gemmMR: 14, gemmNR: 16,
+	// 16 zmm accumulators, 8 loads a step of 16 FMAs; for rows packed in
+	// L2, 24 accumulators and 3 loads from L2 a step of 24 FMAs.
+	gram: []gramShape{{4, 4, true}, {3, 8, false}},
+}
+
+var avx2 = isa{
+	name:  "AVX2",
+	width: 4,
+	vec:   YMM,
+	zero:  func(r Op) { VXORPD(r, r, r) },
+	half:  func(y, x Op) { VEXTRACTF128(U8(1), y, x) },
+	// 12 ymm accumulators: the 16 registers of AVX2 hold no more.
+	gemmMR: 4, gemmNR: 12,
+	gram: []gramShape{{2, 2, true}},
+}
+
+// block is the number of elements the one-dimensional kernels take a loop
+// step: the 32 lanes of the Dot and sum-of-squares order.
+const block = 32
+
+func main() {
+	ConstraintExpr("!purego")
+	for _, s := range []isa{avx512, avx2} {
+		dot(s)
+		sumSq(s)
+		maxAbs(s)
+		axpy(s)
+		scal(s)
+		gemmKernel(s)
+		for _, g := range s.gram {
+			gramTile(s, g)
+		}
+	}
+	Generate()
+}
+
+// blocks loads the slice x and returns its base, its number of 32-element
+// blocks and its length, having jumped to done when there is no block.
+func blocks(x, done string) (base, n, length Register) {
+	base = Load(Param(x).Base(), GP64())
+	length = Load(Param(x).Len(), GP64())
+	n = GP64()
+	MOVQ(length, n)
+	SHRQ(U8(5), n)
+	JZ(LabelRef(done))
+	return base, n, length
+}
+
+func accumulators(s isa, k int) []VecVirtual {
+	acc := make([]VecVirtual, k)
+	for i := range acc {
+		acc[i] = s.vec()
+		s.zero(acc[i])
+	}
+	return acc
+}
+
+func ret() {
+	VZEROUPPER()
+	RET()
+}
+
+// reduce32 sums the 32 lanes of acc by the tree of numerics.reduce32, lane l
+// plus lane l+w for w = 16, 8, 4, 2, 1, with op (VADDPD, or VMAXPD where the
+// order does not matter), and returns the register whose lane 0 is the sum.
+func reduce32(s isa, acc []VecVirtual, op func(a, b, dst Op)) Register {
+	for len(acc) > 1 { // w = 16, 8, then 4 on AVX2: whole registers
+		h := len(acc) / 2
+		for i := range h {
+			op(acc[i+h], acc[i], acc[i])
+		}
+		acc = acc[:h]
+	}
+	y := acc[0].AsY()
+	if s.width == 8 { // w = 4 on AVX-512
+		h := YMM()
+		VEXTRACTF64X4(U8(1), acc[0], h)
+		op(h, y, y)
+	}
+	xh := XMM()
+	s.half(y, xh)
+	xl := asX(y)
+	op(xh, xl, xl)
+	VPERMILPD(U8(1), xl, xh)
+	op(xh, xl, xl)
+	return xl
+}
+
+// tail runs body over the len%32 elements past the blocks, pointed at by the
+// registers ptrs, advancing them by 8 bytes a time.
+func tail(length Register, ptrs []Register, body func()) {
+	ANDQ(U32(block-1), length)
+	JZ(LabelRef("end"))
+	Label("tail")
+	body()
+	for _, p := range ptrs {
+		ADDQ(U8(8), p)
+	}
+	DECQ(length)
+	JNZ(LabelRef("tail"))
+	Label("end")
+}
+
+// reduceKernel emits what dot, sumSq and maxAbs share: 32 lanes of
+// accumulators over the 32-element blocks of the slice param x (and of the
+// slices others, walked alongside), step(p, i, a) folding register i of a
+// block into a, p being the current bases; the tree of reduce32 with op;
+// then tail(p, r) folding the element at p into the scalar r, for each
+// element past the blocks; and r returned.
+func reduceKernel(s isa, x string, others []string, step func(p []Register, i int, a VecVirtual), op func(a, b, dst Op), tail1 func(p []Register, r Register)) {
+	acc := accumulators(s, block/s.width)
+	var p []Register
+	for _, o := range others {
+		p = append(p, Load(Param(o).Base(), GP64()))
+	}
+	base, n, length := blocks(x, "reduce")
+	p = append([]Register{base}, p...)
+	Label("loop")
+	for i, a := range acc {
+		step(p, i, a)
+	}
+	for _, r := range p {
+		ADDQ(U32(8*block), r)
+	}
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+	Label("reduce")
+	r := reduce32(s, acc, op)
+	tail(length, p, func() { tail1(p, r) })
+	Store(r, ReturnIndex(0))
+	ret()
+}
+
+func add(a, b, dst Op) { VADDPD(a, b, dst) }
+
+func dot(s isa) {
+	TEXT("dot"+s.name, NOSPLIT, "func(x, y []float64) float64")
+	Doc("dot" + s.name + " returns Dot(x, y) in its documented order; y is at least as long as x.")
+	reduceKernel(s, "x", []string{"y"}, func(p []Register, i int, a VecVirtual) {
+		t := s.vec()
+		VMOVUPD(Mem{Base: p[0], Disp: 8 * s.width * i}, t)
+		VFMADD231PD(Mem{Base: p[1], Disp: 8 * s.width * i}, t, a)
+	}, add, func(p []Register, r Register) {
+		t := XMM()
+		VMOVSD(Mem{Base: p[0]}, t)
+		VFMADD231SD(Mem{Base: p[1]}, t, r)
+	})
+}
+
+func sumSq(s isa) {
+	TEXT("sumSq"+s.name, NOSPLIT, "func(x []float64, scale float64) float64")
+	Doc("sumSq" + s.name + " returns Σ (x[i]*scale)² in the order of Dot.")
+	sx := Load(Param("scale"), XMM())
+	sc := s.vec()
+	VBROADCASTSD(sx, sc)
+	reduceKernel(s, "x", nil, func(p []Register, i int, a VecVirtual) {
+		t := s.vec()
+		VMULPD(Mem{Base: p[0], Disp: 8 * s.width * i}, sc, t)
+		VFMADD231PD(t, t, a)
+	}, add, func(p []Register, r Register) {
+		t := XMM()
+		VMULSD(Mem{Base: p[0]}, sx, t)
+		VFMADD231SD(t, t, r)
+	})
+}
+
+// absMask returns a register with every lane 0x7fff_ffff_ffff_ffff.
+func absMask(s isa) VecVirtual {
+	g := GP64()
+	MOVQ(U64(0x7fffffffffffffff), g)
+	x := XMM()
+	MOVQ(g, x)
+	m := s.vec()
+	VPBROADCASTQ(x, m)
+	return m
+}
+
+func maxAbs(s isa) {
+	TEXT("maxAbs"+s.name, NOSPLIT, "func(x []float64) float64")
+	Doc("maxAbs" + s.name + " returns the largest |x[i]|, ignoring NaNs (0 if none).")
+	m := absMask(s)
+	// MAXPD and MAXSD return their second source (here the accumulator)
+	// when either is NaN; the maximum of the rest is the same in any order.
+	reduceKernel(s, "x", nil, func(p []Register, i int, a VecVirtual) {
+		t := s.vec()
+		VANDPD(Mem{Base: p[0], Disp: 8 * s.width * i}, m, t)
+		VMAXPD(a, t, a)
+	}, func(a, b, dst Op) { VMAXPD(a, b, dst) }, func(p []Register, r Register) {
+		t := XMM()
+		VMOVSD(Mem{Base: p[0]}, t)
+		VANDPD(asX(m), t, t)
+		VMAXSD(r, t, r)
+	})
+}
+
+// elementwise emits the loop of a kernel that rewrites dst[i] for
+// i < len(dst)&^31 from one vector t loaded from dst and the broadcast alpha.
+func elementwise(s isa, dst string, op func(i int, alpha, t VecVirtual)) {
+	alpha := s.vec()
+	VBROADCASTSD(Load(Param("alpha"), XMM()), alpha)
+	d, n, _ := blocks(dst, "done")
+	Label("loop")
+	for i := 0; i < block/s.width; i++ {
+		t := s.vec()
+		m := Mem{Base: d, Disp: 8 * s.width * i}
+		VMOVUPD(m, t)
+		op(i, alpha, t)
+		VMOVUPD(t, m)
+	}
+	ADDQ(U32(8*block), d)
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+	Label("done")
+	ret()
+}
+
+func axpy(s isa) {
+	TEXT("axpy"+s.name, NOSPLIT, "func(alpha float64, x, y []float64)")
+	Doc("axpy" + s.name + " sets y[i] = FMA(alpha, x[i], y[i]) for i < len(y)&^31; x is at least as long.")
+	x := Load(Param("x").Base(), GP64())
+	elementwise(s, "y", func(i int, alpha, t VecVirtual) {
+		VFMADD231PD(Mem{Base: x, Disp: 8 * s.width * i}, alpha, t)
+		if i == block/s.width-1 {
+			ADDQ(U32(8*block), x)
+		}
+	})
+}
+
+func scal(s isa) {
+	TEXT("scal"+s.name, NOSPLIT, "func(alpha float64, x []float64)")
+	Doc("scal" + s.name + " sets x[i] = alpha*x[i] for i < len(x)&^31.")
+	elementwise(s, "x", func(_ int, alpha, t VecVirtual) { VMULPD(t, alpha, t) })
+}
+
+// gemmKernel emits the register-blocked micro-kernel of Gemm and Syrk.
+func gemmKernel(s isa) {
+	mr, nr := s.gemmMR, s.gemmNR
+	nv := nr / s.width
+	name := fmt.Sprintf("gemm%dx%d%s", mr, nr, s.name)
+	TEXT(name, NOSPLIT, "func(kc int, a, b, c *float64, ldc int, next *float64, zero bool)")
+	Doc(fmt.Sprintf("%s updates the %dx%d tile c (row stride ldc) by one FMA chain an element:", name, mr, nr),
+		fmt.Sprintf("c[i*ldc+j] = FMA(a[k*%d+i], b[k*%d+j], c[i*ldc+j]) for k = 0, …, kc-1 in order,", mr, nr),
+		"starting from +0 instead of c when zero. next is the tile to come, prefetched.")
+	c := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(3), ldc)
+	acc := make([][]VecVirtual, mr)
+	for i := range acc {
+		acc[i] = make([]VecVirtual, nv)
+		for j := range acc[i] {
+			acc[i][j] = s.vec()
+		}
+	}
+	row := GP64()
+	MOVQ(c, row)
+	z := Load(Param("zero"), GP8())
+	TESTB(z, z)
+	JNZ(LabelRef("zero"))
+	for i := range acc {
+		for j := range acc[i] {
+			VMOVUPD(Mem{Base: row, Disp: 8 * s.width * j}, acc[i][j])
+		}
+		ADDQ(ldc, row)
+	}
+	JMP(LabelRef("loaded"))
+	Label("zero")
+	for i := range acc {
+		for j := range acc[i] {
+			s.zero(acc[i][j])
+		}
+	}
+	Label("loaded")
+	// The tile to come: into L2 now, into L1 at the end.
+	prefetchTile := func(prefetch func(Op)) {
+		next := Load(Param("next"), GP64())
+		for i := 0; i < mr; i++ {
+			for j := 0; j < nr*8; j += 64 {
+				prefetch(Mem{Base: next, Disp: j})
+			}
+			ADDQ(ldc, next)
+		}
+	}
+	prefetchTile(func(m Op) { PREFETCHT1(m) })
+	a := Load(Param("a"), GP64())
+	b := Load(Param("b"), GP64())
+	kc := Load(Param("kc"), GP64())
+	// step emits the FMAs of step k of the chain, k steps past a and b.
+	step := func(k int) {
+		// The packed A streams from L2: fetch it eight steps ahead.
+		PREFETCHT0(Mem{Base: a, Disp: 8 * mr * (k + 8)})
+		bv := make([]VecVirtual, nv)
+		for j := range bv {
+			bv[j] = s.vec()
+			VMOVUPD(Mem{Base: b, Disp: 8 * (k*nr + s.width*j)}, bv[j])
+		}
+		for i := 0; i < mr; i++ {
+			t := s.vec()
+			VBROADCASTSD(Mem{Base: a, Disp: 8 * (k*mr + i)}, t)
+			for j := range bv {
+				VFMADD231PD(bv[j], t, acc[i][j])
+			}
+		}
+	}
+	// An odd first step, then two steps a loop.
+	BTQ(U8(0), kc)
+	JCC(LabelRef("pairs"))
+	step(0)
+	ADDQ(U32(8*mr), a)
+	ADDQ(U32(8*nr), b)
+	Label("pairs")
+	SHRQ(U8(1), kc)
+	JZ(LabelRef("store"))
+	Label("loop")
+	step(0)
+	step(1)
+	ADDQ(U32(16*mr), a)
+	ADDQ(U32(16*nr), b)
+	DECQ(kc)
+	JNZ(LabelRef("loop"))
+	Label("store")
+	prefetchTile(func(m Op) { PREFETCHT0(m) })
+	MOVQ(c, row)
+	for i := range acc {
+		for j := range acc[i] {
+			VMOVUPD(acc[i][j], Mem{Base: row, Disp: 8 * s.width * j})
+		}
+		ADDQ(ldc, row)
+	}
+	ret()
+}
+
+// gramTile emits the tile kernel of Gram: for each of nx tiles, R rows
+// against the same C rows, each entry an 8-lane FMA chain along the rows
+// reduced by the tree of reduce8.
+func gramTile(s isa, g gramShape) {
+	r, cc := g.r, g.c
+	name := fmt.Sprintf("gram%dx%d%s", r, cc, s.name)
+	TEXT(name, NOSPLIT, "func(x *float64, xs, nx int, y *float64, ys, n int, pf *float64, pfs int, out *float64)")
+	Doc(fmt.Sprintf("%s adds to out[k*%d+a*%d+b], for the tiles k < nx, the chunk sum", name, r*cc, cc),
+		fmt.Sprintf("reduce8(lanes) of row x[(%d*k+a)*xs:] against row y[b*ys:] over their first n", r),
+		"elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of",
+		"elements i ≡ l (mod 8) in increasing i.")
+	if g.prefetch {
+		Doc(fmt.Sprintf("It prefetches into L2, during the first tile, the first n elements of the %d", cc),
+			"rows pf[b*pfs:], which need not be valid memory.")
+	} else {
+		Doc("It ignores pf and pfs.")
+	}
+	// Every row pointer points at the end of its chunk, and off runs from
+	// -8n up to 0 over them.
+	n8 := Load(Param("n"), GP64())
+	SHLQ(U8(3), n8)
+	rows := func(base, stride string, k int) []Register {
+		p := Load(Param(base), GP64())
+		st := Load(Param(stride), GP64())
+		SHLQ(U8(3), st)
+		ADDQ(n8, p)
+		ptr := make([]Register, k)
+		for b := range ptr {
+			ptr[b] = GP64()
+			MOVQ(p, ptr[b])
+			ADDQ(st, p)
+		}
+		return ptr
+	}
+	yr := rows("y", "ys", cc)
+	var pr []Register
+	if g.prefetch {
+		pr = rows("pf", "pfs", cc)
+	}
+	xr := rows("x", "xs", r)
+	// Locals: how far the x rows move a tile, and the end of out.
+	step, last := AllocLocal(8), AllocLocal(8)
+	t := Load(Param("xs"), GP64())
+	IMUL3Q(U32(8*r), t, t)
+	MOVQ(t, step)
+	out := Load(Param("out"), GP64())
+	t = Load(Param("nx"), GP64())
+	IMUL3Q(U32(8*r*cc), t, t)
+	ADDQ(out, t)
+	MOVQ(t, last)
+	per := 8 / s.width // registers an entry
+	Label("tile")
+	acc := make([][]VecVirtual, r*cc)
+	for e := range acc {
+		acc[e] = accumulators(s, per)
+	}
+	off := Load(Param("n"), GP64())
+	SHLQ(U8(3), off)
+	NEGQ(off)
+	Label("loop")
+	xi := make([][]VecVirtual, r)
+	for a := range xi {
+		xi[a] = make([]VecVirtual, per)
+		for h := range xi[a] {
+			xi[a][h] = s.vec()
+			VMOVUPD(Mem{Base: xr[a], Index: off, Scale: 1, Disp: 8 * s.width * h}, xi[a][h])
+		}
+	}
+	for _, p := range pr {
+		PREFETCHT1(Mem{Base: p, Index: off, Scale: 1})
+	}
+	for b := 0; b < cc; b++ {
+		t := make([]VecVirtual, per)
+		for h := range t {
+			t[h] = s.vec()
+			VMOVUPD(Mem{Base: yr[b], Index: off, Scale: 1, Disp: 8 * s.width * h}, t[h])
+		}
+		for a := 0; a < r; a++ {
+			for h := range t {
+				VFMADD231PD(t[h], xi[a][h], acc[a*cc+b][h])
+			}
+		}
+	}
+	ADDQ(U32(64), off)
+	JNZ(LabelRef("loop"))
+	reduceEntries(s, acc, out)
+	// One tile's worth of prefetches is the whole of the pf rows: the next
+	// tiles prefetch the y rows, which are in L1.
+	for b, p := range pr {
+		MOVQ(yr[b], p)
+	}
+	for _, p := range xr {
+		ADDQ(step, p)
+	}
+	ADDQ(U32(8*r*cc), out)
+	CMPQ(out, last)
+	JNE(LabelRef("tile"))
+	ret()
+}
+
+// reduceEntries adds to out[e] the sum of the 8 lanes of entry e, acc[e]
+// being its registers, by the tree of reduce8 (lane l plus lane l+4, then
+// l plus l+2, then lane 0 plus lane 1), eight (AVX-512) or four (AVX2)
+// entries at a time: shuffles put the operands of each level of several
+// entries side by side, so that one add does that level for all of them, and
+// the entries come out in order.
+func reduceEntries(s isa, acc [][]VecVirtual, out Register) {
+	// level3 adds lane 0 and lane 1 of each 128-bit block of x and of y,
+	// returning the sums interleaved x, y, x, y, ….
+	level3 := func(x, y VecVirtual) VecVirtual {
+		lo, hi := s.vec(), s.vec()
+		VUNPCKLPD(y, x, lo)
+		VUNPCKHPD(y, x, hi)
+		VADDPD(hi, lo, lo)
+		return lo
+	}
+	store := func(v VecVirtual, e int) {
+		m := Mem{Base: out, Disp: 8 * e}
+		VADDPD(m, v, v)
+		VMOVUPD(v, m)
+	}
+	if s.width == 4 {
+		// Entry e is acc[e][0] (lanes 0-3) and acc[e][1] (lanes 4-7).
+		for _, v := range acc {
+			VADDPD(v[1], v[0], v[0])
+		}
+		// Level 2 of two entries: their low halves plus their high halves.
+		level2 := func(p, q VecVirtual) VecVirtual {
+			lo, hi := s.vec(), s.vec()
+			VPERM2F128(U8(0x20), q, p, lo)
+			VPERM2F128(U8(0x31), q, p, hi)
+			VADDPD(hi, lo, lo)
+			return lo
+		}
+		for g := 0; g < len(acc); g += 4 {
+			e := func(i int) VecVirtual { return acc[g+i][0] }
+			store(level3(level2(e(0), e(2)), level2(e(1), e(3))), g)
+		}
+		return
+	}
+	// shuffle adds the 128-bit blocks of p and q that imm1 selects to those
+	// imm2 selects (VSHUFF64X2 takes two blocks of p, then two of q).
+	shuffle := func(imm1, imm2 uint8, p, q VecVirtual) VecVirtual {
+		lo, hi := s.vec(), s.vec()
+		VSHUFF64X2(U8(imm1), q, p, lo)
+		VSHUFF64X2(U8(imm2), q, p, hi)
+		VADDPD(hi, lo, lo)
+		return lo
+	}
+	for g := 0; g < len(acc); g += 8 {
+		e := func(i int) VecVirtual { return acc[g+i][0] }
+		// Level 1, blocks 0,1 plus blocks 2,3: entries paired so that
+		// level 3 interleaves them back into order.
+		level1 := func(i, j int) VecVirtual { return shuffle(0x44, 0xee, e(i), e(j)) }
+		// Level 2, blocks 0,2 plus blocks 1,3 of two level-1 results.
+		level2 := func(p, q VecVirtual) VecVirtual { return shuffle(0x88, 0xdd, p, q) }
+		x := level2(level1(0, 2), level1(4, 6))
+		y := level2(level1(1, 3), level1(5, 7))
+		store(level3(x, y), g)
+	}
+}
+
+// asX names the low 128 bits of a vector register.
+func asX(r Op) Register { return r.(interface{ AsX() Register }).AsX() }

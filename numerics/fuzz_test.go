@@ -1,0 +1,166 @@
+package numerics
+
+import (
+	"math"
+	"testing"
+
+	"pgregory.net/rapid"
+)
+
+// Property checks: every implementation against the documented order, bit
+// for bit, on arbitrary lengths, alignments and values (NaN, ±Inf, ±0,
+// subnormals, extremes). Each runs under `go test` through rapid.Check and
+// as a fuzz target: go test -fuzz=FuzzDot ./numerics
+
+// value draws any float64, specials often.
+var value = rapid.Custom(func(t *rapid.T) float64 {
+	switch rapid.IntRange(0, 3).Draw(t, "kind") {
+	case 0:
+		return rapid.SampledFrom(specials).Draw(t, "special")
+	case 1:
+		return rapid.Float64().Draw(t, "any")
+	case 2:
+		return math.Float64frombits(rapid.Uint64().Draw(t, "bits"))
+	}
+	return rapid.Float64Range(-1, 1).Draw(t, "unit")
+})
+
+// vector draws n values placed at a random offset into a larger slice, so
+// the kernels meet every alignment.
+func vector(t *rapid.T, name string, n int) []float64 {
+	off := rapid.IntRange(0, 7).Draw(t, name+" offset")
+	buf := make([]float64, off+n)
+	for i := range n {
+		buf[off+i] = value.Draw(t, name)
+	}
+	return buf[off:]
+}
+
+// eachImpl calls f with every implementation forced in turn.
+func eachImpl(f func(name string)) {
+	for _, im := range impls {
+		restore := forceImpl(im)
+		f(im.name)
+		restore()
+	}
+}
+
+func checkDot(t *rapid.T) {
+	n := rapid.IntRange(0, 200).Draw(t, "n")
+	x, y := vector(t, "x", n), vector(t, "y", n)
+	want := refDot(x, y)
+	eachImpl(func(name string) {
+		if got := Dot(x, y); !same(got, want) {
+			t.Fatalf("%s: Dot = %v, want %v", name, got, want)
+		}
+	})
+}
+
+func checkAxpyScal(t *rapid.T) {
+	n := rapid.IntRange(0, 200).Draw(t, "n")
+	alpha := value.Draw(t, "alpha")
+	x, y := vector(t, "x", n), vector(t, "y", n)
+	eachImpl(func(name string) {
+		z := append([]float64(nil), y...)
+		Axpy(alpha, x, z)
+		for i := range z {
+			if want := math.FMA(alpha, x[i], y[i]); !same(z[i], want) {
+				t.Fatalf("%s: Axpy z[%d] = %v, want %v", name, i, z[i], want)
+			}
+		}
+		copy(z, x)
+		Scal(alpha, z)
+		for i := range z {
+			if want := alpha * x[i]; !same(z[i], want) {
+				t.Fatalf("%s: Scal z[%d] = %v, want %v", name, i, z[i], want)
+			}
+		}
+	})
+}
+
+func checkNrm2(t *rapid.T) {
+	x := vector(t, "x", rapid.IntRange(0, 200).Draw(t, "n"))
+	restore := forceImpl(generic)
+	want := Nrm2(x)
+	restore()
+	eachImpl(func(name string) {
+		if got := Nrm2(x); !same(got, want) {
+			t.Fatalf("%s: Nrm2 = %v, generic %v", name, got, want)
+		}
+	})
+	hasInf, hasNaN := false, false
+	for _, v := range x {
+		hasInf = hasInf || math.IsInf(v, 0)
+		hasNaN = hasNaN || math.IsNaN(v)
+	}
+	switch {
+	case hasInf && !math.IsInf(want, 1):
+		t.Fatalf("Nrm2 = %v with an infinite entry", want)
+	case !hasInf && hasNaN && !math.IsNaN(want):
+		t.Fatalf("Nrm2 = %v with a NaN entry", want)
+	case !hasInf && !hasNaN && math.Abs(want-bigNorm(x)) > float64(len(x)+3)*0x1p-53*want+1e-320:
+		t.Fatalf("Nrm2 = %v, exact %v", want, bigNorm(x))
+	}
+}
+
+func checkGemm(t *rapid.T) {
+	m := rapid.IntRange(0, 30).Draw(t, "m")
+	n := rapid.IntRange(0, 30).Draw(t, "n")
+	k := rapid.IntRange(0, 30).Draw(t, "k")
+	tA, tB := rapid.Bool().Draw(t, "tA"), rapid.Bool().Draw(t, "tB")
+	alpha := rapid.SampledFrom([]float64{1, 0, -2.5, math.NaN()}).Draw(t, "alpha")
+	beta := rapid.SampledFrom([]float64{1, 0, 0.5, math.Inf(1)}).Draw(t, "beta")
+	a, b, c := vector(t, "a", m*k), vector(t, "b", k*n), vector(t, "c", m*n)
+	lda, ldb := max(1, k), max(1, n)
+	atA := func(i, l int) float64 { return a[i*k+l] }
+	if tA {
+		lda = max(1, m)
+		atA = func(i, l int) float64 { return a[l*m+i] }
+	}
+	atB := func(l, j int) float64 { return b[l*n+j] }
+	if tB {
+		ldb = max(1, k)
+		atB = func(l, j int) float64 { return b[j*k+l] }
+	}
+	want := append([]float64(nil), c...)
+	refProduct(full, m, n, k, alpha, atA, atB, beta, want, max(1, n))
+	eachImpl(func(name string) {
+		got := append([]float64(nil), c...)
+		Gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, got, max(1, n))
+		for i := range want {
+			if !same(got[i], want[i]) {
+				t.Fatalf("%s: C[%d] = %v, want %v", name, i, got[i], want[i])
+			}
+		}
+	})
+}
+
+func checkGram(t *rapid.T) {
+	n := rapid.IntRange(0, 11).Draw(t, "n")
+	p := rapid.SampledFrom([]int{0, 1, 5, 8, 13, 40, 1030}).Draw(t, "p")
+	q := vector(t, "q", n*p)
+	want := refGram(q, n, p)
+	eachImpl(func(name string) {
+		k := make([]float64, n*n)
+		Gram(k, q, n, p)
+		for i := range want {
+			if !same(k[i], want[i]) {
+				t.Fatalf("%s: K[%d] = %v, want %v", name, i, k[i], want[i])
+			}
+		}
+	})
+}
+
+func TestProperties(t *testing.T) {
+	t.Run("Dot", rapid.MakeCheck(checkDot))
+	t.Run("AxpyScal", rapid.MakeCheck(checkAxpyScal))
+	t.Run("Nrm2", rapid.MakeCheck(checkNrm2))
+	t.Run("Gemm", rapid.MakeCheck(checkGemm))
+	t.Run("Gram", rapid.MakeCheck(checkGram))
+}
+
+func FuzzDot(f *testing.F)      { f.Fuzz(rapid.MakeFuzz(checkDot)) }
+func FuzzAxpyScal(f *testing.F) { f.Fuzz(rapid.MakeFuzz(checkAxpyScal)) }
+func FuzzNrm2(f *testing.F)     { f.Fuzz(rapid.MakeFuzz(checkNrm2)) }
+func FuzzGemm(f *testing.F)     { f.Fuzz(rapid.MakeFuzz(checkGemm)) }
+func FuzzGram(f *testing.F)     { f.Fuzz(rapid.MakeFuzz(checkGram)) }

@@ -1,0 +1,317 @@
+package numerics
+
+import "fmt"
+
+// gemmKernel is a register-blocked micro-kernel: fn updates the mr x nr tile c
+// (row stride ldc) by c[i*ldc+j] = FMA(a[k*mr+i], b[k*nr+j], c[i*ldc+j]) for
+// k = 0, …, kc-1 in order, a and b being packed panels; next is the tile to
+// come, which it may prefetch. With zero, the chains start from +0 instead of
+// the tile, which is then only written.
+type gemmKernel struct {
+	mr, nr int
+	fn     func(kc int, a, b, c []float64, ldc int, next []float64, zero bool)
+}
+
+// Blocking of the Gemm driver, in elements, tuned on the machine of
+// BENCHMARKS.md: the mc x kc block of A (688 KB) stays in L2, its mr x kc
+// panels and the kc x nr panels of B stream from there into L1, the kc x nc
+// block of B (12 MB) stays in L3; a large kc makes few passes over C, whose
+// tiles every pass loads and stores.
+const (
+	gemmKC = 512
+	gemmMC = 168
+	gemmNC = 3072
+)
+
+// matrix is a strided view: element (i, j) is d[i*rs+j*cs].
+type matrix struct {
+	d      []float64
+	rs, cs int
+}
+
+// view returns the r x c matrix stored row-major in d with leading dimension
+// ld, transposed if trans (then d holds c x r).
+func view(d []float64, trans bool, ld int) matrix {
+	if trans {
+		return matrix{d, 1, ld}
+	}
+	return matrix{d, ld, 1}
+}
+
+// triangle selects the elements of C a product writes.
+type triangle int
+
+const (
+	full  triangle = iota
+	upper          // j >= i
+	lower          // j <= i
+)
+
+func (t triangle) has(i, j int) bool {
+	switch t {
+	case upper:
+		return j >= i
+	case lower:
+		return j <= i
+	}
+	return true
+}
+
+// Gemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices, op(X)
+// being X or Xᵀ as tA, tB say: op(A) is m x k, op(B) k x n, C m x n, with
+// leading dimensions lda, ldb, ldc. It panics on negative sizes, leading
+// dimensions too small or slices too short, like gonum's Dgemm.
+//
+// Order, the same on every path and for every GOMAXPROCS: C[i][j] is first
+// set to 0 if beta == 0 (NaNs in C are not kept) or to beta*C[i][j] if
+// beta != 1, then, unless alpha == 0, updated by one FMA chain
+//
+//	C[i][j] = FMA(op(A)[i][l], alpha*op(B)[l][j], C[i][j]) for l = 0, …, k-1,
+//
+// alpha*op(B)[l][j] being op(B)[l][j] itself when alpha == 1. Like the
+// reference dgemm, whose loop this is with the multiply-add fused.
+func Gemm(tA, tB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	checkMatrix("Gemm", "A", tA, m, k, a, lda)
+	checkMatrix("Gemm", "B", tB, k, n, b, ldb)
+	checkMatrix("Gemm", "C", false, m, n, c, ldc)
+	product(full, m, n, k, alpha, view(a, tA, lda), view(b, tB, ldb), beta, c, ldc)
+}
+
+// Syrk computes the triangle of C = alpha*op(A)*op(A)ᵀ + beta*C selected by
+// upper (j >= i if upper, j <= i otherwise) for a row-major n x n C: op(A) is
+// the n x k matrix A, or Aᵀ for a k x n A when trans. Elements outside the
+// triangle are not touched. It panics like Gemm on bad sizes.
+//
+// Order: that of Gemm with op(B) = op(A)ᵀ, element by element of the triangle.
+func Syrk(upper, trans bool, n, k int, alpha float64, a []float64, lda int, beta float64, c []float64, ldc int) {
+	checkMatrix("Syrk", "A", trans, n, k, a, lda)
+	checkMatrix("Syrk", "C", false, n, n, c, ldc)
+	t := lowerOrUpper(upper)
+	product(t, n, n, k, alpha, view(a, trans, lda), view(a, !trans, lda), beta, c, ldc)
+}
+
+func lowerOrUpper(up bool) triangle {
+	if up {
+		return upper
+	}
+	return lower
+}
+
+// checkMatrix panics unless d holds the r x c matrix op(X) (X itself c x r
+// when trans) row-major with leading dimension ld.
+func checkMatrix(fn, name string, trans bool, r, c int, d []float64, ld int) {
+	if trans {
+		r, c = c, r
+	}
+	switch {
+	case r < 0 || c < 0:
+		panic(fmt.Sprintf("numerics: %s: %s has negative size %dx%d", fn, name, r, c))
+	case ld < max(1, c):
+		panic(fmt.Sprintf("numerics: %s: leading dimension %d of %s below its %d columns", fn, ld, name, c))
+	case r > 0 && c > 0 && len(d) < (r-1)*ld+c:
+		panic(fmt.Sprintf("numerics: %s: %s holds %d elements, needs %d", fn, name, len(d), (r-1)*ld+c))
+	}
+}
+
+// product is the driver of Gemm and Syrk: it splits the columns of C among
+// goroutines, which own them whole, so no element depends on how many run.
+func product(t triangle, m, n, k int, alpha float64, a, b matrix, beta float64, c []float64, ldc int) {
+	kern := active.gemm
+	work := func(j int) float64 { // elements of column j in the triangle
+		switch t {
+		case upper:
+			return float64(min(j+1, m))
+		case lower:
+			return float64(max(m-j, 0))
+		}
+		return float64(m)
+	}
+	w := workers(float64(m) * float64(n) * float64(k))
+	cuts := split(n, w, kern.nr, work)
+	parallel(len(cuts)-1, func(g int) {
+		j0, j1 := cuts[g], cuts[g+1]
+		if alpha == 0 || k == 0 {
+			scaleC(t, m, j0, j1, beta, c, ldc)
+			return
+		}
+		// With beta == 0 the first block of k starts the chains from +0,
+		// which is what clearing C would give.
+		if beta != 0 {
+			scaleC(t, m, j0, j1, beta, c, ldc)
+		}
+		columns(kern, t, m, j0, j1, k, alpha, a, b, beta == 0, c, ldc)
+	})
+}
+
+// scaleC applies beta to the elements of columns [j0, j1) in the triangle.
+func scaleC(t triangle, m, j0, j1 int, beta float64, c []float64, ldc int) {
+	if beta == 1 {
+		return
+	}
+	for i := range m {
+		lo, hi := j0, j1
+		switch t {
+		case upper:
+			lo = max(lo, i)
+		case lower:
+			hi = min(hi, i+1)
+		}
+		if lo >= hi {
+			continue
+		}
+		row := c[i*ldc+lo : i*ldc+hi]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
+
+// columns runs the blocked product on the columns [j0, j1) of C.
+// With zero, the chains start from +0 instead of C.
+func columns(kern gemmKernel, t triangle, m, j0, j1, k int, alpha float64, a, b matrix, zero bool, c []float64, ldc int) {
+	mr, nr := kern.mr, kern.nr
+	kc := min(gemmKC, k)
+	nc := min(gemmNC, roundUp(j1-j0, nr))
+	buf := getBuffer(kc*nc + kc*min(gemmMC, roundUp(m, mr)) + mr*nr)
+	defer putBuffer(buf)
+	bp, ap := (*buf)[:kc*nc], (*buf)[kc*nc:]
+	tile := ap[len(ap)-mr*nr:]
+	for jc := j0; jc < j1; jc += nc {
+		jn := min(nc, j1-jc)
+		// Rows that meet the triangle in these columns.
+		ilo, ihi := 0, m
+		switch t {
+		case upper:
+			ihi = min(m, jc+jn)
+		case lower:
+			ilo = jc - jc%mr
+		}
+		for pc := 0; pc < k; pc += kc {
+			kb := min(kc, k-pc)
+			packB(bp, b, pc, kb, jc, jn, j1, nr, alpha)
+			for ic := ilo; ic < ihi; ic += gemmMC {
+				ib := min(gemmMC, ihi-ic)
+				packA(ap, a, ic, ib, m, pc, kb, mr)
+				for jr := 0; jr < jn; jr += nr {
+					bq := bp[jr*kb : (jr+nr)*kb]
+					for ir := 0; ir < ib; ir += mr {
+						aq := ap[ir*kb : (ir+mr)*kb]
+						microTile(kern, t, m, j1, ic+ir, jc+jr, kb, aq, bq, zero && pc == 0, c, ldc, tile)
+					}
+				}
+			}
+		}
+	}
+}
+
+// microTile runs the micro-kernel on the tile of C at (i0, j0), in place when
+// the whole tile is in C and in the triangle, through the scratch tile
+// otherwise (and not at all when no element is in the triangle).
+func microTile(kern gemmKernel, t triangle, m, n, i0, j0, kb int, aq, bq []float64, zero bool, c []float64, ldc int, tile []float64) {
+	mr, nr := kern.mr, kern.nr
+	i1, j1 := i0+mr-1, j0+nr-1 // last row and column
+	if (t == upper && i0 > j1) || (t == lower && j0 > i1) {
+		return
+	}
+	if i1 < m && j1 < n && t.has(i1, j0) && t.has(i0, j1) {
+		at := i0*ldc + j0
+		next := c[at:]
+		if nx := at + mr*ldc; nx < len(c) {
+			next = c[nx:]
+		}
+		kern.fn(kb, aq, bq, c[at:], ldc, next, zero)
+		return
+	}
+	for i := range mr {
+		for j := range nr {
+			v := 0.0
+			if i0+i < m && j0+j < n && t.has(i0+i, j0+j) {
+				v = c[(i0+i)*ldc+j0+j]
+			}
+			tile[i*nr+j] = v
+		}
+	}
+	kern.fn(kb, aq, bq, tile, nr, tile, zero)
+	for i := range mr {
+		for j := range nr {
+			if i0+i < m && j0+j < n && t.has(i0+i, j0+j) {
+				c[(i0+i)*ldc+j0+j] = tile[i*nr+j]
+			}
+		}
+	}
+}
+
+// packA copies rows [ic, ic+ib) and columns [pc, pc+kb) of a into ap as
+// panels of mr rows, column after column: ap[p*mr*kb + l*mr + i] =
+// a(ic+p*mr+i, pc+l), zero past row m.
+func packA(ap []float64, a matrix, ic, ib, m, pc, kb, mr int) {
+	src := make([][]float64, mr)
+	for p := 0; p*mr < ib; p++ {
+		panel := ap[p*mr*kb : (p+1)*mr*kb]
+		if a.cs != 1 {
+			for l := range kb {
+				dst := panel[l*mr : (l+1)*mr]
+				at := (ic+p*mr)*a.rs + (pc+l)*a.cs
+				for i := range dst {
+					if ic+p*mr+i < m {
+						dst[i] = a.d[at]
+					} else {
+						dst[i] = 0
+					}
+					at += a.rs
+				}
+			}
+			continue
+		}
+		for i := range src {
+			src[i] = zeros[:kb]
+			if r := ic + p*mr + i; r < m {
+				src[i] = a.d[r*a.rs+pc : r*a.rs+pc+kb]
+			}
+		}
+		for l := range kb {
+			dst := panel[l*mr : (l+1)*mr]
+			for i, s := range src {
+				dst[i] = s[l]
+			}
+		}
+	}
+}
+
+// zeros stands for the rows of A past m.
+var zeros = make([]float64, gemmKC)
+
+// packB copies rows [pc, pc+kb) and columns [jc, jc+jn) of b, times alpha,
+// into bp as panels of nr columns, row after row: bp[p*nr*kb + l*nr + j] =
+// alpha*b(pc+l, jc+p*nr+j), zero from column n on. It reads b row by row,
+// in the order of memory when b is not transposed.
+func packB(bp []float64, b matrix, pc, kb, jc, jn, n, nr int, alpha float64) {
+	np := (jn + nr - 1) / nr
+	for l := range kb {
+		at := (pc+l)*b.rs + jc*b.cs
+		for p := range np {
+			row := bp[p*nr*kb+l*nr : p*nr*kb+(l+1)*nr]
+			w := min(nr, n-jc-p*nr) // columns of the panel in B
+			if b.cs == 1 {
+				copy(row, b.d[at:at+w])
+			} else {
+				for j := range w {
+					row[j] = b.d[at+j*b.cs]
+				}
+			}
+			clear(row[w:])
+			if alpha != 1 {
+				for j := range w {
+					row[j] *= alpha
+				}
+			}
+			at += nr * b.cs
+		}
+	}
+}
+
+func roundUp(x, m int) int { return (x + m - 1) / m * m }

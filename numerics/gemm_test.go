@@ -1,0 +1,200 @@
+package numerics
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// refProduct is the order Gemm and Syrk document, from their doc comment:
+// op(A) and op(B) given as element functions, C row-major with ldc.
+func refProduct(t triangle, m, n, k int, alpha float64, a, b func(i, j int) float64, beta float64, c []float64, ldc int) {
+	for i := range m {
+		for j := range n {
+			if !t.has(i, j) {
+				continue
+			}
+			v := c[i*ldc+j]
+			switch {
+			case beta == 0:
+				v = 0
+			case beta != 1:
+				v *= beta
+			}
+			if alpha != 0 {
+				for l := range k {
+					bl := b(l, j)
+					if alpha != 1 {
+						bl *= alpha
+					}
+					v = math.FMA(a(i, l), bl, v)
+				}
+			}
+			c[i*ldc+j] = v
+		}
+	}
+}
+
+// operand is a guarded r x c matrix op(X) stored with leading dimension
+// cols+2 (X transposed when trans), NaN in the padding.
+type operand struct {
+	buf, d []float64
+	ld     int
+	trans  bool
+}
+
+func newOperand(r, c int, trans bool, fill func(int) float64) operand {
+	sr, sc := r, c
+	if trans {
+		sr, sc = c, r
+	}
+	ld := sc + 2
+	buf, d := guarded(max(0, sr*ld), fill)
+	for i := range sr {
+		for j := sc; j < ld; j++ {
+			d[i*ld+j] = guardNaN
+		}
+	}
+	return operand{buf, d, ld, trans}
+}
+
+func (o operand) at(i, j int) float64 {
+	if o.trans {
+		i, j = j, i
+	}
+	return o.d[i*o.ld+j]
+}
+
+// checkPadding fails t if a padding element of o was written.
+func (o operand) checkPadding(t *testing.T, what string, rows, cols int) {
+	t.Helper()
+	checkGuards(t, what, o.buf)
+	for i := range rows {
+		for j := cols; j < o.ld; j++ {
+			if math.Float64bits(o.d[i*o.ld+j]) != math.Float64bits(guardNaN) {
+				t.Fatalf("%s: padding (%d, %d) written", what, i, j)
+			}
+		}
+	}
+}
+
+type gemmCase struct{ m, n, k int }
+
+// gemmSizes cross every tail of the micro-kernels and every block of the
+// driver (kc = 256, mc = 144, nc = 3072).
+var gemmSizes = []gemmCase{
+	{0, 3, 4}, {3, 0, 4}, {3, 4, 0}, {1, 1, 1}, {5, 7, 3}, {8, 24, 16}, {9, 25, 17},
+	{17, 49, 33}, {33, 13, 70}, {150, 50, 300}, {20, 3100, 3},
+}
+
+var scalars = []float64{1, 0, -0.75}
+
+func TestGemm(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 1))
+	forEachImpl(t, func(t *testing.T) {
+		for _, s := range gemmSizes {
+			for _, tA := range []bool{false, true} {
+				for _, tB := range []bool{false, true} {
+					alpha, beta := scalars[r.IntN(3)], scalars[r.IntN(3)]
+					what := fmt.Sprintf("Gemm %dx%dx%d tA=%v tB=%v alpha=%v beta=%v", s.m, s.n, s.k, tA, tB, alpha, beta)
+					a := newOperand(s.m, s.k, tA, uniform(r))
+					b := newOperand(s.k, s.n, tB, uniform(r))
+					c := newOperand(s.m, s.n, false, uniform(r))
+					a0, b0 := slices.Clone(a.buf), slices.Clone(b.buf)
+					want := slices.Clone(c.d)
+					refProduct(full, s.m, s.n, s.k, alpha, a.at, b.at, beta, want, c.ld)
+					Gemm(tA, tB, s.m, s.n, s.k, alpha, a.d, a.ld, b.d, b.ld, beta, c.d, c.ld)
+					sameSlices(t, what, c.d, want)
+					c.checkPadding(t, what, s.m, s.n)
+					sameSlices(t, what+" A", a.buf, a0)
+					sameSlices(t, what+" B", b.buf, b0)
+				}
+			}
+		}
+	})
+}
+
+func TestSyrk(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 2))
+	forEachImpl(t, func(t *testing.T) {
+		for _, n := range []int{0, 1, 5, 9, 25, 50, 150} {
+			for _, k := range []int{0, 3, 40, 300} {
+				for _, up := range []bool{true, false} {
+					for _, trans := range []bool{false, true} {
+						alpha, beta := scalars[r.IntN(3)], scalars[r.IntN(3)]
+						what := fmt.Sprintf("Syrk n=%d k=%d upper=%v trans=%v alpha=%v beta=%v", n, k, up, trans, alpha, beta)
+						a := newOperand(n, k, trans, uniform(r))
+						c := newOperand(n, n, false, uniform(r))
+						tri := lowerOrUpper(up)
+						for i := range n { // the other triangle must stay as it is
+							for j := range n {
+								if !tri.has(i, j) {
+									c.d[i*c.ld+j] = guardNaN
+								}
+							}
+						}
+						want := slices.Clone(c.d)
+						at := func(i, j int) float64 { return a.at(j, i) }
+						refProduct(tri, n, n, k, alpha, a.at, at, beta, want, c.ld)
+						Syrk(up, trans, n, k, alpha, a.d, a.ld, beta, c.d, c.ld)
+						sameSlices(t, what, c.d, want)
+						c.checkPadding(t, what, n, n)
+						for i := range n {
+							for j := range n {
+								if !tri.has(i, j) && math.Float64bits(c.d[i*c.ld+j]) != math.Float64bits(guardNaN) {
+									t.Fatalf("%s: (%d, %d) outside the triangle written", what, i, j)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// Parallel products give the bits of one goroutine.
+func TestProductProcs(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 3))
+	m, n, k := 130, 270, 300
+	a, b := randSlice(r, m*k), randSlice(r, k*n)
+	forEachImpl(t, func(t *testing.T) {
+		var c [2][]float64
+		var s [2][]float64
+		for p := range 2 {
+			withProcs(p+1, func() {
+				c[p] = make([]float64, m*n)
+				Gemm(false, false, m, n, k, 1, a, k, b, n, 0, c[p], n)
+				s[p] = make([]float64, n*n)
+				Syrk(true, true, n, k, 1, b, n, 0, s[p], n)
+			})
+		}
+		sameSlices(t, "Gemm GOMAXPROCS 2 vs 1", c[1], c[0])
+		sameSlices(t, "Syrk GOMAXPROCS 2 vs 1", s[1], s[0])
+	})
+}
+
+func TestProductPanics(t *testing.T) {
+	for name, f := range map[string]func(){
+		"negative": func() { Gemm(false, false, -1, 1, 1, 1, nil, 1, nil, 1, 0, nil, 1) },
+		"lda": func() {
+			Gemm(false, false, 2, 2, 3, 1, make([]float64, 6), 2, make([]float64, 6), 2, 0, make([]float64, 4), 2)
+		},
+		"short C": func() {
+			Gemm(false, false, 2, 2, 1, 1, make([]float64, 2), 1, make([]float64, 2), 2, 0, make([]float64, 3), 2)
+		},
+		"short A":   func() { Syrk(true, false, 3, 2, 1, make([]float64, 5), 2, 0, make([]float64, 9), 3) },
+		"Gram size": func() { Gram(make([]float64, 4), make([]float64, 3), 2, 2) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}

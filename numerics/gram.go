@@ -1,0 +1,200 @@
+package numerics
+
+import (
+	"fmt"
+	"math"
+)
+
+// gramKernel is a Gram kernel of tr x tc tiles: for each tile k < nx, fn
+// adds to out[k*tr*tc+a*tc+b] the chunkSum of row x[(tr*k+a)*xs:] against
+// row y[b*ys:] over their first n elements (n > 0, a multiple of 8), and may
+// prefetch the first n elements of the rows pf[b*pfs:] (which may run past
+// pf).
+type gramKernel struct {
+	tr, tc int
+	fn     func(x []float64, xs, nx int, y []float64, ys, n int, pf []float64, pfs int, out []float64)
+}
+
+const (
+	// gramChunk is the length of the chunks of the Gram order, such that the
+	// chunks of the rows of a tile stay in L1. Changing it changes the bits
+	// of every Gram of more than gramChunk columns.
+	gramChunk = 512
+	// gramBlockRows is the number of rows of Q whose chunks stay in L2 while
+	// every tile of theirs runs over the chunk.
+	gramBlockRows = 256
+	// gramL2 is the size in bytes up to which the chunks of all rows stay in
+	// L2 together, and are read in place; past it they are packed by blocks.
+	gramL2 = 1 << 20
+)
+
+// Gram writes K = Q Qᵀ into k (n x n, row-major, both triangles) for the
+// row-major n x p matrix q. It panics if n or p is negative or a slice is
+// too short. K is exactly symmetric: the upper triangle is computed and
+// mirrored.
+//
+// Order, the same on every path and for every GOMAXPROCS: with x, y the rows
+// i <= j and m = p&^7, K[i][j] = s where s = 0, then for each chunk
+// [c, c+512) ∩ [0, m) in increasing c, s += reduce8(lane), lane l being the
+// FMA chain lane[l] = FMA(x[e], y[e], lane[l]) over the e ≡ l (mod 8) of the
+// chunk in increasing e and reduce8 the tree lane[l] += lane[l+w], w = 4, 2,
+// 1; then s = FMA(x[e], y[e], s) for e = m, …, p-1.
+func Gram(k, q []float64, n, p int) {
+	if n < 0 || p < 0 {
+		panic(fmt.Sprintf("numerics: Gram: negative size %dx%d", n, p))
+	}
+	if len(q) < n*p || len(k) < n*n {
+		panic("numerics: Gram: slice too short")
+	}
+	pack := n*gramChunk*8 > gramL2
+	kern := active.gram
+	if pack {
+		kern = active.gramPacked
+	}
+	lay := newGramLayout(n, kern.tr, kern.tc)
+	out := make([]float64, lay.start[lay.nj]*kern.tr*kern.tc)
+	m := p &^ 7
+	if m > 0 && n > 0 {
+		units, cost := lay.units(gramBlockRows / kern.tr)
+		w := workers(float64(n) * float64(n) * float64(p) / 2)
+		cuts := split(len(units), w, 1, cost)
+		parallel(len(cuts)-1, func(g int) {
+			gramRun(kern, lay, units[cuts[g]:cuts[g+1]], q, p, m, pack, out)
+		})
+	}
+	for j := range n {
+		for i := 0; i <= j; i++ {
+			s := out[lay.at(i, j)]
+			x, y := q[i*p:(i+1)*p], q[j*p:(j+1)*p]
+			for e := m; e < p; e++ {
+				s = math.FMA(x[e], y[e], s)
+			}
+			k[i*n+j], k[j*n+i] = s, s
+		}
+	}
+}
+
+// gramLayout places the tiles that cover the upper triangle of K: tile
+// (I, J) holds rows [I*tr, I*tr+tr) and columns [J*tc, J*tc+tc), tile column
+// J the tiles I = 0, …, top(J), stored from tile start[J] on.
+type gramLayout struct {
+	n, tr, tc, ni, nj int
+	start             []int
+}
+
+func newGramLayout(n, tr, tc int) gramLayout {
+	l := gramLayout{n: n, tr: tr, tc: tc, ni: (n + tr - 1) / tr, nj: (n + tc - 1) / tc}
+	l.start = make([]int, l.nj+1)
+	for j := range l.nj {
+		l.start[j+1] = l.start[j] + l.top(j) + 1
+	}
+	return l
+}
+
+// top is the last tile row that meets the upper triangle in tile column j.
+func (l gramLayout) top(j int) int { return min(l.ni-1, (j*l.tc+l.tc-1)/l.tr) }
+
+// at is the index in the packed tiles of entry (i, j), i <= j.
+func (l gramLayout) at(i, j int) int {
+	return (l.start[j/l.tc]+i/l.tr)*l.tr*l.tc + i%l.tr*l.tc + j%l.tc
+}
+
+// gramUnit is the work on tile column j from tile rows [lo, hi), which lie
+// in block b.
+type gramUnit struct{ b, j, lo, hi int }
+
+// units lists the work block by block of bt tile rows, with its cost in
+// tiles.
+func (l gramLayout) units(bt int) ([]gramUnit, func(int) float64) {
+	var units []gramUnit
+	for b := 0; b*bt < l.ni; b++ {
+		for j := range l.nj {
+			if lo, hi := b*bt, min(l.top(j)+1, (b+1)*bt); lo < hi {
+				units = append(units, gramUnit{b, j, lo, hi})
+			}
+		}
+	}
+	return units, func(i int) float64 { return float64(units[i].hi - units[i].lo) }
+}
+
+// gramRun runs units (consecutive ones sharing a block) chunk by chunk.
+//
+// Read in place, the kernels prefetch the next chunk of each tile column.
+// Packed, the chunk of the rows of a block is copied gramChunk apart, so that
+// the kernels stream it from L2 without a page break every row. The rows of
+// the last tile row and column are padded with zero rows past n.
+func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q []float64, p, m int, pack bool, out []float64) {
+	tr, tc, n := kern.tr, kern.tc, lay.n
+	bt := gramBlockRows / tr
+	buf := getBuffer((bt*tr + tr + tc) * gramChunk)
+	defer putBuffer(buf)
+	padI, padJ, xp := (*buf)[:tr*gramChunk], (*buf)[tr*gramChunk:(tr+tc)*gramChunk], (*buf)[(tr+tc)*gramChunk:]
+	lastI, lastJ := lay.ni-1, lay.nj-1
+	partI, partJ := n%tr != 0, n%tc != 0
+	// fill copies the chunk [c, c+cl) of rows [r0, r1) to dst, a row each
+	// gramChunk elements, zero past row n.
+	fill := func(dst []float64, r0, r1, c, cl int) {
+		for r := r0; r < r1; r++ {
+			row := dst[(r-r0)*gramChunk : (r-r0)*gramChunk+cl]
+			if r < n {
+				copy(row, q[r*p+c:])
+			} else {
+				clear(row)
+			}
+		}
+	}
+	for len(units) > 0 {
+		run := 1
+		for run < len(units) && units[run].b == units[0].b {
+			run++
+		}
+		// The rows of the block.
+		r0, r1 := units[0].b*bt*tr, min((units[0].b+1)*bt, lay.ni)*tr
+		for c := 0; c < m; c += gramChunk {
+			cl := min(gramChunk, m-c)
+			if pack {
+				fill(xp, r0, r1, c, cl)
+			}
+			if partI {
+				fill(padI, lastI*tr, lastI*tr+tr, c, cl)
+			}
+			if partJ {
+				fill(padJ, lastJ*tc, lastJ*tc+tc, c, cl)
+			}
+			// xrows returns tile row i from column c on, and its stride.
+			xrows := func(i int) ([]float64, int) {
+				switch {
+				case pack:
+					return xp[(i*tr-r0)*gramChunk:], gramChunk
+				case partI && i == lastI:
+					return padI, gramChunk
+				}
+				return q[i*tr*p+c:], p
+			}
+			for _, u := range units[:run] {
+				y, ys := q[min(u.j*tc*p+c, len(q)):], p
+				switch {
+				case pack && u.j*tc >= r0 && u.j*tc+tc <= r1:
+					y, ys = xp[(u.j*tc-r0)*gramChunk:], gramChunk
+				case partJ && u.j == lastJ:
+					y, ys = padJ, gramChunk
+				}
+				var pf []float64 // the next chunk of these rows
+				if at := u.j*tc*p + c + cl; !pack && at < len(q) {
+					pf = q[at:]
+				}
+				for lo := u.lo; lo < u.hi; {
+					k := u.hi // tiles of one stride go in one call
+					if !pack && partI && lo < lastI && lastI < u.hi {
+						k = lastI
+					}
+					x, xs := xrows(lo)
+					o := (lay.start[u.j] + lo) * tr * tc
+					kern.fn(x, xs, k-lo, y, ys, cl, pf, p, out[o:o+(k-lo)*tr*tc])
+					lo = k
+				}
+			}
+		}
+		units = units[run:]
+	}
+}

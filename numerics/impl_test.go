@@ -1,0 +1,92 @@
+package numerics
+
+import (
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+)
+
+// forEachImpl runs f once per implementation this CPU has, each forced in
+// turn, the generic twin last.
+func forEachImpl(t *testing.T, f func(t *testing.T)) {
+	for _, im := range impls {
+		t.Run(im.name, func(t *testing.T) {
+			defer forceImpl(im)()
+			f(t)
+		})
+	}
+}
+
+// forceImpl makes im the active implementation until restore is called.
+func forceImpl(im *impl) (restore func()) {
+	old := active
+	active = im
+	return func() { active = old }
+}
+
+// withProcs runs f with GOMAXPROCS set to n.
+func withProcs(n int, f func()) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(n))
+	f()
+}
+
+// same reports whether a and b have the same bits; NaN payloads are not part
+// of any kernel's contract, so all NaNs are the same.
+func same(a, b float64) bool {
+	return math.Float64bits(a) == math.Float64bits(b) || (math.IsNaN(a) && math.IsNaN(b))
+}
+
+func sameSlices(t *testing.T, what string, got, want []float64) {
+	t.Helper()
+	for i := range want {
+		if !same(got[i], want[i]) {
+			t.Fatalf("%s: element %d is %v (%#x), want %v (%#x)", what, i, got[i], math.Float64bits(got[i]), want[i], math.Float64bits(want[i]))
+		}
+	}
+}
+
+// guardNaN fills the guards around an operand: a NaN no kernel produces.
+var guardNaN = math.Float64frombits(0x7ff8_dead_beef_0001)
+
+const guardLen = 9
+
+// guarded returns x of length n inside buf, with guardLen guard NaNs on each
+// side, filled by fill.
+func guarded(n int, fill func(i int) float64) (buf, x []float64) {
+	buf = make([]float64, n+2*guardLen)
+	for i := range buf {
+		buf[i] = guardNaN
+	}
+	x = buf[guardLen : guardLen+n]
+	for i := range x {
+		x[i] = fill(i)
+	}
+	return buf, x
+}
+
+// checkGuards fails t if a guard of buf was written.
+func checkGuards(t *testing.T, what string, buf []float64) {
+	t.Helper()
+	n := len(buf) - 2*guardLen
+	for i, v := range buf {
+		if (i < guardLen || i >= guardLen+n) && math.Float64bits(v) != math.Float64bits(guardNaN) {
+			t.Fatalf("%s: guard %d written: %v", what, i, v)
+		}
+	}
+}
+
+// uniform returns a filler of values in [-1, 1) from r.
+func uniform(r *rand.Rand) func(int) float64 {
+	return func(int) float64 { return 2*r.Float64() - 1 }
+}
+
+// lengths are the vector lengths of the tests: every tail of every unroll,
+// and a few large ones.
+func lengths() []int {
+	var l []int
+	for n := range 71 {
+		l = append(l, n)
+	}
+	return append(l, 127, 128, 129, 1000, 4099)
+}

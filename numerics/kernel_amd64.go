@@ -1,0 +1,70 @@
+//go:build !purego
+
+package numerics
+
+import "golang.org/x/sys/cpu"
+
+//go:generate sh -c "cd _asm && go run . -out ../asm_amd64.s -stubs ../asm_amd64.go -pkg numerics"
+
+// impls lists the implementations this CPU runs, best first: AVX-512 (F, DQ
+// and VL), AVX2 with FMA, then the generic twin.
+var impls = available(
+	cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX512VL,
+	cpu.X86.HasAVX2 && cpu.X86.HasFMA,
+)
+
+func available(hasAVX512, hasAVX2 bool) []*impl {
+	var l []*impl
+	if hasAVX512 {
+		l = append(l, &impl{
+			name:       "avx512",
+			dot:        dotAVX512,
+			sumSq:      sumSqAVX512,
+			maxAbs:     maxAbsAVX512,
+			axpy:       axpyAVX512,
+			scal:       scalAVX512,
+			gemm:       gemmKernel{mr: 14, nr: 16, fn: gemmAsm(14, 16, gemm14x16AVX512)},
+			gram:       gramKernel{tr: 4, tc: 4, fn: gramAsm(4, 4, gram4x4AVX512)},
+			gramPacked: gramKernel{tr: 3, tc: 8, fn: gramAsm(3, 8, gram3x8AVX512)},
+		})
+	}
+	if hasAVX2 {
+		l = append(l, &impl{
+			name:       "avx2",
+			dot:        dotAVX2,
+			sumSq:      sumSqAVX2,
+			maxAbs:     maxAbsAVX2,
+			axpy:       axpyAVX2,
+			scal:       scalAVX2,
+			gemm:       gemmKernel{mr: 4, nr: 12, fn: gemmAsm(4, 12, gemm4x12AVX2)},
+			gram:       gramKernel{tr: 2, tc: 2, fn: gramAsm(2, 2, gram2x2AVX2)},
+			gramPacked: gramKernel{tr: 2, tc: 2, fn: gramAsm(2, 2, gram2x2AVX2)},
+		})
+	}
+	return append(l, generic)
+}
+
+// gemmAsm adapts an assembly micro-kernel to slices, checking the bounds it
+// relies on.
+func gemmAsm(mr, nr int, f func(kc int, a, b, c *float64, ldc int, next *float64, zero bool)) func(kc int, a, b, c []float64, ldc int, next []float64, zero bool) {
+	return func(kc int, a, b, c []float64, ldc int, next []float64, zero bool) {
+		_, _, _ = a[kc*mr-1], b[kc*nr-1], c[(mr-1)*ldc+nr-1]
+		f(kc, &a[0], &b[0], &c[0], ldc, &next[0], zero)
+	}
+}
+
+// gramAsm adapts an assembly Gram kernel of tr x tc tiles to slices,
+// checking the bounds it relies on; an empty pf prefetches nothing new.
+func gramAsm(tr, tc int, f func(x *float64, xs, nx int, y *float64, ys, n int, pf *float64, pfs int, out *float64)) func(x []float64, xs, nx int, y []float64, ys, n int, pf []float64, pfs int, out []float64) {
+	return func(x []float64, xs, nx int, y []float64, ys, n int, pf []float64, pfs int, out []float64) {
+		if n <= 0 || n%8 != 0 || nx <= 0 {
+			panic("numerics: Gram kernel: bad chunk")
+		}
+		_, _, _ = x[(tr*nx-1)*xs+n-1], y[(tc-1)*ys+n-1], out[nx*tr*tc-1]
+		p := &y[0]
+		if len(pf) > 0 {
+			p = &pf[0]
+		}
+		f(&x[0], xs, nx, &y[0], ys, n, p, pfs, &out[0])
+	}
+}

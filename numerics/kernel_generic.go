@@ -1,0 +1,173 @@
+package numerics
+
+import "math"
+
+// lanes is the number of independent accumulators of Dot and Nrm2: four
+// AVX-512 registers, eight AVX2 ones, an array here.
+const lanes = 32
+
+// impl is one implementation of the inner loops every kernel runs on. Each
+// field has the contract of the generic twin it is set to in generic; the
+// SIMD ones in kernel_amd64.go keep the same order and so the same bits.
+type impl struct {
+	name   string
+	dot    func(x, y []float64) float64
+	sumSq  func(x []float64, scale float64) float64
+	maxAbs func(x []float64) float64
+	axpy   func(alpha float64, x, y []float64)
+	scal   func(alpha float64, x []float64)
+	gemm   gemmKernel
+	// gram reads rows in place and prefetches; gramPacked reads packed rows.
+	gram, gramPacked gramKernel
+}
+
+// generic is the pure-Go twin of every kernel, always compiled: the only
+// implementation with the purego tag and on other architectures, and the
+// reference the SIMD ones are tested against bit for bit.
+var generic = &impl{
+	name:       "generic",
+	dot:        dotGeneric,
+	sumSq:      sumSqGeneric,
+	maxAbs:     maxAbsGeneric,
+	axpy:       axpyGeneric,
+	scal:       scalGeneric,
+	gemm:       gemmKernel{mr: 4, nr: 4, fn: gemmGeneric},
+	gram:       gramKernel{tr: 2, tc: 2, fn: gramGeneric},
+	gramPacked: gramKernel{tr: 2, tc: 2, fn: gramGeneric},
+}
+
+// active is the implementation the kernels run on: the best one available.
+var active = impls[0]
+
+// dotGeneric returns Dot(x, y) in its documented order; y is as long as x.
+func dotGeneric(x, y []float64) float64 {
+	var l [lanes]float64
+	m := len(x) &^ (lanes - 1)
+	y = y[:len(x)]
+	for i := 0; i < m; i += lanes {
+		for j := range l {
+			l[j] = math.FMA(x[i+j], y[i+j], l[j])
+		}
+	}
+	s := reduce32(&l)
+	for i := m; i < len(x); i++ {
+		s = math.FMA(x[i], y[i], s)
+	}
+	return s
+}
+
+// sumSqGeneric returns Σ (x[i]*scale)² in the order of Dot.
+func sumSqGeneric(x []float64, scale float64) float64 {
+	var l [lanes]float64
+	m := len(x) &^ (lanes - 1)
+	for i := 0; i < m; i += lanes {
+		for j := range l {
+			v := x[i+j] * scale
+			l[j] = math.FMA(v, v, l[j])
+		}
+	}
+	s := reduce32(&l)
+	for _, v := range x[m:] {
+		v *= scale
+		s = math.FMA(v, v, s)
+	}
+	return s
+}
+
+// maxAbsGeneric returns the largest |x[i]|, ignoring NaNs (0 if there is
+// none).
+func maxAbsGeneric(x []float64) float64 {
+	var a float64
+	for _, v := range x {
+		if v := math.Abs(v); v > a {
+			a = v
+		}
+	}
+	return a
+}
+
+// axpyGeneric sets y[i] = FMA(alpha, x[i], y[i]) for i < len(y)&^31.
+func axpyGeneric(alpha float64, x, y []float64) {
+	y = y[:len(y)&^(lanes-1)]
+	x = x[:len(y)]
+	for i, v := range x {
+		y[i] = math.FMA(alpha, v, y[i])
+	}
+}
+
+// scalGeneric sets x[i] = alpha*x[i] for i < len(x)&^31.
+func scalGeneric(alpha float64, x []float64) {
+	x = x[:len(x)&^(lanes-1)]
+	for i := range x {
+		x[i] *= alpha
+	}
+}
+
+// reduce32 sums the lanes by the tree l[i] += l[i+w], w = 16, 8, 4, 2, 1.
+func reduce32(l *[lanes]float64) float64 {
+	for w := lanes / 2; w > 0; w /= 2 {
+		for i := range w {
+			l[i] += l[i+w]
+		}
+	}
+	return l[0]
+}
+
+// reduce8 sums eight lanes by the tree l[i] += l[i+w], w = 4, 2, 1.
+func reduce8(l *[8]float64) float64 {
+	for w := 4; w > 0; w /= 2 {
+		for i := range w {
+			l[i] += l[i+w]
+		}
+	}
+	return l[0]
+}
+
+// gemmGeneric is the 4x4 micro-kernel: c[i*ldc+j] = FMA(a[k*4+i], b[k*4+j],
+// c[i*ldc+j]) for k = 0, …, kc-1 in order, from +0 instead of c when zero.
+func gemmGeneric(kc int, a, b, c []float64, ldc int, _ []float64, zero bool) {
+	a, b = a[:4*kc], b[:4*kc]
+	for i := range 4 {
+		ci := c[i*ldc : i*ldc+4]
+		var c0, c1, c2, c3 float64
+		if !zero {
+			c0, c1, c2, c3 = ci[0], ci[1], ci[2], ci[3]
+		}
+		for k := 0; k < len(a); k += 4 {
+			ai := a[k+i]
+			bk := b[k : k+4]
+			c0 = math.FMA(ai, bk[0], c0)
+			c1 = math.FMA(ai, bk[1], c1)
+			c2 = math.FMA(ai, bk[2], c2)
+			c3 = math.FMA(ai, bk[3], c3)
+		}
+		ci[0], ci[1], ci[2], ci[3] = c0, c1, c2, c3
+	}
+}
+
+// chunkSum is the Gram order on one chunk (len(x) a multiple of 8): eight FMA
+// lanes over i ≡ l (mod 8) in increasing i, summed by reduce8.
+func chunkSum(x, y []float64) float64 {
+	var l [8]float64
+	y = y[:len(x)]
+	for i := 0; i < len(x); i += 8 {
+		for j := range l {
+			l[j] = math.FMA(x[i+j], y[i+j], l[j])
+		}
+	}
+	return reduce8(&l)
+}
+
+// gramGeneric is the Gram kernel of 2x2 tiles: for each tile k < nx,
+// out[k*4+a*2+b] += chunkSum of row x[(2k+a)*xs:] against row y[b*ys:] over
+// their first n elements; it does not prefetch.
+func gramGeneric(x []float64, xs, nx int, y []float64, ys, n int, _ []float64, _ int, out []float64) {
+	for k := range nx {
+		for a := range 2 {
+			xa := x[(2*k+a)*xs:]
+			for b := range 2 {
+				out[k*4+a*2+b] += chunkSum(xa[:n], y[b*ys:b*ys+n])
+			}
+		}
+	}
+}
