@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -36,25 +34,16 @@ a usage error (bad or missing flags).
 flags:`
 
 func runMeasure(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("measure", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("measure", measureHelp, stderr)
 	grads := fs.String("grads", "", "per-sample gradients Q (.npy or .csv), n x p")
 	resid := fs.String("residuals", "", "residuals e (.npy or .csv), n or n x 1")
 	eta := fs.Float64("lr", 0, "learning rate η > 0 (with --batch)")
 	batch := fs.Int("batch", 0, "batch size B >= 1 (with --lr)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, measureHelp)
-		fs.PrintDefaults()
+	set, code, ok := parseFlags(fs, args)
+	if !ok {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var sgd *theory.SGD
 	switch {
 	case fs.NArg() > 0:

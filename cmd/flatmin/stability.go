@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -35,8 +33,7 @@ the wrong shape, with NaN or Inf, all-zero gradients), 2 for a usage error.
 flags:`
 
 func runStability(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("stability", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("stability", stabilityHelp, stderr)
 	grads := fs.String("grads", "", "per-sample gradients Q (.npy or .csv), n x p")
 	resid := fs.String("residuals", "", "optional residuals e (.npy or .csv), n or n x 1")
 	eta := fs.Float64("lr", 0, "learning rate η > 0")
@@ -44,18 +41,10 @@ func runStability(args []string, stdout, stderr io.Writer) int {
 	sampling := fs.String("sampling", "with", "how batches are drawn for the verdict: with or without replacement")
 	eps := fs.Float64("eps", 1e-3, "the loss ε of the escape time log_γ0(1/ε), 0 < ε < 1")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, stabilityHelp)
-		fs.PrintDefaults()
+	set, code, ok := parseFlags(fs, args)
+	if !ok {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	h := theory.SGD{Eta: *eta, Batch: *batch}
 	switch {
 	case fs.NArg() > 0:
