@@ -19,11 +19,11 @@ func axpyAVX512(alpha float64, x []float64, y []float64)
 // scalAVX512 sets x[i] = alpha*x[i] for i < len(x)&^31.
 func scalAVX512(alpha float64, x []float64)
 
-// gemm14x16AVX512 adds to the 14x16 tile c (row stride ldc) one k-panel of the product:
-// s = FMA(a[k*14+i], b[k*16+j], s) for k = 0, …, kc-1 in order from s = +0, then
+// gemm15x16AVX512 adds to the 15x16 tile c (row stride ldc) one k-panel of the product:
+// s = FMA(a[k*15+i], b[k*16+j], s) for k = 0, …, kc-1 in order from s = +0, then
 // c[i*ldc+j] = c[i*ldc+j] + s, or c[i*ldc+j] = s when zero (c is then only written).
 // next is the tile to come, prefetched.
-func gemm14x16AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
+func gemm15x16AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
 
 // It prefetches into L2, during the first tile, the first n elements of the 4
 // rows pf[b*pfs:], which need not be valid memory.

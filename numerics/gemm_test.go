@@ -91,7 +91,7 @@ func (o operand) checkPadding(t *testing.T, what string, rows, cols int) {
 type gemmCase struct{ m, n, k int }
 
 // gemmSizes cross every tail of the micro-kernels and every block of the
-// driver (kc = 512, the k-panel of the order, mc = 168, nc = 3072).
+// driver (kc = 512, the k-panel of the order, mc = 180, nc = 3072).
 var gemmSizes = []gemmCase{
 	{0, 3, 4}, {3, 0, 4}, {3, 4, 0}, {1, 1, 1}, {5, 7, 3}, {8, 24, 16}, {9, 25, 17},
 	{17, 49, 33}, {33, 13, 70}, {150, 50, 300}, {20, 3100, 3}, {17, 20, 1100},
