@@ -19,10 +19,11 @@ func axpyAVX512(alpha float64, x []float64, y []float64)
 // scalAVX512 sets x[i] = alpha*x[i] for i < len(x)&^31.
 func scalAVX512(alpha float64, x []float64)
 
-// gemm14x16AVX512 updates the 14x16 tile c (row stride ldc) by one FMA chain an element:
-// c[i*ldc+j] = FMA(a[k*14+i], b[k*16+j], c[i*ldc+j]) for k = 0, …, kc-1 in order,
-// starting from +0 instead of c when zero. next is the tile to come, prefetched.
-func gemm14x16AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
+// gemm15x16AVX512 adds to the 15x16 tile c (row stride ldc) one k-panel of the product:
+// s = FMA(a[k*15+i], b[k*16+j], s) for k = 0, …, kc-1 in order from s = +0, then
+// c[i*ldc+j] = c[i*ldc+j] + s, or c[i*ldc+j] = s when zero (c is then only written).
+// next is the tile to come, prefetched.
+func gemm15x16AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
 
 // It prefetches into L2, during the first tile, the first n elements of the 4
 // rows pf[b*pfs:], which need not be valid memory.
@@ -46,9 +47,10 @@ func axpyAVX2(alpha float64, x []float64, y []float64)
 // scalAVX2 sets x[i] = alpha*x[i] for i < len(x)&^31.
 func scalAVX2(alpha float64, x []float64)
 
-// gemm4x12AVX2 updates the 4x12 tile c (row stride ldc) by one FMA chain an element:
-// c[i*ldc+j] = FMA(a[k*4+i], b[k*12+j], c[i*ldc+j]) for k = 0, …, kc-1 in order,
-// starting from +0 instead of c when zero. next is the tile to come, prefetched.
+// gemm4x12AVX2 adds to the 4x12 tile c (row stride ldc) one k-panel of the product:
+// s = FMA(a[k*4+i], b[k*12+j], s) for k = 0, …, kc-1 in order from s = +0, then
+// c[i*ldc+j] = c[i*ldc+j] + s, or c[i*ldc+j] = s when zero (c is then only written).
+// next is the tile to come, prefetched.
 func gemm4x12AVX2(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
 
 // It prefetches into L2, during the first tile, the first n elements of the 2

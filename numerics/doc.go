@@ -21,8 +21,9 @@
 //
 // The orders differ between kernels, each chosen for speed: Dot and Nrm2 sum
 // in 32 lanes, Gram in 8 lanes per entry over chunks of 512 columns, Gemm and
-// Syrk in one chain per element like the reference BLAS. So Gram(q)[i][j] is
-// close to, but not always the bits of, Dot(q_i, q_j).
+// Syrk in one chain per element over each panel of 512 values of k, added to
+// C panel after panel. So Gram(q)[i][j] is close to, but not always the bits
+// of, Dot(q_i, q_j).
 //
 // # Inputs
 //

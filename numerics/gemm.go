@@ -2,24 +2,28 @@ package numerics
 
 import "fmt"
 
-// gemmKernel is a register-blocked micro-kernel: fn updates the mr x nr tile c
-// (row stride ldc) by c[i*ldc+j] = FMA(a[k*mr+i], b[k*nr+j], c[i*ldc+j]) for
-// k = 0, …, kc-1 in order, a and b being packed panels; next is the tile to
-// come, which it may prefetch. With zero, the chains start from +0 instead of
-// the tile, which is then only written.
+// gemmKernel is a register-blocked micro-kernel: fn adds one k-panel of the
+// product to the mr x nr tile c (row stride ldc), a and b being packed
+// panels: s = FMA(a[k*mr+i], b[k*nr+j], s) for k = 0, …, kc-1 in order from
+// s = +0, then c[i*ldc+j] = c[i*ldc+j] + s, or c[i*ldc+j] = s with zero (the
+// tile is then only written). next is the tile to come, which it may
+// prefetch.
 type gemmKernel struct {
 	mr, nr int
 	fn     func(kc int, a, b, c []float64, ldc int, next []float64, zero bool)
 }
 
 // Blocking of the Gemm driver, in elements, tuned on the machine of
-// BENCHMARKS.md: the mc x kc block of A (688 KB) stays in L2, its mr x kc
+// BENCHMARKS.md: the mc x kc block of A (720 KB) stays in L2, its mr x kc
 // panels and the kc x nr panels of B stream from there into L1, the kc x nc
 // block of B (12 MB) stays in L3; a large kc makes few passes over C, whose
-// tiles every pass loads and stores.
+// tiles every pass loads and stores (measured: kc = 192, 256 and 320 are
+// slower, 768 and 1024 no faster). gemmKC is also the length of the k-panels
+// of the Gemm order: changing it changes the bits of every product with
+// k > gemmKC.
 const (
 	gemmKC = 512
-	gemmMC = 168
+	gemmMC = 180
 	gemmNC = 3072
 )
 
@@ -62,14 +66,19 @@ func (t triangle) has(i, j int) bool {
 // leading dimensions lda, ldb, ldc. It panics on negative sizes, leading
 // dimensions too small or slices too short, like gonum's Dgemm.
 //
-// Order, the same on every path and for every GOMAXPROCS: C[i][j] is first
-// set to 0 if beta == 0 (NaNs in C are not kept) or to beta*C[i][j] if
-// beta != 1, then, unless alpha == 0, updated by one FMA chain
+// Order, the same on every path and for every GOMAXPROCS: if beta != 0 and
+// beta != 1, C[i][j] is first set to beta*C[i][j]. Then, unless alpha == 0
+// or k == 0, for each k-panel P = [512q, 512q+512) ∩ [0, k), q = 0, 1, … in
+// increasing q, one FMA chain from s = +0
 //
-//	C[i][j] = FMA(op(A)[i][l], alpha*op(B)[l][j], C[i][j]) for l = 0, …, k-1,
+//	s = FMA(op(A)[i][l], alpha*op(B)[l][j], s) for l in P increasing,
 //
-// alpha*op(B)[l][j] being op(B)[l][j] itself when alpha == 1. Like the
-// reference dgemm, whose loop this is with the multiply-add fused.
+// alpha*op(B)[l][j] being op(B)[l][j] itself when alpha == 1, is added to C
+// once: C[i][j] = C[i][j] + s, except that with beta == 0 the first panel is
+// stored, C[i][j] = s. With beta == 0 and alpha == 0 or k == 0, C is set to
+// +0. NaNs in C are not kept when beta == 0. Each panel summed from zero in
+// registers, C is read and written once a panel, after its FMAs, as in
+// OpenBLAS's kernels.
 func Gemm(tA, tB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
 	checkMatrix("Gemm", "A", tA, m, k, a, lda)
 	checkMatrix("Gemm", "B", tB, k, n, b, ldb)
@@ -134,8 +143,7 @@ func product(t triangle, m, n, k int, alpha float64, a, b matrix, beta float64, 
 			scaleC(t, m, j0, j1, beta, c, ldc)
 			return
 		}
-		// With beta == 0 the first block of k starts the chains from +0,
-		// which is what clearing C would give.
+		// With beta == 0 the first panel is stored, not added to C.
 		if beta != 0 {
 			scaleC(t, m, j0, j1, beta, c, ldc)
 		}
@@ -170,8 +178,9 @@ func scaleC(t triangle, m, j0, j1 int, beta float64, c []float64, ldc int) {
 	}
 }
 
-// columns runs the blocked product on the columns [j0, j1) of C.
-// With zero, the chains start from +0 instead of C.
+// columns runs the blocked product on the columns [j0, j1) of C, one k-panel
+// of gemmKC after another. With zero, the first panel is stored, not added to
+// C.
 func columns(kern gemmKernel, t triangle, m, j0, j1, k int, alpha float64, a, b matrix, zero bool, c []float64, ldc int) {
 	mr, nr := kern.mr, kern.nr
 	kc := min(gemmKC, k)

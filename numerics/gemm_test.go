@@ -24,12 +24,20 @@ func refProduct(t triangle, m, n, k int, alpha float64, a, b func(i, j int) floa
 				v *= beta
 			}
 			if alpha != 0 {
-				for l := range k {
-					bl := b(l, j)
-					if alpha != 1 {
-						bl *= alpha
+				for p := 0; p < k; p += gemmKC {
+					s := 0.0
+					for l := p; l < min(p+gemmKC, k); l++ {
+						bl := b(l, j)
+						if alpha != 1 {
+							bl *= alpha
+						}
+						s = math.FMA(a(i, l), bl, s)
 					}
-					v = math.FMA(a(i, l), bl, v)
+					if p == 0 && beta == 0 {
+						v = s
+					} else {
+						v += s
+					}
 				}
 			}
 			c[i*ldc+j] = v
@@ -83,10 +91,10 @@ func (o operand) checkPadding(t *testing.T, what string, rows, cols int) {
 type gemmCase struct{ m, n, k int }
 
 // gemmSizes cross every tail of the micro-kernels and every block of the
-// driver (kc = 256, mc = 144, nc = 3072).
+// driver (kc = 512, the k-panel of the order, mc = 180, nc = 3072).
 var gemmSizes = []gemmCase{
 	{0, 3, 4}, {3, 0, 4}, {3, 4, 0}, {1, 1, 1}, {5, 7, 3}, {8, 24, 16}, {9, 25, 17},
-	{17, 49, 33}, {33, 13, 70}, {150, 50, 300}, {20, 3100, 3},
+	{17, 49, 33}, {33, 13, 70}, {150, 50, 300}, {20, 3100, 3}, {17, 20, 1100},
 }
 
 var scalars = []float64{1, 0, -0.75}

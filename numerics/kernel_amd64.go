@@ -23,7 +23,7 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 			maxAbs:     maxAbsAVX512,
 			axpy:       axpyAVX512,
 			scal:       scalAVX512,
-			gemm:       gemmKernel{mr: 14, nr: 16, fn: gemmAsm(14, 16, gemm14x16AVX512)},
+			gemm:       gemmKernel{mr: 15, nr: 16, fn: gemmAsm(15, 16, gemm15x16AVX512)},
 			gram:       gramKernel{tr: 4, tc: 4, fn: gramAsm(4, 4, gram4x4AVX512)},
 			gramPacked: gramKernel{tr: 3, tc: 8, fn: gramAsm(3, 8, gram3x8AVX512)},
 		})

@@ -123,25 +123,26 @@ func reduce8(l *[8]float64) float64 {
 	return l[0]
 }
 
-// gemmGeneric is the 4x4 micro-kernel: c[i*ldc+j] = FMA(a[k*4+i], b[k*4+j],
-// c[i*ldc+j]) for k = 0, …, kc-1 in order, from +0 instead of c when zero.
+// gemmGeneric is the 4x4 micro-kernel: s = FMA(a[k*4+i], b[k*4+j], s) for
+// k = 0, …, kc-1 in order from s = +0, then c[i*ldc+j] = c[i*ldc+j] + s, or
+// c[i*ldc+j] = s when zero.
 func gemmGeneric(kc int, a, b, c []float64, ldc int, _ []float64, zero bool) {
 	a, b = a[:4*kc], b[:4*kc]
 	for i := range 4 {
 		ci := c[i*ldc : i*ldc+4]
-		var c0, c1, c2, c3 float64
-		if !zero {
-			c0, c1, c2, c3 = ci[0], ci[1], ci[2], ci[3]
-		}
+		var s0, s1, s2, s3 float64
 		for k := 0; k < len(a); k += 4 {
 			ai := a[k+i]
 			bk := b[k : k+4]
-			c0 = math.FMA(ai, bk[0], c0)
-			c1 = math.FMA(ai, bk[1], c1)
-			c2 = math.FMA(ai, bk[2], c2)
-			c3 = math.FMA(ai, bk[3], c3)
+			s0 = math.FMA(ai, bk[0], s0)
+			s1 = math.FMA(ai, bk[1], s1)
+			s2 = math.FMA(ai, bk[2], s2)
+			s3 = math.FMA(ai, bk[3], s3)
 		}
-		ci[0], ci[1], ci[2], ci[3] = c0, c1, c2, c3
+		if !zero {
+			s0, s1, s2, s3 = ci[0]+s0, ci[1]+s1, ci[2]+s2, ci[3]+s3
+		}
+		ci[0], ci[1], ci[2], ci[3] = s0, s1, s2, s3
 	}
 }
 

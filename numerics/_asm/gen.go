@@ -44,9 +44,10 @@ var avx512 = isa{
 	vec:   ZMM,
 	zero:  func(r Op) { VPXORQ(r, r, r) },
 	half:  func(y, x Op) { VEXTRACTF64X2(U8(1), y, x) },
-	// 28 zmm accumulators (14 rows x 2 vectors), 2 loads and 14 broadcasts
-	// a step of 28 FMAs; the 16-column panel of B stays in L1.
-	gemmMR: 14, gemmNR: 16,
+	// 30 zmm accumulators (15 rows x 2 vectors) and the 2 vectors of B a
+	// step, which are all 32 registers: the 30 FMAs of a step broadcast
+	// their element of A from memory (measured: 2 % faster than 14 rows).
+	gemmMR: 15, gemmNR: 16,
 	// 16 zmm accumulators, 8 loads a step of 16 FMAs; for rows packed in
 	// L2, 24 accumulators and 3 loads from L2 a step of 24 FMAs.
 	gram: []gramShape{{4, 4, true}, {3, 8, false}},
@@ -287,9 +288,10 @@ func gemmKernel(s isa) {
 	nv := nr / s.width
 	name := fmt.Sprintf("gemm%dx%d%s", mr, nr, s.name)
 	TEXT(name, NOSPLIT, "func(kc int, a, b, c *float64, ldc int, next *float64, zero bool)")
-	Doc(fmt.Sprintf("%s updates the %dx%d tile c (row stride ldc) by one FMA chain an element:", name, mr, nr),
-		fmt.Sprintf("c[i*ldc+j] = FMA(a[k*%d+i], b[k*%d+j], c[i*ldc+j]) for k = 0, …, kc-1 in order,", mr, nr),
-		"starting from +0 instead of c when zero. next is the tile to come, prefetched.")
+	Doc(fmt.Sprintf("%s adds to the %dx%d tile c (row stride ldc) one k-panel of the product:", name, mr, nr),
+		fmt.Sprintf("s = FMA(a[k*%d+i], b[k*%d+j], s) for k = 0, …, kc-1 in order from s = +0, then", mr, nr),
+		"c[i*ldc+j] = c[i*ldc+j] + s, or c[i*ldc+j] = s when zero (c is then only written).",
+		"next is the tile to come, prefetched.")
 	c := Load(Param("c"), GP64())
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(3), ldc)
@@ -298,27 +300,9 @@ func gemmKernel(s isa) {
 		acc[i] = make([]VecVirtual, nv)
 		for j := range acc[i] {
 			acc[i][j] = s.vec()
-		}
-	}
-	row := GP64()
-	MOVQ(c, row)
-	z := Load(Param("zero"), GP8())
-	TESTB(z, z)
-	JNZ(LabelRef("zero"))
-	for i := range acc {
-		for j := range acc[i] {
-			VMOVUPD(Mem{Base: row, Disp: 8 * s.width * j}, acc[i][j])
-		}
-		ADDQ(ldc, row)
-	}
-	JMP(LabelRef("loaded"))
-	Label("zero")
-	for i := range acc {
-		for j := range acc[i] {
 			s.zero(acc[i][j])
 		}
 	}
-	Label("loaded")
 	// The tile to come: into L2 now, into L1 at the end.
 	prefetchTile := func(prefetch func(Op)) {
 		next := Load(Param("next"), GP64())
@@ -335,14 +319,29 @@ func gemmKernel(s isa) {
 	kc := Load(Param("kc"), GP64())
 	// step emits the FMAs of step k of the chain, k steps past a and b.
 	step := func(k int) {
-		// The packed A streams from L2: fetch it eight steps ahead.
+		// The packed panels of A and B stream from L2 (they are 60 and 64
+		// KB on AVX-512): fetch them eight steps ahead, every line of both
+		// on AVX-512 (measured: 2-4 % faster than one line of A a step).
 		PREFETCHT0(Mem{Base: a, Disp: 8 * mr * (k + 8)})
+		if s.width == 8 {
+			PREFETCHT0(Mem{Base: a, Disp: 8*mr*(k+8) + 64})
+			PREFETCHT0(Mem{Base: b, Disp: 8 * nr * (k + 8)})
+			PREFETCHT0(Mem{Base: b, Disp: 8*nr*(k+8) + 64})
+		}
 		bv := make([]VecVirtual, nv)
 		for j := range bv {
 			bv[j] = s.vec()
 			VMOVUPD(Mem{Base: b, Disp: 8 * (k*nr + s.width*j)}, bv[j])
 		}
 		for i := 0; i < mr; i++ {
+			if s.width == 8 {
+				// The broadcast embedded in the FMAs: fewer
+				// instructions than VBROADCASTSD, same bits.
+				for j := range bv {
+					VFMADD231PD_BCST(Mem{Base: a, Disp: 8 * (k*mr + i)}, bv[j], acc[i][j])
+				}
+				continue
+			}
 			t := s.vec()
 			VBROADCASTSD(Mem{Base: a, Disp: 8 * (k*mr + i)}, t)
 			for j := range bv {
@@ -368,7 +367,20 @@ func gemmKernel(s isa) {
 	JNZ(LabelRef("loop"))
 	Label("store")
 	prefetchTile(func(m Op) { PREFETCHT0(m) })
+	// The panel's sums go to c once, added to it unless zero.
+	row := GP64()
 	MOVQ(c, row)
+	z := Load(Param("zero"), GP8())
+	TESTB(z, z)
+	JNZ(LabelRef("write"))
+	for i := range acc {
+		for j := range acc[i] {
+			VADDPD(Mem{Base: row, Disp: 8 * s.width * j}, acc[i][j], acc[i][j])
+		}
+		ADDQ(ldc, row)
+	}
+	MOVQ(c, row)
+	Label("write")
 	for i := range acc {
 		for j := range acc[i] {
 			VMOVUPD(acc[i][j], Mem{Base: row, Disp: 8 * s.width * j})
