@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	"gonum.org/v1/gonum/mat"
 	"pgregory.net/rapid"
 
 	"github.com/flatmin/flatmin/fixtures"
@@ -179,15 +178,4 @@ func sgdDynamics(t *T, o *theory.Oracle, b int, s theory.Sampling) *theory.Dynam
 		t.Fatalf("SGD(%d, %v): %v", b, s, err)
 	}
 	return d
-}
-
-// symMax returns the largest |entry| of a symmetric matrix.
-func symMax(m mat.Symmetric) float64 {
-	x := 0.0
-	for i := 0; i < m.SymmetricDim(); i++ {
-		for j := i; j < m.SymmetricDim(); j++ {
-			x = math.Max(x, math.Abs(m.At(i, j)))
-		}
-	}
-	return x
 }

@@ -111,7 +111,6 @@ type Oracle struct {
 	h       []float64     // ĥ_k = ŝ_k²/n, the eigenvalues of Ĥ
 	a       *mat.Dense    // Â = U diag(ŝ), n x r: the features in the basis V
 	chi     []float64     // χ̂_i = â_iᵀ Ĥ â_i
-	cut     float64       // the largest eigenvalue of K̂ left out, over λ_1(K̂)
 	k       *mat.SymDense // K̂, for the recursion on the residuals
 }
 
