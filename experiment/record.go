@@ -27,6 +27,13 @@ type Record struct {
 	LambdaMax float64 `csv:"lambda_max"` // λ_1(G)
 	TraceG    float64 `csv:"trace_G"`    // Tr(G)
 	Rank      int     `csv:"rank"`       // numerical rank of G
+
+	// At the end of a run only (NaN on the records along training): the
+	// alignment infimum of the linearized model and the flatness bounds that
+	// linear stability gives for this η and B.
+	Mu0        float64 `csv:"mu0"`         // μ0 = inf_θ μ(θ) at these features
+	BoundThm33 float64 `csv:"bound_thm33"` // sqrt(B/μ0)/η (Theorem 3.3)
+	BoundGD    float64 `csv:"bound_gd"`    // 2 sqrt(rank)/η (GD's stability, Section 3.1)
 }
 
 // FeatureNorm is χ_i = g_iᵀ G g_i of one sample at the end of a run
