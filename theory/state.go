@@ -68,11 +68,57 @@ func NewState(q []float64, n, p int, e []float64) (*State, error) {
 	}
 	numerics.Gram(s.k, q, n, p)
 	s.kExp = 2*qExp + normalize(s.k)
+	s.setResiduals(e, eMax)
+	return s, nil
+}
+
+// NewStateGram is NewState for a model whose Gram K = QQᵀ (row-major n x n)
+// was formed without Q, for example layer by layer (models.Network.Gram).
+// K must be finite, exactly symmetric and not zero; p is the number of
+// parameters (the columns Q would have), which only the rank threshold uses.
+// k is neither modified nor retained.
+func NewStateGram(k []float64, n, p int, e []float64) (*State, error) {
+	if n <= 0 || p <= 0 {
+		return nil, inputErr(ErrEmpty, "K", -1, -1, "n = %d, p = %d", n, p)
+	}
+	if len(k) != n*n {
+		return nil, inputErr(ErrShape, "K", -1, -1, "len(K) = %d, want n² = %d", len(k), n*n)
+	}
+	if e != nil && len(e) != n {
+		return nil, inputErr(ErrShape, "e", -1, -1, "len(e) = %d, want n = %d", len(e), n)
+	}
+	kMax, err := maxAbsFinite(k, "K", n)
+	if err != nil {
+		return nil, err
+	}
+	if kMax == 0 {
+		return nil, inputErr(ErrZeroGram, "K", -1, -1, "")
+	}
+	for i := 0; i < n; i++ {
+		for j := 0; j < i; j++ {
+			if k[i*n+j] != k[j*n+i] {
+				return nil, inputErr(ErrShape, "K", i, j, "not symmetric: K[%d, %d] = %v, K[%d, %d] = %v", i, j, k[i*n+j], j, i, k[j*n+i])
+			}
+		}
+	}
+	eMax := 0.0
+	if e != nil {
+		if eMax, err = maxAbsFinite(e, "e", 0); err != nil {
+			return nil, err
+		}
+	}
+	s := &State{n: n, p: p, k: append([]float64(nil), k...), e: make([]float64, n)}
+	s.kExp = normalize(s.k)
+	s.setResiduals(e, eMax)
+	return s, nil
+}
+
+// setResiduals stores ê = e·2^-eExp; e = nil or eMax = 0 leaves ê zero.
+func (s *State) setResiduals(e []float64, eMax float64) {
 	if e != nil && eMax != 0 {
 		copy(s.e, e)
 		s.eExp = normalize(s.e)
 	}
-	return s, nil
 }
 
 // NewStateRows is NewState for Q given as rows (one per sample).

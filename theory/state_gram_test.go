@@ -1,0 +1,65 @@
+package theory
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/flatmin/flatmin/numerics"
+)
+
+// TestNewStateGramMatchesQ: a Gram formed from Q by numerics.Gram gives the
+// same state, bit for bit, as Q itself (within the range where NewState does
+// not rescale Q, both normalise the same K by the same power of two).
+func TestNewStateGramMatchesQ(t *testing.T) {
+	n, p := 4, 3
+	q := []float64{1, 2, 0.5, -1, 0, 3, 0.25, 0.25, -2, 4, 1, 1}
+	e := []float64{0.5, -1, 2, 0.125}
+	fromQ, err := NewState(q, n, p, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := make([]float64, n*n)
+	numerics.Gram(k, q, n, p)
+	fromK, err := NewStateGram(k, n, p, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(fromQ.Geometry(), fromK.Geometry()); diff != "" {
+		t.Errorf("geometry differs (-Q +K):\n%s", diff)
+	}
+	nq, _ := fromQ.Noise()
+	nk, _ := fromK.Noise()
+	if diff := cmp.Diff(nq, nk); diff != "" {
+		t.Errorf("noise differs (-Q +K):\n%s", diff)
+	}
+}
+
+func TestNewStateGramErrors(t *testing.T) {
+	nan := math.NaN()
+	for _, tc := range []struct {
+		name  string
+		k     []float64
+		n, p  int
+		e     []float64
+		kind  error
+		where string
+	}{
+		{"no samples", nil, 0, 3, nil, ErrEmpty, "K"},
+		{"K too short", []float64{1, 2, 3}, 2, 2, nil, ErrShape, "len(K) = 3"},
+		{"e too short", []float64{1, 0, 0, 1}, 2, 2, []float64{1}, ErrShape, "len(e) = 1"},
+		{"NaN in K", []float64{1, nan, nan, 1}, 2, 2, nil, ErrNotFinite, "K[0, 1]"},
+		{"asymmetric", []float64{1, 2, 2.5, 1}, 2, 2, nil, ErrShape, "K[1, 0]"},
+		{"zero", []float64{0, 0, 0, 0}, 2, 2, nil, ErrZeroGram, "K"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := NewStateGram(tc.k, tc.n, tc.p, tc.e)
+			if !errors.Is(err, tc.kind) || !strings.Contains(err.Error(), tc.where) {
+				t.Fatalf("error %v, want kind %v at %q", err, tc.kind, tc.where)
+			}
+		})
+	}
+}
