@@ -2,7 +2,7 @@
 GO       ?= go
 FUZZTIME ?= 30s
 
-.PHONY: all test verify fuzz bench bench-openblas asm asm-check golden-update lint
+.PHONY: all test verify fuzz bench bench-openblas asm asm-check mnist mnist-check golden-update lint
 
 all: lint test
 
@@ -44,6 +44,14 @@ asm:
 
 asm-check:
 	sh numerics/_asm/check.sh
+
+# Regenerate the embedded MNIST subset from the GoMNIST module (needs the
+# module proxy), and check that regenerating changes no byte.
+mnist:
+	$(GO) generate ./fixtures/mnist
+
+mnist-check:
+	sh fixtures/mnist/check.sh
 
 # Rewrite the golden files; review the diff before committing.
 golden-update:
