@@ -61,6 +61,9 @@ type record struct {
 	worstAt string
 	tally   map[string]int
 	long    bool // Options.Long
+	// findings of an experiment check: whether the paper's figure was
+	// reproduced, which is a finding about the paper, not a failure.
+	findings []Finding
 }
 
 func newRecord() *record { return &record{worst: math.Inf(1), tally: map[string]int{}} }

@@ -30,6 +30,8 @@ type Summary struct {
 	Verified       int `json:"verified"`
 	Failed         int `json:"failed"`
 	NotChecked     int `json:"not_yet_checked"`
+	Reproduced     int `json:"reproduced"`
+	NotReproduced  int `json:"not_reproduced"`
 	Controls       int `json:"controls"`
 	ControlsCaught int `json:"controls_caught"`
 }
@@ -69,6 +71,10 @@ func RunLedger(opt Options, ids []string, progress func(i, n int, id string)) (R
 			rep.Summary.Verified++
 		case Failed:
 			rep.Summary.Failed++
+		case Reproduced:
+			rep.Summary.Reproduced++
+		case NotReproduced:
+			rep.Summary.NotReproduced++
 		default:
 			rep.Summary.NotChecked++
 		}
@@ -134,6 +140,11 @@ func (r Report) WriteTable(w io.Writer) {
 			fmt.Fprintf(w, "\n%s cases: %s", c.ID, strings.Join(parts, ", "))
 		}
 	}
+	for _, c := range r.Claims {
+		for _, f := range c.Findings {
+			fmt.Fprintf(w, "\n\n%s %s: %s\n  criterion: %s\n  observed:  %s", c.ID, f.Scale, outcome(f.Reproduced), f.Criterion, f.Observed)
+		}
+	}
 	fmt.Fprintf(w, "\n\nnegative controls caught: %d of %d\n", r.Summary.ControlsCaught, r.Summary.Controls)
 	if len(r.Errata) > 0 {
 		fmt.Fprintf(w, "\nerrata (misprints of the paper; the ledger checks the corrected form):\n")
@@ -142,5 +153,6 @@ func (r Report) WriteTable(w io.Writer) {
 				e.ID, e.Where, e.Printed, e.Corrected, e.Counterexample)
 		}
 	}
-	fmt.Fprintf(w, "\n%d verified, %d failed, %d not yet checked\n", r.Summary.Verified, r.Summary.Failed, r.Summary.NotChecked)
+	fmt.Fprintf(w, "\n%d verified, %d failed, %d not yet checked; experiments: %d reproduced, %d not reproduced\n",
+		r.Summary.Verified, r.Summary.Failed, r.Summary.NotChecked, r.Summary.Reproduced, r.Summary.NotReproduced)
 }

@@ -21,6 +21,12 @@ const (
 	Verified   Status = "verified"
 	Failed     Status = "FAILED"
 	NotChecked Status = "not yet checked"
+	// Reproduced and NotReproduced are the statuses of an experiment row:
+	// its criterion, fixed before the runs, held or did not. Not reproduced
+	// is a finding about the paper, shown with its numbers; it does not fail
+	// the ledger. Failed stays reserved for a check that broke.
+	Reproduced    Status = "reproduced"
+	NotReproduced Status = "NOT reproduced"
 )
 
 // Result is what running one claim found.
@@ -35,6 +41,7 @@ type Result struct {
 	WorstAt   string        `json:"worst_margin_at,omitempty"`
 	Tallies   []Tally       `json:"tallies,omitempty"`
 	Failure   string        `json:"failure,omitempty"` // the minimal counterexample rapid found
+	Findings  []Finding     `json:"findings,omitempty"` // of an experiment row
 	Controls  []ControlRun  `json:"controls,omitempty"`
 	Duration  time.Duration `json:"-"`
 }
@@ -97,6 +104,15 @@ func Run(c Claim, opt Options) Result {
 		res.Worst, res.WorstAt = &w, rec.worstAt
 	}
 	res.Tallies = rec.tallies()
+	res.Findings = rec.findings
+	if res.Status == Verified && len(rec.findings) > 0 {
+		res.Status = Reproduced
+		for _, f := range rec.findings {
+			if !f.Reproduced {
+				res.Status = NotReproduced
+			}
+		}
+	}
 	for _, ctl := range c.Controls {
 		cr := runControl(c.ID, ctl, opt.Seed)
 		if !cr.Caught {
