@@ -85,18 +85,24 @@ func measure(gradsPath, residPath string, sgd *theory.SGD) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
+	rows, err := quantities(st, sgd)
+	return rows, in.blame(err)
+}
+
+// quantities returns the rows of `measure` for a state: with (η, B), the
+// alignment infima of the linearized model at these features and the bounds;
+// without, those rows are nil (do not apply).
+func quantities(st *theory.State, sgd *theory.SGD) ([]row, error) {
 	g := st.Geometry()
 	nz, err := st.Noise()
 	if err != nil {
-		return nil, in.blame(err)
+		return nil, err
 	}
-	// With (η, B): the alignment infima of the linearized model at these
-	// features, and the bounds; without, nil (does not apply).
 	var mu0, mu10, thm33, prop34, gdLambda, gdFro any
 	if sgd != nil {
 		o, err := theory.NewOracleFromState(st)
 		if err != nil {
-			return nil, in.blame(err)
+			return nil, err
 		}
 		m0, m10 := o.Mu0(), o.Mu10()
 		b33, err := sgd.BoundThm33(m0)
