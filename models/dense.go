@@ -48,9 +48,9 @@ const (
 // p = Σ_l n_l·(n_{l-1} + 1) with biases, Σ_l n_l·n_{l-1} without.
 //
 // Samples are processed as a batch: the activations of layer l are an
-// n x n_l matrix and every layer is one numerics.Gemm. Results do not depend
-// on how samples are batched: f(x_i) and g_i are the same bits whatever the
-// other samples.
+// n x n_l matrix, the backward pass and the batch gradient are one
+// numerics.Gemm a layer, and the outputs and per-sample gradients of a sample
+// are the same bits whatever the other samples of the batch.
 type Dense struct {
 	dims []int // n_0, …, n_L
 	offs []int // offs[l] is the offset in θ of W_{l+1}
@@ -218,10 +218,12 @@ func (m Dense) batch(theta, x []float64) (int, error) {
 }
 
 // forward computes the hidden activations a_1, …, a_{L-1} of the n samples
-// into w.acts and the outputs f into out. Layer l is the Gemm
-// Z_l = A_{l-1} W_lᵀ + 1 b_lᵀ, C preloaded with the biases (beta = 1), so
-// z = b + Σ_k a_k w_k is one FMA chain per numerics.Gemm's order, then one
-// addition.
+// into w.acts and the outputs f into out. Each pre-activation is one
+// numerics.Dot of a row of W_l and a row of A_{l-1}, then + b_l: its bits
+// depend on that sample alone, not on the batch. (Dot reads both rows in
+// place; a Gemm Z_l = A_{l-1} W_lᵀ would pack W_lᵀ, a strided gather of all
+// of W_l, on every call, which for SGD's batches of 5 costs more than the
+// products.)
 func (m Dense) forward(w *denseWork, theta []float64, n int, out []float64) {
 	a := w.acts[0]
 	for l := 1; l <= m.depth(); l++ {
@@ -231,17 +233,23 @@ func (m Dense) forward(w *denseWork, theta []float64, n int, out []float64) {
 		if l < m.depth() {
 			z = w.acts[l]
 		}
-		beta := 0.0
-		if bl != nil {
-			beta = 1
+		for j := range k { // a row of W_l stays in L1 across the samples
+			wj := wl[j*in : (j+1)*in]
 			for i := range n {
-				copy(z[i*k:(i+1)*k], bl)
+				z[i*k+j] = numerics.Dot(wj, a[i*in:(i+1)*in])
 			}
 		}
-		numerics.Gemm(false, true, n, k, in, 1, a, in, wl, in, beta, z, k)
-		if l < m.depth() && m.act == ReLU {
-			for i, v := range z {
-				z[i] = max(v, 0)
+		for i := range n {
+			zi := z[i*k : (i+1)*k]
+			if bl != nil {
+				for j, b := range bl {
+					zi[j] += b
+				}
+			}
+			if l < m.depth() && m.act == ReLU {
+				for j, v := range zi {
+					zi[j] = max(v, 0)
+				}
 			}
 		}
 		a = z
@@ -291,10 +299,18 @@ func (m Dense) Outputs(out, theta, x []float64) error {
 	return nil
 }
 
+// axpyBatch is the batch size up to which LossGradient forms δ_lᵀ A_{l-1}
+// by Axpys rather than Gemm. Both run, for each entry, the FMA chain over
+// the samples in order from +0 (Gemm's order for k <= 512 with alpha = 1,
+// beta = 0), so the bits are the same; for SGD's batches of 5 the Axpys skip
+// Gemm's packing and scheduling, which cost more than the products (A.1's
+// FCN, B = 5: 40 µs a step with Gemm, see BenchmarkFCNLossGradient for the
+// Axpys).
+const axpyBatch = 16
+
 // LossGradient returns L = Σ e_i²/(2n) and writes ∇L = Σ_i e_i g_i/n into
 // grad, by one backward pass seeded with s_i = e_i/n: the gradient in W_l is
-// δ_lᵀ A_{l-1} (one Gemm over the samples), in b_l the column sums of δ_l
-// (summed over i in order).
+// δ_lᵀ A_{l-1}, in b_l the column sums of δ_l (each summed over i in order).
 func (m Dense) LossGradient(grad, theta, x, y []float64) (float64, error) {
 	n, err := m.batch(theta, x)
 	if err != nil {
@@ -315,7 +331,17 @@ func (m Dense) LossGradient(grad, theta, x, y []float64) (float64, error) {
 	m.backward(w, theta, n, func(l int, a, d []float64) {
 		in, k := m.dims[l-1], m.dims[l]
 		gw, gb := m.layer(grad, l)
-		numerics.Gemm(true, false, k, in, n, 1, d, k, a, in, 0, gw, in)
+		if n <= axpyBatch {
+			clear(gw)
+			for j := range k {
+				row := gw[j*in : (j+1)*in]
+				for i := range n {
+					numerics.Axpy(d[i*k+j], a[i*in:(i+1)*in], row)
+				}
+			}
+		} else {
+			numerics.Gemm(true, false, k, in, n, 1, d, k, a, in, 0, gw, in)
+		}
 		if gb != nil {
 			clear(gb)
 			for i := range n {

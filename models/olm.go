@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/flatmin/flatmin/numerics"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -101,23 +102,20 @@ func checkLabels(grad, y []float64, p, n int) error {
 	return finite("y", y)
 }
 
+// zeroBlock is the zero vector finite dots x against, a block at a time.
+var zeroBlock [1024]float64
+
 // finite reports the first NaN or ±Inf of x. The scan runs on every training
-// step over all of θ, so it first sums v·0 in four independent chains (the
-// sum is 0 if every v is finite and NaN otherwise), and looks for the culprit
-// only when that fails.
+// step over all of θ, so it first sums numerics.Dot(x, 0) block by block
+// (FMA(v, 0, s) is 0 for finite v and NaN for NaN and ±Inf, so the sum is 0
+// exactly when every v is finite), and looks for the culprit only when that
+// fails.
 func finite(name string, x []float64) error {
-	var s0, s1, s2, s3 float64
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		s0 += x[i] * 0
-		s1 += x[i+1] * 0
-		s2 += x[i+2] * 0
-		s3 += x[i+3] * 0
+	s := 0.0
+	for c := 0; c < len(x); c += len(zeroBlock) {
+		s += numerics.Dot(x[c:min(len(x), c+len(zeroBlock))], zeroBlock[:])
 	}
-	for _, v := range x[i:] {
-		s0 += v * 0
-	}
-	if s0+s1+s2+s3 == 0 {
+	if s == 0 {
 		return nil
 	}
 	for i, v := range x {
