@@ -104,8 +104,13 @@ func NewLinearNet(d int, widths ...int) (Dense, error) {
 	return NewDense(Identity, false, XavierUniform, d, widths...)
 }
 
-// InputDim is d = n_0.
-func (m Dense) InputDim() int { return m.dims[0] }
+// InputDim is d = n_0 (0 for a Dense not made by NewDense).
+func (m Dense) InputDim() int {
+	if len(m.dims) == 0 {
+		return 0
+	}
+	return m.dims[0]
+}
 
 // NumParams is p.
 func (m Dense) NumParams() int { return m.p }
@@ -299,18 +304,10 @@ func (m Dense) Outputs(out, theta, x []float64) error {
 	return nil
 }
 
-// axpyBatch is the batch size up to which LossGradient forms δ_lᵀ A_{l-1}
-// by Axpys rather than Gemm. Both run, for each entry, the FMA chain over
-// the samples in order from +0 (Gemm's order for k <= 512 with alpha = 1,
-// beta = 0), so the bits are the same; for SGD's batches of 5 the Axpys skip
-// Gemm's packing and scheduling, which cost more than the products (A.1's
-// FCN, B = 5: 40 µs a step with Gemm, see BenchmarkFCNLossGradient for the
-// Axpys).
-const axpyBatch = 16
-
 // LossGradient returns L = Σ e_i²/(2n) and writes ∇L = Σ_i e_i g_i/n into
 // grad, by one backward pass seeded with s_i = e_i/n: the gradient in W_l is
-// δ_lᵀ A_{l-1}, in b_l the column sums of δ_l (each summed over i in order).
+// δ_lᵀ A_{l-1} (one Gemm over the samples), in b_l the column sums of δ_l
+// (summed over i in order).
 func (m Dense) LossGradient(grad, theta, x, y []float64) (float64, error) {
 	n, err := m.batch(theta, x)
 	if err != nil {
@@ -331,17 +328,7 @@ func (m Dense) LossGradient(grad, theta, x, y []float64) (float64, error) {
 	m.backward(w, theta, n, func(l int, a, d []float64) {
 		in, k := m.dims[l-1], m.dims[l]
 		gw, gb := m.layer(grad, l)
-		if n <= axpyBatch {
-			clear(gw)
-			for j := range k {
-				row := gw[j*in : (j+1)*in]
-				for i := range n {
-					numerics.Axpy(d[i*k+j], a[i*in:(i+1)*in], row)
-				}
-			}
-		} else {
-			numerics.Gemm(true, false, k, in, n, 1, d, k, a, in, 0, gw, in)
-		}
+		numerics.Gemm(true, false, k, in, n, 1, d, k, a, in, 0, gw, in)
 		if gb != nil {
 			clear(gb)
 			for i := range n {
