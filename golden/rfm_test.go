@@ -52,8 +52,8 @@ func TestRFMAlignment(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e, err := rfm.Outputs(theta, x)
-		if err != nil {
+		e := make([]float64, c.n)
+		if err := rfm.Outputs(e, theta, x); err != nil {
 			t.Fatal(err)
 		}
 		s, err := theory.NewState(q, c.n, c.m, e)
