@@ -32,12 +32,14 @@ import (
 // Convolutions run as im2col + numerics.Gemm: the 3x3 patches of a sample
 // form a (positions x 9·in) matrix P, so the forward pass Z = P Wᵀ + b, the
 // patch gradient dP = D W (scattered back by col2im) and the weight gradient
-// dW = Dᵀ P are each one Gemm, with the patch rows of a block of samples
-// stacked (thousands of rows, 9·in and out columns: shapes on which the SIMD
-// kernel runs near its peak). Activations are kept positions x channels;
-// internally the patch columns run (ky, kx, channel), so that im2col copies
-// whole channel vectors, and weights and weight gradients are permuted to and
-// from PyTorch's (channel, ky, kx) per call (O(p), negligible).
+// dW = Dᵀ P are each one Gemm, with the patches of a block of samples
+// stacked. They are stored transposed, Pᵀ (9·in x positions, rows in
+// PyTorch's (channel, ky, kx) order) and activations channels x positions:
+// then Zᵀ = W Pᵀ, dPᵀ = Wᵀ Dᵀ and dW = Dᵀ·P take W and dW in θ's own layout,
+// and the long dimension (thousands of positions) is the columns of C, which
+// Gemm splits among its goroutines without each packing all of A (with
+// positions as rows, a LossGradient of B = 5 at M = 20 took 16.0 ms instead
+// of 14.4 ms, same blocks).
 //
 // ReLU'(0) = 0, as in PyTorch. Samples are processed in blocks of fixed size
 // on up to GOMAXPROCS goroutines; every per-sample result depends on that
@@ -64,10 +66,13 @@ const (
 	// cnnMaxM keeps every size far from overflow.
 	cnnMaxM = 1 << 12
 	// cnnBlock is the number of samples a goroutine processes at once: the
-	// patches of a block at M = 20 are about 23 MB. LossGradient sums the
-	// weight gradient of a block in one Gemm and the blocks in order, so
-	// cnnBlock fixes the bits of LossGradient; it changes nothing else.
+	// workspace of a block at M = 20 is about 23 MB. It changes no bits.
 	cnnBlock = 8
+	// cnnLossBlock is the block of LossGradient, which sums the weight
+	// gradient of a block in one Gemm and the blocks in order: it fixes the
+	// bits of LossGradient. Small, so that a batch of B = 5 spreads over
+	// the cores.
+	cnnLossBlock = 3
 )
 
 // cnnGramCap is the most memory, in bytes, Gram spends on the per-sample conv
@@ -164,11 +169,11 @@ func checkLen(name string, v []float64, want int) error {
 	return nil
 }
 
-// cnnParams is θ arranged for the passes.
+// cnnParams is θ viewed by layer.
 type cnnParams struct {
-	w   [4][]float64 // out x 9in, columns (ky, kx, channel)
-	b   [4][]float64 // views into θ
-	fc  []float64    // view into θ, CHW order
+	w   [4][]float64 // out x 9in, PyTorch's layout
+	b   [4][]float64
+	fc  []float64 // CHW order
 	fcb float64
 }
 
@@ -176,33 +181,24 @@ func (c CNN) params(theta []float64) *cnnParams {
 	par := &cnnParams{}
 	off, head := c.offsets()
 	for l, s := range c.convs() {
-		k := s.k()
-		w := make([]float64, s.out*k)
-		src := theta[off[l] : off[l]+s.out*k]
-		for o := range s.out {
-			for ci := range s.in {
-				for t := range 9 {
-					w[o*k+t*s.in+ci] = src[o*k+ci*9+t]
-				}
-			}
-		}
-		par.w[l] = w
-		par.b[l] = theta[off[l]+s.out*k : off[l]+s.params()]
+		par.w[l] = theta[off[l] : off[l]+s.out*s.k()]
+		par.b[l] = theta[off[l]+s.out*s.k() : off[l]+s.params()]
 	}
 	par.fc = theta[head : head+49*c.M]
 	par.fcb = theta[head+49*c.M]
 	return par
 }
 
-// cnnWork is the workspace of one goroutine, for up to bs samples.
+// cnnWork is the workspace of one goroutine, for up to bs samples. A block
+// of ns samples with ch channels on r positions is stored ch x (ns·r):
+// element (c, sample i, position y·side + x) at c·ns·r + i·r + y·side + x.
 type cnnWork struct {
 	m, bs int
-	p     [4][]float64 // patches (rows x 9in per sample), then their gradient
-	a     [4][]float64 // post-ReLU outputs (rows x out), then the signals D
-	pool1 []float64    // 14x14x2M per sample
-	feat  []float64    // 49M per sample, CHW
+	p     [4][]float64 // patches Pᵀ (9in x ns·r), then their gradient
+	a     [4][]float64 // post-ReLU outputs (out x ns·r), then the signals D
+	pool1 []float64    // 2M x ns·196
+	feat  []float64    // ns x 49M, each row CHW
 	g     []float64    // input gradients of a conv layer
-	tmp   []float64    // one weight gradient, out x 9in
 	out   []float64    // outputs of the block
 }
 
@@ -214,25 +210,22 @@ func (c CNN) getWork(bs int) *cnnWork {
 	}
 	m := c.M
 	w := &cnnWork{m: m, bs: bs}
-	maxTmp := 0
 	for l, s := range c.convs() {
 		w.p[l] = make([]float64, bs*s.rows()*s.k())
 		w.a[l] = make([]float64, bs*s.rows()*s.out)
-		maxTmp = max(maxTmp, s.out*s.k())
 	}
 	w.pool1 = make([]float64, bs*196*2*m)
 	w.feat = make([]float64, bs*49*m)
 	w.g = make([]float64, bs*max(784*m, 196*2*m))
-	w.tmp = make([]float64, maxTmp)
 	w.out = make([]float64, bs)
 	return w
 }
 
-// run calls f on the blocks [lo, hi) of n samples, cnnBlock at a time, from
+// run calls f on the blocks [lo, hi) of n samples, block at a time, from
 // up to GOMAXPROCS goroutines, each with its own workspace.
-func (c CNN) run(n int, f func(w *cnnWork, b, lo, hi int)) {
-	nb := (n + cnnBlock - 1) / cnnBlock
-	bs := min(n, cnnBlock)
+func (c CNN) run(n, block int, f func(w *cnnWork, b, lo, hi int)) {
+	nb := (n + block - 1) / block
+	bs := min(n, block)
 	var next atomic.Int64
 	work := func() {
 		w := c.getWork(bs)
@@ -242,7 +235,7 @@ func (c CNN) run(n int, f func(w *cnnWork, b, lo, hi int)) {
 			if b >= nb {
 				return
 			}
-			f(w, b, b*cnnBlock, min(n, (b+1)*cnnBlock))
+			f(w, b, b*block, min(n, (b+1)*block))
 		}
 	}
 	var wg sync.WaitGroup
@@ -253,22 +246,35 @@ func (c CNN) run(n int, f func(w *cnnWork, b, lo, hi int)) {
 	wg.Wait()
 }
 
-// im2col writes the patches of one sample (side x side x ch, positions x
-// channels) into p (side² x 9ch, columns (ky, kx, channel)), zero padded.
-func im2col(p, in []float64, side, ch int) {
-	k := 9 * ch
-	for y := range side {
-		for x := range side {
-			row := p[(y*side+x)*k : (y*side+x+1)*k]
-			for ky := range 3 {
-				yy := y + ky - 1
-				for kx := range 3 {
-					xx := x + kx - 1
-					dst := row[(ky*3+kx)*ch : (ky*3+kx+1)*ch]
-					if yy < 0 || yy >= side || xx < 0 || xx >= side {
-						clear(dst)
-					} else {
-						copy(dst, in[(yy*side+xx)*ch:])
+// im2col writes the patches Pᵀ (9ch x ns·side², row (c, ky, kx)) of the ns
+// samples in (ch x ns·side²), zero padded.
+func im2col(p, in []float64, ns, side, ch int) {
+	r := side * side
+	cols := ns * r
+	for ci := range ch {
+		for ky := range 3 {
+			for kx := range 3 {
+				row := p[(ci*9+ky*3+kx)*cols : (ci*9+ky*3+kx+1)*cols]
+				for i := range ns {
+					src := in[ci*cols+i*r : ci*cols+(i+1)*r]
+					for y := range side {
+						dst := row[i*r+y*side : i*r+(y+1)*side]
+						yy := y + ky - 1
+						if yy < 0 || yy >= side {
+							clear(dst)
+							continue
+						}
+						s := src[yy*side : (yy+1)*side]
+						switch kx {
+						case 0:
+							dst[0] = 0
+							copy(dst[1:], s[:side-1])
+						case 1:
+							copy(dst, s)
+						case 2:
+							copy(dst, s[1:])
+							dst[side-1] = 0
+						}
 					}
 				}
 			}
@@ -276,28 +282,36 @@ func im2col(p, in []float64, side, ch int) {
 	}
 }
 
-// col2im sets g (side x side x ch) to the sum of the patch gradients dp
-// (side² x 9ch) over the patches each input entry belongs to.
-func col2im(g, dp []float64, side, ch int) {
-	k := 9 * ch
-	clear(g[:side*side*ch])
-	for y := range side {
-		for x := range side {
-			row := dp[(y*side+x)*k : (y*side+x+1)*k]
-			for ky := range 3 {
-				yy := y + ky - 1
-				if yy < 0 || yy >= side {
-					continue
-				}
-				for kx := range 3 {
-					xx := x + kx - 1
-					if xx < 0 || xx >= side {
-						continue
-					}
-					src := row[(ky*3+kx)*ch : (ky*3+kx+1)*ch]
-					dst := g[(yy*side+xx)*ch : (yy*side+xx+1)*ch]
-					for i, v := range src {
-						dst[i] += v
+// col2im sets g (ch x ns·side²) to the sum of the patch gradients dp (laid
+// out as Pᵀ) over the patches each input entry belongs to, taps in order.
+func col2im(g, dp []float64, ns, side, ch int) {
+	r := side * side
+	cols := ns * r
+	clear(g[:ch*cols])
+	for ci := range ch {
+		for ky := range 3 {
+			for kx := range 3 {
+				row := dp[(ci*9+ky*3+kx)*cols : (ci*9+ky*3+kx+1)*cols]
+				for i := range ns {
+					dst := g[ci*cols+i*r : ci*cols+(i+1)*r]
+					for y := range side {
+						yy := y + ky - 1
+						if yy < 0 || yy >= side {
+							continue
+						}
+						s := row[i*r+y*side : i*r+(y+1)*side]
+						d := dst[yy*side : (yy+1)*side]
+						switch kx {
+						case 0:
+							s = s[1:]
+						case 1:
+						case 2:
+							s = s[:side-1]
+							d = d[1:]
+						}
+						for j, v := range s {
+							d[j] += v
+						}
 					}
 				}
 			}
@@ -309,12 +323,11 @@ func col2im(g, dp []float64, side, ch int) {
 // patches, activations and features in w and the outputs in w.out.
 func (c CNN) forward(w *cnnWork, par *cnnParams, x []float64, ns int) {
 	m := c.M
-	convs := c.convs()
-	for l, s := range convs {
+	for l, s := range c.convs() {
 		var in []float64
 		switch l {
 		case 0:
-			in = x
+			in = x // 1 x ns·784
 		case 1:
 			in = w.a[0]
 		case 2:
@@ -322,52 +335,41 @@ func (c CNN) forward(w *cnnWork, par *cnnParams, x []float64, ns int) {
 		case 3:
 			in = w.a[2]
 		}
-		rows, k := s.rows(), s.k()
-		p := w.p[l][:ns*rows*k]
-		for i := range ns {
-			im2col(p[i*rows*k:], in[i*rows*s.in:], s.side, s.in)
+		cols, k := ns*s.rows(), s.k()
+		p := w.p[l][:k*cols]
+		im2col(p, in, ns, s.side, s.in)
+		z := w.a[l][:s.out*cols]
+		for o, b := range par.b[l] {
+			row := z[o*cols : (o+1)*cols]
+			for j := range row {
+				row[j] = b
+			}
 		}
-		z := w.a[l][:ns*rows*s.out]
-		for r := range ns * rows {
-			copy(z[r*s.out:(r+1)*s.out], par.b[l])
-		}
-		numerics.Gemm(false, true, ns*rows, s.out, k, 1, p, k, par.w[l], k, 1, z, s.out)
+		numerics.Gemm(false, false, s.out, cols, k, 1, par.w[l], k, p, cols, 1, z, cols)
 		for i, v := range z {
 			if !(v > 0) {
 				z[i] = 0
 			}
 		}
 		switch l {
-		case 1: // 28x28x2M → 14x14x2M, positions x channels
-			ch := 2 * m
-			for i := range ns {
-				src := z[i*784*ch:]
-				dst := w.pool1[i*196*ch:]
+		case 1: // 2M x ns·784 → 2M x ns·196
+			for ci := range 2 * m * ns {
+				src := z[ci*784 : (ci+1)*784]
+				dst := w.pool1[ci*196 : (ci+1)*196]
 				for y := range 14 {
 					for x := range 14 {
-						p00 := src[(2*y*28+2*x)*ch:]
-						p01 := src[(2*y*28+2*x+1)*ch:]
-						p10 := src[((2*y+1)*28+2*x)*ch:]
-						p11 := src[((2*y+1)*28+2*x+1)*ch:]
-						o := dst[(y*14+x)*ch:]
-						for j := range ch {
-							o[j] = (p00[j] + p01[j] + p10[j] + p11[j]) * 0.25
-						}
+						dst[y*14+x] = (src[2*y*28+2*x] + src[2*y*28+2*x+1] + src[(2*y+1)*28+2*x] + src[(2*y+1)*28+2*x+1]) * 0.25
 					}
 				}
 			}
-		case 3: // 14x14xM → 7x7xM, flattened (C, H, W)
-			for i := range ns {
-				src := z[i*196*m:]
-				dst := w.feat[i*49*m:]
-				for y := range 7 {
-					for x := range 7 {
-						p00 := src[(2*y*14+2*x)*m:]
-						p01 := src[(2*y*14+2*x+1)*m:]
-						p10 := src[((2*y+1)*14+2*x)*m:]
-						p11 := src[((2*y+1)*14+2*x+1)*m:]
-						for j := range m {
-							dst[j*49+y*7+x] = (p00[j] + p01[j] + p10[j] + p11[j]) * 0.25
+		case 3: // M x ns·196 → ns x 49M, flattened (C, H, W)
+			for ci := range m {
+				for i := range ns {
+					src := z[(ci*ns+i)*196 : (ci*ns+i+1)*196]
+					dst := w.feat[i*49*m+ci*49 : i*49*m+(ci+1)*49]
+					for y := range 7 {
+						for x := range 7 {
+							dst[y*7+x] = (src[2*y*14+2*x] + src[2*y*14+2*x+1] + src[(2*y+1)*14+2*x] + src[(2*y+1)*14+2*x+1]) * 0.25
 						}
 					}
 				}
@@ -381,8 +383,8 @@ func (c CNN) forward(w *cnnWork, par *cnnParams, x []float64, ns int) {
 
 // backward backpropagates the output signals delta (length ns) of the last
 // forward pass down to conv layer lowest. For each conv layer l from the last
-// down, once its signal D_l = ∂(Σ_i delta_i f_i)/∂Z_l (rows x out per sample)
-// is in w.a[l] and the patches still in w.p[l], it calls grad(l).
+// down, once its signal D_l = ∂(Σ_i delta_i f_i)/∂Z_l (out x ns·r) is in
+// w.a[l] and the patches still in w.p[l], it calls grad(l).
 func (c CNN) backward(w *cnnWork, par *cnnParams, ns int, delta []float64, lowest int, grad func(l int)) {
 	m := c.M
 	convs := c.convs()
@@ -392,17 +394,16 @@ func (c CNN) backward(w *cnnWork, par *cnnParams, ns int, delta []float64, lowes
 	}
 	on := func(a float64) bool { return a > 0 || c.variant == cnnAbs }
 	// Head and second pool: D_3 = ReLU' · q · delta_i fc[c·49 + pooled position].
-	a := w.a[3]
-	for i := range ns {
-		for y := range 14 {
-			for x := range 14 {
-				pp := (y/2)*7 + x/2
-				r := a[(i*196+y*14+x)*m:]
-				for j := range m {
-					if on(r[j]) {
-						r[j] = q * (delta[i] * par.fc[j*49+pp])
+	for ci := range m {
+		for i := range ns {
+			r := w.a[3][(ci*ns+i)*196 : (ci*ns+i+1)*196]
+			fc := par.fc[ci*49 : (ci+1)*49]
+			for y := range 14 {
+				for x := range 14 {
+					if on(r[y*14+x]) {
+						r[y*14+x] = q * (delta[i] * fc[(y/2)*7+x/2])
 					} else {
-						r[j] = 0
+						r[y*14+x] = 0
 					}
 				}
 			}
@@ -414,28 +415,23 @@ func (c CNN) backward(w *cnnWork, par *cnnParams, ns int, delta []float64, lowes
 			return
 		}
 		s := convs[l]
-		rows, k := s.rows(), s.k()
-		dp := w.p[l][:ns*rows*k]
-		numerics.Gemm(false, false, ns*rows, k, s.out, 1, w.a[l], s.out, par.w[l], k, 0, dp, k)
-		g := w.g[:ns*rows*s.in]
-		for i := range ns {
-			col2im(g[i*rows*s.in:], dp[i*rows*k:], s.side, s.in)
-		}
+		cols, k := ns*s.rows(), s.k()
+		dp := w.p[l][:k*cols]
+		numerics.Gemm(true, false, k, cols, s.out, 1, par.w[l], k, w.a[l], cols, 0, dp, cols)
+		g := w.g[:s.in*cols]
+		col2im(g, dp, ns, s.side, s.in)
 		prev := w.a[l-1]
 		switch l {
 		case 2: // g is the gradient of the first pool's output
-			ch := 2 * m
-			for i := range ns {
+			for ci := range 2 * m * ns {
+				r := prev[ci*784 : (ci+1)*784]
+				src := g[ci*196 : (ci+1)*196]
 				for y := range 28 {
 					for x := range 28 {
-						r := prev[(i*784+y*28+x)*ch:]
-						src := g[(i*196+(y/2)*14+x/2)*ch:]
-						for j := range ch {
-							if on(r[j]) {
-								r[j] = q * src[j]
-							} else {
-								r[j] = 0
-							}
+						if on(r[y*28+x]) {
+							r[y*28+x] = q * src[(y/2)*14+x/2]
+						} else {
+							r[y*28+x] = 0
 						}
 					}
 				}
@@ -452,26 +448,21 @@ func (c CNN) backward(w *cnnWork, par *cnnParams, ns int, delta []float64, lowes
 	}
 }
 
-// convGrad writes the gradient of conv layer l, Σ over the rows of D_l and
-// the patches P (rows of them), in θ's layout (weights then bias) into dst.
-func (c CNN) convGrad(w *cnnWork, l int, d, p []float64, rows int, dst []float64) {
+// convGrad writes the gradient of conv layer l in θ's layout (weights, then
+// bias) into dst: dW = D P and the row sums of D, over the columns
+// [j0, j0+cols) of D_l (out x ld) and of the patches Pᵀ (9in x ld).
+func (c CNN) convGrad(w *cnnWork, l, ld, j0, cols int, dst []float64) {
 	s := c.convs()[l]
 	k := s.k()
-	t := w.tmp[:s.out*k]
-	numerics.Gemm(true, false, s.out, k, rows, 1, d, s.out, p, k, 0, t, k)
-	for o := range s.out {
-		for ci := range s.in {
-			for tap := range 9 {
-				dst[o*k+ci*9+tap] = t[o*k+tap*s.in+ci]
-			}
-		}
-	}
+	d := w.a[l][j0:]
+	numerics.Gemm(false, true, s.out, k, cols, 1, d, ld, w.p[l][j0:], ld, 0, dst, k)
 	bias := dst[s.out*k : s.out*k+s.out]
-	clear(bias)
-	for r := range rows {
-		for o, v := range d[r*s.out : (r+1)*s.out] {
-			bias[o] += v
+	for o := range s.out {
+		var sum float64
+		for _, v := range d[o*ld : o*ld+cols] {
+			sum += v
 		}
+		bias[o] = sum
 	}
 }
 
@@ -485,7 +476,7 @@ func (c CNN) Outputs(out, theta, x []float64) error {
 		return err
 	}
 	par := c.params(theta)
-	c.run(n, func(w *cnnWork, _, lo, hi int) {
+	c.run(n, cnnBlock, func(w *cnnWork, _, lo, hi int) {
 		c.forward(w, par, x[lo*cnnIn:hi*cnnIn], hi-lo)
 		copy(out[lo:hi], w.out)
 	})
@@ -514,11 +505,11 @@ func (c CNN) LossGradient(grad, theta, x, y []float64) (float64, error) {
 	off, head := c.offsets()
 	convs := c.convs()
 	m := c.M
-	nb := (n + cnnBlock - 1) / cnnBlock
+	nb := (n + cnnLossBlock - 1) / cnnLossBlock
 	partial := make([][]float64, nb)
 	e := make([]float64, n)
 	inv := 1 / float64(n)
-	c.run(n, func(w *cnnWork, b, lo, hi int) {
+	c.run(n, cnnLossBlock, func(w *cnnWork, b, lo, hi int) {
 		ns := hi - lo
 		g := grad
 		if b > 0 {
@@ -539,9 +530,8 @@ func (c CNN) LossGradient(grad, theta, x, y []float64) (float64, error) {
 			g[head+49*m] += delta[i]
 		}
 		c.backward(w, par, ns, delta, 0, func(l int) {
-			s := convs[l]
-			rows := ns * s.rows()
-			c.convGrad(w, l, w.a[l][:rows*s.out], w.p[l][:rows*s.k()], rows, g[off[l]:off[l]+s.params()])
+			cols := ns * convs[l].rows()
+			c.convGrad(w, l, cols, 0, cols, g[off[l]:off[l]+convs[l].params()])
 		})
 	})
 	for _, g := range partial[1:] {
@@ -569,7 +559,7 @@ func (c CNN) PerSampleGradients(q, theta, x []float64) error {
 	par := c.params(theta)
 	off, head := c.offsets()
 	m := c.M
-	c.run(n, func(w *cnnWork, _, lo, hi int) {
+	c.run(n, cnnBlock, func(w *cnnWork, _, lo, hi int) {
 		ns := hi - lo
 		c.forward(w, par, x[lo*cnnIn:hi*cnnIn], ns)
 		for i := range ns {
@@ -594,10 +584,9 @@ func ones(n int) []float64 {
 
 // sampleGrads writes each sample's gradient of conv layer l into dst(i).
 func (c CNN) sampleGrads(w *cnnWork, l, ns int, dst func(i int) []float64) {
-	s := c.convs()[l]
-	rows, k := s.rows(), s.k()
+	r := c.convs()[l].rows()
 	for i := range ns {
-		c.convGrad(w, l, w.a[l][i*rows*s.out:(i+1)*rows*s.out], w.p[l][i*rows*k:(i+1)*rows*k], rows, dst(i))
+		c.convGrad(w, l, ns*r, i*r, r, dst(i))
 	}
 }
 
@@ -639,7 +628,7 @@ func (c CNN) Gram(k, out, theta, x []float64) error {
 		for _, l := range grp {
 			q[l] = make([]float64, n*convs[l].params())
 		}
-		c.run(n, func(w *cnnWork, _, lo, hi int) {
+		c.run(n, cnnBlock, func(w *cnnWork, _, lo, hi int) {
 			ns := hi - lo
 			c.forward(w, par, x[lo*cnnIn:hi*cnnIn], ns)
 			if gi == 0 {

@@ -330,7 +330,7 @@ func TestCNNNegativeControl(t *testing.T) {
 func TestCNNLossGradient(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	c, _ := NewCNN(2)
-	n := 2*cnnBlock + 3 // three blocks
+	n := 2*cnnLossBlock + 2 // three blocks
 	p := c.NumParams()
 	theta := randomTheta(c, rng, 1)
 	x := randomInputs(rng, n)
@@ -446,7 +446,7 @@ func sameBits(a, b []float64) error {
 func TestCNNProcs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	c, _ := NewCNN(3)
-	n := 2*cnnBlock + 5
+	n := 2*cnnBlock + 5 // three blocks, and seven of LossGradient
 	p := c.NumParams()
 	theta := randomTheta(c, rng, 1)
 	x := randomInputs(rng, n)
