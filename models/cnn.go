@@ -71,7 +71,8 @@ const (
 	// cnnLossBlock is the block of LossGradient, which sums the weight
 	// gradient of a block in one Gemm and the blocks in order: it fixes the
 	// bits of LossGradient. Small, so that a batch of B = 5 spreads over
-	// the cores.
+	// the cores: at M = 20 it took 12.3, 10.0, 9.4 and 8.5 ms with blocks of
+	// 8, 1, 2 and 3 on two cores.
 	cnnLossBlock = 3
 )
 
