@@ -1,0 +1,664 @@
+package models
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/flatmin/flatmin/numerics"
+)
+
+// CNN is the LeNet-type network of Table 1 (Appendix A.1) with width M, on
+// 28x28x1 inputs (x_i is 784 pixels, row-major 28x28):
+//
+//	conv 3x3 1→M, ReLU; conv 3x3 M→2M, ReLU; 2x2 average pool → 14x14x2M;
+//	conv 3x3 2M→2M, ReLU; conv 3x3 2M→M, ReLU; 2x2 average pool → 7x7xM;
+//	flatten in (C, H, W) order → 49M; linear 49M → 1.
+//
+// Every convolution has stride 1, zero padding 1 ("same") and a bias; the
+// pools have stride 2. p = 72M² + 64M + 1 (30,081 at M = 20).
+//
+// θ layout, PyTorch's parameters() order, each tensor row-major:
+//
+//	conv1.weight [M,1,3,3], conv1.bias [M],
+//	conv2.weight [2M,M,3,3], conv2.bias [2M],
+//	conv3.weight [2M,2M,3,3], conv3.bias [2M],
+//	conv4.weight [M,2M,3,3], conv4.bias [M],
+//	fc.weight [1,49M] (feature c·49 + 7·y + x), fc.bias [1].
+//
+// Convolutions run as im2col + numerics.Gemm: the 3x3 patches of a sample
+// form a (positions x 9·in) matrix P, so the forward pass Z = P Wᵀ + b, the
+// patch gradient dP = D W (scattered back by col2im) and the weight gradient
+// dW = Dᵀ P are each one Gemm, with the patches of a block of samples
+// stacked. They are stored transposed, Pᵀ (9·in x positions, rows in
+// PyTorch's (channel, ky, kx) order) and activations channels x positions:
+// then Zᵀ = W Pᵀ, dPᵀ = Wᵀ Dᵀ and dW = Dᵀ·P take W and dW in θ's own layout,
+// and the long dimension (thousands of positions) is the columns of C, which
+// Gemm splits among its goroutines without each packing all of A (with
+// positions as rows, a LossGradient of B = 5 at M = 20 took 16.0 ms instead
+// of 14.4 ms, same blocks).
+//
+// ReLU'(0) = 0, as in PyTorch. Samples are processed in blocks of fixed size
+// on up to GOMAXPROCS goroutines; every per-sample result depends on that
+// sample alone and the batch gradient sums block partials in block order,
+// so results are the same bits for every GOMAXPROCS.
+type CNN struct {
+	M int
+	// variant is a test knob: the exact network, or the backward passes of
+	// the absolute-value rounding bound and of a deliberately wrong network.
+	variant cnnVariant
+}
+
+type cnnVariant uint8
+
+const (
+	cnnExact   cnnVariant = iota
+	cnnAbs                // ReLU' := 1 in the backward pass (for bounds on |θ|, |x|)
+	cnnBadPool            // the 1/4 of the pools dropped in the backward pass
+)
+
+const (
+	cnnSide = 28
+	cnnIn   = cnnSide * cnnSide
+	// cnnMaxM keeps every size far from overflow.
+	cnnMaxM = 1 << 12
+	// cnnBlock is the number of samples a goroutine processes at once: the
+	// workspace of a block at M = 20 is about 23 MB. It changes no bits.
+	cnnBlock = 8
+	// cnnLossBlock is the block of LossGradient, which sums the weight
+	// gradient of a block in one Gemm and the blocks in order: it fixes the
+	// bits of LossGradient. Small, so that a batch of B = 5 spreads over
+	// the cores: at M = 20 it took 12.3, 10.0, 9.4 and 8.5 ms with blocks of
+	// 8, 1, 2 and 3 on two cores.
+	cnnLossBlock = 3
+)
+
+// cnnGramCap is the most memory, in bytes, Gram spends on the per-sample conv
+// gradients Q_l of all layers at once (one forward/backward pass); above it
+// Gram holds one layer's Q_l at a time and runs one pass per layer. At
+// M = 20, n = 1000 all of them take 240 MB. A variable for the tests.
+var cnnGramCap float64 = 1 << 30
+
+// NewCNN returns the network of width m (1 ≤ m ≤ 4096).
+func NewCNN(m int) (CNN, error) {
+	if m < 1 || m > cnnMaxM {
+		return CNN{}, fmt.Errorf("models: CNN width %d not in [1, %d]: %w", m, cnnMaxM, ErrShape)
+	}
+	return CNN{M: m}, nil
+}
+
+// convShape is one convolution: side x side positions, in → out channels.
+type convShape struct{ side, in, out int }
+
+func (s convShape) rows() int   { return s.side * s.side } // positions
+func (s convShape) k() int      { return 9 * s.in }        // patch length
+func (s convShape) params() int { return s.out*s.k() + s.out }
+
+func (c CNN) convs() [4]convShape {
+	m := c.M
+	return [4]convShape{{28, 1, m}, {28, m, 2 * m}, {14, 2 * m, 2 * m}, {14, 2 * m, m}}
+}
+
+// offsets returns where each conv layer's weights start in θ, and the head.
+func (c CNN) offsets() (off [4]int, head int) {
+	for l, s := range c.convs() {
+		off[l] = head
+		head += s.params()
+	}
+	return off, head
+}
+
+// InputDim is 784.
+func (c CNN) InputDim() int { return cnnIn }
+
+// NumParams is p = 72M² + 64M + 1.
+func (c CNN) NumParams() int { return 72*c.M*c.M + 64*c.M + 1 }
+
+// Init draws θ as PyTorch's kaiming_normal_ (fan_in, gain √2) on every
+// weight, the head included: W ~ N(0, 2/fan_in), fan_in = 9·in for a conv
+// and 49M for the head; biases are zero.
+func (c CNN) Init(rng *rand.Rand) []float64 {
+	if c.validate() != nil {
+		return nil
+	}
+	theta := make([]float64, c.NumParams())
+	off, head := c.offsets()
+	for l, s := range c.convs() {
+		sd := math.Sqrt(2 / float64(s.k()))
+		for i := range s.out * s.k() {
+			theta[off[l]+i] = sd * rng.NormFloat64()
+		}
+	}
+	sd := math.Sqrt(2 / float64(49*c.M))
+	for i := range 49 * c.M {
+		theta[head+i] = sd * rng.NormFloat64()
+	}
+	return theta
+}
+
+func (c CNN) validate() error {
+	if c.M < 1 || c.M > cnnMaxM {
+		return fmt.Errorf("models: CNN width %d not in [1, %d]: %w", c.M, cnnMaxM, ErrShape)
+	}
+	return nil
+}
+
+// check validates θ and x and returns n.
+func (c CNN) check(theta, x []float64) (int, error) {
+	if err := c.validate(); err != nil {
+		return 0, err
+	}
+	if err := checkTheta(theta, c.NumParams()); err != nil {
+		return 0, err
+	}
+	if len(x) == 0 || len(x)%cnnIn != 0 {
+		return 0, fmt.Errorf("models: x has %d entries, not a positive multiple of %d: %w", len(x), cnnIn, ErrShape)
+	}
+	if err := finite("x", x); err != nil {
+		return 0, err
+	}
+	return len(x) / cnnIn, nil
+}
+
+func checkLen(name string, v []float64, want int) error {
+	if len(v) != want {
+		return fmt.Errorf("models: len(%s) = %d, want %d: %w", name, len(v), want, ErrShape)
+	}
+	return nil
+}
+
+// cnnParams is θ viewed by layer.
+type cnnParams struct {
+	w   [4][]float64 // out x 9in, PyTorch's layout
+	b   [4][]float64
+	fc  []float64 // CHW order
+	fcb float64
+}
+
+func (c CNN) params(theta []float64) *cnnParams {
+	par := &cnnParams{}
+	off, head := c.offsets()
+	for l, s := range c.convs() {
+		par.w[l] = theta[off[l] : off[l]+s.out*s.k()]
+		par.b[l] = theta[off[l]+s.out*s.k() : off[l]+s.params()]
+	}
+	par.fc = theta[head : head+49*c.M]
+	par.fcb = theta[head+49*c.M]
+	return par
+}
+
+// cnnWork is the workspace of one goroutine, for up to bs samples. A block
+// of ns samples with ch channels on r positions is stored ch x (ns·r):
+// element (c, sample i, position y·side + x) at c·ns·r + i·r + y·side + x.
+type cnnWork struct {
+	m, bs int
+	p     [4][]float64 // patches Pᵀ (9in x ns·r), then their gradient
+	a     [4][]float64 // post-ReLU outputs (out x ns·r), then the signals D
+	pool1 []float64    // 2M x ns·196
+	feat  []float64    // ns x 49M, each row CHW
+	g     []float64    // input gradients of a conv layer
+	out   []float64    // outputs of the block
+}
+
+var cnnWorks sync.Pool
+
+func (c CNN) getWork(bs int) *cnnWork {
+	if w, ok := cnnWorks.Get().(*cnnWork); ok && w.m == c.M && w.bs >= bs {
+		return w
+	}
+	m := c.M
+	w := &cnnWork{m: m, bs: bs}
+	for l, s := range c.convs() {
+		w.p[l] = make([]float64, bs*s.rows()*s.k())
+		w.a[l] = make([]float64, bs*s.rows()*s.out)
+	}
+	w.pool1 = make([]float64, bs*196*2*m)
+	w.feat = make([]float64, bs*49*m)
+	w.g = make([]float64, bs*max(784*m, 196*2*m))
+	w.out = make([]float64, bs)
+	return w
+}
+
+// run calls f on the blocks [lo, hi) of n samples, block at a time, from
+// up to GOMAXPROCS goroutines, each with its own workspace.
+func (c CNN) run(n, block int, f func(w *cnnWork, b, lo, hi int)) {
+	nb := (n + block - 1) / block
+	bs := min(n, block)
+	var next atomic.Int64
+	work := func() {
+		w := c.getWork(bs)
+		defer cnnWorks.Put(w)
+		for {
+			b := int(next.Add(1) - 1)
+			if b >= nb {
+				return
+			}
+			f(w, b, b*block, min(n, (b+1)*block))
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), nb) - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+}
+
+// im2col writes the patches Pᵀ (9ch x ns·side², row (c, ky, kx)) of the ns
+// samples in (ch x ns·side²), zero padded.
+func im2col(p, in []float64, ns, side, ch int) {
+	r := side * side
+	cols := ns * r
+	for ci := range ch {
+		for ky := range 3 {
+			for kx := range 3 {
+				row := p[(ci*9+ky*3+kx)*cols : (ci*9+ky*3+kx+1)*cols]
+				for i := range ns {
+					src := in[ci*cols+i*r : ci*cols+(i+1)*r]
+					for y := range side {
+						dst := row[i*r+y*side : i*r+(y+1)*side]
+						yy := y + ky - 1
+						if yy < 0 || yy >= side {
+							clear(dst)
+							continue
+						}
+						s := src[yy*side : (yy+1)*side]
+						switch kx {
+						case 0:
+							dst[0] = 0
+							copy(dst[1:], s[:side-1])
+						case 1:
+							copy(dst, s)
+						case 2:
+							copy(dst, s[1:])
+							dst[side-1] = 0
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// col2im sets g (ch x ns·side²) to the sum of the patch gradients dp (laid
+// out as Pᵀ) over the patches each input entry belongs to, taps in order.
+func col2im(g, dp []float64, ns, side, ch int) {
+	r := side * side
+	cols := ns * r
+	clear(g[:ch*cols])
+	for ci := range ch {
+		for ky := range 3 {
+			for kx := range 3 {
+				row := dp[(ci*9+ky*3+kx)*cols : (ci*9+ky*3+kx+1)*cols]
+				for i := range ns {
+					dst := g[ci*cols+i*r : ci*cols+(i+1)*r]
+					for y := range side {
+						yy := y + ky - 1
+						if yy < 0 || yy >= side {
+							continue
+						}
+						s := row[i*r+y*side : i*r+(y+1)*side]
+						d := dst[yy*side : (yy+1)*side]
+						switch kx {
+						case 0:
+							s = s[1:]
+						case 1:
+						case 2:
+							s = s[:side-1]
+							d = d[1:]
+						}
+						for j, v := range s {
+							d[j] += v
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// forward runs the ns samples x (ns x 784) through the network, leaving the
+// patches, activations and features in w and the outputs in w.out.
+func (c CNN) forward(w *cnnWork, par *cnnParams, x []float64, ns int) {
+	m := c.M
+	for l, s := range c.convs() {
+		var in []float64
+		switch l {
+		case 0:
+			in = x // 1 x ns·784
+		case 1:
+			in = w.a[0]
+		case 2:
+			in = w.pool1
+		case 3:
+			in = w.a[2]
+		}
+		cols, k := ns*s.rows(), s.k()
+		p := w.p[l][:k*cols]
+		im2col(p, in, ns, s.side, s.in)
+		z := w.a[l][:s.out*cols]
+		for o, b := range par.b[l] {
+			row := z[o*cols : (o+1)*cols]
+			for j := range row {
+				row[j] = b
+			}
+		}
+		numerics.Gemm(false, false, s.out, cols, k, 1, par.w[l], k, p, cols, 1, z, cols)
+		for i, v := range z {
+			if !(v > 0) {
+				z[i] = 0
+			}
+		}
+		switch l {
+		case 1: // 2M x ns·784 → 2M x ns·196
+			for ci := range 2 * m * ns {
+				src := z[ci*784 : (ci+1)*784]
+				dst := w.pool1[ci*196 : (ci+1)*196]
+				for y := range 14 {
+					for x := range 14 {
+						dst[y*14+x] = (src[2*y*28+2*x] + src[2*y*28+2*x+1] + src[(2*y+1)*28+2*x] + src[(2*y+1)*28+2*x+1]) * 0.25
+					}
+				}
+			}
+		case 3: // M x ns·196 → ns x 49M, flattened (C, H, W)
+			for ci := range m {
+				for i := range ns {
+					src := z[(ci*ns+i)*196 : (ci*ns+i+1)*196]
+					dst := w.feat[i*49*m+ci*49 : i*49*m+(ci+1)*49]
+					for y := range 7 {
+						for x := range 7 {
+							dst[y*7+x] = (src[2*y*14+2*x] + src[2*y*14+2*x+1] + src[(2*y+1)*14+2*x] + src[(2*y+1)*14+2*x+1]) * 0.25
+						}
+					}
+				}
+			}
+		}
+	}
+	for i := range ns {
+		w.out[i] = numerics.Dot(par.fc, w.feat[i*49*m:(i+1)*49*m]) + par.fcb
+	}
+}
+
+// backward backpropagates the output signals delta (length ns) of the last
+// forward pass down to conv layer lowest. For each conv layer l from the last
+// down, once its signal D_l = ∂(Σ_i delta_i f_i)/∂Z_l (out x ns·r) is in
+// w.a[l] and the patches still in w.p[l], it calls grad(l).
+func (c CNN) backward(w *cnnWork, par *cnnParams, ns int, delta []float64, lowest int, grad func(l int)) {
+	m := c.M
+	convs := c.convs()
+	q := 0.25
+	if c.variant == cnnBadPool {
+		q = 1
+	}
+	on := func(a float64) bool { return a > 0 || c.variant == cnnAbs }
+	// Head and second pool: D_3 = ReLU' · q · delta_i fc[c·49 + pooled position].
+	for ci := range m {
+		for i := range ns {
+			r := w.a[3][(ci*ns+i)*196 : (ci*ns+i+1)*196]
+			fc := par.fc[ci*49 : (ci+1)*49]
+			for y := range 14 {
+				for x := range 14 {
+					if on(r[y*14+x]) {
+						r[y*14+x] = q * (delta[i] * fc[(y/2)*7+x/2])
+					} else {
+						r[y*14+x] = 0
+					}
+				}
+			}
+		}
+	}
+	for l := 3; l >= lowest; l-- {
+		grad(l)
+		if l == lowest {
+			return
+		}
+		s := convs[l]
+		cols, k := ns*s.rows(), s.k()
+		dp := w.p[l][:k*cols]
+		numerics.Gemm(true, false, k, cols, s.out, 1, par.w[l], k, w.a[l], cols, 0, dp, cols)
+		g := w.g[:s.in*cols]
+		col2im(g, dp, ns, s.side, s.in)
+		prev := w.a[l-1]
+		switch l {
+		case 2: // g is the gradient of the first pool's output
+			for ci := range 2 * m * ns {
+				r := prev[ci*784 : (ci+1)*784]
+				src := g[ci*196 : (ci+1)*196]
+				for y := range 28 {
+					for x := range 28 {
+						if on(r[y*28+x]) {
+							r[y*28+x] = q * src[(y/2)*14+x/2]
+						} else {
+							r[y*28+x] = 0
+						}
+					}
+				}
+			}
+		default:
+			for i, v := range g {
+				if on(prev[i]) {
+					prev[i] = v
+				} else {
+					prev[i] = 0
+				}
+			}
+		}
+	}
+}
+
+// convGrad writes the gradient of conv layer l in θ's layout (weights, then
+// bias) into dst: dW = D P and the row sums of D, over the columns
+// [j0, j0+cols) of D_l (out x ld) and of the patches Pᵀ (9in x ld).
+func (c CNN) convGrad(w *cnnWork, l, ld, j0, cols int, dst []float64) {
+	s := c.convs()[l]
+	k := s.k()
+	d := w.a[l][j0:]
+	numerics.Gemm(false, true, s.out, k, cols, 1, d, ld, w.p[l][j0:], ld, 0, dst, k)
+	bias := dst[s.out*k : s.out*k+s.out]
+	for o := range s.out {
+		var sum float64
+		for _, v := range d[o*ld : o*ld+cols] {
+			sum += v
+		}
+		bias[o] = sum
+	}
+}
+
+// Outputs writes f(x_i; θ) into out.
+func (c CNN) Outputs(out, theta, x []float64) error {
+	n, err := c.check(theta, x)
+	if err != nil {
+		return err
+	}
+	if err := checkLen("out", out, n); err != nil {
+		return err
+	}
+	par := c.params(theta)
+	c.run(n, cnnBlock, func(w *cnnWork, _, lo, hi int) {
+		c.forward(w, par, x[lo*cnnIn:hi*cnnIn], hi-lo)
+		copy(out[lo:hi], w.out)
+	})
+	return nil
+}
+
+// LossGradient returns L = Σ e_i²/(2n) and writes ∇L = Σ e_i g_i / n into
+// grad, backpropagating e_i/n; the weight gradient of a block of samples is
+// one Gemm, and the blocks are summed in order.
+func (c CNN) LossGradient(grad, theta, x, y []float64) (float64, error) {
+	n, err := c.check(theta, x)
+	if err != nil {
+		return 0, err
+	}
+	p := c.NumParams()
+	if err := checkLen("y", y, n); err != nil {
+		return 0, err
+	}
+	if err := finite("y", y); err != nil {
+		return 0, err
+	}
+	if err := checkLen("grad", grad, p); err != nil {
+		return 0, err
+	}
+	par := c.params(theta)
+	off, head := c.offsets()
+	convs := c.convs()
+	m := c.M
+	nb := (n + cnnLossBlock - 1) / cnnLossBlock
+	partial := make([][]float64, nb)
+	e := make([]float64, n)
+	inv := 1 / float64(n)
+	c.run(n, cnnLossBlock, func(w *cnnWork, b, lo, hi int) {
+		ns := hi - lo
+		g := grad
+		if b > 0 {
+			g = make([]float64, p)
+		}
+		partial[b] = g
+		c.forward(w, par, x[lo*cnnIn:hi*cnnIn], ns)
+		delta := make([]float64, ns)
+		for i := range ns {
+			e[lo+i] = w.out[i] - y[lo+i]
+			delta[i] = e[lo+i] * inv
+		}
+		fc := g[head : head+49*m]
+		clear(fc)
+		g[head+49*m] = 0
+		for i := range ns {
+			numerics.Axpy(delta[i], w.feat[i*49*m:(i+1)*49*m], fc)
+			g[head+49*m] += delta[i]
+		}
+		c.backward(w, par, ns, delta, 0, func(l int) {
+			cols := ns * convs[l].rows()
+			c.convGrad(w, l, cols, 0, cols, g[off[l]:off[l]+convs[l].params()])
+		})
+	})
+	for _, g := range partial[1:] {
+		for j, v := range g {
+			grad[j] += v
+		}
+	}
+	var loss float64
+	for _, v := range e {
+		loss += v * v
+	}
+	return loss / (2 * float64(n)), nil
+}
+
+// PerSampleGradients writes Q (n x p), row i = ∇_θ f(x_i; θ), in θ's layout.
+func (c CNN) PerSampleGradients(q, theta, x []float64) error {
+	n, err := c.check(theta, x)
+	if err != nil {
+		return err
+	}
+	p := c.NumParams()
+	if err := checkLen("q", q, n*p); err != nil {
+		return err
+	}
+	par := c.params(theta)
+	off, head := c.offsets()
+	m := c.M
+	c.run(n, cnnBlock, func(w *cnnWork, _, lo, hi int) {
+		ns := hi - lo
+		c.forward(w, par, x[lo*cnnIn:hi*cnnIn], ns)
+		for i := range ns {
+			row := q[(lo+i)*p : (lo+i+1)*p]
+			copy(row[head:], w.feat[i*49*m:(i+1)*49*m])
+			row[p-1] = 1
+		}
+		c.backward(w, par, ns, ones(ns), 0, func(l int) {
+			c.sampleGrads(w, l, ns, func(i int) []float64 { return q[(lo+i)*p+off[l]:] })
+		})
+	})
+	return nil
+}
+
+func ones(n int) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = 1
+	}
+	return v
+}
+
+// sampleGrads writes each sample's gradient of conv layer l into dst(i).
+func (c CNN) sampleGrads(w *cnnWork, l, ns int, dst func(i int) []float64) {
+	r := c.convs()[l].rows()
+	for i := range ns {
+		c.convGrad(w, l, ns*r, i*r, r, dst(i))
+	}
+}
+
+// Gram writes K = QQᵀ = K_head + Σ_l Q_l Q_lᵀ and the outputs. The head's
+// block is K_head = (A Aᵀ + 1) ∘ (D Dᵀ) with A (n x 49M) the features and
+// D = 1 the output signals, i.e. A Aᵀ + 1, so its Q is never formed. Each
+// conv layer's per-sample gradients Q_l (n x p_l) come from one sample's
+// signal D_i and patches P_i as dW_i = D_iᵀ P_i and the column sums of D_i,
+// and K accumulates numerics.Gram(Q_l) in layer order.
+//
+// Memory: when n·p_conv·8 bytes (p_conv = 72M² + 15M, the conv parameters)
+// is at most 1 GiB, one forward/backward pass fills every Q_l; otherwise
+// Gram keeps one Q_l at a time, with one pass per layer (the backward pass
+// stopping at that layer). Peak memory is O(n² + n·p_conv) or
+// O(n² + n·max_l p_l), plus n·49M for A. The bits are the same either way.
+func (c CNN) Gram(k, out, theta, x []float64) error {
+	n, err := c.check(theta, x)
+	if err != nil {
+		return err
+	}
+	if err := checkLen("k", k, n*n); err != nil {
+		return err
+	}
+	if err := checkLen("out", out, n); err != nil {
+		return err
+	}
+	par := c.params(theta)
+	convs := c.convs()
+	m := c.M
+	_, pconv := c.offsets()
+	groups := [][]int{{0, 1, 2, 3}}
+	if float64(n)*float64(pconv)*8 > cnnGramCap {
+		groups = [][]int{{0}, {1}, {2}, {3}}
+	}
+	feats := make([]float64, n*49*m)
+	tmp := make([]float64, n*n)
+	var q [4][]float64
+	for gi, grp := range groups {
+		for _, l := range grp {
+			q[l] = make([]float64, n*convs[l].params())
+		}
+		c.run(n, cnnBlock, func(w *cnnWork, _, lo, hi int) {
+			ns := hi - lo
+			c.forward(w, par, x[lo*cnnIn:hi*cnnIn], ns)
+			if gi == 0 {
+				copy(out[lo:hi], w.out[:ns])
+				copy(feats[lo*49*m:hi*49*m], w.feat)
+			}
+			c.backward(w, par, ns, ones(ns), grp[0], func(l int) {
+				if q[l] == nil {
+					return
+				}
+				pl := convs[l].params()
+				c.sampleGrads(w, l, ns, func(i int) []float64 { return q[l][(lo+i)*pl : (lo+i+1)*pl] })
+			})
+		})
+		if gi == 0 {
+			numerics.Gram(k, feats, n, 49*m)
+			for i := range k {
+				k[i]++
+			}
+		}
+		for _, l := range grp {
+			numerics.Gram(tmp, q[l], n, convs[l].params())
+			for i, v := range tmp {
+				k[i] += v
+			}
+			q[l] = nil
+		}
+	}
+	return nil
+}
+
+var _ Network = CNN{}
