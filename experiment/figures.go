@@ -160,9 +160,9 @@ func ModelTitle(model string) string {
 	return model
 }
 
-// models lists the distinct models of ms in the paper's order, unknown
+// orderedModels lists the distinct models of ms in the paper's order, unknown
 // models last in alphabetical order.
-func models(ms []string) []string {
+func orderedModels(ms []string) []string {
 	var known, other []string
 	for _, m := range ms {
 		if slices.Contains(modelOrder, m) {
@@ -185,7 +185,7 @@ func recordModels(rs []Record) []string {
 	for i, r := range rs {
 		ms[i] = r.Model
 	}
-	return models(ms)
+	return orderedModels(ms)
 }
 
 // runKey identifies one training run.
@@ -574,7 +574,7 @@ func Figure2b(fs []FeatureNorm) (*Figure, error) {
 		ms[i] = f.Model
 	}
 	var panels []*plot.Plot
-	for _, m := range models(ms) {
+	for _, m := range orderedModels(ms) {
 		// The first run: smallest run index, first width met.
 		width, run, found := 0, 0, false
 		for _, f := range fs {

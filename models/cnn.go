@@ -163,13 +163,6 @@ func (c CNN) check(theta, x []float64) (int, error) {
 	return len(x) / cnnIn, nil
 }
 
-func checkLen(name string, v []float64, want int) error {
-	if len(v) != want {
-		return fmt.Errorf("models: len(%s) = %d, want %d: %w", name, len(v), want, ErrShape)
-	}
-	return nil
-}
-
 // cnnParams is θ viewed by layer.
 type cnnParams struct {
 	w   [4][]float64 // out x 9in, PyTorch's layout

@@ -12,12 +12,6 @@ import (
 	"pgregory.net/rapid"
 )
 
-const unit = 0x1p-53 // u, the unit roundoff
-
-// gamma is γ_N = N·u/(1-N·u), the bound on the relative error of N
-// roundings.
-func gamma(n int) float64 { return float64(n) * unit / (1 - float64(n)*unit) }
-
 // cnnGradDepth bounds the number of roundings along any path of the
 // computation of a per-sample gradient: the forward sums (9·in + 1 per conv,
 // 3 adds per pool, 49M + 1 for the head: ≤ 94M + 20 < p), the backward ones

@@ -31,6 +31,10 @@ const (
 	// XavierUniform is PyTorch's xavier_uniform_ with gain 1: W_ab ~ U(-a, a),
 	// a = sqrt(6/(fan_in + fan_out)).
 	XavierUniform
+	// LinearDefault is the initialization PyTorch's nn.Linear gives its
+	// weight when nothing else is asked for (kaiming_uniform_ with
+	// a = sqrt(5)): W_ab ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+	LinearDefault
 )
 
 // Dense is a fully connected network d = n_0 → n_1 → … → n_L = 1,
@@ -69,7 +73,7 @@ func NewDense(act Activation, bias bool, init Init, d int, widths ...int) (Dense
 	if act != ReLU && act != Identity {
 		return Dense{}, fmt.Errorf("models: unknown activation %d", act)
 	}
-	if init != KaimingNormal && init != XavierUniform {
+	if init != KaimingNormal && init != XavierUniform && init != LinearDefault {
 		return Dense{}, fmt.Errorf("models: unknown initialization %d", init)
 	}
 	dims := append(append([]int{d}, widths...), 1)
@@ -144,8 +148,11 @@ func (m Dense) Init(rng *rand.Rand) []float64 {
 			for i := range w {
 				w[i] = std * rng.NormFloat64()
 			}
-		case XavierUniform:
+		case XavierUniform, LinearDefault:
 			a := math.Sqrt(6 / (in + out))
+			if m.init == LinearDefault {
+				a = 1 / math.Sqrt(in)
+			}
 			for i := range w {
 				w[i] = a * (2*rng.Float64() - 1)
 			}

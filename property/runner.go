@@ -40,7 +40,7 @@ type Result struct {
 	Worst     *float64      `json:"worst_margin"` // nil when no case ran
 	WorstAt   string        `json:"worst_margin_at,omitempty"`
 	Tallies   []Tally       `json:"tallies,omitempty"`
-	Failure   string        `json:"failure,omitempty"` // the minimal counterexample rapid found
+	Failure   string        `json:"failure,omitempty"`  // the minimal counterexample rapid found
 	Findings  []Finding     `json:"findings,omitempty"` // of an experiment row
 	Controls  []ControlRun  `json:"controls,omitempty"`
 	Duration  time.Duration `json:"-"`

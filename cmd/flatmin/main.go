@@ -8,6 +8,8 @@
 //	flatmin verify  [--seed N] [--checks N] [--only ID,...] [--json] [--long]
 //	flatmin measure --grads FILE --residuals FILE [--lr ETA --batch B] [--json]
 //	flatmin stability --grads FILE [--residuals FILE] --lr ETA --batch B [--sampling with|without] [--json]
+//	flatmin train --model fcn|cnn|rfm|linear [--width M] [--n N] [--lr ETA] [--batch B] [--seed S] [--json] [--out FILE] [--save-grads DIR]
+//	flatmin experiment fig1|fig2|fig3 [--runs R] [--seed S] [--out DIR] [--quick]
 //
 // Run `flatmin <command> --help` for the flags of each command.
 package main
@@ -29,6 +31,8 @@ var commands = []command{
 	{"verify", "run the claims ledger and print what is verified, how, and every misprint found", runVerify},
 	{"measure", "the paper's quantities (alignment, flatness, bounds) from per-sample gradients and residuals", runMeasure},
 	{"stability", "the exact linear-stability oracle: ρ, η*, μ0 and the Section 3 bounds at a minimum", runStability},
+	{"train", "train one network of the paper's Appendix A.1 and measure it at the solution", runTrain},
+	{"experiment", "reproduce the paper's Figures 1, 2 and 3 as CSV, PNG and SVG", runExperiment},
 }
 
 func main() {

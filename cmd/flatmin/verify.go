@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/flatmin/flatmin/property"
@@ -44,7 +43,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 			ids = append(ids, strings.TrimSpace(id))
 		}
 	}
-	rep, err := property.RunLedger(property.Options{Seed: *seed, Checks: *checks, Long: *long}, ids, progress(stderr))
+	rep, err := property.RunLedger(property.Options{Seed: *seed, Checks: *checks, Long: *long}, ids, ledgerProgress(stderr))
 	if err != nil {
 		fmt.Fprintf(stderr, "flatmin verify: %v\n", err)
 		return 2
@@ -63,21 +62,20 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// progress returns a progress callback that writes to w when w is a
-// terminal, and nil (quiet) when it is piped or a file.
-func progress(w io.Writer) func(i, n int, id string) {
-	f, ok := w.(*os.File)
-	if !ok {
+// ledgerProgress returns a progress callback that draws a bar on w when w
+// is a terminal, and nil (quiet) when it is piped or a file.
+func ledgerProgress(w io.Writer) func(i, n int, id string) {
+	if !isTerminal(w) {
 		return nil
 	}
-	st, err := f.Stat()
-	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
-		return nil
-	}
+	var bar *progress
 	return func(i, n int, id string) {
-		fmt.Fprintf(w, "\r\033[K[%d/%d] %s", i+1, n, id)
+		if bar == nil {
+			bar = newProgress(w, "verify", n)
+		}
+		bar.set(i, id)
 		if i == n-1 {
-			defer fmt.Fprint(w, "\r\033[K")
+			defer bar.done()
 		}
 	}
 }

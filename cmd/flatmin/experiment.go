@@ -1,0 +1,165 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/flatmin/flatmin/experiment"
+)
+
+const experimentHelp = `usage: flatmin experiment fig1|fig2|fig3 [--runs R] [--seed S] [--out DIR] [--quick]
+
+Reproduces one of the paper's figures: trains its networks of Appendix A.1
+(seeded, deterministic), measures them with the instruments of flatmin
+measure, and writes into DIR tidy CSV and the figure as PNG and SVG.
+
+  fig1  α, β, μ along SGD training for the RFM, linear network, FCN and CNN
+        (figure1a), and μ at convergence against model size, mean ± sd over
+        R runs (figure1b)
+  fig2  γ = min χ_i / mean χ_i along training (figure2a), and χ_i of every
+        sample at convergence for every model (figure2b: the paper's
+        Figure 2b and Figure 6)
+  fig3  the flatness ‖H‖_F at convergence against model size for the FCN
+        and the CNN, mean ± sd over R runs, with Theorem 3.3's and GD's
+        bounds (figure3)
+
+Files: records.csv (one row per measurement; sweep.csv for the size
+sweeps), chi.csv (χ_i at the end of each trajectory), figure*.png and .svg.
+--quick runs a reduced version (fewer samples, narrower networks, fewer
+steps) in seconds; the full versions take minutes (fig1, fig2) to an hour
+(fig3) on 2 cores.
+
+Exit status: 0 on success, 1 if a run fails or a file cannot be written,
+2 for a usage error.
+
+flags:`
+
+func runExperiment(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("experiment", experimentHelp, stderr)
+	runs := fs.Int("runs", 5, "runs per size in the sweeps (the paper's error bars use 5)")
+	seed := fs.Uint64("seed", 1, "seed of run 0 (run r has seed+r)")
+	out := fs.String("out", ".", "directory for the CSV and the figures")
+	quick := fs.Bool("quick", false, "the reduced version (seconds)")
+	if len(args) == 0 || args[0] == "" || args[0][0] == '-' {
+		if _, code, ok := parseFlags(fs, args); !ok {
+			return code
+		}
+		return usageError(stderr, "experiment", "which figure? fig1, fig2 or fig3")
+	}
+	fig := args[0]
+	if _, code, ok := parseFlags(fs, args[1:]); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return usageError(stderr, "experiment", "unexpected argument %q", fs.Arg(0))
+	}
+	scale := experiment.Full
+	if *quick {
+		scale = experiment.Quick
+	}
+	plan, err := experiment.PlanFigure(fig, scale, *runs, *seed)
+	if err != nil {
+		return usageError(stderr, "experiment", "%v", err)
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		fmt.Fprintf(stderr, "flatmin experiment: %v\n", err)
+		return 1
+	}
+	files, err := reproduce(fig, plan, *out, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "flatmin experiment: %v\n", err)
+		return 1
+	}
+	for _, f := range files {
+		fmt.Fprintln(stdout, f)
+	}
+	return 0
+}
+
+// reproduce runs a plan and writes its CSV and figures into dir; it returns
+// the files written.
+func reproduce(fig string, plan experiment.Plan, dir string, stderr io.Writer) ([]string, error) {
+	bar := newProgress(stderr, "experiment "+fig, len(plan.Trajectories)+len(plan.Sweep))
+	defer bar.done()
+	workers := runtime.GOMAXPROCS(0)
+	trajectories, err := experiment.RunJobs(plan.Trajectories, workers, func(i, _ int) { bar.set(i, "trajectories") })
+	if err != nil {
+		return nil, err
+	}
+	offset := len(plan.Trajectories)
+	sweep, err := experiment.RunJobs(plan.Sweep, workers, func(i, _ int) { bar.set(offset+i, "size sweep") })
+	if err != nil {
+		return nil, err
+	}
+	var written []string
+	write := func(name string, save func(io.Writer) error) error {
+		path := filepath.Join(dir, name)
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		if err := save(f); err != nil {
+			f.Close()
+			return err
+		}
+		written = append(written, path)
+		return f.Close()
+	}
+	figure := func(name string, f *experiment.Figure, err error) error {
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if err := experiment.SaveFigure(dir, name, f); err != nil {
+			return err
+		}
+		written = append(written, filepath.Join(dir, name+".png"), filepath.Join(dir, name+".svg"))
+		return nil
+	}
+	var records, finals []experiment.Record
+	var chi []experiment.FeatureNorm
+	for _, r := range trajectories {
+		records = append(records, r.Records...)
+		chi = append(chi, r.Chi...)
+	}
+	for _, r := range sweep {
+		finals = append(finals, r.Records[len(r.Records)-1])
+	}
+	if len(records) > 0 {
+		if err := write("records.csv", func(w io.Writer) error { return experiment.WriteRecords(w, records) }); err != nil {
+			return nil, err
+		}
+		if err := write("chi.csv", func(w io.Writer) error { return experiment.WriteFeatureNorms(w, chi) }); err != nil {
+			return nil, err
+		}
+	}
+	if len(finals) > 0 {
+		if err := write("sweep.csv", func(w io.Writer) error { return experiment.WriteRecords(w, finals) }); err != nil {
+			return nil, err
+		}
+	}
+	switch fig {
+	case "fig1":
+		f, err := experiment.Figure1a(records)
+		if err := figure("figure1a", f, err); err != nil {
+			return nil, err
+		}
+		f, err = experiment.Figure1b(finals)
+		err = figure("figure1b", f, err)
+		return written, err
+	case "fig2":
+		f, err := experiment.Figure2a(records)
+		if err := figure("figure2a", f, err); err != nil {
+			return nil, err
+		}
+		f, err = experiment.Figure2b(chi)
+		err = figure("figure2b", f, err)
+		return written, err
+	default:
+		f, err := experiment.Figure3(finals)
+		err = figure("figure3", f, err)
+		return written, err
+	}
+}
