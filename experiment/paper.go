@@ -42,7 +42,7 @@ var sizes = map[Scale]map[string]size{
 	},
 	Quick: {
 		"rfm":    {width: 400, n: 40, sweep: []int{100, 400, 1600}, maxSteps: 20_000, loss: 1e-3},
-		"linear": {width: 20, n: 20, sweep: []int{10, 20, 40}, maxSteps: 5_000, loss: 1e-4},
+		"linear": {width: 20, n: 20, sweep: []int{10, 40, 160}, maxSteps: 5_000, loss: 1e-4},
 		"fcn":    {width: 16, n: 100, sweep: []int{8, 32, 128, 256}, maxSteps: 5_000, loss: 1e-4},
 		"cnn":    {width: 4, n: 40, sweep: []int{2, 6, 13}, maxSteps: 2_000, loss: 1e-3},
 	},

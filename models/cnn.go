@@ -47,6 +47,11 @@ import (
 // so results are the same bits for every GOMAXPROCS.
 type CNN struct {
 	M int
+	// Weights is KaimingNormal (the zero value: kaiming_normal_ on every
+	// weight, biases zero) or LinearDefault: PyTorch's own initialization
+	// of Conv2d and Linear layers (kaiming_uniform_ with a = sqrt(5)), every
+	// weight and bias U(±1/sqrt(fan_in)).
+	Weights Init
 	// variant is a test knob: the exact network, or the backward passes of
 	// the absolute-value rounding bound and of a deliberately wrong network.
 	variant cnnVariant
@@ -126,15 +131,24 @@ func (c CNN) Init(rng *rand.Rand) []float64 {
 	}
 	theta := make([]float64, c.NumParams())
 	off, head := c.offsets()
-	for l, s := range c.convs() {
-		sd := math.Sqrt(2 / float64(s.k()))
-		for i := range s.out * s.k() {
-			theta[off[l]+i] = sd * rng.NormFloat64()
+	draw := func(w []float64, fanIn int) {
+		for i := range w {
+			if c.Weights == LinearDefault {
+				w[i] = (2*rng.Float64() - 1) / math.Sqrt(float64(fanIn))
+			} else {
+				w[i] = math.Sqrt(2/float64(fanIn)) * rng.NormFloat64()
+			}
 		}
 	}
-	sd := math.Sqrt(2 / float64(49*c.M))
-	for i := range 49 * c.M {
-		theta[head+i] = sd * rng.NormFloat64()
+	for l, s := range c.convs() {
+		draw(theta[off[l]:off[l]+s.out*s.k()], s.k())
+		if c.Weights == LinearDefault {
+			draw(theta[off[l]+s.out*s.k():off[l]+s.out*s.k()+s.out], s.k())
+		}
+	}
+	draw(theta[head:head+49*c.M], 49*c.M)
+	if c.Weights == LinearDefault {
+		draw(theta[head+49*c.M:], 49*c.M)
 	}
 	return theta
 }

@@ -31,9 +31,9 @@ const (
 	// XavierUniform is PyTorch's xavier_uniform_ with gain 1: W_ab ~ U(-a, a),
 	// a = sqrt(6/(fan_in + fan_out)).
 	XavierUniform
-	// LinearDefault is the initialization PyTorch's nn.Linear gives its
-	// weight when nothing else is asked for (kaiming_uniform_ with
-	// a = sqrt(5)): W_ab ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+	// LinearDefault is the initialization PyTorch gives nn.Linear (and
+	// nn.Conv2d) when nothing else is asked for (kaiming_uniform_ with
+	// a = sqrt(5)): weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
 	LinearDefault
 )
 
@@ -136,11 +136,18 @@ func (m Dense) layer(theta []float64, l int) (w, b []float64) {
 	return w, b
 }
 
-// Init draws θ: every W_l from the network's Init, in θ order, biases zero.
+// Init draws θ in θ order: every W_l from the network's Init; the biases
+// are zero, except under LinearDefault, which draws them like the weights
+// (PyTorch's nn.Linear.reset_parameters).
 func (m Dense) Init(rng *rand.Rand) []float64 {
 	theta := make([]float64, m.p)
+	uniform := func(v []float64, a float64) {
+		for i := range v {
+			v[i] = a * (2*rng.Float64() - 1)
+		}
+	}
 	for l := 1; l <= m.depth(); l++ {
-		w, _ := m.layer(theta, l)
+		w, b := m.layer(theta, l)
 		in, out := float64(m.dims[l-1]), float64(m.dims[l])
 		switch m.init {
 		case KaimingNormal:
@@ -148,14 +155,11 @@ func (m Dense) Init(rng *rand.Rand) []float64 {
 			for i := range w {
 				w[i] = std * rng.NormFloat64()
 			}
-		case XavierUniform, LinearDefault:
-			a := math.Sqrt(6 / (in + out))
-			if m.init == LinearDefault {
-				a = 1 / math.Sqrt(in)
-			}
-			for i := range w {
-				w[i] = a * (2*rng.Float64() - 1)
-			}
+		case XavierUniform:
+			uniform(w, math.Sqrt(6/(in+out)))
+		case LinearDefault:
+			uniform(w, 1/math.Sqrt(in))
+			uniform(b, 1/math.Sqrt(in))
 		}
 	}
 	return theta

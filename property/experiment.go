@@ -29,7 +29,7 @@ func (t *T) Criterion(criterion, observed string, value, threshold float64, atLe
 		scale = "full"
 	}
 	t.rec.findings = append(t.rec.findings, Finding{Scale: scale, Criterion: criterion,
-		Observed: fmt.Sprintf("%s = %.4g (threshold %.4g)", observed, value, threshold), Reproduced: held})
+		Observed: fmt.Sprintf("%.4g against %.4g; %s", value, threshold, observed), Reproduced: held})
 	m := room / math.Abs(threshold)
 	if math.IsNaN(m) {
 		m = math.Inf(-1)

@@ -28,8 +28,9 @@ and B. Defaults are A.1's settings of each model:
 A run stops when the full training loss reaches --loss (default 1e-5, A.1's
 threshold for its larger models) or after --steps steps (a per-model cap).
 --literal builds A.1 exactly as printed where that reading cannot train (the
-RFM's unscaled features, the linear network's Xavier initialization); see
-the README. --out writes the records along training as CSV (every
+RFM's unscaled features, the linear network's Xavier and the CNN's Kaiming-He
+initializations); --torch-init starts the FCN from PyTorch's default
+initialization instead of Kaiming-He; see the README. --out writes the records along training as CSV (every
 --record-every steps); --save-grads writes grads.npy (n x p, float64) and
 residuals.npy at the solution, which flatmin measure reads back.
 
@@ -51,6 +52,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	sampling := fs.String("sampling", "shuffled", "minibatches: shuffled (epochs of a random permutation) or with-replacement")
 	every := fs.Int("record-every", 0, "steps between records for --out (default: the model's)")
 	literal := fs.Bool("literal", false, "build A.1 exactly as printed where it cannot train")
+	torchInit := fs.Bool("torch-init", false, "fcn: PyTorch's default initialization instead of Kaiming-He")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	out := fs.String("out", "", "write the records along training to this CSV file")
 	saveGrads := fs.String("save-grads", "", "write grads.npy and residuals.npy at the solution into this directory")
@@ -65,7 +67,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageError(stderr, "train", "--model: %v", err)
 	}
-	spec := experiment.Spec{Model: *model, Width: *width, N: *n, Seed: *seed, Literal: *literal}
+	spec := experiment.Spec{Model: *model, Width: *width, N: *n, Seed: *seed, Literal: *literal, TorchInit: *torchInit}
 	job, err := experiment.NewJob(spec, 0, *seed, *out != "")
 	if err != nil {
 		return usageError(stderr, "train", "%v", err)
@@ -136,7 +138,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		err = writeJSON(stdout, rows)
 	} else {
 		header := fmt.Sprintf("model:     %s (m = %d, %s)\ndata:      n = %d, seed %d\nSGD:       η = %g, B = %d, %s sampling\n\n",
-			*model, p.Width, experiment.Reading(*model, *literal), p.Data.N, *seed, cfg.Eta, cfg.Batch, cfg.Sampling)
+			*model, p.Width, experiment.Reading(*model, *literal, *torchInit), p.Data.N, *seed, cfg.Eta, cfg.Batch, cfg.Sampling)
 		err = writeTable(stdout, header, rows, "")
 	}
 	if err != nil {
