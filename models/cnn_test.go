@@ -44,14 +44,6 @@ func randomTheta(c CNN, rng *rand.Rand, scale float64) []float64 {
 	return theta
 }
 
-func abs(v []float64) []float64 {
-	a := make([]float64, len(v))
-	for i, x := range v {
-		a[i] = math.Abs(x)
-	}
-	return a
-}
-
 func TestCNNNumParams(t *testing.T) {
 	for _, m := range []int{1, 2, 3, 7, 20, 64} {
 		c, err := NewCNN(m)
@@ -208,13 +200,13 @@ func cnnFDCheck(c CNN, theta, x []float64, coords []int) (skipped int, err error
 		return 0, err
 	}
 	step := func(v float64) float64 { return cnnFDStep * math.Max(1, math.Abs(v)) }
-	ta := abs(theta)
+	ta := absOf(theta)
 	for j := range ta {
 		ta[j] += step(theta[j])
 	}
 	exact := CNN{M: c.M}
 	fabs, f0, fp, fm := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
-	if err := exact.Outputs(fabs, ta, abs(x)); err != nil {
+	if err := exact.Outputs(fabs, ta, absOf(x)); err != nil {
 		return 0, err
 	}
 	if err := c.Outputs(f0, theta, x); err != nil {
@@ -344,7 +336,7 @@ func TestCNNLossGradient(t *testing.T) {
 	if err := c.PerSampleGradients(q, theta, x); err != nil {
 		t.Fatal(err)
 	}
-	if err := (CNN{M: c.M, variant: cnnAbs}).PerSampleGradients(qa, abs(theta), abs(x)); err != nil {
+	if err := (CNN{M: c.M, variant: cnnAbs}).PerSampleGradients(qa, absOf(theta), absOf(x)); err != nil {
 		t.Fatal(err)
 	}
 	var wantLoss float64
@@ -399,7 +391,7 @@ func TestCNNGram(t *testing.T) {
 	}
 	kq, ka := make([]float64, n*n), make([]float64, n*n)
 	numerics.Gram(kq, q, n, p)
-	numerics.Gram(ka, abs(q), n, p)
+	numerics.Gram(ka, absOf(q), n, p)
 	g := 2 * gamma(p+8) * (1 + gamma(p))
 	for i := range k {
 		if d := math.Abs(k[i] - kq[i]); d > g*ka[i] {
