@@ -60,7 +60,8 @@ type Plan struct {
 // along training for the four models, μ at convergence against size),
 // Figure 2 ("fig2": γ along training, χ_i at convergence, with Figure 6) or
 // Figure 3 ("fig3": flatness at convergence against size, FCN and CNN).
-// Run r of a sweep has seed seed+r; trajectories have seed.
+// "all" is the runs of the three together (Figure 3's sweep is part of
+// Figure 1's). Run r of a sweep has seed seed+r; trajectories have seed.
 func PlanFigure(fig string, scale Scale, runs int, seed uint64) (Plan, error) {
 	if runs < 1 {
 		return Plan{}, fmt.Errorf("runs must be >= 1, got %d", runs)
@@ -68,7 +69,7 @@ func PlanFigure(fig string, scale Scale, runs int, seed uint64) (Plan, error) {
 	var plan Plan
 	var err error
 	switch fig {
-	case "fig1":
+	case "fig1", "all":
 		if plan.Trajectories, err = trajectories(Models, scale, seed); err == nil {
 			plan.Sweep, err = sweep(Models, scale, runs, seed)
 		}
@@ -77,7 +78,7 @@ func PlanFigure(fig string, scale Scale, runs int, seed uint64) (Plan, error) {
 	case "fig3":
 		plan.Sweep, err = sweep([]string{"fcn", "cnn"}, scale, runs, seed)
 	default:
-		return Plan{}, fmt.Errorf("unknown figure %q (known: fig1, fig2, fig3)", fig)
+		return Plan{}, fmt.Errorf("unknown figure %q (known: fig1, fig2, fig3, all)", fig)
 	}
 	return plan, err
 }

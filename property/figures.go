@@ -141,7 +141,11 @@ func sizeSpread(sweep []experiment.Run, q func(experiment.Record) float64, first
 	sums := map[key][]float64{}
 	ps := map[key]int{}
 	var order []key
+	converged := 0
 	for _, r := range sweep {
+		if r.Converged {
+			converged++
+		}
 		rec := r.Records[len(r.Records)-1]
 		if first {
 			rec = r.Records[0]
@@ -180,7 +184,7 @@ func sizeSpread(sweep []experiment.Run, q func(experiment.Record) float64, first
 		minGrowth = math.Min(minGrowth, growth)
 		parts = append(parts, fmt.Sprintf("%s ratio %.3g over p x%.0f (%s)", model, ratio, growth, strings.Join(means, ", ")))
 	}
-	return worst, minGrowth, strings.Join(parts, "; ")
+	return worst, minGrowth, fmt.Sprintf("%s; %d of %d runs reached the loss target", strings.Join(parts, "; "), converged, len(sweep))
 }
 
 func mu(r experiment.Record) float64 { return nanToInf(r.Mu) }

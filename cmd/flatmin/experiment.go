@@ -10,7 +10,7 @@ import (
 	"github.com/flatmin/flatmin/experiment"
 )
 
-const experimentHelp = `usage: flatmin experiment fig1|fig2|fig3 [--runs R] [--seed S] [--out DIR] [--quick]
+const experimentHelp = `usage: flatmin experiment fig1|fig2|fig3|all [--runs R] [--seed S] [--out DIR] [--quick]
 
 Reproduces one of the paper's figures: trains its networks of Appendix A.1
 (seeded, deterministic), measures them with the instruments of flatmin
@@ -25,6 +25,7 @@ measure, and writes into DIR tidy CSV and the figure as PNG and SVG.
   fig3  the flatness ‖H‖_F at convergence against model size for the FCN
         and the CNN, mean ± sd over R runs, with Theorem 3.3's and GD's
         bounds (figure3)
+  all   the three, sharing their runs (Figure 3's sweep is part of Figure 1's)
 
 Files: records.csv (one row per measurement; sweep.csv for the size
 sweeps), chi.csv (χ_i at the end of each trajectory), figure*.png and .svg.
@@ -47,7 +48,7 @@ func runExperiment(args []string, stdout, stderr io.Writer) int {
 		if _, code, ok := parseFlags(fs, args); !ok {
 			return code
 		}
-		return usageError(stderr, "experiment", "which figure? fig1, fig2 or fig3")
+		return usageError(stderr, "experiment", "which figure? fig1, fig2, fig3 or all")
 	}
 	fig := args[0]
 	if _, code, ok := parseFlags(fs, args[1:]); !ok {
@@ -140,26 +141,23 @@ func reproduce(fig string, plan experiment.Plan, dir string, stderr io.Writer) (
 			return nil, err
 		}
 	}
-	switch fig {
-	case "fig1":
-		f, err := experiment.Figure1a(records)
-		if err := figure("figure1a", f, err); err != nil {
-			return nil, err
-		}
-		f, err = experiment.Figure1b(finals)
-		err = figure("figure1b", f, err)
-		return written, err
-	case "fig2":
-		f, err := experiment.Figure2a(records)
-		if err := figure("figure2a", f, err); err != nil {
-			return nil, err
-		}
-		f, err = experiment.Figure2b(chi)
-		err = figure("figure2b", f, err)
-		return written, err
-	default:
-		f, err := experiment.Figure3(finals)
-		err = figure("figure3", f, err)
-		return written, err
+	figures := []struct {
+		of, name string
+		draw     func() (*experiment.Figure, error)
+	}{
+		{"fig1", "figure1a", func() (*experiment.Figure, error) { return experiment.Figure1a(records) }},
+		{"fig1", "figure1b", func() (*experiment.Figure, error) { return experiment.Figure1b(finals) }},
+		{"fig2", "figure2a", func() (*experiment.Figure, error) { return experiment.Figure2a(records) }},
+		{"fig2", "figure2b", func() (*experiment.Figure, error) { return experiment.Figure2b(chi) }},
+		{"fig3", "figure3", func() (*experiment.Figure, error) { return experiment.Figure3(finals) }},
 	}
+	for _, f := range figures {
+		if f.of == fig || fig == "all" {
+			drawn, err := f.draw()
+			if err := figure(f.name, drawn, err); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return written, nil
 }

@@ -9,7 +9,7 @@
 //	flatmin measure --grads FILE --residuals FILE [--lr ETA --batch B] [--json]
 //	flatmin stability --grads FILE [--residuals FILE] --lr ETA --batch B [--sampling with|without] [--json]
 //	flatmin train --model fcn|cnn|rfm|linear [--width M] [--n N] [--lr ETA] [--batch B] [--seed S] [--json] [--out FILE] [--save-grads DIR]
-//	flatmin experiment fig1|fig2|fig3 [--runs R] [--seed S] [--out DIR] [--quick]
+//	flatmin experiment fig1|fig2|fig3|all [--runs R] [--seed S] [--out DIR] [--quick]
 //
 // Run `flatmin <command> --help` for the flags of each command.
 package main
