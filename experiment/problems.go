@@ -97,6 +97,29 @@ func Reading(model string, literal, torchInit bool) string {
 // 2.3 and trains.
 const cnnReading = "PyTorch's default initialization (kaiming_uniform_, a = sqrt(5)): weights and biases U(±1/sqrt(fan_in)); A.1's Kaiming-He read as the framework's Kaiming default"
 
+// Limits checked before anything is allocated: the Gram K is n x n float64
+// (20000 samples: 3.2 GB), and a step holds a few vectors of p float64
+// (2^28 parameters: 2 GB each).
+const (
+	maxSamples = 20_000
+	maxParams  = 1 << 28
+)
+
+// paramCount is p of a model at width m, in float64 so that absurd widths
+// do not overflow.
+func paramCount(model string, m, d int) float64 {
+	w, x := float64(m), float64(d)
+	switch model {
+	case "rfm":
+		return w
+	case "linear":
+		return x*w + 2*w*w + w
+	case "fcn":
+		return x*w + w + w*w + w + w + 1
+	}
+	return 72*w*w + 64*w + 1 // cnn, Table 1
+}
+
 // streamRFMWeights is the PCG stream of the RFM's fixed weights.
 const streamRFMWeights = 0x5246_4d57 // "RFMW"
 
@@ -114,6 +137,12 @@ func Build(s Spec) (Problem, error) {
 	}
 	if s.Width < 1 || s.N < 1 {
 		return Problem{}, fmt.Errorf("%s: width %d and n %d must be >= 1", s.Model, s.Width, s.N)
+	}
+	if s.N > maxSamples {
+		return Problem{}, fmt.Errorf("%s: n = %d samples: the n x n Gram of more than %d does not fit in memory here", s.Model, s.N, maxSamples)
+	}
+	if p := paramCount(s.Model, s.Width, set.D); p > maxParams {
+		return Problem{}, fmt.Errorf("%s: width %d gives p = %.3g parameters, more than the %.3g this command trains (θ, its gradient and the scratch of a step are each p floats)", s.Model, s.Width, p, float64(maxParams))
 	}
 	p := Problem{Model: s.Model, Width: s.Width}
 	switch s.Model {

@@ -224,3 +224,24 @@ func TestPlans(t *testing.T) {
 }
 
 func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0)) }
+
+// TestBuildLimits: sizes that cannot fit are errors before any allocation,
+// and paramCount agrees with the models.
+func TestBuildLimits(t *testing.T) {
+	for _, s := range []Spec{
+		{Model: "fcn", Width: 1 << 20, N: 10}, {Model: "cnn", Width: 1 << 16, N: 10},
+		{Model: "rfm", Width: 1 << 30, N: 10}, {Model: "linear", Width: 1 << 20, N: 10},
+		{Model: "rfm", Width: 10, N: 1 << 20}, {Model: "fcn", Width: -1, N: 10}, {Model: "mlp"},
+	} {
+		if _, err := Build(s); err == nil {
+			t.Errorf("%+v accepted", s)
+		}
+	}
+	for _, model := range Models {
+		set, _ := Settings(model)
+		p := tiny(t, model, 7, 3)
+		if got := paramCount(model, 7, set.D); got != float64(p.Net.NumParams()) {
+			t.Errorf("%s: paramCount %v, NumParams %d", model, got, p.Net.NumParams())
+		}
+	}
+}
