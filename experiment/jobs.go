@@ -13,9 +13,8 @@ type Job struct {
 }
 
 // NewJob is the run of a spec at the A.1 setting of its model: seed drives
-// the data, the initialization and the batches; quick takes the reduced
-// setting of the --quick experiments. RecordEvery is 0 (start and end only)
-// unless along is set.
+// the data, the initialization and the batches. RecordEvery is 0 (start and
+// end only) unless along is set; ScaledJob applies an experiment's scale.
 func NewJob(spec Spec, run int, seed uint64, along bool) (Job, error) {
 	set, err := Settings(spec.Model)
 	if err != nil {

@@ -13,13 +13,13 @@ import (
 // With final, the record also carries μ0 of the linearized model at these
 // features and the bounds of Theorem 3.3 and of GD for cfg's η and B.
 func Measure(p Problem, theta []float64, cfg Config, step int, final bool) (Record, error) {
-	r, _, err := measureState(p, theta, cfg, step, final)
+	r, _, _, err := measureState(p, theta, cfg, step, final)
 	return r, err
 }
 
-// StateAt is the network at θ as the paper sees it: the Gram K = QQᵀ,
+// stateAt is the network at θ as the paper sees it: the Gram K = QQᵀ,
 // accumulated by the model without Q, and the residuals e_i = f(x_i; θ) - y_i.
-func StateAt(p Problem, theta []float64) (*theory.State, error) {
+func stateAt(p Problem, theta []float64) (*theory.State, error) {
 	n := p.Data.N
 	k := make([]float64, n*n)
 	out := make([]float64, n)
@@ -33,11 +33,12 @@ func StateAt(p Problem, theta []float64) (*theory.State, error) {
 	return theory.NewStateGram(k, n, p.Net.NumParams(), e)
 }
 
-func measureState(p Problem, theta []float64, cfg Config, step int, final bool) (Record, *theory.State, error) {
+// measureState is Measure, also returning the state and χ_i of every sample.
+func measureState(p Problem, theta []float64, cfg Config, step int, final bool) (Record, *theory.State, []float64, error) {
 	n := p.Data.N
-	st, err := StateAt(p, theta)
+	st, err := stateAt(p, theta)
 	if err != nil {
-		return Record{}, nil, err
+		return Record{}, nil, nil, err
 	}
 	nan := math.NaN()
 	g := st.Geometry()
@@ -49,19 +50,19 @@ func measureState(p Problem, theta []float64, cfg Config, step int, final bool) 
 	case err == nil:
 		r.Alpha, r.Beta, r.Mu, r.Mu1, r.Mu2 = nz.Alpha, nz.Beta, nz.Mu, nz.Mu1, nz.Mu2
 	case !errors.Is(err, theory.ErrZeroLoss): // at zero loss the ratios are undefined: NaN
-		return Record{}, nil, err
+		return Record{}, nil, nil, err
 	}
 	if final {
 		o, err := theory.NewOracleFromState(st)
 		if err != nil {
-			return Record{}, nil, err
+			return Record{}, nil, nil, err
 		}
 		sgd := theory.SGD{Eta: cfg.Eta, Batch: cfg.Batch}
 		r.Mu0 = o.Mu0()
 		if r.BoundThm33, err = sgd.BoundThm33(r.Mu0); err != nil {
-			return Record{}, nil, err
+			return Record{}, nil, nil, err
 		}
 		r.BoundGD = sgd.BoundGDFro(g.Rank)
 	}
-	return r, st, nil
+	return r, st, g.Chi, nil
 }

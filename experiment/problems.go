@@ -81,12 +81,10 @@ func Reading(model string, literal, torchInit bool) string {
 		return "Xavier-uniform weights (gain 1), no biases, as printed"
 	case model == "linear":
 		return linearReading
-	case model == "cnn" && literal:
-		return "Kaiming-He (kaiming_normal_, fan_in) on every weight, biases zero, as printed"
-	case model == "cnn":
+	case model == "cnn" && !literal:
 		return cnnReading
 	}
-	return "Kaiming-He (kaiming_normal_, fan_in) on every weight, biases zero, as printed"
+	return "Kaiming-He (kaiming_normal_, fan_in) on every weight, biases zero, as printed" // the FCN, and the CNN with --literal
 }
 
 // cnnReading is how the CNN is built: A.1's Kaiming-He initialization taken

@@ -9,6 +9,7 @@ import (
 
 	"github.com/flatmin/flatmin/fixtures"
 	"github.com/flatmin/flatmin/models"
+	"github.com/flatmin/flatmin/theory"
 )
 
 // Sampling is how SGD draws its minibatches.
@@ -81,7 +82,9 @@ type Run struct {
 	// the end (the last record also carries μ0 and the bounds).
 	Records []Record
 	// Chi are the feature norms χ_i of every sample at the end.
-	Chi     []FeatureNorm
+	Chi []FeatureNorm
+	// State is the network at the end, as the paper sees it (K and e).
+	State   *theory.State
 	Seconds float64
 }
 
@@ -186,18 +189,18 @@ func TrainFrom(p Problem, theta0 []float64, cfg Config) (Run, error) {
 			run.Records = append(run.Records, rec)
 		}
 	}
-	final, st, err := measureState(p, theta, cfg, step, true)
+	final, st, chi, err := measureState(p, theta, cfg, step, true)
 	if err != nil {
 		return Run{}, err
 	}
 	run.Records = append(run.Records, final)
-	geo := st.Geometry()
+	run.State = st
 	mean := 0.0
-	for _, c := range geo.Chi {
+	for _, c := range chi {
 		mean += c
 	}
-	mean /= float64(len(geo.Chi))
-	for i, c := range geo.Chi {
+	mean /= float64(len(chi))
+	for i, c := range chi {
 		run.Chi = append(run.Chi, FeatureNorm{Model: p.Model, Width: p.Width, Sample: i, Chi: c, Ratio: c / mean})
 	}
 	run.Theta, run.Steps, run.FinalLoss = theta, step, final.Loss

@@ -119,12 +119,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "flatmin train: %v\n", err)
 		return 1
 	}
-	st, err := experiment.StateAt(p, run.Theta)
-	if err != nil {
-		fmt.Fprintf(stderr, "flatmin train: %v\n", err)
-		return 1
-	}
-	rows, err := quantities(st, &theory.SGD{Eta: cfg.Eta, Batch: cfg.Batch})
+	rows, err := quantities(run.State, &theory.SGD{Eta: cfg.Eta, Batch: cfg.Batch})
 	if err != nil {
 		fmt.Fprintf(stderr, "flatmin train: at the solution: %v\n", err)
 		return 1
