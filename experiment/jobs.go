@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"fmt"
+	"os"
 	"sync"
 )
 
@@ -28,27 +29,46 @@ func NewJob(spec Spec, run int, seed uint64, along bool) (Job, error) {
 	return Job{Spec: spec, Config: cfg, Run: run}, nil
 }
 
-// RunJobs trains the jobs on the given number of goroutines (each run is
-// sequential and seeded, so the results do not depend on it) and returns
-// their runs in job order, each record and χ tagged with its job's Run.
-// done, when not nil, is called after each job with the count finished.
-func RunJobs(jobs []Job, workers int, done func(finished, total int)) ([]Run, error) {
+// RunOptions are how RunJobs runs its jobs.
+type RunOptions struct {
+	// Workers is the number of goroutines (each run is sequential and
+	// seeded, so the results do not depend on it); at least one is used.
+	Workers int
+	// CacheDir, when not empty, keeps every finished run in that directory
+	// (created if needed), and a job whose run is already there is read back
+	// instead of trained: a sweep of hours that is interrupted, or asked for
+	// again with more runs, trains only what it lacks. A run read back has
+	// its Records and Chi (so its Steps, FinalLoss and Converged), not its
+	// Theta, State or Seconds.
+	CacheDir string
+	// Done, when not nil, is called after each job with the count finished.
+	Done func(finished, total int)
+}
+
+// RunJobs trains the jobs and returns their runs in job order, each record
+// and χ tagged with its job's Run.
+func RunJobs(jobs []Job, opt RunOptions) ([]Run, error) {
+	if opt.CacheDir != "" {
+		if err := os.MkdirAll(opt.CacheDir, 0o755); err != nil {
+			return nil, err
+		}
+	}
 	runs := make([]Run, len(jobs))
 	errs := make([]error, len(jobs))
 	var mu sync.Mutex
 	finished := 0
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range max(1, workers) {
+	for range max(1, opt.Workers) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				runs[i], errs[i] = runJob(jobs[i])
+				runs[i], errs[i] = runCachedJob(jobs[i], opt.CacheDir)
 				mu.Lock()
 				finished++
-				if done != nil {
-					done(finished, len(jobs))
+				if opt.Done != nil {
+					opt.Done(finished, len(jobs))
 				}
 				mu.Unlock()
 			}
@@ -66,6 +86,22 @@ func RunJobs(jobs []Job, workers int, done func(finished, total int)) ([]Run, er
 		}
 	}
 	return runs, nil
+}
+
+// runCachedJob reads the job's run from the cache directory or trains it
+// (and saves it there); dir "" is no cache.
+func runCachedJob(j Job, dir string) (Run, error) {
+	if dir == "" {
+		return runJob(j)
+	}
+	if r, ok, err := loadCached(dir, j); ok || err != nil {
+		return r, err
+	}
+	r, err := runJob(j)
+	if err != nil {
+		return Run{}, err
+	}
+	return r, saveCached(dir, j, r)
 }
 
 func runJob(j Job) (Run, error) {

@@ -91,25 +91,23 @@ func cachedRuns(t *T, jobs []experiment.Job) []experiment.Run {
 	defer runCache.Unlock()
 	var todo []experiment.Job
 	for _, j := range jobs {
-		if _, ok := runCache.runs[jobKey(j)]; !ok {
+		if _, ok := runCache.runs[j.Key()]; !ok {
 			todo = append(todo, j)
 		}
 	}
-	done, err := experiment.RunJobs(todo, runtime.GOMAXPROCS(0), nil)
+	done, err := experiment.RunJobs(todo, experiment.RunOptions{Workers: runtime.GOMAXPROCS(0)})
 	if err != nil {
 		t.Fatalf("training: %v", err)
 	}
 	for i, j := range todo {
-		runCache.runs[jobKey(j)] = done[i]
+		runCache.runs[j.Key()] = done[i]
 	}
 	out := make([]experiment.Run, len(jobs))
 	for i, j := range jobs {
-		out[i] = runCache.runs[jobKey(j)]
+		out[i] = runCache.runs[j.Key()]
 	}
 	return out
 }
-
-func jobKey(j experiment.Job) string { return fmt.Sprintf("%+v %+v %d", j.Spec, j.Config, j.Run) }
 
 // minAlong returns the smallest value of q over the records of every run,
 // and a per-model summary; NaN records (μ at zero loss) are skipped.

@@ -10,7 +10,7 @@ import (
 	"github.com/flatmin/flatmin/experiment"
 )
 
-const experimentHelp = `usage: flatmin experiment fig1|fig2|fig3|all [--runs R] [--seed S] [--out DIR] [--quick]
+const experimentHelp = `usage: flatmin experiment fig1|fig2|fig3|all [--runs R] [--seed S] [--out DIR] [--cache DIR] [--quick]
 
 Reproduces one of the paper's figures: trains its networks of Appendix A.1
 (seeded, deterministic), measures them with the instruments of flatmin
@@ -26,6 +26,13 @@ measure, and writes into DIR tidy CSV and the figure as PNG and SVG.
         and the CNN, mean ± sd over R runs, with Theorem 3.3's and GD's
         bounds (figure3)
   all   the three, sharing their runs (Figure 3's sweep is part of Figure 1's)
+
+Every finished run is kept in the cache directory (DIR/runs unless --cache
+says otherwise), one pair of CSV files per run named by its model, width,
+n, seed and a hash of its settings; a later call reads back the runs it
+finds there and trains only the others, so an interrupted sweep resumes
+and --runs 5 after --runs 2 trains three runs a size. Delete the directory
+to train everything again.
 
 Files: records.csv (one row per measurement; sweep.csv for the size
 sweeps), chi.csv (χ_i at the end of each trajectory), figure*.png and .svg.
@@ -44,6 +51,7 @@ func runExperiment(args []string, stdout, stderr io.Writer) int {
 	seed := fs.Uint64("seed", 1, "seed of run 0 (run r has seed+r)")
 	out := fs.String("out", ".", "directory for the CSV and the figures")
 	quick := fs.Bool("quick", false, "the reduced version (seconds)")
+	cache := fs.String("cache", "", "keep each finished run in this directory and read back the runs found there (default DIR/runs; \"none\" for no cache)")
 	if len(args) == 0 || args[0] == "" || args[0][0] == '-' {
 		if _, code, ok := parseFlags(fs, args); !ok {
 			return code
@@ -69,7 +77,14 @@ func runExperiment(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "flatmin experiment: %v\n", err)
 		return 1
 	}
-	files, err := reproduce(fig, plan, *out, stderr)
+	cacheDir := *cache
+	switch cacheDir {
+	case "":
+		cacheDir = filepath.Join(*out, "runs")
+	case "none":
+		cacheDir = ""
+	}
+	files, err := reproduce(fig, plan, *out, cacheDir, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "flatmin experiment: %v\n", err)
 		return 1
@@ -82,16 +97,18 @@ func runExperiment(args []string, stdout, stderr io.Writer) int {
 
 // reproduce runs a plan and writes its CSV and figures into dir; it returns
 // the files written.
-func reproduce(fig string, plan experiment.Plan, dir string, stderr io.Writer) ([]string, error) {
+func reproduce(fig string, plan experiment.Plan, dir, cacheDir string, stderr io.Writer) ([]string, error) {
 	bar := newProgress(stderr, "experiment "+fig, len(plan.Trajectories)+len(plan.Sweep))
 	defer bar.done()
 	workers := runtime.GOMAXPROCS(0)
-	trajectories, err := experiment.RunJobs(plan.Trajectories, workers, func(i, _ int) { bar.set(i, "trajectories") })
+	trajectories, err := experiment.RunJobs(plan.Trajectories, experiment.RunOptions{
+		Workers: workers, CacheDir: cacheDir, Done: func(i, _ int) { bar.set(i, "trajectories") }})
 	if err != nil {
 		return nil, err
 	}
 	offset := len(plan.Trajectories)
-	sweep, err := experiment.RunJobs(plan.Sweep, workers, func(i, _ int) { bar.set(offset+i, "size sweep") })
+	sweep, err := experiment.RunJobs(plan.Sweep, experiment.RunOptions{
+		Workers: workers, CacheDir: cacheDir, Done: func(i, _ int) { bar.set(offset+i, "size sweep") }})
 	if err != nil {
 		return nil, err
 	}
