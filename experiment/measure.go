@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 
+	"github.com/flatmin/flatmin/oracle"
 	"github.com/flatmin/flatmin/theory"
 )
 
@@ -53,7 +54,7 @@ func measureState(p Problem, theta []float64, cfg Config, step int, final bool) 
 		return Record{}, nil, nil, err
 	}
 	if final {
-		o, err := theory.NewOracleFromState(st)
+		o, err := oracle.NewOracleFromState(st)
 		if err != nil {
 			return Record{}, nil, nil, err
 		}

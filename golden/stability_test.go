@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/flatmin/flatmin/fixtures"
+	"github.com/flatmin/flatmin/oracle"
 	"github.com/flatmin/flatmin/theory"
 )
 
@@ -23,7 +24,7 @@ var stabilityCases = []fixtures.FeatureSpec{
 type stabilityGolden struct {
 	Features   string
 	Eta        float64 // 1/λ_1: between GD's half edge and its edge
-	Reports    map[string]theory.StabilityReport
+	Reports    map[string]oracle.StabilityReport
 	EtaStarGD  float64
 	EtaStarGeo map[string]float64 // geometry-aware noise, by B
 	EtaStarIso map[string]float64 // isotropic noise, by B
@@ -37,12 +38,12 @@ func TestStabilityOracle(t *testing.T) {
 	var got []stabilityGolden
 	for _, spec := range stabilityCases {
 		q := spec.Build()
-		o, err := theory.NewOracle(q, spec.N, spec.P)
+		o, err := oracle.NewOracle(q, spec.N, spec.P)
 		if err != nil {
 			t.Fatalf("%v: %v", spec, err)
 		}
 		g := stabilityGolden{Features: fmt.Sprint(spec), Eta: 1 / o.LambdaMax(),
-			Reports: map[string]theory.StabilityReport{}, EtaStarGeo: map[string]float64{}, EtaStarIso: map[string]float64{}}
+			Reports: map[string]oracle.StabilityReport{}, EtaStarGeo: map[string]float64{}, EtaStarIso: map[string]float64{}}
 		for _, b := range []int{1, 2, 4} {
 			key := fmt.Sprintf("B=%d", b)
 			if g.Reports[key], err = o.Report(theory.SGD{Eta: g.Eta, Batch: b}, 1e-3); err != nil {
@@ -70,7 +71,7 @@ func TestStabilityOracle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, _ := o.SGD(2, theory.WithReplacement)
+		d, _ := o.SGD(2, oracle.WithReplacement)
 		if g.Losses, err = d.ExpectedLoss(g.Eta, r0, 8); err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/flatmin/flatmin/fixtures"
+	"github.com/flatmin/flatmin/oracle"
 	"github.com/flatmin/flatmin/theory"
 )
 
@@ -20,11 +21,11 @@ func init() {
 	addCheck("lemma-3.2", Check{Name: "enumeration", Kind: Exact, Run: lemma32(rightFormula)})
 	addCheck("lemma-3.2", Check{Name: "oracle", Kind: Property, Run: lemma32Oracle})
 	addCheck("lemma-3.2", Check{Name: "operator-vs-enumeration", Kind: Exact,
-		Run: operatorVsEnumeration(theory.WithReplacement, rightFormula)})
+		Run: operatorVsEnumeration(oracle.WithReplacement, rightFormula)})
 	addControl("lemma-3.2", Control{Name: "v-without-half", Wrong: "v = Tr(HS) in place of Tr(HS)/2",
 		Run: lemma32(vWithoutHalf)})
 	addControl("lemma-3.2", Control{Name: "noise-over-B²", Wrong: "E[H_I M H_I] with (1/(B²n))Σ(g_iᵀMg_i)g_ig_iᵀ in place of 1/(Bn)",
-		Run: operatorVsEnumeration(theory.WithReplacement, noiseOverB2)})
+		Run: operatorVsEnumeration(oracle.WithReplacement, noiseOverB2)})
 }
 
 // enumBounds keep the enumeration small: n <= 6 samples, B <= 3, at most
@@ -54,10 +55,10 @@ func forEachBatch(n, b int, without bool, f func(idx []int)) {
 }
 
 // drawBatch draws B and the sampling (without replacement needs B <= n).
-func drawBatch(t *T, n int) (int, theory.Sampling) {
-	s := theory.Sampling(rapid.IntRange(0, 1).Draw(t.T, "sampling (0 with, 1 without replacement)"))
+func drawBatch(t *T, n int) (int, oracle.Sampling) {
+	s := oracle.Sampling(rapid.IntRange(0, 1).Draw(t.T, "sampling (0 with, 1 without replacement)"))
 	maxB := 3
-	if s == theory.WithoutReplacement {
+	if s == oracle.WithoutReplacement {
 		maxB = min(3, n)
 	}
 	return rapid.IntRange(1, maxB).Draw(t.T, "B"), s
@@ -104,7 +105,7 @@ func lemma32(v variant) func(*T) {
 		for i := 0; i < n; i++ {
 			gmax = math.Max(gmax, mat.Dot(qm.RowView(i), qm.RowView(i)))
 		}
-		forEachBatch(n, b, s == theory.WithoutReplacement, func(idx []int) {
+		forEachBatch(n, b, s == oracle.WithoutReplacement, func(idx []int) {
 			next := mat.NewVecDense(p, append([]float64(nil), theta...))
 			for _, i := range idx {
 				next.AddScaledVec(next, -eta/float64(b)*e.AtVec(i), qm.RowView(i))
@@ -121,7 +122,7 @@ func lemma32(v variant) func(*T) {
 			t.Fatalf("GrowthFactor: %v", err)
 		}
 		f := 1.0
-		if s == theory.WithoutReplacement && n > 1 {
+		if s == oracle.WithoutReplacement && n > 1 {
 			f = float64(n-b) / float64(n-1)
 		}
 		vv := nz.TrGSigma * f / float64(b) / 2
@@ -162,7 +163,7 @@ func lemma32Oracle(t *T) {
 	}
 	h := mat.NewSymDense(c.p, nil)
 	h.SymOuterK(1/float64(c.n), qm.T())
-	d := sgdDynamics(t, c.o, b, theory.WithReplacement)
+	d := sgdDynamics(t, c.o, b, oracle.WithReplacement)
 	eta := drawEtaAround(t, criticalRate(t, d), "η*")
 	r, err := theory.GrowthFactor(h, theta, eta)
 	if err != nil {
@@ -193,11 +194,11 @@ func lemma32Oracle(t *T) {
 // R = QMQᵀ, against the mean over every batch, for a random positive
 // semi-definite R of random rank. The wrong variants build the operator
 // from wrong batch moments.
-func operatorVsEnumeration(s theory.Sampling, v variant) func(*T) {
+func operatorVsEnumeration(s oracle.Sampling, v variant) func(*T) {
 	return func(t *T) {
 		c := drawStability(t, enumBounds)
 		maxB := 3
-		if s == theory.WithoutReplacement {
+		if s == oracle.WithoutReplacement {
 			maxB = min(3, c.n)
 		}
 		b := rapid.IntRange(1, maxB).Draw(t.T, "B")
@@ -213,7 +214,7 @@ func operatorVsEnumeration(s theory.Sampling, v variant) func(*T) {
 			case noiseOverB2:
 				wrong.C2 = 1 / (bf * bf * nf)
 			case withoutFactorDropped:
-				wrong, _ = theory.WithReplacement.Moments(c.n, b)
+				wrong, _ = oracle.WithReplacement.Moments(c.n, b)
 			case withoutOverB:
 				wrong.C1 *= bf
 				wrong.C2 *= bf
@@ -235,7 +236,7 @@ func operatorVsEnumeration(s theory.Sampling, v variant) func(*T) {
 
 		want := mat.NewSymDense(n, nil)
 		count := 0
-		forEachBatch(n, b, s == theory.WithoutReplacement, func(idx []int) {
+		forEachBatch(n, b, s == oracle.WithoutReplacement, func(idx []int) {
 			step := mat.NewDense(n, n, nil) // I - (η/B) K D_I
 			for _, i := range idx {
 				for a := 0; a < n; a++ {

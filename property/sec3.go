@@ -7,11 +7,11 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/flatmin/flatmin/fixtures"
-	"github.com/flatmin/flatmin/theory"
+	"github.com/flatmin/flatmin/oracle"
 )
 
 // Section 3 (linear stability): shared generators and error bounds for the
-// claims checked against the exact oracle (theory.Oracle).
+// claims checked against the exact oracle (oracle.Oracle).
 
 // The deliberately wrong variants of the Section 3 checks (negative
 // controls), numbered apart from the other files' variants.
@@ -47,7 +47,7 @@ type stabilityCase struct {
 	n, p int
 	q    []float64 // power-of-two normalised, then scaled by 2^exp
 	exp  int
-	o    *theory.Oracle
+	o    *oracle.Oracle
 	froH float64
 	mu0  float64
 	mu10 float64
@@ -68,7 +68,7 @@ func drawStability(t *T, b fixtures.FeatureBounds) stabilityCase {
 	for i := range q {
 		q[i] = math.Ldexp(q[i], exp)
 	}
-	o, err := theory.NewOracle(q, spec.N, spec.P)
+	o, err := oracle.NewOracle(q, spec.N, spec.P)
 	if err != nil {
 		t.Fatalf("NewOracle on valid input: %v", err)
 	}
@@ -98,9 +98,9 @@ func (c stabilityCase) muTol() float64 {
 }
 
 // rhoTol bounds the error of a computed ρ(η): a few hundred ulps of the
-// operator norm ‖T‖ <= 1 + x(2 + x), x = η‖H‖_F (theory's
-// TestSpectralRoutes checks the structured ρ against the dense operator at
-// this tolerance).
+// operator norm ‖T‖ <= 1 + x(2 + x), x = η‖H‖_F (package oracle's
+// TestSpectralRoutes checks the structured ρ against the dense operator of
+// internal/reference at this tolerance).
 func (c stabilityCase) rhoTol(eta float64) float64 {
 	x := eta * c.froH
 	return 512 * u * (1 + x*(2+x))
@@ -108,7 +108,7 @@ func (c stabilityCase) rhoTol(eta float64) float64 {
 
 // criticalRate and spectralRadius fail the case on an error: the inputs
 // are valid by construction.
-func criticalRate(t *T, d *theory.Dynamics) float64 {
+func criticalRate(t *T, d *oracle.Dynamics) float64 {
 	t.Helper()
 	s, err := d.CriticalRate()
 	if err != nil {
@@ -117,7 +117,7 @@ func criticalRate(t *T, d *theory.Dynamics) float64 {
 	return s
 }
 
-func spectralRadius(t *T, d *theory.Dynamics, eta float64) float64 {
+func spectralRadius(t *T, d *oracle.Dynamics, eta float64) float64 {
 	t.Helper()
 	r, err := d.SpectralRadius(eta)
 	if err != nil {
@@ -130,7 +130,7 @@ func spectralRadius(t *T, d *theory.Dynamics, eta float64) float64 {
 // stable iff ρ <= 1), and checks that it agrees with η <= η*, the two
 // being different computations. Where ρ is within its error of 1 the
 // verdict is undecided (ok = false): near η* when dρ/dη is small.
-func stabilityAt(t *T, c stabilityCase, d *theory.Dynamics, eta, star float64, q int) (stable, ok bool) {
+func stabilityAt(t *T, c stabilityCase, d *oracle.Dynamics, eta, star float64, q int) (stable, ok bool) {
 	t.Helper()
 	rho := spectralRadius(t, d, eta)
 	tol := c.rhoTol(eta)
@@ -171,7 +171,7 @@ func tallyTightness(t *T, what string, ratio float64) {
 
 // sgdDynamics builds the SGD dynamics of the oracle, failing the case on an
 // error (b is valid by construction).
-func sgdDynamics(t *T, o *theory.Oracle, b int, s theory.Sampling) *theory.Dynamics {
+func sgdDynamics(t *T, o *oracle.Oracle, b int, s oracle.Sampling) *oracle.Dynamics {
 	t.Helper()
 	d, err := o.SGD(b, s)
 	if err != nil {

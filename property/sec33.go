@@ -5,6 +5,7 @@ import (
 
 	"pgregory.net/rapid"
 
+	"github.com/flatmin/flatmin/oracle"
 	"github.com/flatmin/flatmin/theory"
 )
 
@@ -42,7 +43,7 @@ func gdStability(v variant) func(*T) {
 		}
 		tol := c.rhoTol(eta)
 		t.Close("ρ_GD = max_k (1 - ηh_k)²", spectralRadius(t, gd, eta), want, tol)
-		full := sgdDynamics(t, c.o, c.n, theory.WithoutReplacement)
+		full := sgdDynamics(t, c.o, c.n, oracle.WithoutReplacement)
 		t.Close("ρ of SGD without replacement, B = n, = ρ_GD", spectralRadius(t, full, eta), want, tol)
 		t.Close("η*_GD = 2/λ_1", criticalRate(t, gd), edge, edge*c.etaRelTol(0))
 		stable, ok := stabilityAt(t, c, gd, eta, edge, 0)

@@ -7,7 +7,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/flatmin/flatmin/fixtures"
-	"github.com/flatmin/flatmin/theory"
+	"github.com/flatmin/flatmin/oracle"
 )
 
 // thm-3.3, prop-3.4 and ext-without-replacement: the flatness bounds,
@@ -32,12 +32,12 @@ func init() {
 		Run: prop34(prop34Without2)})
 
 	addCheck("ext-without-replacement", Check{Name: "operator-vs-enumeration", Kind: Exact,
-		Run: operatorVsEnumeration(theory.WithoutReplacement, rightFormula)})
+		Run: operatorVsEnumeration(oracle.WithoutReplacement, rightFormula)})
 	addCheck("ext-without-replacement", Check{Name: "bound", Kind: Exact, Run: withoutBound(rightFormula)})
 	addControl("ext-without-replacement", Control{Name: "factor-dropped", Wrong: "E[H_I M H_I] with the moments of sampling with replacement",
-		Run: operatorVsEnumeration(theory.WithoutReplacement, withoutFactorDropped)})
+		Run: operatorVsEnumeration(oracle.WithoutReplacement, withoutFactorDropped)})
 	addControl("ext-without-replacement", Control{Name: "1/B-for-1/B²", Wrong: "E[H_I M H_I] = (1/B)[(B/n)S + (B(B-1)/(n(n-1)))(n²HMH - S)]",
-		Run: operatorVsEnumeration(theory.WithoutReplacement, withoutOverB)})
+		Run: operatorVsEnumeration(oracle.WithoutReplacement, withoutOverB)})
 	addControl("ext-without-replacement", Control{Name: "bound-factor-dropped", Wrong: "Theorem 3.3's sqrt(B/μ0)/η for sampling without replacement",
 		Run: withoutBound(withoutBoundFactorDropped)})
 }
@@ -60,7 +60,7 @@ func thm33(v variant) func(*T) {
 		c := drawStability(t, sec3Bounds)
 		b := rapid.IntRange(1, 32).Draw(t.T, "B")
 		bf := float64(b)
-		d := sgdDynamics(t, c.o, b, theory.WithReplacement)
+		d := sgdDynamics(t, c.o, b, oracle.WithReplacement)
 		star := criticalRate(t, d)
 		mu0 := c.mu0
 		// η <= sqrt(B/μ0)/‖H‖_F  ⇔  η²‖H‖_F²μ0/B <= 1.
@@ -131,7 +131,7 @@ func prop34(v variant) func(*T) {
 		c := drawStability(t, sec3Bounds)
 		b := rapid.IntRange(1, 32).Draw(t.T, "B")
 		bf := float64(b)
-		d := sgdDynamics(t, c.o, b, theory.WithReplacement)
+		d := sgdDynamics(t, c.o, b, oracle.WithReplacement)
 		star := criticalRate(t, d)
 		mu1 := c.mu10
 		if !(mu1 > 0) {
@@ -189,7 +189,7 @@ func withoutBound(v variant) func(*T) {
 			t.Tally("μ0 = 0 or n = 1: no bound")
 			return
 		}
-		d := sgdDynamics(t, c.o, b, theory.WithoutReplacement)
+		d := sgdDynamics(t, c.o, b, oracle.WithoutReplacement)
 		star := criticalRate(t, d)
 		nf, bf := float64(c.n), float64(b)
 		f := (nf - bf) / (bf * (nf - 1))
@@ -199,7 +199,7 @@ func withoutBound(v variant) func(*T) {
 		lhs := func(eta float64) float64 { return sq(eta*c.froH) * c.mu0 * f }
 		boundCheck(t, c, "η*²‖H‖_F²μ0(n-B)/(B(n-1)) <= 1", 2, lhs(star), c.mu0, nf)
 		tallyTightness(t, "η*/bound", math.Sqrt(lhs(star)))
-		withStar := criticalRate(t, sgdDynamics(t, c.o, b, theory.WithReplacement))
+		withStar := criticalRate(t, sgdDynamics(t, c.o, b, oracle.WithReplacement))
 		if star > withStar*(1+c.etaRelTol(c.n)) {
 			t.Tally("η* without > η* with replacement")
 		}

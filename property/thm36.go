@@ -9,6 +9,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/flatmin/flatmin/fixtures"
+	"github.com/flatmin/flatmin/oracle"
 	"github.com/flatmin/flatmin/theory"
 )
 
@@ -107,7 +108,7 @@ func thm36EveryMoment(v variant) func(*T) {
 		if !ok {
 			return
 		}
-		d := sgdDynamics(t, c.o, b, theory.WithReplacement)
+		d := sgdDynamics(t, c.o, b, oracle.WithReplacement)
 		basis, sinPhi := rangeBasis(c)
 		r, n := len(basis), c.n
 		form := mat.NewSymDense(r, nil)
@@ -150,7 +151,7 @@ func thm36Recursion(v variant) func(*T) {
 		if !ok {
 			return
 		}
-		d := sgdDynamics(t, c.o, b, theory.WithReplacement)
+		d := sgdDynamics(t, c.o, b, oracle.WithReplacement)
 		basis, sinPhi := rangeBasis(c)
 		k := rapid.IntRange(1, len(basis)).Draw(t.T, "rank of R_0")
 		rng := rand.New(rand.NewPCG(rapid.Uint64().Draw(t.T, "R_0 seed"), 7))
@@ -205,7 +206,7 @@ func thm36Simulated(v variant) func(*T) {
 		b := fixtures.FeatureBounds{MinN: 2, MaxN: 8, MaxP: 8, MaxLogCond: 6, MaxLogScale: 0, Degenerate: true}
 		c := drawStability(t, b)
 		batch := rapid.IntRange(1, min(4, c.n)).Draw(t.T, "B")
-		d := sgdDynamics(t, c.o, batch, theory.WithReplacement)
+		d := sgdDynamics(t, c.o, batch, oracle.WithReplacement)
 		eta := fixtures.EtaAround(criticalRate(t, d), 0.5, 0.5).Draw(t.T, "eta")
 		theta := fixtures.Theta(c.p, 0).Draw(t.T, "theta")
 		qm := mat.NewDense(c.n, c.p, c.q)

@@ -99,12 +99,8 @@ func (s *State) Geometry() Geometry {
 	return g
 }
 
-// machineEpsilon is the spacing of float64 at 1, 2^-52 (numpy's finfo.eps);
-// unitRoundoff is half of it, the relative error bound of one rounding.
-const (
-	machineEpsilon = 0x1p-52
-	unitRoundoff   = 0x1p-53
-)
+// machineEpsilon is the spacing of float64 at 1, 2^-52 (numpy's finfo.eps).
+const machineEpsilon = 0x1p-52
 
 // Noise computes the loss, Σ and the alignment factors through K
 // (eq. 3 and the corrected eq. 11). It returns ErrZeroLoss when e = 0.

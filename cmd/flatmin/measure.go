@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/flatmin/flatmin/oracle"
 	"github.com/flatmin/flatmin/theory"
 )
 
@@ -100,7 +101,7 @@ func quantities(st *theory.State, sgd *theory.SGD) ([]row, error) {
 	}
 	var mu0, mu10, thm33, prop34, gdLambda, gdFro any
 	if sgd != nil {
-		o, err := theory.NewOracleFromState(st)
+		o, err := oracle.NewOracleFromState(st)
 		if err != nil {
 			return nil, err
 		}

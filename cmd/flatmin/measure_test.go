@@ -97,7 +97,7 @@ func testdata(name string) string { return filepath.Join("testdata", name) }
 // printed differs from the corrected ‖Σ‖_F by 2% on these data.
 // Q is well conditioned (σ_max/σ_min ≈ 4.4), so the rank is 20 on both sides.
 // μ0 and μ1_0 are the smallest eigenvalues of Hr^{-1/2}ArHr^{-1/2} on range(H)
-// (NumPy) and of the oracle's reduced problem (theory): each known to about
+// (NumPy) and of the oracle's reduced problem (package oracle): each known to about
 // n·u·‖M‖ absolutely, i.e. n·u times the condition make_npy.py records
 // (spread ‖M‖/|λ_min| times cond(Hr): 35 here, asserted below 200): at most
 // 20·200·u ≈ 4.4e-13 relative, 7.8e-14 on these data.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 
+	"github.com/flatmin/flatmin/oracle"
 	"github.com/flatmin/flatmin/theory"
 )
 
@@ -92,7 +93,7 @@ func stability(in inputs, h theory.SGD, without bool, eps float64) ([]row, error
 	if err != nil {
 		return nil, err
 	}
-	o, err := theory.NewOracleFromState(st)
+	o, err := oracle.NewOracleFromState(st)
 	if err != nil {
 		return nil, in.blame(err)
 	}

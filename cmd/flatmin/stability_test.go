@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/flatmin/flatmin/fixtures"
+	"github.com/flatmin/flatmin/oracle"
 	"github.com/flatmin/flatmin/theory"
 )
 
@@ -55,7 +56,7 @@ func TestStabilityJSON(t *testing.T) {
 			t.Errorf("key %q missing", k)
 		}
 	}
-	o, err := theory.NewOracle(q, spec.N, spec.P)
+	o, err := oracle.NewOracle(q, spec.N, spec.P)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +66,7 @@ func TestStabilityJSON(t *testing.T) {
 	}
 	// The CSV holds Q to 17 digits, so Q round-trips exactly.
 	if got["eta_star_with"] != rep.EtaStarWith || got["mu0"] != rep.Mu0 {
-		t.Errorf("η* = %v, μ0 = %v; theory says %v, %v", got["eta_star_with"], got["mu0"], rep.EtaStarWith, rep.Mu0)
+		t.Errorf("η* = %v, μ0 = %v; the oracle says %v, %v", got["eta_star_with"], got["mu0"], rep.EtaStarWith, rep.Mu0)
 	}
 }
 

@@ -1,8 +1,10 @@
-package theory
+package oracle
 
 import (
 	"math"
 	"sync"
+
+	"github.com/flatmin/flatmin/theory"
 )
 
 // StabilityReport is what the exact oracle says about linearized SGD with
@@ -33,7 +35,7 @@ type StabilityReport struct {
 // Report computes the StabilityReport for h = (η, B), with the escape time
 // from a loss EscapeEps (0 < eps < 1) to O(1). The four spectral problems
 // run concurrently.
-func (o *Oracle) Report(h SGD, eps float64) (StabilityReport, error) {
+func (o *Oracle) Report(h theory.SGD, eps float64) (StabilityReport, error) {
 	if err := h.Validate(); err != nil {
 		return StabilityReport{}, err
 	}
@@ -101,7 +103,7 @@ func (o *Oracle) Report(h SGD, eps float64) (StabilityReport, error) {
 		if rep.Gamma0, err = h.Gamma0(rep.Mu0, rep.FroH); err != nil {
 			return StabilityReport{}, err
 		}
-		if rep.EscapeSteps, err = EscapeSteps(rep.Gamma0, eps); err != nil {
+		if rep.EscapeSteps, err = theory.EscapeSteps(rep.Gamma0, eps); err != nil {
 			return StabilityReport{}, err
 		}
 	}

@@ -1,4 +1,4 @@
-package theory
+package oracle
 
 import (
 	"errors"
@@ -10,12 +10,15 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/flatmin/flatmin/fixtures"
+	"github.com/flatmin/flatmin/internal/reference"
+	"github.com/flatmin/flatmin/theory"
 )
 
 // The oracle's own tests: closed forms, the two routes to η*, the
-// structured ρ against the dense operator, and speed. Its validation
-// against brute-force enumeration of batches, and every Section 3 claim,
-// are in the ledger (property/sec3_*.go).
+// structured ρ against the dense operator (package internal/reference), and
+// speed. Its validation against brute-force enumeration of batches, and
+// every Section 3 claim, are in the ledger (property: sec3.go, lemma32.go,
+// thm33.go, thm36.go, sec33.go).
 
 func mustOracle(t testing.TB, spec fixtures.FeatureSpec) *Oracle {
 	t.Helper()
@@ -28,6 +31,28 @@ func mustOracle(t testing.TB, spec fixtures.FeatureSpec) *Oracle {
 
 // relClose reports |got - want| <= tol·|want|.
 func relClose(got, want, tol float64) bool { return math.Abs(got-want) <= tol*math.Abs(want) }
+
+// referenceOf is d as the dense reference sees it: the oracle's own basis
+// (features Â and eigenvalues ĥ, scaled by 2^-kExp, so that the reference
+// takes the scaled learning rate η̂ = 2^kExp η) and d's noise.
+func referenceOf(t testing.TB, d *Dynamics) (*reference.Model, reference.Noise) {
+	t.Helper()
+	o := d.o
+	md, err := reference.NewModel(o.a, o.h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch d.kind {
+	case sgdNoise:
+		return md, reference.Noise{Kind: reference.SGD, C1: d.mom.C1, C2: d.mom.C2}
+	case geometryAware:
+		return md, reference.Noise{Kind: reference.GeometryAware, B: d.batch}
+	case isotropic:
+		return md, reference.Noise{Kind: reference.Isotropic, B: d.batch, P: o.p}
+	}
+	t.Fatalf("no dense reference for noise kind %d", d.kind)
+	return nil, reference.Noise{}
+}
 
 // TestMomentsFamily: every sampling has C1 + n·C2 = 1, the noise fraction
 // without replacement is (n-B)/(n-1) of that with, and B = n without
@@ -57,7 +82,7 @@ func TestMomentsFamily(t *testing.T) {
 			t.Errorf("n=%d: B = n without replacement is %+v, not GD", n, m)
 		}
 	}
-	if _, err := WithoutReplacement.Moments(3, 4); !errors.Is(err, ErrParam) {
+	if _, err := WithoutReplacement.Moments(3, 4); !errors.Is(err, theory.ErrParam) {
 		t.Errorf("B > n without replacement: err = %v, want ErrParam", err)
 	}
 }
@@ -185,10 +210,12 @@ func TestSpectralRoutes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			bis, err := d.CriticalRateBisection()
+			// Bisection on ρ from 1/λ_1, GD's half edge.
+			bis, err := reference.CriticalRateBisection(d.SpectralRadius, math.Ldexp(1/o.h[0], -o.kExp))
 			if err != nil {
 				t.Fatal(err)
 			}
+			md, nz := referenceOf(t, d)
 			rhoTol := func(eta float64) float64 {
 				x := eta * o.FroH()
 				return 512 * unitRoundoff * (1 + x*(2+x))
@@ -211,7 +238,7 @@ func TestSpectralRoutes(t *testing.T) {
 			}
 			for _, f := range []float64{0.3, 0.9, 1, 1.1, 3} {
 				eta := f * star
-				naive, err := d.NaiveSpectralRadius(eta)
+				naive, err := reference.NaiveSpectralRadius(md, nz, math.Ldexp(eta, o.kExp))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -256,9 +283,10 @@ func TestExpectedLossRecursion(t *testing.T) {
 }
 
 // TestReducedMatchesResidual: the recursion Step runs on the residuals and
-// the one reducedStep (the dense reference) writes in the basis V are the
-// same operator, R = Â M Âᵀ: T(R) = Â T_V(M) Âᵀ, both sides within a few
-// dozen ulps of (1 + η‖H‖_F)²‖K‖²‖M‖ (chains of O(n + r) roundings).
+// the one reference.ReducedStep (the dense reference) writes in the basis
+// V, on the oracle's own Â and ĥ, are the same operator, R = Â M Âᵀ:
+// T(R) = Â T_V(M) Âᵀ entry by entry, both sides within a few dozen ulps of
+// (1 + η‖H‖_F)²‖K‖²‖M‖ (chains of O(n + r) roundings).
 func TestReducedMatchesResidual(t *testing.T) {
 	for _, spec := range oracleCases {
 		o := mustOracle(t, spec)
@@ -292,7 +320,12 @@ func TestReducedMatchesResidual(t *testing.T) {
 			star, _ := d.CriticalRate()
 			e := math.Ldexp(star, o.kExp)
 			got := d.step(e, star, lift(m), false)
-			want := lift(d.reducedStep(e, m))
+			md, nz := referenceOf(t, d)
+			reduced, err := reference.ReducedStep(md, nz, e, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := lift(reduced)
 			x := star * o.FroH()
 			tol := 64 * float64(o.n+r) * unitRoundoff * sq(1+x) * mat.Norm(o.k, 2) * mat.Norm(o.k, 2) * mat.Norm(m, 2)
 			for a := 0; a < o.n; a++ {
@@ -310,33 +343,33 @@ func sq(x float64) float64 { return x * x }
 
 // TestOracleBadInput: typed errors, never a panic.
 func TestOracleBadInput(t *testing.T) {
-	if _, err := NewOracle([]float64{0, 0}, 1, 2); !errors.Is(err, ErrZeroGram) {
+	if _, err := NewOracle([]float64{0, 0}, 1, 2); !errors.Is(err, theory.ErrZeroGram) {
 		t.Errorf("Q = 0: %v", err)
 	}
-	if _, err := NewOracle([]float64{1, math.NaN()}, 1, 2); !errors.Is(err, ErrNotFinite) {
+	if _, err := NewOracle([]float64{1, math.NaN()}, 1, 2); !errors.Is(err, theory.ErrNotFinite) {
 		t.Errorf("NaN: %v", err)
 	}
 	o := mustOracle(t, oracleCases[0])
 	d, _ := o.SGD(2, WithReplacement)
 	for _, eta := range []float64{0, -1, math.NaN(), math.Inf(1)} {
-		if _, err := d.SpectralRadius(eta); !errors.Is(err, ErrParam) {
+		if _, err := d.SpectralRadius(eta); !errors.Is(err, theory.ErrParam) {
 			t.Errorf("η = %v: %v", eta, err)
 		}
 	}
-	if _, err := o.SGD(0, WithReplacement); !errors.Is(err, ErrParam) {
+	if _, err := o.SGD(0, WithReplacement); !errors.Is(err, theory.ErrParam) {
 		t.Errorf("B = 0: %v", err)
 	}
 	bad, err := o.WithMoments(BatchMoments{C1: 1, C2: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := bad.CriticalRate(); !errors.Is(err, ErrParam) {
+	if _, err := bad.CriticalRate(); !errors.Is(err, theory.ErrParam) {
 		t.Errorf("moments of no sampling: %v", err)
 	}
-	if _, err := o.PointMoment([]float64{1}); !errors.Is(err, ErrShape) {
+	if _, err := o.PointMoment([]float64{1}); !errors.Is(err, theory.ErrShape) {
 		t.Errorf("short e: %v", err)
 	}
-	if _, err := o.Report(SGD{Eta: 1, Batch: 2}, 0); !errors.Is(err, ErrParam) {
+	if _, err := o.Report(theory.SGD{Eta: 1, Batch: 2}, 0); !errors.Is(err, theory.ErrParam) {
 		t.Errorf("eps = 0: %v", err)
 	}
 }
@@ -354,7 +387,7 @@ func BenchmarkReportR100(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := o.Report(SGD{Eta: 0.5, Batch: 10}, 1e-3); err != nil {
+		if _, err := o.Report(theory.SGD{Eta: 0.5, Batch: 10}, 1e-3); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -381,7 +414,7 @@ func TestReportR100Fast(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := o.Report(SGD{Eta: 0.5, Batch: 10}, 1e-3)
+	rep, err := o.Report(theory.SGD{Eta: 0.5, Batch: 10}, 1e-3)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package theory
+package oracle
 
 import (
 	"math"
@@ -6,10 +6,12 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/flatmin/flatmin/numerics"
+	"github.com/flatmin/flatmin/theory"
 )
 
-// The spectral side of the oracle: ρ(T), the critical learning rate η*, and
-// μ0, μ1_0, each an extreme eigenvalue of a symmetric problem.
+// The spectral side of the oracle: ρ(T) and the critical learning rate η*,
+// each an extreme eigenvalue of a symmetric problem (as are μ0 and μ1_0,
+// alignment.go).
 //
 // In the orthonormal basis {E_kk} ∪ {(E_kl + E_lk)/√2 : k < l} of the
 // symmetric r x r matrices (m = r(r+1)/2 coordinates) the recursion is
@@ -102,12 +104,16 @@ func (d *Dynamics) structure() *structure {
 	return st
 }
 
+// maxOracleEntries bounds n·r(r+1)/2, the number of entries of the
+// oracle's low-rank factor for SGD noise (8 bytes each: 256 MiB).
+const maxOracleEntries = 1 << 25
+
 // checkSpectral refuses batch moments that no sampling has: for them T need
 // not preserve positive semi-definiteness, and ρ need not be λ_max.
 func (d *Dynamics) checkSpectral() error {
 	n, r := d.o.n, d.o.r
 	if m := n * r * (r + 1) / 2; m > maxOracleEntries || m < 0 {
-		return inputErr(ErrParam, "Q", -1, -1, "n·r(r+1)/2 = %d·%d·%d/2 exceeds %d: too large for the exact spectral radius", n, r, r+1, maxOracleEntries)
+		return inputErr(theory.ErrParam, "Q", -1, -1, "n·r(r+1)/2 = %d·%d·%d/2 exceeds %d: too large for the exact spectral radius", n, r, r+1, maxOracleEntries)
 	}
 	if d.kind != sgdNoise {
 		return nil
@@ -240,7 +246,7 @@ func denseTop(d []float64, idx []int, zr []float64, q int) float64 {
 	}
 	var es mat.EigenSym
 	if !es.Factorize(mat.NewSymDense(mc, g), false) {
-		panic("theory: eigen-decomposition of a finite symmetric matrix failed")
+		panic("oracle: eigen-decomposition of a finite symmetric matrix failed")
 	}
 	v := es.Values(nil)
 	return v[mc-1]
@@ -280,7 +286,7 @@ func secularRoot(gap, zc, zr []float64, q int, base float64) float64 {
 		}
 		numerics.Gram(f, y, q, mc)
 		if !es.Factorize(mat.NewSymDense(q, f), true) {
-			panic("theory: eigen-decomposition of a finite symmetric matrix failed")
+			panic("oracle: eigen-decomposition of a finite symmetric matrix failed")
 		}
 		mu = es.Values(nil)[q-1]
 		es.VectorsTo(&vecs)
@@ -323,7 +329,6 @@ func secularRoot(gap, zc, zr []float64, q int, base float64) float64 {
 // stall. It returns lo once hi - lo <= 32ε(base + lo): λ_max(F) itself is
 // computed to a relative error of a few ε times the Gram's condition, so a
 // tighter bracket would chase rounding.
-
 func climb(lo, hi, base float64, eval func(x, lo float64) (mu, lower float64)) float64 {
 	const maxIter = 200
 	x, prevGain, slow, probe := lo, 0.0, 0, false
@@ -404,61 +409,4 @@ func scalarSecularRoot(s, g []float64, lo, base float64) float64 {
 		p, dp := phi(x)
 		return p, x + p*(p-1)/dp
 	})
-}
-
-// Mu0 is μ0 = inf_θ μ(θ) for the feature model at the minimum: with
-// e = Qθ = U w, Tr(Σ(θ)G) = wᵀ(Uᵀdiag(χ)U - diag(h²))w/n and
-// 2L = ‖w‖²/n, so μ0 is the smallest eigenvalue of Uᵀdiag(χ)U - diag(h²)
-// over ‖G‖_F² (χ_i = g_iᵀGg_i). It is >= 0 up to rounding (Σ ⪰ 0), and 0
-// when some θ has no noise (n = 1, or all g_i equal).
-func (o *Oracle) Mu0() float64 { v, _ := o.alignmentInf(true); return v }
-
-// Mu10 is μ1_0 = inf_θ μ1(θ), the smallest eigenvalue of Uᵀdiag(χ)U over
-// ‖G‖_F²; it is at least γ = min χ_i/mean χ_i (Lemma 2.3).
-func (o *Oracle) Mu10() float64 { v, _ := o.alignmentInf(false); return v }
-
-// Mu0Residual returns a unit residual vector e = Uw (e = Qθ for some θ) at
-// which μ(θ) = μ0: the minimizer, for an independent check through State.
-func (o *Oracle) Mu0Residual() []float64 {
-	_, w := o.alignmentInf(true)
-	return o.RangeResidual(w)
-}
-
-// RangeResidual returns e = U w (len(w) = r), the residuals e = Qθ of the
-// θ whose coordinates in the basis V are diag(s)⁻¹w. U is the computed
-// basis of the range of K, within an angle n·ε·λ_1(K)/(λ_r(K) - n·ε·λ_1(K))
-// of the true one (Davis–Kahan, K's rounding being at most n·ε·λ_1).
-func (o *Oracle) RangeResidual(w []float64) []float64 {
-	e := mat.NewVecDense(o.n, nil)
-	e.MulVec(o.u, mat.NewVecDense(o.r, append([]float64(nil), w...)))
-	return e.RawVector().Data
-}
-
-// alignmentInf returns the infimum of μ (withSigma2) or μ1 over θ, and the
-// minimizing unit w.
-func (o *Oracle) alignmentInf(withSigma2 bool) (float64, []float64) {
-	r, n := o.r, o.n
-	// C = Wᵀ W with W = diag(sqrt(χ)) U, as the Gram of the r columns of W.
-	wt := make([]float64, r*n)
-	for k := 0; k < r; k++ {
-		for i := 0; i < n; i++ {
-			wt[k*n+i] = math.Sqrt(o.chi[i]) * o.u.At(i, k)
-		}
-	}
-	c := make([]float64, r*r)
-	numerics.Gram(c, wt, r, n)
-	fro2 := 0.0
-	for k, h := range o.h {
-		if withSigma2 {
-			c[k*r+k] -= h * h
-		}
-		fro2 += h * h
-	}
-	var es mat.EigenSym
-	if !es.Factorize(mat.NewSymDense(r, c), true) {
-		panic("theory: eigen-decomposition of a finite symmetric matrix failed")
-	}
-	var vecs mat.Dense
-	es.VectorsTo(&vecs)
-	return es.Values(nil)[0] / fro2, mat.Col(nil, 0, &vecs)
 }

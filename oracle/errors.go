@@ -1,0 +1,34 @@
+package oracle
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/flatmin/flatmin/theory"
+)
+
+// unitRoundoff is u = 2^-53, the relative error bound of one float64
+// rounding (half the spacing of float64 at 1).
+const unitRoundoff = 0x1p-53
+
+// inputErr is bad input as a *theory.InputError wrapping one of theory's
+// error kinds (theory.ErrParam, ErrShape, ErrNotFinite, ...), so that
+// errors.Is works the same on the oracle's errors as on theory's.
+func inputErr(kind error, arg string, row, col int, format string, args ...any) error {
+	return &theory.InputError{Err: kind, Arg: arg, Row: row, Col: col, Detail: fmt.Sprintf(format, args...)}
+}
+
+// paramErr is a scalar parameter outside its domain (theory.ErrParam).
+func paramErr(name string, format string, args ...any) error {
+	return inputErr(theory.ErrParam, name, -1, -1, format, args...)
+}
+
+// checkFinite locates the first NaN or ±Inf of the vector x.
+func checkFinite(x []float64, arg string) error {
+	for i, v := range x {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return inputErr(theory.ErrNotFinite, arg, i, -1, "value %v", v)
+		}
+	}
+	return nil
+}

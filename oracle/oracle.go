@@ -1,0 +1,170 @@
+package oracle
+
+import (
+	"math"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/flatmin/flatmin/theory"
+)
+
+// Oracle is the exact linear-stability oracle of Section 3 for the features
+// Q at a global minimum. It keeps the eigen-decomposition of K̂ restricted
+// to its numerical range; Q is not retained.
+type Oracle struct {
+	n, p, r int
+	kExp    int           // K = 2^kExp K̂
+	u       *mat.Dense    // n x r: eigenvectors of K̂, eigenvalues descending
+	sv      []float64     // ŝ_k = sqrt(λ_k(K̂))
+	h       []float64     // ĥ_k = ŝ_k²/n, the eigenvalues of Ĥ
+	a       *mat.Dense    // Â = U diag(ŝ), n x r: the features in the basis V
+	chi     []float64     // χ̂_i = â_iᵀ Ĥ â_i
+	k       *mat.SymDense // K̂, for the recursion on the residuals
+}
+
+// NewOracle builds the oracle for the per-sample gradients Q (row-major
+// n x p, rows g_i) at a global minimum (H = G). q is neither modified nor
+// retained. Bad input is an error as for theory.NewState.
+func NewOracle(q []float64, n, p int) (*Oracle, error) {
+	st, err := theory.NewState(q, n, p, nil)
+	if err != nil {
+		return nil, err
+	}
+	return NewOracleFromState(st)
+}
+
+// NewOracleFromState builds the oracle from the Gram matrix a theory.State keeps
+// (its residuals are ignored: the oracle linearizes at a minimum).
+func NewOracleFromState(st *theory.State) (*Oracle, error) {
+	k, kExp := st.ScaledGram()
+	n := st.N()
+	var es mat.EigenSym
+	if !es.Factorize(k, true) {
+		// Dsyev does not fail on finite symmetric input, and K̂ is finite
+		// with entries below 1 by construction.
+		panic("oracle: eigen-decomposition of a finite symmetric matrix failed")
+	}
+	vals := es.Values(nil)
+	var vecs mat.Dense
+	es.VectorsTo(&vecs)
+	// The numerical range: the rule of theory.Geometry.Rank, eigenvalues above
+	// n·ε·λ_1(K̂), below which rounding in forming K̂ hides them.
+	lmax := vals[n-1]
+	r := 0
+	for _, l := range vals {
+		if l > float64(n)*unitRoundoff*lmax {
+			r++
+		}
+	}
+	o := &Oracle{n: n, p: st.P(), r: r, kExp: kExp,
+		u: mat.NewDense(n, r, nil), sv: make([]float64, r), h: make([]float64, r),
+		a: mat.NewDense(n, r, nil), chi: make([]float64, n), k: k}
+	for c := 0; c < r; c++ {
+		j := n - 1 - c // descending
+		o.sv[c] = math.Sqrt(vals[j])
+		o.h[c] = vals[j] / float64(n)
+		for i := 0; i < n; i++ {
+			o.u.Set(i, c, vecs.At(i, j))
+			o.a.Set(i, c, vecs.At(i, j)*o.sv[c])
+		}
+	}
+	for i := 0; i < n; i++ {
+		for c := 0; c < r; c++ {
+			x := o.a.At(i, c)
+			o.chi[i] += x * x * o.h[c]
+		}
+	}
+	return o, nil
+}
+
+// N is the number of samples, P the number of parameters.
+func (o *Oracle) N() int { return o.n }
+
+// P is the number of parameters.
+func (o *Oracle) P() int { return o.p }
+
+// Rank is r, the numerical rank of G (as theory.Geometry.Rank).
+func (o *Oracle) Rank() int { return o.r }
+
+// Eigenvalues returns the r non-zero eigenvalues of H = G, descending.
+func (o *Oracle) Eigenvalues() []float64 {
+	out := make([]float64, o.r)
+	for k, h := range o.h {
+		out[k] = math.Ldexp(h, o.kExp)
+	}
+	return out
+}
+
+// FroH is the flatness ‖H‖_F = sqrt(Σ_k h_k²), H = G at the minimum.
+func (o *Oracle) FroH() float64 { return math.Ldexp(o.froHScaled(), o.kExp) }
+
+func (o *Oracle) froHScaled() float64 {
+	s := 0.0
+	for _, h := range o.h {
+		s += h * h
+	}
+	return math.Sqrt(s)
+}
+
+// LambdaMax is λ_1(H).
+func (o *Oracle) LambdaMax() float64 { return math.Ldexp(o.h[0], o.kExp) }
+
+// scaledEta checks η and returns η̂ = 2^kExp η.
+func (o *Oracle) scaledEta(eta float64) (float64, error) {
+	if !(eta > 0) || math.IsInf(eta, 1) {
+		return 0, paramErr("eta", "learning rate must be positive and finite, got %v", eta)
+	}
+	e := math.Ldexp(eta, o.kExp)
+	if math.IsInf(e, 1) || e == 0 {
+		return 0, paramErr("eta", "η·‖H‖ = %v·2^%d is outside the float64 range", eta, o.kExp)
+	}
+	return e, nil
+}
+
+// PointMoment returns R = e eᵀ, the second moment of the residuals of a
+// deterministic θ_0 (e = Qθ_0), for ExpectedLoss.
+func (o *Oracle) PointMoment(e []float64) (*mat.SymDense, error) {
+	if len(e) != o.n {
+		return nil, inputErr(theory.ErrShape, "e", -1, -1, "len(e) = %d, want n = %d", len(e), o.n)
+	}
+	if err := checkFinite(e, "e"); err != nil {
+		return nil, err
+	}
+	m := mat.NewSymDense(o.n, nil)
+	m.SymOuterK(1, mat.NewVecDense(o.n, append([]float64(nil), e...)))
+	return m, nil
+}
+
+// checkMoment checks an n x n residual second moment.
+func (o *Oracle) checkMoment(arg string, r mat.Symmetric) error {
+	if r.SymmetricDim() != o.n {
+		return inputErr(theory.ErrShape, arg, -1, -1, "%s is %d x %d, want n x n = %d x %d", arg, r.SymmetricDim(), r.SymmetricDim(), o.n, o.n)
+	}
+	for i := 0; i < o.n; i++ {
+		for j := i; j < o.n; j++ {
+			if v := r.At(i, j); math.IsNaN(v) || math.IsInf(v, 0) {
+				return inputErr(theory.ErrNotFinite, arg, i, j, "value %v", v)
+			}
+		}
+	}
+	return nil
+}
+
+// Loss returns E[L(θ)] = Tr(R)/(2n) for a residual second moment R.
+func (o *Oracle) Loss(r mat.Symmetric) float64 {
+	s := 0.0
+	for i := 0; i < o.n; i++ {
+		s += r.At(i, i)
+	}
+	return s / (2 * float64(o.n))
+}
+
+// RangeResidual returns e = U w (len(w) = r), the residuals e = Qθ of the
+// θ whose coordinates in the basis V are diag(s)⁻¹w. U is the computed
+// basis of the range of K, within an angle n·ε·λ_1(K)/(λ_r(K) - n·ε·λ_1(K))
+// of the true one (Davis–Kahan, K's rounding being at most n·ε·λ_1).
+func (o *Oracle) RangeResidual(w []float64) []float64 {
+	e := mat.NewVecDense(o.n, nil)
+	e.MulVec(o.u, mat.NewVecDense(o.r, append([]float64(nil), w...)))
+	return e.RawVector().Data
+}
