@@ -42,7 +42,9 @@ type Dynamics struct {
 	sigma2 float64       // isotropic: σ̂² = Tr(Ĥ)/p
 	s      *mat.SymDense // stateIndependent: Q S Qᵀ (n x n)
 
-	st *structure // the operator in the basis of Sym(r), built on first use
+	st      *structure   // the operator in the basis of Sym(r), built on first use
+	feat    *sgdFeatures // the matrix-free path's features, built on first use
+	etaStar *Interval    // CriticalRateBounds, once computed
 }
 
 // SGD is linearized mini-batch SGD with batch size b and the given sampling.

@@ -16,11 +16,15 @@ type StabilityReport struct {
 	// RhoWith and RhoWithout are the spectral radii of the second-moment
 	// recursion for batches drawn with and without replacement; the minimum
 	// is linearly stable iff ρ <= 1. Without replacement needs B <= n: for
-	// B > n RhoWithout and EtaStarWithout are NaN and StableWithout false.
-	RhoWith, RhoWithout         float64
-	StableWith, StableWithout   bool
-	EtaStarWith, EtaStarWithout float64 // the critical learning rates η*
-	Mu0, Mu10                   float64 // inf_θ μ(θ), inf_θ μ1(θ)
+	// B > n RhoWithout and EtaStarWithout are NaN and VerdictWithout is
+	// Undecided. The Bounds are their enclosures (proven, see
+	// Dynamics.SpectralRadiusBounds), the Verdicts what they decide.
+	RhoWith, RhoWithout                     float64
+	RhoWithBounds, RhoWithoutBounds         Interval
+	VerdictWith, VerdictWithout             Verdict
+	EtaStarWith, EtaStarWithout             float64 // the critical learning rates η*
+	EtaStarWithBounds, EtaStarWithoutBounds Interval
+	Mu0, Mu10                               float64 // inf_θ μ(θ), inf_θ μ1(θ)
 	// The paper's bounds on ‖H‖_F at η: Theorem 3.3 (with replacement),
 	// its version without replacement (NaN for B > n), and Proposition 3.4
 	// (+Inf when the alignment constant is <= 0).
@@ -33,8 +37,7 @@ type StabilityReport struct {
 }
 
 // Report computes the StabilityReport for h = (η, B), with the escape time
-// from a loss EscapeEps (0 < eps < 1) to O(1). The four spectral problems
-// run concurrently.
+// from a loss EscapeEps (0 < eps < 1) to O(1).
 func (o *Oracle) Report(h theory.SGD, eps float64) (StabilityReport, error) {
 	if err := h.Validate(); err != nil {
 		return StabilityReport{}, err
@@ -60,31 +63,51 @@ func (o *Oracle) Report(h theory.SGD, eps float64) (StabilityReport, error) {
 		}
 		dyn = append(dyn, without)
 	}
-	// Each Dynamics builds its structure once, before the goroutines share it.
-	for _, d := range dyn {
-		d.structure()
+	// The two samplings run concurrently where the exact path answers
+	// (each Dynamics builds its structure first, before any goroutine
+	// shares it); the matrix-free path's products use every core already,
+	// and one at a time halves its memory.
+	type answer struct {
+		verdict   Verdict
+		rho, star Interval
+		err       error
 	}
-	rho := make([]float64, len(dyn))
-	star := make([]float64, len(dyn))
-	errs := make([]error, 2*len(dyn))
-	var wg sync.WaitGroup
-	for i, d := range dyn {
-		wg.Add(2)
-		go func() { defer wg.Done(); rho[i], errs[2*i] = d.SpectralRadius(h.Eta) }()
-		go func() { defer wg.Done(); star[i], errs[2*i+1] = d.CriticalRate() }()
+	answers := make([]answer, len(dyn))
+	solve := func(i int) {
+		a := &answers[i]
+		if a.star, a.err = dyn[i].CriticalRateBounds(); a.err != nil {
+			return
+		}
+		a.verdict, a.rho, a.err = dyn[i].Verdict(h.Eta)
 	}
-	rep.Mu0, rep.Mu10 = o.Mu0(), o.Mu10()
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return StabilityReport{}, err
+	if dyn[0].exact() {
+		var wg sync.WaitGroup
+		for i, d := range dyn {
+			d.structure()
+			wg.Add(1)
+			go func() { defer wg.Done(); solve(i) }()
+		}
+		rep.Mu0, rep.Mu10 = o.Mu0(), o.Mu10()
+		wg.Wait()
+	} else {
+		for i := range dyn {
+			solve(i)
+		}
+		rep.Mu0, rep.Mu10 = o.Mu0(), o.Mu10()
+	}
+	for _, a := range answers {
+		if a.err != nil {
+			return StabilityReport{}, a.err
 		}
 	}
-	rep.RhoWith, rep.EtaStarWith = rho[0], star[0]
-	rep.StableWith = rho[0] <= 1
+	rep.RhoWith, rep.RhoWithBounds, rep.VerdictWith = answers[0].rho.Value, answers[0].rho, answers[0].verdict
+	rep.EtaStarWith, rep.EtaStarWithBounds = answers[0].star.Value, answers[0].star
+	rep.VerdictWithout = Undecided
+	nan := Interval{Value: math.NaN(), Lo: math.NaN(), Hi: math.NaN()}
+	rep.RhoWithoutBounds, rep.EtaStarWithoutBounds = nan, nan
 	if len(dyn) == 2 {
-		rep.RhoWithout, rep.EtaStarWithout = rho[1], star[1]
-		rep.StableWithout = rho[1] <= 1
+		rep.RhoWithout, rep.RhoWithoutBounds, rep.VerdictWithout = answers[1].rho.Value, answers[1].rho, answers[1].verdict
+		rep.EtaStarWithout, rep.EtaStarWithoutBounds = answers[1].star.Value, answers[1].star
 	}
 	if rep.BoundThm33, err = h.BoundThm33(rep.Mu0); err != nil {
 		return StabilityReport{}, err

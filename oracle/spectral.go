@@ -104,16 +104,48 @@ func (d *Dynamics) structure() *structure {
 	return st
 }
 
-// maxOracleEntries bounds n·r(r+1)/2, the number of entries of the
-// oracle's low-rank factor for SGD noise (8 bytes each: 256 MiB).
+// maxOracleEntries bounds q·r(r+1)/2, the number of entries of the exact
+// path's low-rank factor (q = n for SGD noise, 1 for the custom noises;
+// 8 bytes each: 256 MiB). SGD noise beyond it takes the matrix-free path of
+// krylov.go.
 const maxOracleEntries = 1 << 25
 
-// checkSpectral refuses batch moments that no sampling has: for them T need
-// not preserve positive semi-definiteness, and ρ need not be λ_max.
+// maxKrylovBytes bounds the memory of the matrix-free path (the estimate of
+// krylovFootprint).
+const maxKrylovBytes = 12 << 30
+
+// exact reports whether the exact (secular) path answers the spectral
+// questions of d; otherwise SGD noise takes the matrix-free path.
+func (d *Dynamics) exact() bool {
+	r := d.o.r
+	q := 1
+	if d.kind == sgdNoise && d.mom.C2 != 0 {
+		q = d.o.n
+	}
+	m := r * (r + 1) / 2
+	return q*m <= maxOracleEntries && q*m >= 0
+}
+
+// krylovFootprint estimates the bytes of the matrix-free path: the Lanczos
+// basis and about eight more r x r matrices, and five n x r ones.
+func krylovFootprint(n, r int) float64 {
+	r2 := float64(r) * float64(r)
+	kmax := min(20, max(4, float64(1<<28)/r2))
+	return 8 * ((kmax+9)*r2 + 5*float64(n)*float64(r))
+}
+
+// checkSpectral refuses sizes beyond both paths, and batch moments that no
+// sampling has: for them T need not preserve positive semi-definiteness,
+// and ρ need not be λ_max.
 func (d *Dynamics) checkSpectral() error {
 	n, r := d.o.n, d.o.r
-	if m := n * r * (r + 1) / 2; m > maxOracleEntries || m < 0 {
-		return inputErr(theory.ErrParam, "Q", -1, -1, "n·r(r+1)/2 = %d·%d·%d/2 exceeds %d: too large for the exact spectral radius", n, r, r+1, maxOracleEntries)
+	if !d.exact() {
+		if d.kind != sgdNoise {
+			return inputErr(theory.ErrParam, "Q", -1, -1, "r(r+1)/2 = %d·%d/2 exceeds %d: too large for the spectral radius of this noise", r, r+1, maxOracleEntries)
+		}
+		if b := krylovFootprint(n, r); b > maxKrylovBytes {
+			return inputErr(theory.ErrParam, "Q", -1, -1, "n = %d, rank %d: the spectral radius needs about %.3g GB, more than %d GiB", n, r, b/1e9, maxKrylovBytes>>30)
+		}
 	}
 	if d.kind != sgdNoise {
 		return nil
@@ -127,7 +159,9 @@ func (d *Dynamics) checkSpectral() error {
 
 // SpectralRadius is ρ of the linear part of the recursion at η: the minimum
 // is linearly stable (Definition 3.1) iff ρ <= 1. For a state-independent
-// noise it is GD's, max_k (1 - ηh_k)².
+// noise it is GD's, max_k (1 - ηh_k)². Where the exact path is too large
+// for SGD noise, it is the estimate of the matrix-free path
+// (SpectralRadiusBounds).
 func (d *Dynamics) SpectralRadius(eta float64) (float64, error) {
 	e, err := d.o.scaledEta(eta)
 	if err != nil {
@@ -135,6 +169,10 @@ func (d *Dynamics) SpectralRadius(eta float64) (float64, error) {
 	}
 	if err := d.checkSpectral(); err != nil {
 		return 0, err
+	}
+	if !d.exact() {
+		iv, err := d.SpectralRadiusBounds(eta)
+		return iv.Value, err
 	}
 	st := d.structure()
 	diag := make([]float64, st.m)
@@ -146,10 +184,16 @@ func (d *Dynamics) SpectralRadius(eta float64) (float64, error) {
 
 // CriticalRate is η*, the largest learning rate for which the minimum is
 // linearly stable: ρ(η) <= 1 iff η <= η*. It is 1/λ_max(A1^{-1/2}A2A1^{-1/2})
-// (+Inf if A2 = 0, which no dynamics here has).
+// (+Inf if A2 = 0, which no dynamics here has). Where the exact path is too
+// large for SGD noise, it is the estimate of the matrix-free path
+// (CriticalRateBounds).
 func (d *Dynamics) CriticalRate() (float64, error) {
 	if err := d.checkSpectral(); err != nil {
 		return 0, err
+	}
+	if !d.exact() {
+		iv, err := d.CriticalRateBounds()
+		return iv.Value, err
 	}
 	st := d.structure()
 	diag := make([]float64, st.m)

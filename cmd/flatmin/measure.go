@@ -99,12 +99,21 @@ func quantities(st *theory.State, sgd *theory.SGD) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	var mu0, mu10, thm33, prop34, gdLambda, gdFro any
+	var mu0, mu10, thm33, prop34, gdLambda, gdFro, etaStar, verdict any
 	if sgd != nil {
 		o, err := oracle.NewOracleFromState(st)
 		if err != nil {
 			return nil, err
 		}
+		d, err := o.SGD(sgd.Batch, oracle.WithReplacement)
+		if err != nil {
+			return nil, err
+		}
+		star, err := d.CriticalRateBounds()
+		if err != nil {
+			return nil, err
+		}
+		etaStar, verdict = star.Value, star.Decide(sgd.Eta).String()
 		m0, m10 := o.Mu0(), o.Mu10()
 		b33, err := sgd.BoundThm33(m0)
 		if err != nil {
@@ -144,5 +153,7 @@ func quantities(st *theory.State, sgd *theory.SGD) ([]row, error) {
 		{"mu1_0", mu10, "μ1_0 = inf_θ μ1(θ)"},
 		{"bound_thm33", thm33, "sqrt(B/μ0)/η: Theorem 3.3's bound on ‖H‖_F at a stable minimum"},
 		{"bound_prop34", prop34, "min(B/sqrt((B-1)μ1_0), 2B/μ1_0)/η: Proposition 3.4's bound"},
+		{"eta_star_with", etaStar, "η* of the linearized model, batches with replacement (flatmin stability has more)"},
+		{"stable_with", verdict, "stable if η <= η* is proven, unstable if η > η* is, else undecided"},
 	}, nil
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/flatmin/flatmin/theory"
 )
 
-const stabilityHelp = `usage: flatmin stability --grads FILE [--residuals FILE] --lr ETA --batch B [--sampling with|without] [--eps E] [--json]
+const stabilityHelp = `usage: flatmin stability --grads FILE [--residuals FILE] --lr ETA --batch B [--sampling with|without] [--eps E] [--json] [--check]
 
 The exact linear-stability oracle of Section 3 at a global minimum with
 per-sample gradients Q (H = G = QᵀQ/n): the spectral radius ρ of the
@@ -24,12 +24,19 @@ the escape time log_γ0(1/ε) from a loss ε.
   --residuals FILE  optional residuals e (n values): only checked, and their
                     loss reported; the oracle assumes the minimum (e = 0)
 
+ρ and η* come with enclosures the oracle proves (every rounding bounded),
+and the verdict is stable or unstable only where they decide it: an η
+within the enclosure of η* (about 1e-9 of it) is "undecided". At n and rank
+in the thousands the oracle works matrix-free (seconds at n = 1000).
+
 With --json the output is one object, keys in the order of the table; a
 value that does not apply is null (without replacement when B > n, γ0 and
 the escape time when the Theorem 3.3 bound holds) and an infinite one "inf".
 
 Exit status: 0 on success, 1 for bad data (a file missing, malformed, of
-the wrong shape, with NaN or Inf, all-zero gradients), 2 for a usage error.
+the wrong shape, with NaN or Inf, all-zero gradients), 2 for a usage error;
+with --check, 3 when the minimum is unstable and 4 when the verdict is
+undecided, for the chosen sampling.
 
 flags:`
 
@@ -42,6 +49,7 @@ func runStability(args []string, stdout, stderr io.Writer) int {
 	sampling := fs.String("sampling", "with", "how batches are drawn for the verdict: with or without replacement")
 	eps := fs.Float64("eps", 1e-3, "the loss ε of the escape time log_γ0(1/ε), 0 < ε < 1")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	check := fs.Bool("check", false, "exit 3 if unstable, 4 if undecided")
 	set, code, ok := parseFlags(fs, args)
 	if !ok {
 		return code
@@ -71,7 +79,7 @@ func runStability(args []string, stdout, stderr io.Writer) int {
 	if *sampling == "without" && *batch > in.q.Rows {
 		return usageError(stderr, "stability", "--batch %d exceeds the %d samples of %s: no batch without replacement", *batch, in.q.Rows, *grads)
 	}
-	rows, err := stability(in, h, *sampling == "without", *eps)
+	rows, verdict, err := stability(in, h, *sampling == "without", *eps)
 	if err == nil {
 		if *asJSON {
 			err = writeJSON(stdout, rows)
@@ -83,23 +91,31 @@ func runStability(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "flatmin stability: %v\n", err)
 		return 1
 	}
+	if *check {
+		switch verdict {
+		case oracle.Unstable:
+			return 3
+		case oracle.Undecided:
+			return 4
+		}
+	}
 	return 0
 }
 
 // stability runs the oracle on Q (and checks e) and returns the rows in the
 // order they are printed. Every error names the file at fault.
-func stability(in inputs, h theory.SGD, without bool, eps float64) ([]row, error) {
+func stability(in inputs, h theory.SGD, without bool, eps float64) ([]row, oracle.Verdict, error) {
 	st, err := in.state()
 	if err != nil {
-		return nil, err
+		return nil, oracle.Undecided, err
 	}
 	o, err := oracle.NewOracleFromState(st)
 	if err != nil {
-		return nil, in.blame(err)
+		return nil, oracle.Undecided, in.blame(err)
 	}
 	rep, err := o.Report(h, eps)
 	if err != nil {
-		return nil, in.blame(err)
+		return nil, oracle.Undecided, in.blame(err)
 	}
 	// notApplicable turns NaN (does not apply) into nil.
 	notApplicable := func(x float64) any {
@@ -108,13 +124,22 @@ func stability(in inputs, h theory.SGD, without bool, eps float64) ([]row, error
 		}
 		return x
 	}
-	stableWithout := any(rep.StableWithout)
+	verdictWithout := any(rep.VerdictWithout.String())
 	if math.IsNaN(rep.RhoWithout) {
-		stableWithout = nil
+		verdictWithout = nil
 	}
-	verdict, rho := rep.StableWith, rep.RhoWith
+	verdict, rho, star := rep.VerdictWith, rep.RhoWithBounds, rep.EtaStarWithBounds
 	if without {
-		verdict, rho = rep.StableWithout, rep.RhoWithout
+		verdict, rho, star = rep.VerdictWithout, rep.RhoWithoutBounds, rep.EtaStarWithoutBounds
+	}
+	var why string
+	switch verdict {
+	case oracle.Stable:
+		why = fmt.Sprintf("ρ = %.6g <= 1 (proven: ρ <= %.10g; η <= η* = %.6g)", rho.Value, rho.Hi, star.Value)
+	case oracle.Unstable:
+		why = fmt.Sprintf("ρ = %.6g > 1 (proven: ρ >= %.10g; η > η* = %.6g)", rho.Value, rho.Lo, star.Value)
+	default:
+		why = fmt.Sprintf("η is within the enclosure [%.12g, %.12g] of η*: too close to the edge to tell", star.Lo, star.Hi)
 	}
 	var loss any
 	if in.e != nil {
@@ -126,13 +151,21 @@ func stability(in inputs, h theory.SGD, without bool, eps float64) ([]row, error
 		{"rank", rep.Rank, "numerical rank of G: the oracle works on its range"},
 		{"fro_H", rep.FroH, "‖H‖_F, the flatness (H = G at the minimum)"},
 		{"lambda_max", rep.LambdaMax, "λ_1(H)"},
-		{"stable", verdict, fmt.Sprintf("linearly stable (Definition 3.1) for the chosen sampling: ρ = %.6g <= 1", rho)},
+		{"stable", verdict.String(), "linear stability (Definition 3.1) for the chosen sampling: " + why},
 		{"rho_with_replacement", rep.RhoWith, "ρ of E[θθᵀ]'s recursion, B indices drawn with replacement"},
+		{"rho_with_replacement_lo", rep.RhoWithBounds.Lo, "proven enclosure of ρ_with: lower end"},
+		{"rho_with_replacement_hi", rep.RhoWithBounds.Hi, "upper end"},
 		{"rho_without_replacement", notApplicable(rep.RhoWithout), "ρ for a uniform B-subset (B <= n)"},
-		{"stable_with", rep.StableWith, "ρ_with <= 1"},
-		{"stable_without", stableWithout, "ρ_without <= 1"},
+		{"rho_without_replacement_lo", notApplicable(rep.RhoWithoutBounds.Lo), "proven enclosure of ρ_without: lower end"},
+		{"rho_without_replacement_hi", notApplicable(rep.RhoWithoutBounds.Hi), "upper end"},
+		{"stable_with", rep.VerdictWith.String(), "stable, unstable or undecided, with replacement"},
+		{"stable_without", verdictWithout, "the same without replacement"},
 		{"eta_star_with", rep.EtaStarWith, "η*: stable iff η <= η* (with replacement)"},
+		{"eta_star_with_lo", rep.EtaStarWithBounds.Lo, "proven enclosure of η*_with: lower end"},
+		{"eta_star_with_hi", rep.EtaStarWithBounds.Hi, "upper end"},
 		{"eta_star_without", notApplicable(rep.EtaStarWithout), "η* without replacement"},
+		{"eta_star_without_lo", notApplicable(rep.EtaStarWithoutBounds.Lo), "proven enclosure of η*_without: lower end"},
+		{"eta_star_without_hi", notApplicable(rep.EtaStarWithoutBounds.Hi), "upper end"},
 		{"mu0", rep.Mu0, "μ0 = inf_θ μ(θ) (alignment of the SGD noise with H)"},
 		{"mu1_0", rep.Mu10, "μ1_0 = inf_θ μ1(θ)"},
 		{"bound_thm33", rep.BoundThm33, "sqrt(B/μ0)/η: Theorem 3.3's bound on ‖H‖_F"},
@@ -143,5 +176,5 @@ func stability(in inputs, h theory.SGD, without bool, eps float64) ([]row, error
 		{"escape_eps", rep.EscapeEps, "ε of the escape time"},
 		{"escape_steps", notApplicable(rep.EscapeSteps), "log_γ0(1/ε): steps to escape from loss ε to O(1)"},
 		{"loss", loss, "L = Σ e_i²/(2n) of --residuals (the oracle assumes 0)"},
-	}, nil
+	}, verdict, nil
 }

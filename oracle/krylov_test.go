@@ -1,0 +1,294 @@
+package oracle
+
+import (
+	"fmt"
+	"math"
+	"math/cmplx"
+	"runtime"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+	"pgregory.net/rapid"
+
+	"github.com/flatmin/flatmin/fixtures"
+	"github.com/flatmin/flatmin/internal/reference"
+)
+
+// The matrix-free path (krylov.go) against the references: the dense
+// operator's spectral radius by a general eigensolver, and power iteration
+// of Step on the residual second moment, over generated features that reach
+// the corners (rank-deficient, condition up to 1e12, scales 1e±150,
+// duplicated and zero rows), both samplings, every batch size, and
+// learning rates on both sides of η*.
+
+// krylovBounds are small features: r <= 8, so the dense operator has at
+// most 36 x 36 entries.
+var krylovBounds = fixtures.FeatureBounds{MinN: 1, MaxN: 9, MaxP: 8, MaxLogCond: 12, MaxLogScale: 150, Degenerate: true}
+
+// krylovCase is one generated case: the oracle, its SGD dynamics and the
+// reference model in the oracle's own (scaled) basis.
+type krylovCase struct {
+	o   *Oracle
+	d   *Dynamics
+	md  *reference.Model
+	nz  reference.Noise
+	tag string
+}
+
+func drawKrylovCase(t *rapid.T) (krylovCase, bool) {
+	spec := fixtures.Features(krylovBounds).Draw(t, "features")
+	o, err := NewOracle(spec.Build(), spec.N, spec.P)
+	if err != nil {
+		t.Fatalf("NewOracle: %v", err)
+	}
+	s := Sampling(rapid.IntRange(0, 1).Draw(t, "sampling"))
+	b := rapid.IntRange(1, o.n).Draw(t, "B")
+	d, err := o.SGD(b, s)
+	if err != nil {
+		t.Fatalf("SGD: %v", err)
+	}
+	if !d.certified() { // B = n without replacement is GD: no noise to certify
+		return krylovCase{}, false
+	}
+	md, err := reference.NewModel(o.a, o.h)
+	if err != nil {
+		t.Fatalf("reference: %v", err)
+	}
+	return krylovCase{o: o, d: d, md: md, nz: reference.Noise{Kind: reference.SGD, C1: d.mom.C1, C2: d.mom.C2},
+		tag: fmt.Sprintf("%v, %v, B = %d, r = %d", spec, s, b, o.r)}, true
+}
+
+// denseAccuracy bounds the error of the dense references' eigenvalues:
+// a backward-stable eigensolver errs by at most a few m·u·‖T‖_F (m the
+// operator's order); 16 covers the Hessenberg reduction and the QR sweeps.
+func denseAccuracy(t *rapid.T, c krylovCase, eta float64) float64 {
+	op, err := reference.DenseOperator(c.md, c.nz, eta)
+	if err != nil {
+		t.Fatalf("DenseOperator: %v", err)
+	}
+	m, _ := op.Dims()
+	return 16 * float64(m) * unitRoundoff * mat.Norm(op, 2)
+}
+
+// checkKrylov is the property, on the features mutate leaves (the identity
+// for the solver as built; a wrong variant for the negative controls).
+func checkKrylov(mutate func(*sgdFeatures) *sgdFeatures) func(*rapid.T) {
+	return func(t *rapid.T) {
+		c, ok := drawKrylovCase(t)
+		if !ok {
+			t.Skip("GD: no noise")
+		}
+		f := mutate(c.d.sgdFeatures())
+		star, _ := krylovCriticalRate(f)
+		if !(star.Lo > 0 && star.Lo <= star.Value && star.Value <= star.Hi) {
+			t.Fatalf("%s: η̂* enclosure %+v is not an interval around its value", c.tag, star)
+		}
+		// η* against the dense operator: ρ <= 1 just below the enclosure,
+		// ρ >= 1 just above it, to the dense reference's accuracy.
+		rhoRef := func(eta float64) float64 {
+			rho, err := reference.NaiveSpectralRadius(c.md, c.nz, eta)
+			if err != nil {
+				t.Fatalf("%s: reference ρ: %v", c.tag, err)
+			}
+			return rho
+		}
+		if lo := star.Lo * (1 - 1e-12); rhoRef(lo) > 1+denseAccuracy(t, c, lo) {
+			t.Fatalf("%s: η̂*_lo = %v, but the dense ρ there is %v > 1", c.tag, star.Lo, rhoRef(lo))
+		}
+		if hi := star.Hi * (1 + 1e-12); !math.IsInf(hi, 1) && rhoRef(hi) < 1-denseAccuracy(t, c, hi) {
+			t.Fatalf("%s: η̂*_hi = %v, but the dense ρ there is %v < 1", c.tag, star.Hi, rhoRef(hi))
+		}
+		// ρ on both sides of the edge and at it.
+		x := rapid.SampledFrom([]float64{1e-3, 0.5, 1 - 1e-6, 1, 1 + 1e-6, 2, 50}).Draw(t, "η/η*")
+		eta := star.Value * x
+		rho, _ := krylovSpectralRadius(f, eta, 1/star.Lo)
+		want, tol := rhoRef(eta), denseAccuracy(t, c, eta)
+		if !(rho.Lo-tol <= want && want <= rho.Hi+tol) {
+			t.Fatalf("%s: at η̂ = %v·η̂*, ρ in [%v, %v], the dense operator's %v (accuracy %.2g)", c.tag, x, rho.Lo, rho.Hi, want, tol)
+		}
+		// ρ(η*) = 1 within the enclosures: the verdict flips across it.
+		switch {
+		case x < 1 && eta <= star.Lo && rho.Lo > 1:
+			t.Fatalf("%s: η <= η*_lo but ρ >= %v > 1", c.tag, rho.Lo)
+		case x > 1 && eta > star.Hi && rho.Hi <= 1:
+			t.Fatalf("%s: η > η*_hi but ρ <= %v <= 1", c.tag, rho.Hi)
+		}
+		// Power iteration of Step, where the dense operator's second
+		// eigenvalue lets it converge: the growth of the loss E[L_t]
+		// tends to ρ like (|λ_2|/ρ)^t.
+		powerCheck(t, c, eta, rho)
+	}
+}
+
+// powerCheck iterates Step from R_0 = e eᵀ (e in the range) and compares
+// the last growth factor Tr(R_{t+1})/Tr(R_t) with ρ when 400 steps are
+// enough to converge to 1e-6.
+func powerCheck(t *rapid.T, c krylovCase, etaScaled float64, rho Interval) {
+	eta := math.Ldexp(etaScaled, -c.o.kExp)
+	if eta == 0 || math.IsInf(eta, 0) {
+		return
+	}
+	op, err := reference.DenseOperator(c.md, c.nz, etaScaled)
+	if err != nil {
+		t.Fatalf("DenseOperator: %v", err)
+	}
+	var eig mat.Eigen
+	if !eig.Factorize(op, mat.EigenNone) {
+		t.Fatalf("%s: eigen-decomposition of the dense operator failed", c.tag)
+	}
+	mods := make([]float64, 0)
+	for _, v := range eig.Values(nil) {
+		mods = append(mods, cmplx.Abs(v))
+	}
+	top, second := 0.0, 0.0
+	for _, v := range mods {
+		if v > top {
+			top, second = v, top
+		} else if v > second {
+			second = v
+		}
+	}
+	const steps = 400
+	if top == 0 || math.Pow(second/top, steps) > 1e-9 {
+		return // too slow to converge: the dense comparison above stands
+	}
+	w := make([]float64, c.o.r)
+	for k := range w {
+		w[k] = 1
+	}
+	r, err := c.o.PointMoment(c.o.RangeResidual(w))
+	if err != nil {
+		t.Fatalf("PointMoment: %v", err)
+	}
+	// Residuals live in the range of K, where Step is the recursion; off
+	// it Step has the eigenvalue 1 (KR = 0 there), which rounding would
+	// seed and 400 steps would amplify past ρ^400, so each step is
+	// projected back: R ← P R P with P = U Uᵀ.
+	var proj mat.Dense
+	proj.Mul(c.o.u, c.o.u.T())
+	var growth float64
+	for range steps {
+		next, err := c.d.Step(eta, r)
+		if err != nil {
+			t.Fatalf("Step: %v", err)
+		}
+		var pr, prp mat.Dense
+		pr.Mul(&proj, next)
+		prp.Mul(&pr, &proj)
+		n := c.o.n
+		for i := 0; i < n; i++ {
+			for j := i; j < n; j++ {
+				next.SetSym(i, j, (prp.At(i, j)+prp.At(j, i))/2)
+			}
+		}
+		tr0, tr1 := mat.Trace(r), mat.Trace(next)
+		if tr0 == 0 || tr1 == 0 || math.IsInf(tr1, 0) {
+			return
+		}
+		growth = tr1 / tr0
+		next.ScaleSym(1/tr1, next)
+		r = next
+	}
+	// The residual of the Step recursion carries ~n·u·cond relative error
+	// a step, which the normalization keeps from compounding; 1e-6
+	// covers it with the 1e-9 convergence.
+	if !(growth >= rho.Lo*(1-1e-6) && growth <= rho.Hi*(1+1e-6)) {
+		t.Fatalf("%s: power iteration of Step grows by %v a step, ρ in [%v, %v]", c.tag, growth, rho.Lo, rho.Hi)
+	}
+}
+
+func TestKrylovAgainstReferences(t *testing.T) {
+	rapid.Check(t, checkKrylov(func(f *sgdFeatures) *sgdFeatures { return f }))
+}
+
+// TestKrylovControls: the same property catches a solver that drops a
+// factor: the noise at half its size, and the C1·HMH term left out.
+func TestKrylovControls(t *testing.T) {
+	for name, mutate := range map[string]func(*sgdFeatures) *sgdFeatures{
+		"half noise": func(f *sgdFeatures) *sgdFeatures { g := *f; g.c2 /= 2; return &g },
+		"no C1 term": func(f *sgdFeatures) *sgdFeatures { g := *f; g.c1 = 0; return &g },
+	} {
+		t.Run(name, func(t *testing.T) {
+			tb := &recordTB{name: name}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				rapid.Check(tb, checkKrylov(mutate))
+			}()
+			<-done
+			if !tb.failed {
+				t.Errorf("the property did not catch %s", name)
+			}
+		})
+	}
+}
+
+// recordTB is a rapid.TB that records a failure instead of failing the test.
+type recordTB struct {
+	name   string
+	failed bool
+}
+
+func (r *recordTB) Helper()               {}
+func (r *recordTB) Name() string          { return r.name }
+func (r *recordTB) Logf(string, ...any)   {}
+func (r *recordTB) Log(...any)            {}
+func (r *recordTB) Skipf(string, ...any)  { runtime.Goexit() }
+func (r *recordTB) Skip(...any)           { runtime.Goexit() }
+func (r *recordTB) SkipNow()              { runtime.Goexit() }
+func (r *recordTB) Errorf(string, ...any) { r.failed = true }
+func (r *recordTB) Error(...any)          { r.failed = true }
+func (r *recordTB) Fatalf(string, ...any) { r.failed = true; runtime.Goexit() }
+func (r *recordTB) Fatal(...any)          { r.failed = true; runtime.Goexit() }
+func (r *recordTB) FailNow()              { r.failed = true; runtime.Goexit() }
+func (r *recordTB) Fail()                 { r.failed = true }
+func (r *recordTB) Failed() bool          { return r.failed }
+
+// TestKrylovAgainstExact: the matrix-free path against the exact secular
+// path at every size where both run (n·r(r+1)/2 <= 2^25, r up to about
+// 400), on features with a decaying spectrum (condition up to 1e8): the
+// exact answers lie in the proven enclosures, to the exact path's own
+// accuracy (exactRelTol), and the estimates agree to the enclosures' width.
+func TestKrylovAgainstExact(t *testing.T) {
+	sizes := []struct{ n, p, logCond int }{{12, 8, 2}, {40, 60, 4}, {100, 150, 8}}
+	if !testing.Short() {
+		sizes = append(sizes, struct{ n, p, logCond int }{300, 400, 6})
+	}
+	for _, sz := range sizes {
+		spec := fixtures.FeatureSpec{N: sz.n, P: sz.p, Rank: min(sz.n, sz.p), LogCond: float64(sz.logCond), Seed: 7}
+		o, err := NewOracle(spec.Build(), sz.n, sz.p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []Sampling{WithReplacement, WithoutReplacement} {
+			d, err := o.SGD(5, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !d.exact() {
+				t.Fatalf("n = %d: the exact path does not run", sz.n)
+			}
+			want, err := d.CriticalRate()
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := d.sgdFeatures()
+			star, _ := krylovCriticalRate(f)
+			scaled := math.Ldexp(want, o.kExp)
+			if !(star.Lo <= scaled*(1+exactRelTol) && scaled*(1-exactRelTol) <= star.Hi) {
+				t.Errorf("n = %d %v: exact η̂* %v outside [%v, %v]", sz.n, s, scaled, star.Lo, star.Hi)
+			}
+			for _, x := range []float64{0.3, 1 - 1e-7, 1 + 1e-7, 3} {
+				rhoExact, err := d.SpectralRadius(want * x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rho, _ := krylovSpectralRadius(f, scaled*x, 1/star.Lo)
+				slack := exactRelTol * rhoExact
+				if !(rho.Lo-slack <= rhoExact && rhoExact <= rho.Hi+slack) {
+					t.Errorf("n = %d %v η = %v·η*: exact ρ %v outside [%v, %v]", sz.n, s, x, rhoExact, rho.Lo, rho.Hi)
+				}
+			}
+		}
+	}
+}
