@@ -434,10 +434,14 @@ type Interval struct {
 // Contains reports whether x is in [Lo, Hi].
 func (iv Interval) Contains(x float64) bool { return iv.Lo <= x && x <= iv.Hi }
 
-// relative steps of the upper certificates: c = μ(1 + step), the smallest
-// that the eigenvector proves; 1e-13 is a few hundred ulps, 1e-5 is where
-// an enclosure stops being worth reporting.
-var certificateSteps = []float64{1e-13, 1e-12, 1e-11, 1e-10, 1e-9, 1e-8, 1e-7, 1e-6, 1e-5}
+// certificateSteps are the relative margins the upper certificates try, in
+// turn: c = μ(1 + step) for η*, δ + step·(δ + 1/Σ y²/x) for ρ. The first
+// is a few hundred ulps; the margin must exceed the eigenvector's residual
+// scaled by the smallest eigenvalues of y, which an ill-conditioned Perron
+// vector makes large, so they go up to the value itself (for ρ a step of
+// 1 moves ρ by about the distance from ρ to 1 - 2ηh_r, still far inside
+// the a-priori bound).
+var certificateSteps = []float64{1e-13, 1e-11, 1e-9, 1e-7, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1}
 
 // krylovCriticalRate returns the enclosure of η̂* = 1/λ_max(P) (x = h_k +
 // h_l, ω = 1).
@@ -530,9 +534,6 @@ func krylovSpectralRadius(f *sgdFeatures, eta, c float64) (Interval, int) {
 		if tp.mu < 1 && delta < hi && p.proveAtMost(&tp, 1) {
 			hi = delta
 		}
-		if debugKrylov {
-			println("iter", it, delta, tp.mu, lo, hi, k)
-		}
 		// Done when the bracket is a few ulps wide, or when a probe on the
 		// left no longer raises lo: the root is then known to the accuracy
 		// of the products, and the upper bound is proven below.
@@ -564,8 +565,16 @@ func krylovSpectralRadius(f *sgdFeatures, eta, c float64) (Interval, int) {
 		delta = next
 	}
 	if math.IsInf(hi, 1) || hi-lo > 1e-9*(lo+base) {
-		// Prove an upper bound just above the lower one with the last
-		// eigenvector.
+		// Prove an upper bound just above the lower one, with the
+		// eigenvector at lo refined to rounding level: the certificate's
+		// margin must exceed its residual.
+		p := newPencil(f, lo, eta, e2, h0)
+		tp, k := p.top(y, 1e-14)
+		applies += k
+		y = tp.y
+		if l := lo + (tp.lower-1)/weightedNorm(p.s, y)*(1-gamma(r*r+4)); l > lo {
+			lo = l
+		}
 		py := make([]float64, r*r)
 		for _, step := range certificateSteps {
 			d := lo + step*(lo+base)
@@ -596,5 +605,3 @@ func weightedNorm(s, y []float64) float64 {
 	}
 	return w
 }
-
-var debugKrylov = false

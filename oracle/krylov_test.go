@@ -292,3 +292,17 @@ func TestKrylovAgainstExact(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckSize: sizes beyond the memory limit are refused at once, with
+// the estimate, and sizes within it pass.
+func TestCheckSize(t *testing.T) {
+	for _, c := range []struct {
+		n, p int
+		ok   bool
+	}{{1000, 25000, true}, {5000, 5000, true}, {40000, 100, false}, {0, 5, false}} {
+		err := CheckSize(c.n, c.p)
+		if (err == nil) != c.ok {
+			t.Errorf("CheckSize(%d, %d) = %v, want ok = %v", c.n, c.p, err, c.ok)
+		}
+	}
+}

@@ -33,16 +33,40 @@ func NewOracle(q []float64, n, p int) (*Oracle, error) {
 	return NewOracleFromState(st)
 }
 
+// maxOracleBytes bounds the memory the oracle may take: the
+// eigen-decomposition of K (about 4n² floats) and the matrix-free spectral
+// path at rank min(n, p) (krylovFootprint).
+const maxOracleBytes = 12 << 30
+
+// CheckSize returns an error, before anything is allocated, when the
+// oracle for n samples and p parameters would need more than 12 GiB: the
+// caller can refuse an input at once instead of failing after minutes.
+// Within it, n = 2000 takes about 0.5 GB and n = 10,000 about 8 GB.
+func CheckSize(n, p int) error {
+	if n < 1 || p < 1 {
+		return inputErr(theory.ErrEmpty, "Q", -1, -1, "n = %d, p = %d", n, p)
+	}
+	nf := float64(n)
+	need := 8*4*nf*nf + krylovFootprint(n, min(n, p))
+	if need > maxOracleBytes {
+		return inputErr(theory.ErrParam, "Q", -1, -1, "n = %d samples need about %.3g GB for the oracle, more than its %d GiB limit", n, need/1e9, maxOracleBytes>>30)
+	}
+	return nil
+}
+
 // NewOracleFromState builds the oracle from the Gram matrix a theory.State keeps
 // (its residuals are ignored: the oracle linearizes at a minimum).
 func NewOracleFromState(st *theory.State) (*Oracle, error) {
-	k, kExp := st.ScaledGram()
 	n := st.N()
+	if err := CheckSize(n, st.P()); err != nil {
+		return nil, err
+	}
+	k, kExp := st.ScaledGram()
 	var es mat.EigenSym
 	if !es.Factorize(k, true) {
 		// Dsyev does not fail on finite symmetric input, and K̂ is finite
 		// with entries below 1 by construction.
-		panic("oracle: eigen-decomposition of a finite symmetric matrix failed")
+		return nil, inputErr(theory.ErrNotFinite, "K", -1, -1, "the eigen-decomposition of the %d x %d Gram matrix failed", n, n)
 	}
 	vals := es.Values(nil)
 	var vecs mat.Dense

@@ -72,6 +72,9 @@ func runStability(args []string, stdout, stderr io.Writer) int {
 	}
 
 	in, err := readInputs(*grads, *resid)
+	if err == nil {
+		err = in.blame(oracle.CheckSize(in.q.Rows, in.q.Cols))
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "flatmin stability: %v\n", err)
 		return 1
