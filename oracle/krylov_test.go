@@ -12,6 +12,7 @@ import (
 
 	"github.com/flatmin/flatmin/fixtures"
 	"github.com/flatmin/flatmin/internal/reference"
+	"github.com/flatmin/flatmin/theory"
 )
 
 // The matrix-free path (krylov.go) against the references: the dense
@@ -303,6 +304,49 @@ func TestCheckSize(t *testing.T) {
 		err := CheckSize(c.n, c.p)
 		if (err == nil) != c.ok {
 			t.Errorf("CheckSize(%d, %d) = %v, want ok = %v", c.n, c.p, err, c.ok)
+		}
+	}
+}
+
+// BenchmarkReportLarge is the oracle at the paper's scale, n = r in the
+// thousands (the matrix-free path): NewOracle from Q (n x (n + 200),
+// condition 1e4) and the full Report, both samplings. The README's and
+// BENCHMARKS.md's times for trained networks come from `flatmin stability`
+// on saved gradients.
+func BenchmarkReportLarge(b *testing.B) {
+	for _, n := range []int{1000, 2000} {
+		spec := fixtures.FeatureSpec{N: n, P: n + 200, Rank: n, LogCond: 4, Seed: 11}
+		q := spec.Build()
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				o, err := NewOracle(q, spec.N, spec.P)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := o.Report(theory.SGD{Eta: 0.5 * 2 / o.LambdaMax(), Batch: 5}, 1e-3); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestHugeLearningRate: far above the edge, where η² overflows, ρ is
+// reported from its proven lower bound (η̂ĥ_1/2)², capped at the largest
+// float64, the verdict is unstable, and nothing panics.
+func TestHugeLearningRate(t *testing.T) {
+	spec := fixtures.FeatureSpec{N: 20, P: 30, Rank: 20, LogCond: 3, Seed: 3}
+	o, err := NewOracle(spec.Build(), spec.N, spec.P)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, eta := range []float64{1e19, 1e154, 1e300} {
+		rep, err := o.Report(theory.SGD{Eta: eta, Batch: 4}, 1e-3)
+		if err != nil {
+			t.Fatalf("η = %v: %v", eta, err)
+		}
+		if rep.VerdictWith != Unstable || rep.VerdictWithout != Unstable || !(rep.RhoWithBounds.Lo > 1e30) {
+			t.Errorf("η = %v: verdicts %v, %v, ρ in [%v, %v]", eta, rep.VerdictWith, rep.VerdictWithout, rep.RhoWithBounds.Lo, rep.RhoWithBounds.Hi)
 		}
 	}
 }

@@ -170,6 +170,9 @@ func (d *Dynamics) SpectralRadius(eta float64) (float64, error) {
 	if err := d.checkSpectral(); err != nil {
 		return 0, err
 	}
+	if iv, far := d.farAbove(e); far {
+		return iv.Value, nil
+	}
 	if !d.exact() {
 		iv, err := d.SpectralRadiusBounds(eta)
 		return iv.Value, err
@@ -180,6 +183,20 @@ func (d *Dynamics) SpectralRadius(eta float64) (float64, error) {
 		diag[j] = 1 - e*st.a[j] + e*e*st.b[j]
 	}
 	return lambdaMaxDiagLowRank(diag, st.z, st.q, e*e, nil), nil
+}
+
+// farAbove answers for learning rates so far above the edge that η̂²
+// would overflow: when η̂λ_1 > 2^64, ρ >= (1 - η̂ĥ_1)² >= (η̂ĥ_1/2)² (the
+// diagonal entry of T at the top direction, every noise adding a positive
+// semi-definite term), which is reported as the value and the lower end,
+// capped at the largest float64 (a square that overflows exceeds it).
+func (d *Dynamics) farAbove(e float64) (Interval, bool) {
+	x := e * d.o.h[0]
+	if !(x > 0x1p64) {
+		return Interval{}, false
+	}
+	lo := math.Min((x/2)*(x/2), math.MaxFloat64)
+	return Interval{Value: lo, Lo: lo, Hi: math.Inf(1)}, true
 }
 
 // CriticalRate is η*, the largest learning rate for which the minimum is

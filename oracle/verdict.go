@@ -103,6 +103,9 @@ func (d *Dynamics) SpectralRadiusBounds(eta float64) (Interval, error) {
 	if err := d.checkSpectral(); err != nil {
 		return Interval{}, err
 	}
+	if iv, far := d.farAbove(e); far {
+		return iv, nil
+	}
 	if !d.certified() {
 		v, err := d.SpectralRadius(eta)
 		return around(v), err
