@@ -45,6 +45,10 @@ type Dynamics struct {
 	st      *structure   // the operator in the basis of Sym(r), built on first use
 	feat    *sgdFeatures // the matrix-free path's features, built on first use
 	etaStar *Interval    // CriticalRateBounds, once computed
+	// start is where the matrix-free η* problem starts Lanczos (nil: the
+	// identity); perron is the eigenvector it found, where the ρ problems
+	// start.
+	start, perron []float64
 }
 
 // SGD is linearized mini-batch SGD with batch size b and the given sampling.

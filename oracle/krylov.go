@@ -445,9 +445,15 @@ var certificateSteps = []float64{1e-13, 1e-11, 1e-9, 1e-7, 1e-5, 1e-4, 1e-3, 1e-
 
 // krylovCriticalRate returns the enclosure of η̂* = 1/λ_max(P) (x = h_k +
 // h_l, ω = 1).
-func krylovCriticalRate(f *sgdFeatures) (Interval, int) {
+//
+// start is the Lanczos start (nil: the identity); the eigenvector found is
+// returned for the next problem to start from.
+func krylovCriticalRate(f *sgdFeatures, start []float64) (Interval, []float64, int) {
+	if start == nil {
+		start = identity(f.r)
+	}
 	p := newPencil(f, 0, 1, 1, 0)
-	tp, applies := p.top(identity(f.r), 1e-12)
+	tp, applies := p.top(start, 1e-12)
 	upper := math.Inf(1)
 	for _, step := range certificateSteps {
 		if c := tp.mu * (1 + step); p.proveAtMost(&tp, c) {
@@ -459,7 +465,7 @@ func krylovCriticalRate(f *sgdFeatures) (Interval, int) {
 	if tp.lower > 0 {
 		iv.Hi = 1 / tp.lower * (1 + 2*unitRoundoff)
 	}
-	return iv, applies
+	return iv, tp.y, applies
 }
 
 // krylovSpectralRadius returns the enclosure of ρ(T(η̂)), given c >=
@@ -484,7 +490,10 @@ func krylovCriticalRate(f *sgdFeatures) (Interval, int) {
 // equation solvers through the last two probes (Newton's step on the
 // concave 1/λ_max(P_δ) when there is one probe), and fall back to the
 // geometric mean of the bracket when a step leaves it or does not halve it.
-func krylovSpectralRadius(f *sgdFeatures, eta, c float64) (Interval, int) {
+//
+// start is the Lanczos start (nil: the identity), for example the
+// eigenvector of the η* problem, which the Perron vector of P_δ resembles.
+func krylovSpectralRadius(f *sgdFeatures, eta, c float64, start []float64) (Interval, int) {
 	n, r := f.n, f.r
 	e2 := eta * eta
 	h0, h1 := f.h[r-1], f.h[0]
@@ -511,7 +520,10 @@ func krylovSpectralRadius(f *sgdFeatures, eta, c float64) (Interval, int) {
 		hi = math.Inf(1)
 	}
 	delta := math.Max(lo, 0x1p-1022)
-	y := identity(r)
+	y := start
+	if y == nil {
+		y = identity(r)
+	}
 	applies := 0
 	base := 0.0
 	var prevDelta, prevMu float64

@@ -80,7 +80,7 @@ func checkKrylov(mutate func(*sgdFeatures) *sgdFeatures) func(*rapid.T) {
 			t.Skip("GD: no noise")
 		}
 		f := mutate(c.d.sgdFeatures())
-		star, _ := krylovCriticalRate(f)
+		star, _, _ := krylovCriticalRate(f, nil)
 		if !(star.Lo > 0 && star.Lo <= star.Value && star.Value <= star.Hi) {
 			t.Fatalf("%s: η̂* enclosure %+v is not an interval around its value", c.tag, star)
 		}
@@ -102,7 +102,7 @@ func checkKrylov(mutate func(*sgdFeatures) *sgdFeatures) func(*rapid.T) {
 		// ρ on both sides of the edge and at it.
 		x := rapid.SampledFrom([]float64{1e-3, 0.5, 1 - 1e-6, 1, 1 + 1e-6, 2, 50}).Draw(t, "η/η*")
 		eta := star.Value * x
-		rho, _ := krylovSpectralRadius(f, eta, 1/star.Lo)
+		rho, _ := krylovSpectralRadius(f, eta, 1/star.Lo, nil)
 		want, tol := rhoRef(eta), denseAccuracy(t, c, eta)
 		if !(rho.Lo-tol <= want && want <= rho.Hi+tol) {
 			t.Fatalf("%s: at η̂ = %v·η̂*, ρ in [%v, %v], the dense operator's %v (accuracy %.2g)", c.tag, x, rho.Lo, rho.Hi, want, tol)
@@ -274,7 +274,7 @@ func TestKrylovAgainstExact(t *testing.T) {
 				t.Fatal(err)
 			}
 			f := d.sgdFeatures()
-			star, _ := krylovCriticalRate(f)
+			star, _, _ := krylovCriticalRate(f, nil)
 			scaled := math.Ldexp(want, o.kExp)
 			if !(star.Lo <= scaled*(1+exactRelTol) && scaled*(1-exactRelTol) <= star.Hi) {
 				t.Errorf("n = %d %v: exact η̂* %v outside [%v, %v]", sz.n, s, scaled, star.Lo, star.Hi)
@@ -284,7 +284,7 @@ func TestKrylovAgainstExact(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				rho, _ := krylovSpectralRadius(f, scaled*x, 1/star.Lo)
+				rho, _ := krylovSpectralRadius(f, scaled*x, 1/star.Lo, nil)
 				slack := exactRelTol * rhoExact
 				if !(rho.Lo-slack <= rhoExact && rhoExact <= rho.Hi+slack) {
 					t.Errorf("n = %d %v η = %v·η*: exact ρ %v outside [%v, %v]", sz.n, s, x, rhoExact, rho.Lo, rho.Hi)

@@ -90,10 +90,21 @@ func (o *Oracle) Report(h theory.SGD, eps float64) (StabilityReport, error) {
 		rep.Mu0, rep.Mu10 = o.Mu0(), o.Mu10()
 		wg.Wait()
 	} else {
+		// One sampling after the other, the second starting from the
+		// first's Perron vector (the operators differ only in C1 and C2);
+		// μ0 and μ1_0 meanwhile, their eigen-decompositions being
+		// sequential code.
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); rep.Mu0 = o.Mu0() }()
+		go func() { defer wg.Done(); rep.Mu10 = o.Mu10() }()
 		for i := range dyn {
+			if i > 0 {
+				dyn[i].start = dyn[i-1].perron
+			}
 			solve(i)
 		}
-		rep.Mu0, rep.Mu10 = o.Mu0(), o.Mu10()
+		wg.Wait()
 	}
 	for _, a := range answers {
 		if a.err != nil {
