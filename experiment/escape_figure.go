@@ -155,6 +155,9 @@ func escapePanel(model, sampling string, batch int, runs map[int]plotter.XYs, cu
 		p.Add(l)
 		p.Legend.Add(c.label, l)
 	}
+	if !legend {
+		p.Legend = plot.NewLegend()
+	}
 	if len(curves) > 0 && curves[0].Step == 0 && curves[0].Mean > 0 {
 		// Runs that blow up (the linear network's reach 1e300) would
 		// squash the escape itself into the bottom of the panel.
