@@ -29,12 +29,14 @@ import (
 // batch counts, which is exact for the RFM (linear in θ) and first order in
 // θ - θ_switch for the networks. For batches drawn with replacement the
 // oracle's E[L_t] is exactly what the trajectories average to under that
-// linearization. For shuffled epochs (a DataLoader's sampling, the default)
-// each batch of an epoch is, on its own, a uniform B-subset (the last one an
-// (n mod B)-subset when B does not divide n), and the comparison uses these
-// per-step marginals, the oracle's sampling without replacement: the
-// correlations between the batches of one epoch (they are disjoint) are
-// ignored by it.
+// linearization. For shuffled epochs (a DataLoader's sampling, the default
+// of Config) each batch of an epoch is, on its own, a uniform B-subset (the
+// last one an (n mod B)-subset when B does not divide n), and the oracle's
+// E[L_t] uses these per-step marginals, its sampling without replacement:
+// it ignores that the batches of one epoch are disjoint, and over more than
+// a few steps of an epoch that overstates the growth by orders of magnitude
+// (README). LinearRuns, linearized SGD run on the trajectories' own batches,
+// and the Monte Carlo calibration (GroupRateRatios) use the sampling itself.
 
 // EscapeFactor and EscapeHorizon are the ledger's escape criterion (fig-4,
 // property/fig4.go gives the reasons): the mean loss grows by EscapeFactor
@@ -386,7 +388,8 @@ type EscapeResult struct {
 	// rate, over Window(), of the means of Job.Groups groups of Runs
 	// linearized runs each, over that of Linearized (GroupRateRatios).
 	GroupRatios []float64
-	// Seconds in all, and in the GD phase.
+	// Seconds in all, and in the GD phase (0 when EscapeFrom was given the
+	// switch point).
 	Seconds, GDSeconds float64
 }
 
@@ -397,8 +400,8 @@ type Stability struct {
 	RhoGD       float64 // ρ of GD, max_k (1 - ηh_k)²
 	EdgeBatch   int     // the largest unstable B in [1, n); 0: none; -1: unknown
 	RhoEdge     float64 // ρ(EdgeBatch)
-	RhoEdgeNext float64 // ρ(EdgeBatch + 1)
-	Note        string
+	RhoEdgeNext float64 // ρ(EdgeBatch + 1); ρ(1) when EdgeBatch is 0
+	Note        string  // why a value is NaN
 }
 
 // stabilityAt asks the oracle about the switch point and returns the batch
@@ -585,7 +588,7 @@ func (r EscapeResult) Window() int {
 }
 
 // Rates returns the early growth rates over the window: of the mean of the
-// runs, of the linearized E[L_t], and Theorem 3.6's γ0 for comparison.
+// runs and of the linearized E[L_t].
 func (r EscapeResult) Rates() (measured, linearized float64) {
 	k := r.Window()
 	return GrowthRate(r.Mean, k), GrowthRate(r.Linearized, k)
@@ -598,10 +601,11 @@ const streamGroups = 0x4752_5053 << 32 // "GRPS"
 // LinearRuns runs SGD on the model linearized at the switch point, on the
 // residuals: e_{t+1} = e_t - (η/|I|) Σ_{i∈I} K_{:,i} e_{t,i} (each index of
 // the batch counted as often as drawn), loss Σ e²/(2n), t = 0..steps. Run r
-// draws its batches from PCG(seed, stream + r); with stream = 0 they are the
-// batches of Trajectories' run r (the same seed), which pairs each
-// trajectory of the network with its linearization and so separates the
-// nonlinearity from the Monte Carlo error of a mean over runs. O(n·B) a step.
+// draws its batches from PCG(seed, streamEscape + stream + r); with
+// stream = 0 they are the batches of Trajectories' run r (the same seed),
+// which pairs each trajectory of the network with its linearization and so
+// separates the nonlinearity from the Monte Carlo error of a mean over runs.
+// O(n·B) a step.
 func (sw *SwitchPoint) LinearRuns(b int, s Sampling, runs, steps int, seed, stream uint64) ([][]float64, error) {
 	n := sw.State.N()
 	if err := (Config{Eta: sw.Eta, Batch: b, Sampling: s}).Validate(n); err != nil {
