@@ -10,7 +10,8 @@ import (
 	"github.com/flatmin/flatmin/experiment"
 )
 
-const experimentHelp = `usage: flatmin experiment fig1|fig2|fig3|all [--runs R] [--seed S] [--out DIR] [--cache DIR] [--quick]
+const experimentHelp = `usage: flatmin experiment fig1|fig2|fig3|all|fig4 [--runs R] [--seed S] [--out DIR] [--cache DIR] [--quick]
+                          fig4 [--models M,...] [--sampling with-replacement|shuffled|both] [--batch B|edge]
 
 Reproduces one of the paper's figures: trains its networks of Appendix A.1
 (seeded, deterministic), measures them with the instruments of flatmin
@@ -26,7 +27,7 @@ measure, and writes into DIR tidy CSV and the figure as PNG and SVG.
         and the CNN, mean ± sd over R runs, with Theorem 3.3's and GD's
         bounds (figure3)
   all   the three, sharing their runs (Figure 3's sweep is part of Figure 1's)
-
+` + fig4Help + `
 Every finished run is kept in the cache directory (DIR/runs unless --cache
 says otherwise), one pair of CSV files per run named by its model, width,
 n, seed and a hash of its settings; a later call reads back the runs it
@@ -40,6 +41,9 @@ sweeps), chi.csv (χ_i at the end of each trajectory), figure*.png and .svg.
 steps) in seconds; the full versions take minutes (fig1, fig2) to an hour
 (fig3) on 2 cores.
 
+fig4 keeps no run cache (--cache does not apply); --runs is its number of
+trajectories.
+
 Exit status: 0 on success, 1 if a run fails or a file cannot be written,
 2 for a usage error.
 
@@ -52,14 +56,16 @@ func runExperiment(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", ".", "directory for the CSV and the figures")
 	quick := fs.Bool("quick", false, "the reduced version (seconds)")
 	cache := fs.String("cache", "", "keep each finished run in this directory and read back the runs found there (default DIR/runs; \"none\" for no cache)")
+	f4 := addFig4Flags(fs)
 	if len(args) == 0 || args[0] == "" || args[0][0] == '-' {
 		if _, code, ok := parseFlags(fs, args); !ok {
 			return code
 		}
-		return usageError(stderr, "experiment", "which figure? fig1, fig2, fig3 or all")
+		return usageError(stderr, "experiment", "which figure? fig1, fig2, fig3, all or fig4")
 	}
 	fig := args[0]
-	if _, code, ok := parseFlags(fs, args[1:]); !ok {
+	set, code, ok := parseFlags(fs, args[1:])
+	if !ok {
 		return code
 	}
 	if fs.NArg() > 0 {
@@ -68,6 +74,20 @@ func runExperiment(args []string, stdout, stderr io.Writer) int {
 	scale := experiment.Full
 	if *quick {
 		scale = experiment.Quick
+	}
+	if fig == "fig4" {
+		trajectories := 0 // the scale's
+		if set["runs"] {
+			if *runs < 1 {
+				return usageError(stderr, "experiment", "--runs must be >= 1, got %d", *runs)
+			}
+			trajectories = *runs
+		}
+		jobs, err := f4.jobs(scale, trajectories, *seed)
+		if err != nil {
+			return usageError(stderr, "experiment", "%v", err)
+		}
+		return runFig4(jobs, *out, stdout, stderr)
 	}
 	plan, err := experiment.PlanFigure(fig, scale, *runs, *seed)
 	if err != nil {
@@ -115,16 +135,11 @@ func reproduce(fig string, plan experiment.Plan, dir, cacheDir string, stderr io
 	var written []string
 	write := func(name string, save func(io.Writer) error) error {
 		path := filepath.Join(dir, name)
-		f, err := os.Create(path)
-		if err != nil {
-			return err
-		}
-		if err := save(f); err != nil {
-			f.Close()
+		if err := writeFileWith(path, save); err != nil {
 			return err
 		}
 		written = append(written, path)
-		return f.Close()
+		return nil
 	}
 	figure := func(name string, f *experiment.Figure, err error) error {
 		if err != nil {

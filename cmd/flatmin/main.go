@@ -9,7 +9,7 @@
 //	flatmin measure --grads FILE --residuals FILE [--lr ETA --batch B] [--json]
 //	flatmin stability --grads FILE [--residuals FILE] --lr ETA --batch B [--sampling with|without] [--json]
 //	flatmin train --model fcn|cnn|rfm|linear [--width M] [--n N] [--lr ETA] [--batch B] [--seed S] [--json] [--out FILE] [--save-grads DIR]
-//	flatmin experiment fig1|fig2|fig3|all [--runs R] [--seed S] [--out DIR] [--quick]
+//	flatmin experiment fig1|fig2|fig3|all|fig4 [--runs R] [--seed S] [--out DIR] [--quick]
 //
 // Run `flatmin <command> --help` for the flags of each command.
 package main
@@ -32,7 +32,7 @@ var commands = []command{
 	{"measure", "the paper's quantities (alignment, flatness, bounds) from per-sample gradients and residuals", runMeasure},
 	{"stability", "the exact linear-stability oracle: ρ, η*, μ0 and the Section 3 bounds at a minimum", runStability},
 	{"train", "train one network of the paper's Appendix A.1 and measure it at the solution", runTrain},
-	{"experiment", "reproduce the paper's Figures 1, 2 and 3 as CSV, PNG and SVG", runExperiment},
+	{"experiment", "reproduce the paper's Figures 1 to 4 as CSV, PNG and SVG", runExperiment},
 }
 
 func main() {
