@@ -1,5 +1,14 @@
 package property
 
+import (
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+
+	"github.com/flatmin/flatmin/experiment"
+)
+
 // The experiment row fig-5b: Section 4 and Figure 5b, "the upper bound
 // obtained from linear stability is rather tight in predicting the flatness
 // of convergent solution". The paper shows it on VGG and ResNet trained on
@@ -63,3 +72,198 @@ package property
 //     lie within a factor 2 of η², which differs by a factor 1000 between
 //     the models (η = 0.003 to 0.1).
 const tightnessFactor = 2.0
+
+func init() {
+	addCheck("fig-5b", Check{Name: "flatness-against-bound", Kind: Experiment, Cases: 1, Run: fig5bTightness})
+	addControl("fig-5b", Control{Name: "gd-frobenius-bound",
+		Wrong: "GD's stability bound 2 sqrt(rank)/η, which Section 3.1 contrasts with Theorem 3.3's, is tight in predicting the flatness",
+		Run: func(t *T) {
+			fig5bControl(t, func(r experiment.Tightness) float64 { return r.RatioGDFro })
+		}})
+	addControl("fig-5b", Control{Name: "isotropic-trace-bound",
+		Wrong: "Section 3.3's bound for isotropic noise, Tr(H) <= sqrt(pB)/η, is tight in predicting Tr(H)",
+		Run: func(t *T) {
+			fig5bControl(t, func(r experiment.Tightness) float64 {
+				return r.TraceG / (math.Sqrt(float64(r.P)*float64(r.Batch)) / r.Eta)
+			})
+		}})
+	addControl("fig-5b", Control{Name: "eta-inverted",
+		Wrong: "Theorem 3.3's bound with η multiplied instead of divided, sqrt(B/μ0)·η, is tight in predicting the flatness",
+		Run: func(t *T) {
+			fig5bControl(t, func(r experiment.Tightness) float64 { return r.Flatness / (r.BoundThm33 * r.Eta * r.Eta) })
+		}})
+}
+
+// tightnessCache keeps the Figure 5b row of each run of the ledger (η*
+// costs an eigen-decomposition and two spectral problems), by job key.
+var tightnessCache = struct {
+	sync.Mutex
+	rows map[string]experiment.Tightness
+}{rows: map[string]experiment.Tightness{}}
+
+// fig5bRows returns the Figure 5b rows of the runs of Figure 1's sweep,
+// which fig-1 and fig-3 share.
+func fig5bRows(t *T) []experiment.Tightness {
+	scale, runs := scaleOf(t)
+	plan, err := experiment.PlanFigure("fig5b", scale, runs, experimentSeed)
+	if err != nil {
+		t.Fatalf("fig5b: %v", err)
+	}
+	done := cachedRuns(t, plan.Sweep)
+	tightnessCache.Lock()
+	defer tightnessCache.Unlock()
+	rows := make([]experiment.Tightness, len(done))
+	for i, j := range plan.Sweep {
+		r, ok := tightnessCache.rows[j.Key()]
+		if !ok {
+			if r, err = experiment.MeasureTightness(j, done[i]); err != nil {
+				t.Fatalf("%s m=%d run %d: %v", j.Spec.Model, j.Spec.Width, j.Run, err)
+			}
+			tightnessCache.rows[j.Key()] = r
+		}
+		rows[i] = r
+	}
+	return rows
+}
+
+// ratioTightness is how close a ratio is to 1 on a log scale, min(r, 1/r):
+// 1 for r = 1, 1/2 for r = 2 or 1/2; NaN stays NaN.
+func ratioTightness(r float64) float64 { return math.Min(r, 1/r) }
+
+// judgeTightness returns the smallest tightness of ratio over the networks
+// with a converged run (NaN when there is none), the number of such
+// networks, and a summary: the ratio of each network, with what adds the
+// numbers behind it, then the networks skipped for want of a converged run.
+func judgeTightness(groups []experiment.TightnessGroup, ratio func(experiment.TightnessGroup) float64,
+	what func(experiment.TightnessGroup) string) (worst float64, judged int, summary string) {
+	worst = math.NaN()
+	nan := false
+	var parts []string
+	skipped := map[string][]int{}
+	var skippedModels []string
+	maxLoss := 0.0
+	for _, g := range groups {
+		if g.Converged == 0 {
+			if len(skipped[g.Model]) == 0 {
+				skippedModels = append(skippedModels, g.Model)
+			}
+			skipped[g.Model] = append(skipped[g.Model], g.Width)
+			maxLoss = math.Max(maxLoss, g.MaxLoss)
+			continue
+		}
+		v := ratioTightness(ratio(g))
+		if judged == 0 || v < worst || math.IsNaN(v) {
+			worst = v
+		}
+		nan = nan || math.IsNaN(v)
+		judged++
+		s := fmt.Sprintf("%s m=%d %.3g", g.Model, g.Width, ratio(g))
+		if what != nil {
+			s += " (" + what(g) + ")"
+		}
+		parts = append(parts, s)
+	}
+	if nan { // a NaN ratio is the worst
+		worst = math.NaN()
+	}
+	summary = fmt.Sprintf("%d networks judged: %s", judged, strings.Join(parts, "; "))
+	if len(skippedModels) > 0 {
+		var names []string
+		for _, m := range skippedModels {
+			names = append(names, m+" m="+joinInts(skipped[m]))
+		}
+		summary += fmt.Sprintf("; skipped, no run at its loss target: %s (final loss up to %.2g)", strings.Join(names, ", "), maxLoss)
+	}
+	return worst, judged, summary
+}
+
+func joinInts(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = fmt.Sprint(x)
+	}
+	return strings.Join(s, ", ")
+}
+
+// fig5bEdge says how close the runs of a network sit to their exact
+// stability edge, η/η* ("-" when the oracle could not tell: see
+// fig5bOracleSkips).
+func fig5bEdge(g experiment.TightnessGroup) string {
+	if g.Oracle != "ok" {
+		return "η/η* -"
+	}
+	return fmt.Sprintf("η/η* %.2g", g.EtaOverStar)
+}
+
+// fig5bOracleSkips names the networks whose η* the oracle could not
+// compute, with its reason for the first of each model.
+func fig5bOracleSkips(groups []experiment.TightnessGroup) string {
+	var parts []string
+	for i := 0; i < len(groups); {
+		m := groups[i].Model
+		var widths []int
+		reason := ""
+		for ; i < len(groups) && groups[i].Model == m; i++ {
+			if g := groups[i]; g.Oracle != "ok" {
+				widths = append(widths, g.Width)
+				if reason == "" {
+					reason = strings.TrimPrefix(g.Oracle, "skipped: ")
+				}
+			}
+		}
+		if len(widths) > 0 {
+			parts = append(parts, fmt.Sprintf("%s m=%s (%s)", m, joinInts(widths), reason))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; η* skipped for " + strings.Join(parts, "; ")
+}
+
+func fig5bTightness(t *T) {
+	rows := fig5bRows(t)
+	groups := experiment.GroupTightness(rows)
+	criterion := func(reading string) string {
+		return fmt.Sprintf("‖H‖_F over %s within a factor %g, every network with a converged run (Figure 5b)", reading, tightnessFactor)
+	}
+	worst, _, summary := judgeTightness(groups, func(g experiment.TightnessGroup) float64 { return g.RatioThm33 },
+		func(g experiment.TightnessGroup) string {
+			return fmt.Sprintf("%.3g/%.3g, μ0 %.2g, %s", g.Flatness, g.BoundThm33, g.Mu0, fig5bEdge(g))
+		})
+	t.Criterion(criterion("sqrt(B/μ0)/η (Theorem 3.3 as stated, μ0 = inf μ)"),
+		summary+"; "+fig5bConverged(rows)+fig5bOracleSkips(groups), worst, 1/tightnessFactor, true)
+	worst, _, summary = judgeTightness(groups, func(g experiment.TightnessGroup) float64 { return g.RatioMuEnd },
+		func(g experiment.TightnessGroup) string {
+			return fmt.Sprintf("%.3g/%.3g, μ %.2g at loss <= %.2g, μ_edge %.2g", g.Flatness, g.BoundMuEnd, g.MuEnd, g.MaxLoss, g.MuEdge)
+		})
+	t.Criterion(criterion("sqrt(B/μ(θ*))/η (μ at the end of the run, Figure 5b's reading)"),
+		summary, worst, 1/tightnessFactor, true)
+}
+
+// fig5bConverged says how many runs reached their loss target.
+func fig5bConverged(rows []experiment.Tightness) string {
+	k := 0
+	for _, r := range rows {
+		if r.Converged() {
+			k++
+		}
+	}
+	return fmt.Sprintf("%d of %d runs reached the loss target", k, len(rows))
+}
+
+// fig5bControl applies the row's criterion to a wrong ratio in place of
+// ‖H‖_F/bound; the control is caught when the criterion rejects it on at
+// least one network (with no network to judge it is not: a criterion that
+// judges nothing cannot be shown to bite).
+func fig5bControl(t *T, wrong func(experiment.Tightness) float64) {
+	rows := append([]experiment.Tightness(nil), fig5bRows(t)...)
+	for i := range rows {
+		rows[i].RatioThm33 = wrong(rows[i])
+	}
+	worst, judged, summary := judgeTightness(experiment.GroupTightness(rows),
+		func(g experiment.TightnessGroup) float64 { return g.RatioThm33 }, nil)
+	if judged > 0 && !(worst >= 1/tightnessFactor) {
+		t.Fatalf("criterion rejects it: tightness %.3g < %g (%s)", worst, 1/tightnessFactor, summary)
+	}
+}
