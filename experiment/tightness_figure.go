@@ -165,7 +165,7 @@ func Figure5b(ts []Tightness) (*Figure, error) {
 	}
 	const spread = 0.5 // of the unit between two widths, shared by the series
 	var panels []*plot.Plot
-	var entries []int
+	legend := make([]plot.Thumbnailer, len(series)) // of each series drawn in some panel
 	for _, m := range orderedModels(models) {
 		var mine []TightnessGroup
 		for _, g := range groups {
@@ -185,7 +185,7 @@ func Figure5b(ts []Tightness) (*Figure, error) {
 		p := newPanel(title, "width m", "‖H‖_F")
 		logAxis(&p.Y)
 		p.X.Tick.Marker = plot.ConstantTicks(ticks)
-		n, drawn := 0, false
+		drawn := false
 		for k, s := range series {
 			dx := spread * (float64(k)/float64(len(series)-1) - 0.5)
 			var pts meanSD
@@ -211,11 +211,7 @@ func Figure5b(ts []Tightness) (*Figure, error) {
 			if err != nil {
 				return nil, err
 			}
-			if len(panels) == 0 { // one legend, in the first panel
-				p.Legend.Add(s.label, sc)
-				n++
-			}
-			drawn = true
+			legend[k], drawn = sc, true
 		}
 		if !drawn {
 			continue
@@ -223,7 +219,15 @@ func Figure5b(ts []Tightness) (*Figure, error) {
 		p.X.Min, p.X.Max = -0.5, float64(len(mine))-0.5
 		fixLogRange(&p.Y)
 		p.Y.Min, p.Y.Max = p.Y.Min/1.5, p.Y.Max*1.5 // no point on the frame
-		panels, entries = append(panels, p), append(entries, n)
+		panels = append(panels, p)
+	}
+	// One legend, in the first panel, of every series drawn anywhere.
+	entries := make([]int, len(panels))
+	for k, th := range legend {
+		if th != nil && len(panels) > 0 {
+			panels[0].Legend.Add(series[k].label, th)
+			entries[0]++
+		}
 	}
 	return figure("Figure 5b", panels, entries)
 }

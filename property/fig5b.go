@@ -3,6 +3,7 @@ package property
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -112,18 +113,25 @@ func fig5bRows(t *T) []experiment.Tightness {
 	done := cachedRuns(t, plan.Sweep)
 	tightnessCache.Lock()
 	defer tightnessCache.Unlock()
-	rows := make([]experiment.Tightness, len(done))
+	var todo []experiment.Job
+	var todoRuns []experiment.Run
 	for i, j := range plan.Sweep {
-		r, ok := tightnessCache.rows[j.Key()]
-		if !ok {
-			if r, err = experiment.MeasureTightness(j, done[i]); err != nil {
-				t.Fatalf("%s m=%d run %d: %v", j.Spec.Model, j.Spec.Width, j.Run, err)
-			}
-			tightnessCache.rows[j.Key()] = r
+		if _, ok := tightnessCache.rows[j.Key()]; !ok {
+			todo, todoRuns = append(todo, j), append(todoRuns, done[i])
 		}
-		rows[i] = r
 	}
-	return rows
+	rows, err := experiment.Tightnesses(todo, todoRuns, experiment.RunOptions{Workers: runtime.GOMAXPROCS(0)})
+	if err != nil {
+		t.Fatalf("fig5b: %v", err)
+	}
+	for i, j := range todo {
+		tightnessCache.rows[j.Key()] = rows[i]
+	}
+	out := make([]experiment.Tightness, len(plan.Sweep))
+	for i, j := range plan.Sweep {
+		out[i] = tightnessCache.rows[j.Key()]
+	}
+	return out
 }
 
 // ratioTightness is how close a ratio is to 1 on a log scale, min(r, 1/r):
