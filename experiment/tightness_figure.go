@@ -31,6 +31,7 @@ type TightnessGroup struct {
 	MaxLoss    float64 `csv:"max_loss"`
 	Flatness   float64 `csv:"flatness"`    // mean ‖H‖_F
 	FlatnessSD float64 `csv:"flatness_sd"` // its standard deviation over the runs (0 for one run)
+	LambdaMax  float64 `csv:"lambda_max"`
 
 	Mu0        float64 `csv:"mu0"`
 	MuEnd      float64 `csv:"mu_end"`
@@ -43,11 +44,15 @@ type TightnessGroup struct {
 	// exactly at its stability edge; flatness/EdgeFlatness is η/η*.
 	EdgeFlatness float64 `csv:"flatness_edge"`
 
-	RatioThm33    float64 `csv:"ratio_thm33"`
-	RatioMuEnd    float64 `csv:"ratio_mu_end"`
-	RatioGDFro    float64 `csv:"ratio_gd_fro"`
-	RatioGDLambda float64 `csv:"ratio_gd_lambda"`
-	EtaOverStar   float64 `csv:"lr_over_eta_star"` // η/η* for the runs' sampling
+	RatioThm33         float64 `csv:"ratio_thm33"`
+	RatioMuEnd         float64 `csv:"ratio_mu_end"`
+	RatioGDFro         float64 `csv:"ratio_gd_fro"`
+	RatioGDLambda      float64 `csv:"ratio_gd_lambda"`
+	EtaStarWith        float64 `csv:"eta_star_with"`
+	EtaStarWithout     float64 `csv:"eta_star_without"`
+	EtaOverStarWith    float64 `csv:"lr_over_eta_star_with"`
+	EtaOverStarWithout float64 `csv:"lr_over_eta_star_without"`
+	EtaOverStar        float64 `csv:"lr_over_eta_star"` // η/η* for the runs' sampling
 	// Oracle is "ok" when every run's η* was computed, else the first
 	// reason one was not.
 	Oracle string `csv:"oracle"`
@@ -124,6 +129,11 @@ func groupOf(rows []Tightness) TightnessGroup {
 	if len(flat) > 1 {
 		g.FlatnessSD = stat.StdDev(flat, nil)
 	}
+	g.LambdaMax = mean(func(t Tightness) float64 { return t.LambdaMax })
+	g.EtaStarWith = mean(func(t Tightness) float64 { return t.EtaStarWith })
+	g.EtaStarWithout = mean(func(t Tightness) float64 { return t.EtaStarWithout })
+	g.EtaOverStarWith = mean(func(t Tightness) float64 { return t.EtaOverStarWith })
+	g.EtaOverStarWithout = mean(func(t Tightness) float64 { return t.EtaOverStarWithout })
 	g.Mu0 = mean(func(t Tightness) float64 { return t.Mu0 })
 	g.MuEnd = mean(func(t Tightness) float64 { return t.MuEnd })
 	g.MuEdge = mean(func(t Tightness) float64 { return t.MuEdge })
