@@ -42,9 +42,10 @@ to train everything again.
 
 Files: records.csv (one row per measurement; sweep.csv for the size
 sweeps), chi.csv (χ_i at the end of each trajectory), tightness.csv and
-tightness_networks.csv (fig5b), figure*.png and .svg. fig5b needs the
-final state of each run, which the cache keeps only as θ from then on:
-a run cached by an older call (or by fig1 or fig3) is trained again once.
+tightness_networks.csv (fig5b), figure*.png and .svg. fig5b needs each
+run's final state: the cache keeps it, as θ, for the runs fig5b or all
+trained; a run cached by fig1 or fig3 (or an older flatmin) is trained
+again once.
 --quick runs a reduced version (fewer samples, narrower networks, fewer
 steps) in seconds; the full versions take minutes (fig1, fig2) to an hour
 (fig3) on 2 cores.
