@@ -32,9 +32,9 @@ func WriteFeatureNorms(w io.Writer, fs []FeatureNorm) error { return writeTable(
 // same rules as ReadRecords.
 func ReadFeatureNorms(r io.Reader) ([]FeatureNorm, error) { return readTable[FeatureNorm](r) }
 
-// Columns returns the CSV column names of Record or FeatureNorm, in the
-// order they are written.
-func Columns[T Record | FeatureNorm]() []string {
+// Columns returns the CSV column names of Record, FeatureNorm or Tightness,
+// in the order they are written.
+func Columns[T Record | FeatureNorm | Tightness]() []string {
 	cols := columns(reflect.TypeFor[T]())
 	names := make([]string, len(cols))
 	for i, c := range cols {

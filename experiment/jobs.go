@@ -55,6 +55,19 @@ func RunJobs(jobs []Job, opt RunOptions) ([]Run, error) {
 	}
 	runs := make([]Run, len(jobs))
 	errs := make([]error, len(jobs))
+	forEach(len(jobs), opt, func(i int) { runs[i], errs[i] = runCachedJob(jobs[i], opt.CacheDir) })
+	for i, err := range errs {
+		if err != nil {
+			j := jobs[i]
+			return nil, fmt.Errorf("%s m=%d n=%d seed %d: %w", j.Spec.Model, j.Spec.Width, j.Spec.N, j.Spec.Seed, err)
+		}
+	}
+	return runs, nil
+}
+
+// forEach calls do(i) for i in [0, n) on opt.Workers goroutines (at least
+// one), calling opt.Done after each.
+func forEach(n int, opt RunOptions, do func(i int)) {
 	var mu sync.Mutex
 	finished := 0
 	next := make(chan int)
@@ -64,28 +77,21 @@ func RunJobs(jobs []Job, opt RunOptions) ([]Run, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				runs[i], errs[i] = runCachedJob(jobs[i], opt.CacheDir)
+				do(i)
 				mu.Lock()
 				finished++
 				if opt.Done != nil {
-					opt.Done(finished, len(jobs))
+					opt.Done(finished, n)
 				}
 				mu.Unlock()
 			}
 		}()
 	}
-	for i := range jobs {
+	for i := range n {
 		next <- i
 	}
 	close(next)
 	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			j := jobs[i]
-			return nil, fmt.Errorf("%s m=%d n=%d seed %d: %w", j.Spec.Model, j.Spec.Width, j.Spec.N, j.Spec.Seed, err)
-		}
-	}
-	return runs, nil
 }
 
 // runCachedJob reads the job's run from the cache directory or trains it

@@ -58,10 +58,12 @@ type Plan struct {
 
 // PlanFigure returns the runs of the paper's Figure 1 ("fig1": alignment
 // along training for the four models, μ at convergence against size),
-// Figure 2 ("fig2": γ along training, χ_i at convergence, with Figure 6) or
-// Figure 3 ("fig3": flatness at convergence against size, FCN and CNN).
-// "all" is the runs of the three together (Figure 3's sweep is part of
-// Figure 1's). Run r of a sweep has seed seed+r; trajectories have seed.
+// Figure 2 ("fig2": γ along training, χ_i at convergence, with Figure 6),
+// Figure 3 ("fig3": flatness at convergence against size, FCN and CNN) or
+// Figure 5b ("fig5b": flatness against the stability bounds, on Figure 1's
+// sweep of the four models). "all" is the runs of the four together
+// (Figure 3's and Figure 5b's sweeps are Figure 1's). Run r of a sweep has
+// seed seed+r; trajectories have seed.
 func PlanFigure(fig string, scale Scale, runs int, seed uint64) (Plan, error) {
 	if runs < 1 {
 		return Plan{}, fmt.Errorf("runs must be >= 1, got %d", runs)
@@ -77,8 +79,10 @@ func PlanFigure(fig string, scale Scale, runs int, seed uint64) (Plan, error) {
 		plan.Trajectories, err = trajectories(Models, scale, seed)
 	case "fig3":
 		plan.Sweep, err = sweep([]string{"fcn", "cnn"}, scale, runs, seed)
+	case "fig5b":
+		plan.Sweep, err = sweep(Models, scale, runs, seed)
 	default:
-		return Plan{}, fmt.Errorf("unknown figure %q (known: fig1, fig2, fig3, all)", fig)
+		return Plan{}, fmt.Errorf("unknown figure %q (known: fig1, fig2, fig3, fig5b, all)", fig)
 	}
 	return plan, err
 }

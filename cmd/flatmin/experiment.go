@@ -10,7 +10,7 @@ import (
 	"github.com/flatmin/flatmin/experiment"
 )
 
-const experimentHelp = `usage: flatmin experiment fig1|fig2|fig3|all|fig4 [--runs R] [--seed S] [--out DIR] [--cache DIR] [--quick]
+const experimentHelp = `usage: flatmin experiment fig1|fig2|fig3|fig5b|all|fig4 [--runs R] [--seed S] [--out DIR] [--cache DIR] [--quick]
                           fig4 [--models M,...] [--sampling with-replacement|shuffled|both] [--batch B|edge]
 
 Reproduces one of the paper's figures: trains its networks of Appendix A.1
@@ -26,7 +26,13 @@ measure, and writes into DIR tidy CSV and the figure as PNG and SVG.
   fig3  the flatness ‖H‖_F at convergence against model size for the FCN
         and the CNN, mean ± sd over R runs, with Theorem 3.3's and GD's
         bounds (figure3)
-  all   the three, sharing their runs (Figure 3's sweep is part of Figure 1's)
+  fig5b the flatness at convergence beside Theorem 3.3's bound (at μ0 =
+        inf μ and at μ measured at the end of the run), GD's bounds and the
+        exact critical learning rates η* of the stability oracle, for every
+        network of Figure 1's sweep (figure5b; tightness.csv one row per
+        run, tightness_networks.csv one per network)
+  all   fig1, fig2, fig3 and fig5b, sharing their runs (Figure 3's and
+        Figure 5b's sweeps are Figure 1's)
 ` + fig4Help + `
 Every finished run is kept in the cache directory (DIR/runs unless --cache
 says otherwise), one pair of CSV files per run named by its model, width,
@@ -36,7 +42,11 @@ and --runs 5 after --runs 2 trains three runs a size. Delete the directory
 to train everything again.
 
 Files: records.csv (one row per measurement; sweep.csv for the size
-sweeps), chi.csv (χ_i at the end of each trajectory), figure*.png and .svg.
+sweeps), chi.csv (χ_i at the end of each trajectory), tightness.csv and
+tightness_networks.csv (fig5b), figure*.png and .svg. fig5b needs each
+run's final state: the cache keeps it, as θ, for the runs fig5b or all
+trained; a run cached by fig1 or fig3 (or an older flatmin) is trained
+again once.
 --quick runs a reduced version (fewer samples, narrower networks, fewer
 steps) in seconds; the full versions take minutes (fig1, fig2) to an hour
 (fig3) on 2 cores.
@@ -61,7 +71,7 @@ func runExperiment(args []string, stdout, stderr io.Writer) int {
 		if _, code, ok := parseFlags(fs, args); !ok {
 			return code
 		}
-		return usageError(stderr, "experiment", "which figure? fig1, fig2, fig3, all or fig4")
+		return usageError(stderr, "experiment", "which figure? fig1, fig2, fig3, fig5b, all or fig4")
 	}
 	fig := args[0]
 	set, code, ok := parseFlags(fs, args[1:])
@@ -189,6 +199,26 @@ func reproduce(fig string, plan experiment.Plan, dir, cacheDir string, stderr io
 			if err := figure(f.name, drawn, err); err != nil {
 				return nil, err
 			}
+		}
+	}
+	if fig == "fig5b" || fig == "all" {
+		oracleBar := newProgress(stderr, "experiment fig5b", len(plan.Sweep))
+		defer oracleBar.done()
+		ts, err := experiment.Tightnesses(plan.Sweep, sweep, experiment.RunOptions{
+			Workers: workers, CacheDir: cacheDir, Done: func(i, _ int) { oracleBar.set(i, "stability oracle") }})
+		if err != nil {
+			return nil, err
+		}
+		if err := write("tightness.csv", func(w io.Writer) error { return experiment.WriteTightness(w, ts) }); err != nil {
+			return nil, err
+		}
+		groups := experiment.GroupTightness(ts)
+		if err := write("tightness_networks.csv", func(w io.Writer) error { return experiment.WriteTightnessGroups(w, groups) }); err != nil {
+			return nil, err
+		}
+		drawn, err := experiment.Figure5b(ts)
+		if err := figure("figure5b", drawn, err); err != nil {
+			return nil, err
 		}
 	}
 	return written, nil
