@@ -128,9 +128,13 @@ func GDMinimum(p Problem, eta, loss float64, maxSteps int, seed uint64) (*Switch
 	if err != nil {
 		return nil, err
 	}
+	mu0, err := o.Mu0()
+	if err != nil {
+		return nil, err
+	}
 	return &SwitchPoint{Theta: run.Theta, State: run.State, Oracle: o, Steps: run.Steps,
 		Loss: run.FinalLoss, Converged: run.Converged, LambdaMax: o.LambdaMax(), FroH: o.FroH(),
-		Mu0: o.Mu0(), Rank: o.Rank(), Eta: eta, GDStable: o.LambdaMax() <= 2/eta}, nil
+		Mu0: mu0, Rank: o.Rank(), Eta: eta, GDStable: o.LambdaMax() <= 2/eta}, nil
 }
 
 // oracleSampling is the oracle's sampling that gives the per-step marginal

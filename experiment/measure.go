@@ -59,7 +59,9 @@ func measureState(p Problem, theta []float64, cfg Config, step int, final bool) 
 			return Record{}, nil, nil, err
 		}
 		sgd := theory.SGD{Eta: cfg.Eta, Batch: cfg.Batch}
-		r.Mu0 = o.Mu0()
+		if r.Mu0, err = o.Mu0(); err != nil {
+			return Record{}, nil, nil, err
+		}
 		if r.BoundThm33, err = sgd.BoundThm33(r.Mu0); err != nil {
 			return Record{}, nil, nil, err
 		}

@@ -13,24 +13,33 @@ import (
 // 2L = ‖w‖²/n, so μ0 is the smallest eigenvalue of Uᵀdiag(χ)U - diag(h²)
 // over ‖G‖_F² (χ_i = g_iᵀGg_i). It is >= 0 up to rounding (Σ ⪰ 0), and 0
 // when some θ has no noise (n = 1, or all g_i equal).
-func (o *Oracle) Mu0() float64 { v, _ := o.alignmentInf(true, false); return v }
+func (o *Oracle) Mu0() (float64, error) {
+	v, _, err := o.alignmentInf(true, false)
+	return v, err
+}
 
 // Mu10 is μ1_0 = inf_θ μ1(θ), the smallest eigenvalue of Uᵀdiag(χ)U over
 // ‖G‖_F²; it is at least γ = min χ_i/mean χ_i (Lemma 2.3).
-func (o *Oracle) Mu10() float64 { v, _ := o.alignmentInf(false, false); return v }
+func (o *Oracle) Mu10() (float64, error) {
+	v, _, err := o.alignmentInf(false, false)
+	return v, err
+}
 
 // Mu0Residual returns a unit residual vector e = Uw (e = Qθ for some θ) at
 // which μ(θ) = μ0: the minimizer, for an independent check through theory.State.
-func (o *Oracle) Mu0Residual() []float64 {
-	_, w := o.alignmentInf(true, true)
-	return o.RangeResidual(w)
+func (o *Oracle) Mu0Residual() ([]float64, error) {
+	_, w, err := o.alignmentInf(true, true)
+	if err != nil {
+		return nil, err
+	}
+	return o.RangeResidual(w), nil
 }
 
 // alignmentInf returns the infimum of μ (withSigma2) or μ1 over θ, and,
 // when wantMinimizer, the minimizing unit w. The value alone needs only the
 // eigenvalues of an r x r matrix, several times cheaper than its vectors
 // at the paper's r = 1000.
-func (o *Oracle) alignmentInf(withSigma2, wantMinimizer bool) (float64, []float64) {
+func (o *Oracle) alignmentInf(withSigma2, wantMinimizer bool) (float64, []float64, error) {
 	r, n := o.r, o.n
 	// C = Wᵀ W with W = diag(sqrt(χ)) U, as the Gram of the r columns of W.
 	wt := make([]float64, r*n)
@@ -50,13 +59,13 @@ func (o *Oracle) alignmentInf(withSigma2, wantMinimizer bool) (float64, []float6
 	}
 	var es mat.EigenSym
 	if !es.Factorize(mat.NewSymDense(r, c), wantMinimizer) {
-		panic("oracle: eigen-decomposition of a finite symmetric matrix failed")
+		return math.NaN(), nil, errNoConvergence("the alignment matrix of μ0")
 	}
 	inf := es.Values(nil)[0] / fro2
 	if !wantMinimizer {
-		return inf, nil
+		return inf, nil, nil
 	}
 	var vecs mat.Dense
 	es.VectorsTo(&vecs)
-	return inf, mat.Col(nil, 0, &vecs)
+	return inf, mat.Col(nil, 0, &vecs), nil
 }

@@ -23,6 +23,12 @@ func paramErr(name string, format string, args ...any) error {
 	return inputErr(theory.ErrParam, name, -1, -1, format, args...)
 }
 
+// errNoConvergence reports that the eigen-decomposition of what did not
+// converge (theory.ErrNoConvergence).
+func errNoConvergence(what string) error {
+	return fmt.Errorf("oracle: %s: %w", what, theory.ErrNoConvergence)
+}
+
 // checkFinite locates the first NaN or ±Inf of the vector x.
 func checkFinite(x []float64, arg string) error {
 	for i, v := range x {

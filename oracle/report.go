@@ -1,6 +1,7 @@
 package oracle
 
 import (
+	"errors"
 	"math"
 	"sync"
 
@@ -73,6 +74,13 @@ func (o *Oracle) Report(h theory.SGD, eps float64) (StabilityReport, error) {
 		err       error
 	}
 	answers := make([]answer, len(dyn))
+	var errMu0, errMu10 error
+	alignment := func() {
+		var wg sync.WaitGroup
+		wg.Go(func() { rep.Mu10, errMu10 = o.Mu10() })
+		rep.Mu0, errMu0 = o.Mu0()
+		wg.Wait()
+	}
 	solve := func(i int) {
 		a := &answers[i]
 		if a.star, a.err = dyn[i].CriticalRateBounds(); a.err != nil {
@@ -87,7 +95,7 @@ func (o *Oracle) Report(h theory.SGD, eps float64) (StabilityReport, error) {
 			wg.Add(1)
 			go func() { defer wg.Done(); solve(i) }()
 		}
-		rep.Mu0, rep.Mu10 = o.Mu0(), o.Mu10()
+		alignment()
 		wg.Wait()
 	} else {
 		// One sampling after the other, the second starting from the
@@ -95,9 +103,7 @@ func (o *Oracle) Report(h theory.SGD, eps float64) (StabilityReport, error) {
 		// μ0 and μ1_0 meanwhile, their eigen-decompositions being
 		// sequential code.
 		var wg sync.WaitGroup
-		wg.Add(2)
-		go func() { defer wg.Done(); rep.Mu0 = o.Mu0() }()
-		go func() { defer wg.Done(); rep.Mu10 = o.Mu10() }()
+		wg.Go(alignment)
 		for i := range dyn {
 			if i > 0 {
 				dyn[i].start = dyn[i-1].perron
@@ -110,6 +116,9 @@ func (o *Oracle) Report(h theory.SGD, eps float64) (StabilityReport, error) {
 		if a.err != nil {
 			return StabilityReport{}, a.err
 		}
+	}
+	if err := errors.Join(errMu0, errMu10); err != nil {
+		return StabilityReport{}, err
 	}
 	rep.RhoWith, rep.RhoWithBounds, rep.VerdictWith = answers[0].rho.Value, answers[0].rho, answers[0].verdict
 	rep.EtaStarWith, rep.EtaStarWithBounds = answers[0].star.Value, answers[0].star

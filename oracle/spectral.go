@@ -182,7 +182,11 @@ func (d *Dynamics) SpectralRadius(eta float64) (float64, error) {
 	for j := range diag {
 		diag[j] = 1 - e*st.a[j] + e*e*st.b[j]
 	}
-	return lambdaMaxDiagLowRank(diag, st.z, st.q, e*e, nil), nil
+	rho := lambdaMaxDiagLowRank(diag, st.z, st.q, e*e, nil)
+	if math.IsNaN(rho) {
+		return 0, errNoConvergence("the second-moment operator")
+	}
+	return rho, nil
 }
 
 // farAbove answers for learning rates so far above the edge that η̂²
@@ -220,6 +224,9 @@ func (d *Dynamics) CriticalRate() (float64, error) {
 		scale[j] = 1 / math.Sqrt(st.a[j])
 	}
 	lam := lambdaMaxDiagLowRank(diag, st.z, st.q, 1, scale)
+	if math.IsNaN(lam) {
+		return 0, errNoConvergence("the critical-rate pencil")
+	}
 	if !(lam > 0) {
 		return math.Inf(1), nil
 	}
@@ -228,7 +235,8 @@ func (d *Dynamics) CriticalRate() (float64, error) {
 
 // lambdaMaxDiagLowRank returns λ_max(diag(d) + c·S Z Zᵀ S) for c >= 0, Z the
 // m x q matrix whose columns are the rows of z (row-major q x m) and
-// S = diag(scale) (the identity when scale is nil).
+// S = diag(scale) (the identity when scale is nil), or NaN if an
+// eigen-decomposition on the way does not converge.
 //
 // Coordinates k where row k of SZ is zero are eigenvectors with eigenvalue
 // d_k. On the others (m_c of them, largest diagonal d_max) the largest
@@ -307,7 +315,7 @@ func denseTop(d []float64, idx []int, zr []float64, q int) float64 {
 	}
 	var es mat.EigenSym
 	if !es.Factorize(mat.NewSymDense(mc, g), false) {
-		panic("oracle: eigen-decomposition of a finite symmetric matrix failed")
+		return math.NaN() // no convergence: lambdaMaxDiagLowRank's callers report it
 	}
 	v := es.Values(nil)
 	return v[mc-1]
@@ -347,7 +355,7 @@ func secularRoot(gap, zc, zr []float64, q int, base float64) float64 {
 		}
 		numerics.Gram(f, y, q, mc)
 		if !es.Factorize(mat.NewSymDense(q, f), true) {
-			panic("oracle: eigen-decomposition of a finite symmetric matrix failed")
+			return math.NaN(), lo // no convergence: climb returns NaN
 		}
 		mu = es.Values(nil)[q-1]
 		es.VectorsTo(&vecs)
@@ -395,6 +403,9 @@ func climb(lo, hi, base float64, eval func(x, lo float64) (mu, lower float64)) f
 	x, prevGain, slow, probe := lo, 0.0, 0, false
 	for it := 0; it < maxIter; it++ {
 		mu, lower := eval(x, lo)
+		if math.IsNaN(mu) {
+			return math.NaN()
+		}
 		prevLo := lo
 		if mu >= 1 {
 			lo = math.Max(lo, x)

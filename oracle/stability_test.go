@@ -113,8 +113,13 @@ func TestRankOneClosedForm(t *testing.T) {
 	}
 	// μ0 and μ1_0 are eigenvalues of 1 x 1 matrices built from a few dozen
 	// operations on the eigen-decomposition of K: a few hundred ulps.
-	if !relClose(o.Mu0(), mu, 1e-13) || !relClose(o.Mu10(), m4/(h*h), 1e-13) {
-		t.Errorf("μ0 = %v, μ1_0 = %v; want %v, %v", o.Mu0(), o.Mu10(), mu, m4/(h*h))
+	mu0, err0 := o.Mu0()
+	mu10, err10 := o.Mu10()
+	if err0 != nil || err10 != nil {
+		t.Fatal(err0, err10)
+	}
+	if !relClose(mu0, mu, 1e-13) || !relClose(mu10, m4/(h*h), 1e-13) {
+		t.Errorf("μ0 = %v, μ1_0 = %v; want %v, %v", mu0, mu10, mu, m4/(h*h))
 	}
 	for b := 1; b <= n; b++ {
 		for _, s := range []Sampling{WithReplacement, WithoutReplacement} {

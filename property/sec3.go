@@ -1,6 +1,7 @@
 package property
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -72,8 +73,13 @@ func drawStability(t *T, b fixtures.FeatureBounds) stabilityCase {
 	if err != nil {
 		t.Fatalf("NewOracle on valid input: %v", err)
 	}
+	mu0, err0 := o.Mu0()
+	mu10, err10 := o.Mu10()
+	if err := errors.Join(err0, err10); err != nil {
+		t.Fatalf("μ0, μ1_0 on valid input: %v", err)
+	}
 	return stabilityCase{spec: spec, n: spec.N, p: spec.P, q: q, exp: exp, o: o,
-		froH: o.FroH(), mu0: o.Mu0(), mu10: o.Mu10()}
+		froH: o.FroH(), mu0: mu0, mu10: mu10}
 }
 
 // etaRelTol bounds the relative error of a critical rate η*. It is

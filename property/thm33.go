@@ -119,7 +119,11 @@ func mu0Infimum(t *T) {
 	}
 	m, tol := mu(c.o.RangeResidual(w))
 	t.AtLeast("μ(θ) >= μ0", m, c.mu0, tol)
-	m, tol = mu(c.o.Mu0Residual())
+	minimizer, err := c.o.Mu0Residual()
+	if err != nil {
+		t.Fatalf("μ0's minimizer on valid input: %v", err)
+	}
+	m, tol = mu(minimizer)
 	t.Close("μ(θ_min) = μ0", m, c.mu0, tol)
 	if sinPhi < 1e-6 {
 		t.Tally("range well separated (sin φ < 1e-6)")

@@ -22,6 +22,11 @@ var (
 	ErrParam = errors.New("parameter out of range")
 	// ErrNullDirection: θᵀHθ = 0, so the ratios θᵀH^kθ/θᵀHθ are undefined.
 	ErrNullDirection = errors.New("θ lies in the null space of H")
+	// ErrNoConvergence: an eigen-decomposition did not converge. LAPACK's
+	// QL/QR iteration converges on every finite symmetric matrix, so this
+	// means an intermediate overflowed: the input is beyond what float64
+	// can carry through the computation.
+	ErrNoConvergence = errors.New("an eigen-decomposition did not converge")
 )
 
 // InputError locates bad input: which argument, and which row and column of it.

@@ -114,7 +114,14 @@ func quantities(st *theory.State, sgd *theory.SGD) ([]row, error) {
 			return nil, err
 		}
 		etaStar, verdict = star.Value, star.Decide(sgd.Eta).String()
-		m0, m10 := o.Mu0(), o.Mu10()
+		m0, err := o.Mu0()
+		if err != nil {
+			return nil, err
+		}
+		m10, err := o.Mu10()
+		if err != nil {
+			return nil, err
+		}
 		b33, err := sgd.BoundThm33(m0)
 		if err != nil {
 			return nil, err
