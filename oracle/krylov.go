@@ -529,6 +529,7 @@ func krylovSpectralRadius(f *sgdFeatures, eta, c float64, start []float64) (Inte
 	var prevDelta, prevMu float64
 	havePrev := false
 	tol := 1e-4
+	stalled := 0
 	for it := 0; it < 80; it++ {
 		p := newPencil(f, delta, eta, e2, h0)
 		// The eigenvector need only be as accurate as the step it drives:
@@ -539,12 +540,23 @@ func krylovSpectralRadius(f *sgdFeatures, eta, c float64, start []float64) (Inte
 		y = tp.y
 		w := weightedNorm(p.s, y)
 		base = 1 / w
-		prevLo := lo
+		prevLo, prevHi := lo, hi
 		if l := delta + (tp.lower-1)/w*(1-gamma(r*r+4)); l > lo {
 			lo = l
 		}
 		if tp.mu < 1 && delta < hi && p.proveAtMost(&tp, 1) {
 			hi = delta
+		}
+		// Two probes in a row that move neither end: the eigenvector
+		// estimates no longer resolve the bracket (Lanczos can settle on
+		// an eigenpair below the top when its start barely meets the top
+		// eigenvector), and further probes would repeat them.
+		if lo == prevLo && hi == prevHi {
+			if stalled++; stalled == 2 {
+				break
+			}
+		} else {
+			stalled = 0
 		}
 		// Done when the bracket is a few ulps wide, or when a probe on the
 		// left no longer raises lo: the root is then known to the accuracy

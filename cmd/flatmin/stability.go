@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 
 	"github.com/flatmin/flatmin/oracle"
 	"github.com/flatmin/flatmin/theory"
@@ -138,9 +139,9 @@ func stability(in inputs, h theory.SGD, without bool, eps float64) ([]row, oracl
 	var why string
 	switch verdict {
 	case oracle.Stable:
-		why = fmt.Sprintf("ρ = %.6g <= 1 (proven: ρ <= %.10g; η <= η* = %.6g)", rho.Value, rho.Hi, star.Value)
+		why = fmt.Sprintf("ρ <= %s <= 1, proven (η <= η* = %.6g)", besideOne(rho.Hi), star.Value)
 	case oracle.Unstable:
-		why = fmt.Sprintf("ρ = %.6g > 1 (proven: ρ >= %.10g; η > η* = %.6g)", rho.Value, rho.Lo, star.Value)
+		why = fmt.Sprintf("ρ >= %s > 1, proven (η > η* = %.6g)", besideOne(rho.Lo), star.Value)
 	default:
 		why = fmt.Sprintf("η is within the enclosure [%.12g, %.12g] of η*: too close to the edge to tell", star.Lo, star.Hi)
 	}
@@ -180,4 +181,15 @@ func stability(in inputs, h theory.SGD, without bool, eps float64) ([]row, oracl
 		{"escape_steps", notApplicable(rep.EscapeSteps), "log_γ0(1/ε): steps to escape from loss ε to O(1)"},
 		{"loss", loss, "L = Σ e_i²/(2n) of --residuals (the oracle assumes 0)"},
 	}, verdict, nil
+}
+
+// besideOne formats a bound on ρ with 10 significant digits, or as many as
+// it takes to tell it from 1 (0.99999999996 is not "1").
+func besideOne(x float64) string {
+	for prec := 10; prec < 17; prec++ {
+		if s := strconv.FormatFloat(x, 'g', prec, 64); s != "1" || x == 1 {
+			return s
+		}
+	}
+	return strconv.FormatFloat(x, 'g', -1, 64)
 }
