@@ -149,14 +149,25 @@ func stabilityAt(t *T, c stabilityCase, d *oracle.Dynamics, eta, star float64, q
 		t.Fatalf("%v: ρ(%.17g) = %.17g but η* = %.17g", c, eta, rho, star)
 	}
 	t.margin("ρ(η) <= 1 iff η <= η*", 1)
+	if stable {
+		t.Tally("decided stable: ρ < 1")
+	} else {
+		t.Tally("decided unstable: ρ > 1")
+	}
 	return stable, true
 }
 
-// drawEtaAround draws η on both sides of an edge, and tallies how close.
+// drawEtaAround draws η on both sides of an edge, and tallies the side and
+// how close.
 func drawEtaAround(t *T, edge float64, label string) float64 {
 	eta := fixtures.EtaAround(edge, 1.5, 1.5).Draw(t.T, "eta")
 	if math.Abs(eta/edge-1) <= 0.1 {
 		t.Tally("η within 10% of " + label)
+	}
+	if eta < edge {
+		t.Tally("η below " + label)
+	} else {
+		t.Tally("η above " + label)
 	}
 	return eta
 }
