@@ -24,7 +24,11 @@ type featureCase struct {
 
 // drawCase draws features and residuals within the bounds.
 func drawCase(t *T, b fixtures.FeatureBounds, maxLogResidualScale float64) featureCase {
-	spec := fixtures.Features(b).Draw(t.T, "features")
+	return caseOf(t, fixtures.Features(b).Draw(t.T, "features"), maxLogResidualScale)
+}
+
+// caseOf builds the features of spec and draws residuals for them.
+func caseOf(t *T, spec fixtures.FeatureSpec, maxLogResidualScale float64) featureCase {
 	res := fixtures.Residuals(maxLogResidualScale).Draw(t.T, "residuals")
 	q := spec.Build()
 	tallyCorners(t, spec)

@@ -3,6 +3,8 @@ package property
 import (
 	"math"
 
+	"pgregory.net/rapid"
+
 	"github.com/flatmin/flatmin/fixtures"
 )
 
@@ -17,7 +19,30 @@ func init() {
 }
 
 func lemma23(v variant) func(*T) {
-	return lemma23On(func(t *T) featureCase { return drawCase(t, fixtures.DefaultBounds, 150) }, v)
+	return lemma23On(drawLemma23, v)
+}
+
+// lemma23Biting bounds the features where μ >= γ - τ(G) says something
+// (γ > τ): no zero rows (a zero row makes γ = 0) and condition numbers up
+// to 10.
+var lemma23Biting = fixtures.FeatureBounds{MinN: 2, MaxN: 12, MaxP: 16, MaxLogCond: 1, MaxLogScale: 150}
+
+// drawLemma23 draws a third of the cases from every corner (fixtures'
+// DefaultBounds, where zero rows make γ = 0 in most cases) and two thirds
+// where the bound bites: within lemma23Biting, full rank with n <= p and a
+// flat or gently decaying spectrum, so that the rows of Q are nearly
+// orthogonal with comparable norms, γ near 1 and τ(G) near 1/n.
+func drawLemma23(t *T) featureCase {
+	if rapid.IntRange(0, 2).Draw(t.T, "where the bound bites") == 0 {
+		return drawCase(t, fixtures.DefaultBounds, 150)
+	}
+	spec := fixtures.Features(lemma23Biting).Draw(t.T, "features")
+	spec.P = max(spec.P, spec.N)
+	spec.Rank = spec.N
+	if spec.Spectrum == fixtures.Dominant || spec.Spectrum == fixtures.Cliff {
+		spec.Spectrum = fixtures.Flat
+	}
+	return caseOf(t, spec, 150)
 }
 
 // lemma23On checks the bounds on the features the draw function makes.
@@ -57,6 +82,14 @@ func lemma23On(draw func(*T) featureCase, v variant) func(*T) {
 		t.AtLeast("μ1 >= γ", mu1, gam, dMu(nz.Mu1)+dGamma)
 		t.AtMost("μ2 <= τ(G)", nz.Mu2, geo.Tau, dMu(nz.Mu2)+dTau)
 		t.AtLeast("μ >= γ - τ(G)", nz.Mu, geo.Gamma-geo.Tau, dMu(math.Abs(nz.Mu))+dGamma+dTau)
+		switch {
+		case geo.Gamma == 0:
+			t.Tally("γ = 0: μ1 >= γ and μ >= γ - τ vacuous")
+		case geo.Gamma > geo.Tau:
+			t.Tally("γ > τ(G): μ >= γ - τ(G) bites")
+		default:
+			t.Tally("0 < γ <= τ(G)")
+		}
 		if c.res.Kind == fixtures.Linearized {
 			t.Tally("e = Qθ (linearized)")
 		} else {
