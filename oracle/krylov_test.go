@@ -350,3 +350,19 @@ func TestHugeLearningRate(t *testing.T) {
 		}
 	}
 }
+
+// The certificate proves nothing unless Y itself is positive definite:
+// here cY - P(Y) = I is, but Y = [[1, 2], [2, 1]] is indefinite.
+func TestProvesAtMostNeedsDefiniteY(t *testing.T) {
+	y := []float64{1, 2, 2, 1}
+	py := []float64{0, 2, 2, 0} // c = 1: cY - P(Y) = I
+	if provesAtMost(y, py, make([]float64, 4), 2, 1) {
+		t.Fatal("an indefinite Y proved λ_max <= c")
+	}
+	// The same with a definite Y does prove it.
+	y = []float64{2, 1, 1, 2}
+	py = []float64{1, 1, 1, 1}
+	if !provesAtMost(y, py, make([]float64, 4), 2, 1) {
+		t.Fatal("Y ≻ 0 with cY - P(Y) = I ≻ 0 did not prove λ_max <= c")
+	}
+}

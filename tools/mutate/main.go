@@ -1,0 +1,308 @@
+// Command mutate measures how many one-token mutants of a package the tests
+// kill. It lists every mutation site of the non-test Go files of the
+// packages named (an arithmetic or comparison operator swapped, a constant
+// 0, 1 or 2 changed, a math.Sqrt or math.Abs dropped, a negation dropped),
+// draws a sample of them with a seed, and for each one runs the test
+// command with the mutated file substituted through `go test -overlay`: the
+// working tree is never touched. A mutant whose tests fail is killed; one
+// whose tests pass survived; one that does not compile is not viable and
+// is left out of the score. Mutants listed in the equivalence file (with
+// the reason each changes no behaviour) are reported but left out too.
+//
+//	go run ./tools/mutate -pkgs ./theory,./oracle -n 100 -seed 1 \
+//	    -test '-short ./theory ./oracle ./property ./golden'
+//
+// The report is one line a mutant on standard output, then the score.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// mutant is one single-token change of one file.
+type mutant struct {
+	File     string // path as listed (relative to the module root)
+	Line     int
+	Col      int
+	Start    int    // byte offsets of the replaced text
+	End      int    //
+	Original string // the text replaced
+	Replace  string
+	What     string // a short description
+}
+
+// ID names a mutant stably across runs: file:line:col:original->replacement.
+func (m mutant) ID() string {
+	return fmt.Sprintf("%s:%d:%d:%s->%s", m.File, m.Line, m.Col, m.Original, m.Replace)
+}
+
+// swaps are the operator mutations: each operator and what replaces it.
+var swaps = map[token.Token]token.Token{
+	token.ADD: token.SUB, token.SUB: token.ADD,
+	token.MUL: token.QUO, token.QUO: token.MUL,
+	token.LSS: token.LEQ, token.LEQ: token.LSS,
+	token.GTR: token.GEQ, token.GEQ: token.GTR,
+	token.EQL: token.NEQ, token.NEQ: token.EQL,
+	token.LAND: token.LOR, token.LOR: token.LAND,
+}
+
+// constants are the literal mutations.
+var constants = map[string]string{"0": "1", "1": "2", "2": "1", "0.5": "1", "1.0": "2.0", "2.0": "1.0"}
+
+// sites returns every mutation site of the Go source src of file.
+func sites(file string, src []byte) ([]mutant, error) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, file, src, 0)
+	if err != nil {
+		return nil, err
+	}
+	var out []mutant
+	add := func(pos token.Pos, end token.Pos, replace, what string) {
+		p, e := fset.Position(pos), fset.Position(end)
+		out = append(out, mutant{File: file, Line: p.Line, Col: p.Column, Start: p.Offset, End: e.Offset,
+			Original: string(src[p.Offset:e.Offset]), Replace: replace, What: what})
+	}
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch x := n.(type) {
+		case *ast.GenDecl:
+			// Constant and type declarations hold array sizes and
+			// enumerations whose mutants rarely compile or mean anything.
+			return x.Tok != token.CONST && x.Tok != token.TYPE
+		case *ast.BinaryExpr:
+			if to, ok := swaps[x.Op]; ok {
+				add(x.OpPos, x.OpPos+token.Pos(len(x.Op.String())), to.String(), "operator "+x.Op.String()+" -> "+to.String())
+			}
+		case *ast.AssignStmt:
+			switch x.Tok {
+			case token.ADD_ASSIGN, token.SUB_ASSIGN, token.MUL_ASSIGN, token.QUO_ASSIGN:
+				to := map[token.Token]token.Token{token.ADD_ASSIGN: token.SUB_ASSIGN, token.SUB_ASSIGN: token.ADD_ASSIGN,
+					token.MUL_ASSIGN: token.QUO_ASSIGN, token.QUO_ASSIGN: token.MUL_ASSIGN}[x.Tok]
+				add(x.TokPos, x.TokPos+token.Pos(len(x.Tok.String())), to.String(), "assignment "+x.Tok.String()+" -> "+to.String())
+			}
+		case *ast.BasicLit:
+			if to, ok := constants[x.Value]; ok && (x.Kind == token.INT || x.Kind == token.FLOAT) {
+				add(x.Pos(), x.End(), to, "constant "+x.Value+" -> "+to)
+			}
+		case *ast.UnaryExpr:
+			if x.Op == token.SUB {
+				add(x.OpPos, x.OpPos+1, "", "negation dropped")
+			}
+		case *ast.CallExpr:
+			if sel, ok := x.Fun.(*ast.SelectorExpr); ok {
+				if id, ok := sel.X.(*ast.Ident); ok && id.Name == "math" && (sel.Sel.Name == "Sqrt" || sel.Sel.Name == "Abs") {
+					add(x.Fun.Pos(), x.Fun.End(), "", "math."+sel.Sel.Name+" dropped")
+				}
+			}
+		}
+		return true
+	})
+	return out, nil
+}
+
+// packageFiles lists the non-test Go files of the package directories.
+func packageFiles(dirs []string) ([]string, error) {
+	var files []string
+	for _, d := range dirs {
+		matches, err := filepath.Glob(filepath.Join(d, "*.go"))
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range matches {
+			if !strings.HasSuffix(m, "_test.go") {
+				files = append(files, m)
+			}
+		}
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+// outcome of running the tests on one mutant.
+type outcome string
+
+const (
+	killed     outcome = "killed"
+	survived   outcome = "SURVIVED"
+	notViable  outcome = "not-viable"
+	equivalent outcome = "equivalent"
+	timedOut   outcome = "killed (timeout)"
+)
+
+// run applies m through an overlay and runs the tests.
+func run(m mutant, src []byte, testArgs []string, timeout time.Duration, tmp string) (outcome, time.Duration, error) {
+	mutated := append(append(append([]byte{}, src[:m.Start]...), m.Replace...), src[m.End:]...)
+	abs, err := filepath.Abs(m.File)
+	if err != nil {
+		return "", 0, err
+	}
+	mf := filepath.Join(tmp, "mutant.go")
+	if err := os.WriteFile(mf, mutated, 0o644); err != nil {
+		return "", 0, err
+	}
+	ov, err := json.Marshal(map[string]map[string]string{"Replace": {abs: mf}})
+	if err != nil {
+		return "", 0, err
+	}
+	of := filepath.Join(tmp, "overlay.json")
+	if err := os.WriteFile(of, ov, 0o644); err != nil {
+		return "", 0, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	args := append([]string{"test", "-overlay", of, "-count=1", "-failfast"}, testArgs...)
+	cmd := exec.CommandContext(ctx, "go", args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err = cmd.Run()
+	took := time.Since(start)
+	switch {
+	case ctx.Err() != nil:
+		return timedOut, took, nil
+	case err == nil:
+		return survived, took, nil
+	case strings.Contains(out.String(), "[build failed]") || strings.Contains(out.String(), "[setup failed]"):
+		return notViable, took, nil
+	}
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return killed, took, nil
+	}
+	return "", took, err
+}
+
+// readEquivalent reads the equivalence list: one mutant ID a line, then
+// " # " and the reason; blank lines and lines starting with # are skipped.
+func readEquivalent(path string) (map[string]string, error) {
+	eq := map[string]string{}
+	if path == "" {
+		return eq, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		id, reason, _ := strings.Cut(line, " # ")
+		eq[strings.TrimSpace(id)] = reason
+	}
+	return eq, sc.Err()
+}
+
+func main() {
+	pkgs := flag.String("pkgs", "./theory,./oracle", "comma-separated package directories to mutate")
+	n := flag.Int("n", 100, "mutants to sample (0: all)")
+	seed := flag.Uint64("seed", 1, "seed of the sample")
+	tests := flag.String("test", "-short ./theory ./oracle ./property ./golden", "packages (and flags) given to go test")
+	timeout := flag.Duration("timeout", 15*time.Minute, "test time limit a mutant (a timeout counts as killed)")
+	eqFile := flag.String("equivalent", "tools/mutate/equivalent.txt", "the list of equivalent mutants")
+	list := flag.Bool("list", false, "only list the sampled mutants")
+	only := flag.String("only", "", "comma-separated mutant IDs to run (from the sample of -n and -seed; -n 0 for any)")
+	flag.Parse()
+	var ids []string
+	if *only != "" {
+		ids = strings.Split(*only, ",")
+	}
+	if err := mutate(os.Stdout, strings.Split(*pkgs, ","), *n, *seed, strings.Fields(*tests), *timeout, *eqFile, *list, ids); err != nil {
+		fmt.Fprintln(os.Stderr, "mutate:", err)
+		os.Exit(1)
+	}
+}
+
+func mutate(w io.Writer, dirs []string, n int, seed uint64, testArgs []string, timeout time.Duration, eqFile string, listOnly bool, only []string) error {
+	files, err := packageFiles(dirs)
+	if err != nil {
+		return err
+	}
+	sources := map[string][]byte{}
+	var all []mutant
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		sources[f] = src
+		s, err := sites(f, src)
+		if err != nil {
+			return err
+		}
+		all = append(all, s...)
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x6d757461))
+	rng.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
+	if n > 0 && n < len(all) {
+		all = all[:n]
+	}
+	if only != nil {
+		var picked []mutant
+		for _, m := range all {
+			for _, id := range only {
+				if m.ID() == strings.TrimSpace(id) {
+					picked = append(picked, m)
+				}
+			}
+		}
+		all = picked
+	}
+	fmt.Fprintf(w, "# %d mutants sampled with seed %d from %s\n", len(all), seed, strings.Join(dirs, ","))
+	if listOnly {
+		for _, m := range all {
+			fmt.Fprintf(w, "%s\t%s\n", m.ID(), m.What)
+		}
+		return nil
+	}
+	eq, err := readEquivalent(eqFile)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "mutate")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	counts := map[outcome]int{}
+	for i, m := range all {
+		o, took, err := run(m, sources[m.File], testArgs, timeout, tmp)
+		if err != nil {
+			return err
+		}
+		note := ""
+		if reason, ok := eq[m.ID()]; ok && o == survived {
+			o, note = equivalent, " # "+reason
+		}
+		counts[o]++
+		fmt.Fprintf(w, "%3d %-16s %6.1fs  %s  (%s)%s\n", i+1, o, took.Seconds(), m.ID(), m.What, note)
+	}
+	dead := counts[killed] + counts[timedOut]
+	scored := dead + counts[survived]
+	score := 0.0
+	if scored > 0 {
+		score = 100 * float64(dead) / float64(scored)
+	}
+	fmt.Fprintf(w, "# killed %d, survived %d, equivalent %d, not viable %d: score %.1f%% (killed over killed + survived)\n",
+		dead, counts[survived], counts[equivalent], counts[notViable], score)
+	return nil
+}
