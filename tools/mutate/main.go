@@ -10,7 +10,7 @@
 // the reason each changes no behaviour) are reported but left out too.
 //
 //	go run ./tools/mutate -pkgs ./theory,./oracle -n 100 -seed 1 \
-//	    -test '-short ./theory ./oracle ./property ./golden'
+//	    -test '-short ./theory ./oracle ./golden ./property'
 //
 // The report is one line a mutant on standard output, then the score.
 package main
@@ -145,7 +145,9 @@ const (
 	timedOut   outcome = "killed (timeout)"
 )
 
-// run applies m through an overlay and runs the tests.
+// run applies m through an overlay and runs the tests: the flags of
+// testArgs with each of its packages in turn, stopping at the first that
+// fails, so that a killed mutant costs only the packages up to its killer.
 func run(m mutant, src []byte, testArgs []string, timeout time.Duration, tmp string) (outcome, time.Duration, error) {
 	mutated := append(append(append([]byte{}, src[:m.Start]...), m.Replace...), src[m.End:]...)
 	abs, err := filepath.Abs(m.File)
@@ -164,28 +166,38 @@ func run(m mutant, src []byte, testArgs []string, timeout time.Duration, tmp str
 	if err := os.WriteFile(of, ov, 0o644); err != nil {
 		return "", 0, err
 	}
+	var flags, pkgs []string
+	for _, a := range testArgs {
+		if strings.HasPrefix(a, "-") {
+			flags = append(flags, a)
+		} else {
+			pkgs = append(pkgs, a)
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	args := append([]string{"test", "-overlay", of, "-count=1", "-failfast"}, testArgs...)
-	cmd := exec.CommandContext(ctx, "go", args...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
-	err = cmd.Run()
-	took := time.Since(start)
-	switch {
-	case ctx.Err() != nil:
-		return timedOut, took, nil
-	case err == nil:
-		return survived, took, nil
-	case strings.Contains(out.String(), "[build failed]") || strings.Contains(out.String(), "[setup failed]"):
-		return notViable, took, nil
+	for _, pkg := range pkgs {
+		args := append(append([]string{"test", "-overlay", of, "-count=1", "-failfast"}, flags...), pkg)
+		cmd := exec.CommandContext(ctx, "go", args...)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		switch {
+		case ctx.Err() != nil:
+			return timedOut, time.Since(start), nil
+		case err == nil:
+			continue
+		case strings.Contains(out.String(), "[build failed]") || strings.Contains(out.String(), "[setup failed]"):
+			return notViable, time.Since(start), nil
+		}
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return killed, time.Since(start), nil
+		}
+		return "", time.Since(start), err
 	}
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		return killed, took, nil
-	}
-	return "", took, err
+	return survived, time.Since(start), nil
 }
 
 // readEquivalent reads the equivalence list: one mutant ID a line, then
@@ -216,7 +228,7 @@ func main() {
 	pkgs := flag.String("pkgs", "./theory,./oracle", "comma-separated package directories to mutate")
 	n := flag.Int("n", 100, "mutants to sample (0: all)")
 	seed := flag.Uint64("seed", 1, "seed of the sample")
-	tests := flag.String("test", "-short ./theory ./oracle ./property ./golden", "packages (and flags) given to go test")
+	tests := flag.String("test", "-short ./theory ./oracle ./golden ./property", "flags and packages given to go test, the packages tested in turn until one fails")
 	timeout := flag.Duration("timeout", 15*time.Minute, "test time limit a mutant (a timeout counts as killed)")
 	eqFile := flag.String("equivalent", "tools/mutate/equivalent.txt", "the list of equivalent mutants")
 	list := flag.Bool("list", false, "only list the sampled mutants")
