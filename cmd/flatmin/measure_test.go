@@ -311,7 +311,7 @@ func TestMeasureBadData(t *testing.T) {
 		{"Inf in residuals", q, file("inf.csv", []byte(strings.Repeat("1\n", 19)+"inf\n")), "inf.csv", "line 20, column 1: +Inf"},
 		{"ragged csv", file("ragged.csv", []byte("1,2\n3\n")), e, "ragged.csv", "line 2 has 1 fields, line 1 has 2"},
 		{"non-numeric csv", file("word.csv", []byte("1,2\n3,four\n")), e, "word.csv", `line 2, column 2: "four"`},
-		{"residuals 2-D", q, file("e2.csv", []byte(strings.Repeat("1,2\n", 20))), "e2.csv", "shape (n,) or (n, 1), got (20, 2)"},
+		{"residuals 2-D", q, file("e2.csv", []byte(strings.Repeat("1,2\n", 20))), "e2.csv", "2-D array of shape (20, 2); want (n,) or (n, 1)"},
 		{"residual count", q, file("e19.csv", []byte(strings.Repeat("1\n", 19))), "e19.csv", "19 residuals, but " + q + " has 20 rows"},
 		{"zero loss", q, file("zero.csv", []byte(zeros)), "zero.csv", "zero loss"},
 		{"zero gradients", file("q0.csv", []byte(zeros)), e, "q0.csv", "zero Gram matrix"},

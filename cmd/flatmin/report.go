@@ -146,23 +146,21 @@ type inputs struct {
 	e                    []float64 // nil without residuals
 }
 
-// readInputs reads Q and e and checks that e is one value per row of Q.
-// Every error names the file at fault.
+// readInputs reads Q, a matrix (n, p), and e, a vector (n,) or (n, 1), and
+// checks that e is one value per row of Q. Every error names the file at
+// fault.
 func readInputs(gradsPath, residPath string) (inputs, error) {
 	in := inputs{gradsPath: gradsPath, residPath: residPath}
 	var err error
-	if in.q, err = dataio.ReadFile(gradsPath); err != nil {
+	if in.q, err = dataio.ReadFile(gradsPath, dataio.Matrix); err != nil {
 		return in, err
 	}
 	if residPath == "" {
 		return in, nil
 	}
-	e, err := dataio.ReadFile(residPath)
+	e, err := dataio.ReadFile(residPath, dataio.Vector)
 	if err != nil {
 		return in, err
-	}
-	if e.Cols != 1 {
-		return in, fmt.Errorf("%s: residuals must have shape (n,) or (n, 1), got %s", residPath, e.Shape())
 	}
 	if e.Rows != in.q.Rows {
 		return in, fmt.Errorf("%s: %d residuals, but %s has %d rows (one per sample)", residPath, e.Rows, gradsPath, in.q.Rows)
@@ -178,14 +176,27 @@ func (in inputs) state() (*theory.State, error) {
 }
 
 // blame prefixes a theory error with the file its argument came from (Q:
-// the gradients, e: the residuals), so the one line on stderr names it.
+// the gradients, e: the residuals), so the one line on stderr names it. The
+// file takes the place of the argument's name ("e.npy: zero loss: ...", not
+// "e.npy: e: zero loss: ..."), which stays where it locates an entry
+// ("q.npy: Q[3, 7]: ...").
 func (in inputs) blame(err error) error {
 	if err == nil {
 		return nil
 	}
+	path := in.gradsPath
 	var ie *theory.InputError
-	if errors.As(err, &ie) && ie.Arg == "e" && in.residPath != "" {
-		return fmt.Errorf("%s: %w", in.residPath, err)
+	if !errors.As(err, &ie) {
+		return fmt.Errorf("%s: %w", path, err)
 	}
-	return fmt.Errorf("%s: %w", in.gradsPath, err)
+	if ie.Arg == "e" && in.residPath != "" {
+		path = in.residPath
+	}
+	if ie.Row >= 0 {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if ie.Detail == "" {
+		return fmt.Errorf("%s: %w", path, ie.Err)
+	}
+	return fmt.Errorf("%s: %w: %s", path, ie.Err, ie.Detail)
 }

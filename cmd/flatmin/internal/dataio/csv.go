@@ -14,8 +14,9 @@ import (
 // with the same number of fields. The first line may be a header, and is
 // taken as one only when it is clearly not data: every field non-empty and
 // none a number. Fields may be quoted and padded with spaces; blank lines
-// and a UTF-8 byte order mark are skipped. A CSV array is always 2-D (a single column is n x 1).
-func DecodeCSV(b []byte) (Array, error) {
+// and a UTF-8 byte order mark are skipped. A CSV array is always 2-D (a
+// single column is n x 1), and must be of the given layout.
+func DecodeCSV(b []byte, layout Layout) (Array, error) {
 	r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(b, []byte("\ufeff"))))
 	r.FieldsPerRecord = -1 // field counts are checked below, to say which line
 	r.ReuseRecord = true
@@ -60,6 +61,9 @@ func DecodeCSV(b []byte) (Array, error) {
 	}
 	if a.Rows == 0 {
 		return Array{}, newErr(ErrShape, "no data rows")
+	}
+	if err := layout.check([]int{a.Rows, a.Cols}); err != nil {
+		return Array{}, err
 	}
 	return a, nil
 }
