@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -96,47 +95,6 @@ func tableValue(v any) string {
 	default: // an int, a bool, or "inf"
 		return fmt.Sprint(x)
 	}
-}
-
-// newFlagSet returns the flag set of a command, whose -h prints help and
-// the flags' defaults on stderr.
-func newFlagSet(name, help string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, help)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// parseFlags parses args. It returns the flags given on the command line,
-// or ok = false and the exit status: 0 after -h, 2 for a usage error.
-func parseFlags(fs *flag.FlagSet, args []string) (set map[string]bool, code int, ok bool) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, 0, false
-		}
-		return nil, 2, false
-	}
-	set = map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	return set, 0, true
-}
-
-// usageError reports a usage error of command cmd and returns exit status 2.
-func usageError(stderr io.Writer, cmd, format string, args ...any) int {
-	fmt.Fprintf(stderr, "flatmin %s: %s (see flatmin %s --help)\n", cmd, fmt.Sprintf(format, args...), cmd)
-	return 2
-}
-
-// sgdError rewords an invalid (η, B) in terms of the flags --lr and --batch.
-func sgdError(err error) string {
-	var ie *theory.InputError
-	if errors.As(err, &ie) {
-		return fmt.Sprintf("%s: %s", map[string]string{"eta": "--lr", "B": "--batch"}[ie.Arg], ie.Detail)
-	}
-	return err.Error()
 }
 
 // inputs are the files a command reads: Q, and e unless residPath is "".
