@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // DecodeCSV decodes comma-separated numbers, one sample per line, every line
@@ -69,11 +70,11 @@ func DecodeCSV(b []byte, layout Layout) (Array, error) {
 }
 
 // isHeader says whether a first line is a header: every field non-empty
-// and none of them a number or starting with one ("1 2 3" is data written
-// with the wrong delimiter).
+// and none of them a number or starting with one ("1 2 3" and "1;2;3" are
+// data written with the wrong delimiter).
 func isHeader(rec []string) bool {
 	for _, cell := range rec {
-		f := strings.Fields(cell)
+		f := otherFields(cell)
 		if len(f) == 0 {
 			return false
 		}
@@ -82,6 +83,12 @@ func isHeader(rec []string) bool {
 		}
 	}
 	return true
+}
+
+// otherFields splits a field at the delimiters other than ',' that numbers
+// are written with: spaces, tabs and semicolons.
+func otherFields(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ';' || unicode.IsSpace(r) })
 }
 
 // parseCell parses one field as a finite float64.
@@ -96,7 +103,7 @@ func parseCell(cell string) (float64, *Error) {
 		return 0, newErr(ErrNotFinite, "%q overflows float64", s)
 	case err != nil:
 		hint := ""
-		if f := strings.Fields(s); len(f) > 1 {
+		if f := otherFields(s); len(f) > 1 {
 			if _, err := strconv.ParseFloat(f[0], 64); err == nil {
 				hint = " (the delimiter is ','; with numpy.savetxt pass delimiter=',')"
 			}

@@ -10,39 +10,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flatmin/flatmin/cmd/flatmin/internal/npytest"
 	"github.com/google/go-cmp/cmp"
 )
 
-// npyFile assembles a .npy file: the magic string, the version, the header
-// length, the header dictionary ended by '\n', and the payload.
-func npyFile(major byte, dict string, payload []byte) []byte {
-	b := []byte(npyMagic)
-	b = append(b, major, 0)
-	if major == 1 {
-		b = binary.LittleEndian.AppendUint16(b, uint16(len(dict)+1))
-	} else {
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(dict)+1))
-	}
-	b = append(append(b, dict...), '\n')
-	return append(b, payload...)
-}
-
-// f8 and f4 encode values as little- or big-endian float64 and float32.
-func f8(order binary.AppendByteOrder, v ...float64) []byte {
-	var b []byte
-	for _, x := range v {
-		b = order.AppendUint64(b, math.Float64bits(x))
-	}
-	return b
-}
-
-func f4(order binary.AppendByteOrder, v ...float32) []byte {
-	var b []byte
-	for _, x := range v {
-		b = order.AppendUint32(b, math.Float32bits(x))
-	}
-	return b
-}
+// The .npy builders, shared with cmd/flatmin's tests.
+var (
+	npyFile = npytest.File
+	f8      = npytest.F8
+	f4      = npytest.F4
+)
 
 var le, be = binary.LittleEndian, binary.BigEndian
 
@@ -97,9 +74,7 @@ func TestDecodeNPY(t *testing.T) {
 
 func TestDecodeNPYErrors(t *testing.T) {
 	hdr := func(dict string, payload []byte) []byte { return npyFile(1, dict, payload) }
-	f8hdr := func(shape string) string {
-		return "{'descr': '<f8', 'fortran_order': False, 'shape': " + shape + ", }"
-	}
+	f8hdr := func(shape string) string { return npytest.Dict("<f8", shape) }
 	good := hdr(f8hdr("(2, 3)"), f8(le, 1, 2, 3, 4, 5, 6))
 	for _, tc := range []struct {
 		name string
@@ -157,7 +132,7 @@ func TestDecodeNPYErrors(t *testing.T) {
 // wanted, a .npy file's from its header alone (the data here is too short).
 func TestLayouts(t *testing.T) {
 	npy := func(shape string) []byte {
-		return npyFile(1, "{'descr': '<f8', 'fortran_order': False, 'shape': "+shape+", }", f8(le, 1))
+		return npyFile(1, npytest.Dict("<f8", shape), f8(le, 1))
 	}
 	for _, tc := range []struct {
 		name   string
@@ -254,6 +229,7 @@ func TestDecodeCSVErrors(t *testing.T) {
 		{"second header", "a,b\nc,d\n", ErrNotNumber, `line 2, column 1: "c"`},
 		{"empty cell", "1,,3\n", ErrNotNumber, "line 1, column 2: empty field"},
 		{"space-delimited", "1 2 3\n", ErrNotNumber, "the delimiter is ','"},
+		{"semicolon-delimited", "1;2;3\n4;5;6\n", ErrNotNumber, `line 1, column 1: "1;2;3" (the delimiter is ','`},
 		{"NaN", "1,2\n3,nan\n", ErrNotFinite, "line 2, column 2: NaN"},
 		{"Inf", "1,-Inf\n", ErrNotFinite, "line 1, column 2: -Inf"},
 		{"overflow", "1e999\n", ErrNotFinite, `line 1, column 1: "1e999" overflows float64`},
