@@ -151,7 +151,11 @@ func npyDescribe(descr string) string {
 		return strconv.Quote(descr)
 	}
 	if n, err := strconv.Atoi(s[1:]); err == nil {
-		return fmt.Sprintf("%q (%s, %d bytes)", descr, kind, n)
+		unit := "bytes"
+		if n == 1 {
+			unit = "byte"
+		}
+		return fmt.Sprintf("%q (%s, %d %s)", descr, kind, n, unit)
 	}
 	return fmt.Sprintf("%q (%s)", descr, kind)
 }
