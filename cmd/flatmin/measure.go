@@ -25,8 +25,10 @@ both infima computed exactly for the linearized model at these features.
 Files are NumPy .npy (float64 or float32, either byte order, C or Fortran
 order) or .csv (comma-separated numbers, one sample per line, an optional
 header line). Q must be 2-D (a 1-D array is refused, not read as n x 1),
-e 1-D or a single column. With --json the output is one object with the keys in the order of
-the table; an undefined value (α when Σ = 0) is null, an infinite one "inf",
+e 1-D or a single column.
+
+With --json the output is one object with the keys in the order of the
+table; an undefined value (α when Σ = 0) is null, an infinite one "inf",
 and the bounds are null without --lr and --batch.
 
 Exit status: 0 on success, 1 for bad data (a file missing, malformed, of
