@@ -85,12 +85,12 @@ func (f fig4Flags) jobs(scale experiment.Scale, runs int, seed uint64) ([]experi
 func runFig4(jobs []experiment.EscapeJob, dir string, stdout, stderr io.Writer) int {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		fmt.Fprintf(stderr, "flatmin experiment: %v\n", err)
-		return 1
+		return exitFailure
 	}
 	files, summaries, err := escapeFigure(jobs, dir, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "flatmin experiment: %v\n", err)
-		return 1
+		return exitFailure
 	}
 	for _, s := range summaries {
 		fmt.Fprintln(stdout, escapeLine(s))
@@ -98,7 +98,7 @@ func runFig4(jobs []experiment.EscapeJob, dir string, stdout, stderr io.Writer) 
 	for _, f := range files {
 		fmt.Fprintln(stdout, f)
 	}
-	return 0
+	return exitOK
 }
 
 // escapeLine is one panel's numbers in a line.

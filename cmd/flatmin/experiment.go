@@ -60,21 +60,21 @@ Exit status: 0 on success, 1 if a run fails or a file cannot be written,
 flags:`
 
 func runExperiment(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("experiment", experimentHelp, stderr)
+	fs := newFlagSet("experiment", experimentHelp, stdout, stderr)
 	runs := fs.Int("runs", 5, "runs per size in the sweeps (the paper's error bars use 5)")
 	seed := fs.Uint64("seed", 1, "seed of run 0 (run r has seed+r)")
 	out := fs.String("out", ".", "directory for the CSV and the figures")
 	quick := fs.Bool("quick", false, "the reduced version (seconds)")
 	cache := fs.String("cache", "", "keep each finished run in this directory and read back the runs found there (default DIR/runs; \"none\" for no cache)")
-	f4 := addFig4Flags(fs)
+	f4 := addFig4Flags(fs.FlagSet)
 	if len(args) == 0 || args[0] == "" || args[0][0] == '-' {
-		if _, code, ok := parseFlags(fs, args); !ok {
+		if _, code, ok := fs.parse(args); !ok {
 			return code
 		}
 		return usageError(stderr, "experiment", "which figure? fig1, fig2, fig3, fig5b, all or fig4")
 	}
 	fig := args[0]
-	set, code, ok := parseFlags(fs, args[1:])
+	set, code, ok := fs.parse(args[1:])
 	if !ok {
 		return code
 	}
@@ -105,7 +105,7 @@ func runExperiment(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		fmt.Fprintf(stderr, "flatmin experiment: %v\n", err)
-		return 1
+		return exitFailure
 	}
 	cacheDir := *cache
 	switch cacheDir {
@@ -117,12 +117,12 @@ func runExperiment(args []string, stdout, stderr io.Writer) int {
 	files, err := reproduce(fig, plan, *out, cacheDir, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "flatmin experiment: %v\n", err)
-		return 1
+		return exitFailure
 	}
 	for _, f := range files {
 		fmt.Fprintln(stdout, f)
 	}
-	return 0
+	return exitOK
 }
 
 // reproduce runs a plan and writes its CSV and figures into dir; it returns

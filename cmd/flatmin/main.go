@@ -9,9 +9,11 @@
 //	flatmin measure --grads FILE --residuals FILE [--lr ETA --batch B] [--json]
 //	flatmin stability --grads FILE [--residuals FILE] --lr ETA --batch B [--sampling with|without] [--json]
 //	flatmin train --model fcn|cnn|rfm|linear [--width M] [--n N] [--lr ETA] [--batch B] [--seed S] [--json] [--out FILE] [--save-grads DIR]
-//	flatmin experiment fig1|fig2|fig3|all|fig4 [--runs R] [--seed S] [--out DIR] [--quick]
+//	flatmin experiment fig1|fig2|fig3|fig5b|all|fig4 [--runs R] [--seed S] [--out DIR] [--quick]
 //
-// Run `flatmin <command> --help` for the flags of each command.
+// Run `flatmin <command> --help` for the flags of each command. The exit
+// status is 0 on success, 1 for a failure, 2 for a usage error, and, for
+// stability --check, 3 (unstable) or 4 (undecided).
 package main
 
 import (
@@ -35,31 +37,61 @@ var commands = []command{
 	{"experiment", "reproduce the paper's Figures 1 to 4 as CSV, PNG and SVG", runExperiment},
 }
 
+// Exit statuses, the same for every command (the README and each command's
+// help document them).
+const (
+	exitOK        = 0 // success, and -h or --help
+	exitFailure   = 1 // bad input data, a claim that fails, a run that fails, a file that cannot be written
+	exitUsage     = 2 // bad or missing flags or arguments: one line on stderr
+	exitUnstable  = 3 // stability --check: the minimum is unstable
+	exitUndecided = 4 // stability --check: the enclosures cannot tell
+)
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// run runs the command line args and returns the exit status. Help goes to
+// stdout; an error is one line on stderr.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(stderr)
-		if len(args) == 0 {
-			return 2
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "flatmin: no command given (see flatmin --help)")
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		usage(stdout)
+		return exitOK
+	case "help": // `flatmin help` and `flatmin help <command>`
+		if len(args) == 1 {
+			usage(stdout)
+			return exitOK
 		}
-		return 0
+		args = []string{args[1], "--help"}
 	}
 	for _, c := range commands {
 		if c.name == args[0] {
 			return c.run(args[1:], stdout, stderr)
 		}
 	}
-	fmt.Fprintf(stderr, "flatmin: unknown command %q\n", args[0])
-	usage(stderr)
-	return 2
+	fmt.Fprintf(stderr, "flatmin: unknown command %q (see flatmin --help)\n", args[0])
+	return exitUsage
 }
 
+// usage writes the top-level help: the commands and the exit statuses.
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: flatmin <command> [flags]\n\ncommands:")
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
+	fmt.Fprint(w, `
+Run 'flatmin <command> --help' (or 'flatmin help <command>') for the flags
+of a command.
+
+Exit status: 0 on success; 1 for a failure (bad input data, a claim that
+fails, a run that fails, a file that cannot be written); 2 for a usage
+error (bad or missing flags or arguments), reported in one line on stderr;
+flatmin stability --check: 3 when the minimum is unstable, 4 when the
+verdict is undecided.
+`)
 }

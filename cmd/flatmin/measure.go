@@ -22,26 +22,29 @@ both infima computed exactly for the linearized model at these features.
                     gradient g_i of the model output f(x_i; θ) (n x p)
   --residuals FILE  residuals e_i = f(x_i; θ) - y_i: shape (n,) or (n, 1)
 
-Files are NumPy .npy (float64 or float32, C or Fortran order, 1-D or 2-D)
-or .csv (comma-separated numbers, one sample per line, an optional header
-line). With --json the output is one object with the keys in the order of
-the table; an undefined value (α when Σ = 0) is null, an infinite one "inf",
+Files are NumPy .npy (float64 or float32, either byte order, C or Fortran
+order) or .csv (comma-separated numbers, one sample per line, an optional
+header line). Q must be 2-D (a 1-D array is refused, not read as n x 1),
+e 1-D or a single column.
+
+With --json the output is one object with the keys in the order of the
+table; an undefined value (α when Σ = 0) is null, an infinite one "inf",
 and the bounds are null without --lr and --batch.
 
 Exit status: 0 on success, 1 for bad data (a file missing, malformed, of
 the wrong shape, with NaN or Inf, all-zero gradients or residuals), 2 for
-a usage error (bad or missing flags).
+a usage error (bad or missing flags); either error is one line on stderr.
 
 flags:`
 
 func runMeasure(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("measure", measureHelp, stderr)
+	fs := newFlagSet("measure", measureHelp, stdout, stderr)
 	grads := fs.String("grads", "", "per-sample gradients Q (.npy or .csv), n x p")
 	resid := fs.String("residuals", "", "residuals e (.npy or .csv), n or n x 1")
 	eta := fs.Float64("lr", 0, "learning rate η > 0 (with --batch)")
 	batch := fs.Int("batch", 0, "batch size B >= 1 (with --lr)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	set, code, ok := parseFlags(fs, args)
+	set, code, ok := fs.parse(args)
 	if !ok {
 		return code
 	}
@@ -70,9 +73,9 @@ func runMeasure(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "flatmin measure: %v\n", err)
-		return 1
+		return exitFailure
 	}
-	return 0
+	return exitOK
 }
 
 // measure reads Q and e and returns the quantities in the order they are

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -98,47 +97,6 @@ func tableValue(v any) string {
 	}
 }
 
-// newFlagSet returns the flag set of a command, whose -h prints help and
-// the flags' defaults on stderr.
-func newFlagSet(name, help string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, help)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// parseFlags parses args. It returns the flags given on the command line,
-// or ok = false and the exit status: 0 after -h, 2 for a usage error.
-func parseFlags(fs *flag.FlagSet, args []string) (set map[string]bool, code int, ok bool) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, 0, false
-		}
-		return nil, 2, false
-	}
-	set = map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	return set, 0, true
-}
-
-// usageError reports a usage error of command cmd and returns exit status 2.
-func usageError(stderr io.Writer, cmd, format string, args ...any) int {
-	fmt.Fprintf(stderr, "flatmin %s: %s (see flatmin %s --help)\n", cmd, fmt.Sprintf(format, args...), cmd)
-	return 2
-}
-
-// sgdError rewords an invalid (η, B) in terms of the flags --lr and --batch.
-func sgdError(err error) string {
-	var ie *theory.InputError
-	if errors.As(err, &ie) {
-		return fmt.Sprintf("%s: %s", map[string]string{"eta": "--lr", "B": "--batch"}[ie.Arg], ie.Detail)
-	}
-	return err.Error()
-}
-
 // inputs are the files a command reads: Q, and e unless residPath is "".
 type inputs struct {
 	gradsPath, residPath string
@@ -146,23 +104,21 @@ type inputs struct {
 	e                    []float64 // nil without residuals
 }
 
-// readInputs reads Q and e and checks that e is one value per row of Q.
-// Every error names the file at fault.
+// readInputs reads Q, a matrix (n, p), and e, a vector (n,) or (n, 1), and
+// checks that e is one value per row of Q. Every error names the file at
+// fault.
 func readInputs(gradsPath, residPath string) (inputs, error) {
 	in := inputs{gradsPath: gradsPath, residPath: residPath}
 	var err error
-	if in.q, err = dataio.ReadFile(gradsPath); err != nil {
+	if in.q, err = dataio.ReadFile(gradsPath, dataio.Matrix); err != nil {
 		return in, err
 	}
 	if residPath == "" {
 		return in, nil
 	}
-	e, err := dataio.ReadFile(residPath)
+	e, err := dataio.ReadFile(residPath, dataio.Vector)
 	if err != nil {
 		return in, err
-	}
-	if e.Cols != 1 {
-		return in, fmt.Errorf("%s: residuals must have shape (n,) or (n, 1), got %s", residPath, e.Shape())
 	}
 	if e.Rows != in.q.Rows {
 		return in, fmt.Errorf("%s: %d residuals, but %s has %d rows (one per sample)", residPath, e.Rows, gradsPath, in.q.Rows)
@@ -178,14 +134,27 @@ func (in inputs) state() (*theory.State, error) {
 }
 
 // blame prefixes a theory error with the file its argument came from (Q:
-// the gradients, e: the residuals), so the one line on stderr names it.
+// the gradients, e: the residuals), so the one line on stderr names it. The
+// file takes the place of the argument's name ("e.npy: zero loss: ...", not
+// "e.npy: e: zero loss: ..."), which stays where it locates an entry
+// ("q.npy: Q[3, 7]: ...").
 func (in inputs) blame(err error) error {
 	if err == nil {
 		return nil
 	}
+	path := in.gradsPath
 	var ie *theory.InputError
-	if errors.As(err, &ie) && ie.Arg == "e" && in.residPath != "" {
-		return fmt.Errorf("%s: %w", in.residPath, err)
+	if !errors.As(err, &ie) {
+		return fmt.Errorf("%s: %w", path, err)
 	}
-	return fmt.Errorf("%s: %w", in.gradsPath, err)
+	if ie.Arg == "e" && in.residPath != "" {
+		path = in.residPath
+	}
+	if ie.Row >= 0 {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if ie.Detail == "" {
+		return fmt.Errorf("%s: %w", path, ie.Err)
+	}
+	return fmt.Errorf("%s: %w: %s", path, ie.Err, ie.Detail)
 }

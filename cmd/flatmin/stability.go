@@ -22,8 +22,10 @@ when ‖H‖_F exceeds the Theorem 3.3 bound, Theorem 3.6's escape rate γ0 and
 the escape time log_γ0(1/ε) from a loss ε.
 
   --grads FILE      per-sample gradients Q: one row per sample (n x p)
-  --residuals FILE  optional residuals e (n values): only checked, and their
-                    loss reported; the oracle assumes the minimum (e = 0)
+  --residuals FILE  optional residuals e, (n,) or (n, 1): only checked, and
+                    their loss reported; the oracle assumes the minimum (e = 0)
+
+Files are read as by flatmin measure (see flatmin measure --help).
 
 ρ and η* come with enclosures the oracle proves (every rounding bounded),
 and the verdict is stable or unstable only where they decide it: an η
@@ -35,14 +37,14 @@ value that does not apply is null (without replacement when B > n, γ0 and
 the escape time when the Theorem 3.3 bound holds) and an infinite one "inf".
 
 Exit status: 0 on success, 1 for bad data (a file missing, malformed, of
-the wrong shape, with NaN or Inf, all-zero gradients), 2 for a usage error;
-with --check, 3 when the minimum is unstable and 4 when the verdict is
-undecided, for the chosen sampling.
+the wrong shape, with NaN or Inf, all-zero gradients), 2 for a usage error
+(either error is one line on stderr); with --check, 3 when the minimum is
+unstable and 4 when the verdict is undecided, for the chosen sampling.
 
 flags:`
 
 func runStability(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("stability", stabilityHelp, stderr)
+	fs := newFlagSet("stability", stabilityHelp, stdout, stderr)
 	grads := fs.String("grads", "", "per-sample gradients Q (.npy or .csv), n x p")
 	resid := fs.String("residuals", "", "optional residuals e (.npy or .csv), n or n x 1")
 	eta := fs.Float64("lr", 0, "learning rate η > 0")
@@ -51,7 +53,7 @@ func runStability(args []string, stdout, stderr io.Writer) int {
 	eps := fs.Float64("eps", 1e-3, "the loss ε of the escape time log_γ0(1/ε), 0 < ε < 1")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	check := fs.Bool("check", false, "exit 3 if unstable, 4 if undecided")
-	set, code, ok := parseFlags(fs, args)
+	set, code, ok := fs.parse(args)
 	if !ok {
 		return code
 	}
@@ -78,7 +80,7 @@ func runStability(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "flatmin stability: %v\n", err)
-		return 1
+		return exitFailure
 	}
 	if *sampling == "without" && *batch > in.q.Rows {
 		return usageError(stderr, "stability", "--batch %d exceeds the %d samples of %s: no batch without replacement", *batch, in.q.Rows, *grads)
@@ -93,17 +95,17 @@ func runStability(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "flatmin stability: %v\n", err)
-		return 1
+		return exitFailure
 	}
 	if *check {
 		switch verdict {
 		case oracle.Unstable:
-			return 3
+			return exitUnstable
 		case oracle.Undecided:
-			return 4
+			return exitUndecided
 		}
 	}
-	return 0
+	return exitOK
 }
 
 // stability runs the oracle on Q (and checks e) and returns the rows in the

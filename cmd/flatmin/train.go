@@ -40,7 +40,7 @@ be written, 2 for a usage error.
 flags:`
 
 func runTrain(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("train", trainHelp, stderr)
+	fs := newFlagSet("train", trainHelp, stdout, stderr)
 	model := fs.String("model", "", "fcn, cnn, rfm or linear")
 	width := fs.Int("width", 0, "width m (default: A.1's)")
 	n := fs.Int("n", 0, "training samples (default: A.1's)")
@@ -56,7 +56,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	out := fs.String("out", "", "write the records along training to this CSV file")
 	saveGrads := fs.String("save-grads", "", "write grads.npy and residuals.npy at the solution into this directory")
-	set, code, ok := parseFlags(fs, args)
+	set, code, ok := fs.parse(args)
 	if !ok {
 		return code
 	}
@@ -113,16 +113,16 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	bar.done()
 	if err != nil {
 		fmt.Fprintf(stderr, "flatmin train: %v\n", err)
-		return 1
+		return exitFailure
 	}
 	if err := writeRun(p, run, *out, *saveGrads); err != nil {
 		fmt.Fprintf(stderr, "flatmin train: %v\n", err)
-		return 1
+		return exitFailure
 	}
 	rows, err := quantities(run.State, &theory.SGD{Eta: cfg.Eta, Batch: cfg.Batch})
 	if err != nil {
 		fmt.Fprintf(stderr, "flatmin train: at the solution: %v\n", err)
-		return 1
+		return exitFailure
 	}
 	rows = append(rows,
 		row{"steps", run.Steps, "SGD steps taken"},
@@ -138,9 +138,9 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "flatmin train: %v\n", err)
-		return 1
+		return exitFailure
 	}
-	return 0
+	return exitOK
 }
 
 // writeRun writes the records of a run to out (CSV) and its per-sample

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -13,29 +12,34 @@ import (
 // ten times rapid's default, which `go test ./property` uses.
 const defaultChecks = 1000
 
+const verifyHelp = `usage: flatmin verify [--seed N] [--checks N] [--only ID,...] [--json] [--long]
+
+Runs the claims ledger: every claim of the paper that flatmin checks, with
+its checks and negative controls, and every misprint found, printed as a
+table (one JSON object with --json). The same seed gives the same cases and
+the same bits.
+
+Exit status: 0 if no checked claim failed, 1 if one did (or the report
+cannot be written), 2 for a usage error (bad or missing flags, an unknown
+claim ID).
+
+flags:`
+
 func runVerify(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("verify", verifyHelp, stdout, stderr)
 	seed := fs.Uint64("seed", property.DefaultSeed, "seed of the generated cases (same seed, same cases, same bits)")
 	checks := fs.Int("checks", defaultChecks, "cases per property check")
 	only := fs.String("only", "", "comma-separated claim IDs to run (default: all)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	long := fs.Bool("long", false, "run the long statistical sweeps (larger samples, more replicates)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: flatmin verify [--seed N] [--checks N] [--only ID,...] [--json] [--long]")
-		fmt.Fprintln(stderr, "Runs the claims ledger; exit status 0 iff no checked claim failed.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if _, code, ok := fs.parse(args); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "flatmin verify: unexpected argument %q\n", fs.Arg(0))
-		return 2
+		return usageError(stderr, "verify", "unexpected argument %q", fs.Arg(0))
 	}
 	if *checks < 1 {
-		fmt.Fprintf(stderr, "flatmin verify: --checks must be >= 1, got %d\n", *checks)
-		return 2
+		return usageError(stderr, "verify", "--checks must be >= 1, got %d", *checks)
 	}
 	var ids []string
 	if *only != "" {
@@ -44,22 +48,21 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	rep, err := property.RunLedger(property.Options{Seed: *seed, Checks: *checks, Long: *long}, ids, ledgerProgress(stderr))
-	if err != nil {
-		fmt.Fprintf(stderr, "flatmin verify: %v\n", err)
-		return 2
+	if err != nil { // an unknown claim ID, found before anything runs
+		return usageError(stderr, "verify", "--only: %v", err)
 	}
 	if *asJSON {
 		if err := rep.WriteJSON(stdout); err != nil {
 			fmt.Fprintf(stderr, "flatmin verify: %v\n", err)
-			return 2
+			return exitFailure
 		}
 	} else {
 		rep.WriteTable(stdout)
 	}
 	if !rep.OK() {
-		return 1
+		return exitFailure
 	}
-	return 0
+	return exitOK
 }
 
 // ledgerProgress returns a progress callback that draws a bar on w when w

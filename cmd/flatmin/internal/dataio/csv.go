@@ -8,14 +8,16 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // DecodeCSV decodes comma-separated numbers, one sample per line, every line
 // with the same number of fields. The first line may be a header, and is
 // taken as one only when it is clearly not data: every field non-empty and
 // none a number. Fields may be quoted and padded with spaces; blank lines
-// and a UTF-8 byte order mark are skipped. A CSV array is always 2-D (a single column is n x 1).
-func DecodeCSV(b []byte) (Array, error) {
+// and a UTF-8 byte order mark are skipped. A CSV array is always 2-D (a
+// single column is n x 1), and must be of the given layout.
+func DecodeCSV(b []byte, layout Layout) (Array, error) {
 	r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(b, []byte("\ufeff"))))
 	r.FieldsPerRecord = -1 // field counts are checked below, to say which line
 	r.ReuseRecord = true
@@ -61,15 +63,18 @@ func DecodeCSV(b []byte) (Array, error) {
 	if a.Rows == 0 {
 		return Array{}, newErr(ErrShape, "no data rows")
 	}
+	if err := layout.check([]int{a.Rows, a.Cols}); err != nil {
+		return Array{}, err
+	}
 	return a, nil
 }
 
 // isHeader says whether a first line is a header: every field non-empty
-// and none of them a number or starting with one ("1 2 3" is data written
-// with the wrong delimiter).
+// and none of them a number or starting with one ("1 2 3" and "1;2;3" are
+// data written with the wrong delimiter).
 func isHeader(rec []string) bool {
 	for _, cell := range rec {
-		f := strings.Fields(cell)
+		f := otherFields(cell)
 		if len(f) == 0 {
 			return false
 		}
@@ -78,6 +83,12 @@ func isHeader(rec []string) bool {
 		}
 	}
 	return true
+}
+
+// otherFields splits a field at the delimiters other than ',' that numbers
+// are written with: spaces, tabs and semicolons.
+func otherFields(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ';' || unicode.IsSpace(r) })
 }
 
 // parseCell parses one field as a finite float64.
@@ -92,7 +103,7 @@ func parseCell(cell string) (float64, *Error) {
 		return 0, newErr(ErrNotFinite, "%q overflows float64", s)
 	case err != nil:
 		hint := ""
-		if f := strings.Fields(s); len(f) > 1 {
+		if f := otherFields(s); len(f) > 1 {
 			if _, err := strconv.ParseFloat(f[0], 64); err == nil {
 				hint = " (the delimiter is ','; with numpy.savetxt pass delimiter=',')"
 			}

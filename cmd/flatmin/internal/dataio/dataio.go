@@ -58,6 +58,39 @@ func newErr(kind error, format string, args ...any) *Error {
 	return &Error{Err: kind, Detail: fmt.Sprintf(format, args...)}
 }
 
+// Layout is the shape of array a caller takes. The readers check it against
+// the shape a file declares (a .npy header) or has (a .csv file, always 2-D)
+// and refuse any other with ErrShape, naming the shape found and the one
+// wanted: a .npy file before any of its data is decoded.
+type Layout int
+
+const (
+	// Matrix is a 2-D array (n, p): one row per sample, such as the
+	// per-sample gradients Q. A 1-D array is refused, not read as n x 1.
+	Matrix Layout = iota
+	// Vector is one value per sample, such as the residuals e: a 1-D array
+	// (n,), or a 2-D one with one column (n, 1), as a one-column CSV file is.
+	Vector
+)
+
+// String says what the layout wants, for error messages.
+func (l Layout) String() string {
+	if l == Vector {
+		return "(n,) or (n, 1), one value per sample"
+	}
+	return "2-D (n, p), one row per sample"
+}
+
+// check refuses a shape the layout does not take.
+func (l Layout) check(shape []int) *Error {
+	switch {
+	case len(shape) == 2 && (l == Matrix || shape[1] == 1),
+		len(shape) == 1 && l == Vector:
+		return nil
+	}
+	return newErr(ErrShape, "%d-D array of shape %s; want %s", len(shape), npyShape(shape), l)
+}
+
 // Array is a numeric array: Rows x Cols entries, row-major, all finite.
 // A 1-D array of length n is read as n x 1 with OneD set.
 type Array struct {
@@ -74,9 +107,10 @@ func (a Array) Shape() string {
 	return fmt.Sprintf("(%d, %d)", a.Rows, a.Cols)
 }
 
-// ReadFile reads a .npy or .csv file (chosen by its extension, in any case).
-func ReadFile(path string) (Array, error) {
-	var decode func([]byte) (Array, error)
+// ReadFile reads a .npy or .csv file (chosen by its extension, in any case)
+// holding an array of the given layout.
+func ReadFile(path string, layout Layout) (Array, error) {
+	var decode func([]byte, Layout) (Array, error)
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".npy":
 		decode = DecodeNPY
@@ -93,7 +127,7 @@ func ReadFile(path string) (Array, error) {
 		}
 		return Array{}, &Error{File: path, Err: err}
 	}
-	a, err := decode(b)
+	a, err := decode(b, layout)
 	if e, ok := err.(*Error); ok {
 		e.File = path
 	}

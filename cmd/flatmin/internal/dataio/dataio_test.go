@@ -10,39 +10,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flatmin/flatmin/cmd/flatmin/internal/npytest"
 	"github.com/google/go-cmp/cmp"
 )
 
-// npyFile assembles a .npy file: the magic string, the version, the header
-// length, the header dictionary ended by '\n', and the payload.
-func npyFile(major byte, dict string, payload []byte) []byte {
-	b := []byte(npyMagic)
-	b = append(b, major, 0)
-	if major == 1 {
-		b = binary.LittleEndian.AppendUint16(b, uint16(len(dict)+1))
-	} else {
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(dict)+1))
-	}
-	b = append(append(b, dict...), '\n')
-	return append(b, payload...)
-}
-
-// f8 and f4 encode values as little- or big-endian float64 and float32.
-func f8(order binary.AppendByteOrder, v ...float64) []byte {
-	var b []byte
-	for _, x := range v {
-		b = order.AppendUint64(b, math.Float64bits(x))
-	}
-	return b
-}
-
-func f4(order binary.AppendByteOrder, v ...float32) []byte {
-	var b []byte
-	for _, x := range v {
-		b = order.AppendUint32(b, math.Float32bits(x))
-	}
-	return b
-}
+// The .npy builders, shared with cmd/flatmin's tests.
+var (
+	npyFile = npytest.File
+	f8      = npytest.F8
+	f4      = npytest.F4
+)
 
 var le, be = binary.LittleEndian, binary.BigEndian
 
@@ -73,10 +50,18 @@ var npyCases = []struct {
 	{"double quotes, spaces, Python 2 longs", npyFile(1, ` { "descr" :"<f8" ,"fortran_order":False,"shape":( 2L , 3L , ) }   `, c23), m23},
 }
 
+// layoutOf is the layout that takes a: Vector for a 1-D array, else Matrix.
+func layoutOf(a Array) Layout {
+	if a.OneD {
+		return Vector
+	}
+	return Matrix
+}
+
 func TestDecodeNPY(t *testing.T) {
 	for _, tc := range npyCases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := DecodeNPY(tc.file)
+			got, err := DecodeNPY(tc.file, layoutOf(tc.want))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,55 +74,97 @@ func TestDecodeNPY(t *testing.T) {
 
 func TestDecodeNPYErrors(t *testing.T) {
 	hdr := func(dict string, payload []byte) []byte { return npyFile(1, dict, payload) }
-	f8hdr := func(shape string) string {
-		return "{'descr': '<f8', 'fortran_order': False, 'shape': " + shape + ", }"
-	}
+	f8hdr := func(shape string) string { return npytest.Dict("<f8", shape) }
 	good := hdr(f8hdr("(2, 3)"), f8(le, 1, 2, 3, 4, 5, 6))
 	for _, tc := range []struct {
 		name string
 		file []byte
 		kind error
 		msg  string // a part of the message
+		as   Layout // the layout the file is decoded as
 	}{
-		{"empty file", nil, ErrFormat, "not a .npy file"},
-		{"no magic", []byte("PK\x03\x04 an npz archive"), ErrFormat, "not a .npy file"},
-		{"truncated preamble", []byte(npyMagic + "\x01"), ErrFormat, "truncated .npy header"},
-		{"truncated v2 preamble", []byte(npyMagic + "\x02\x00\x10\x00"), ErrFormat, "truncated .npy header"},
-		{"version 4", npyFile(4, f8hdr("(1,)"), f8(le, 1)), ErrFormat, "version 4.0"},
-		{"header longer than the file", good[:40], ErrFormat, "truncated .npy header"},
-		{"v2 header length 4 GiB", append([]byte(npyMagic+"\x02\x00\xff\xff\xff\xff"), "{}\n"...), ErrFormat, "it claims 4294967295 bytes, the file has 3"},
-		{"header without newline", append([]byte(npyMagic+"\x01\x00\x02\x00"), "{}"...), ErrFormat, "does not end with a newline"},
-		{"header not a dict", hdr("['descr', '<f8']", nil), ErrFormat, "want '{'"},
-		{"missing key", hdr("{'descr': '<f8', 'shape': (1,)}", f8(le, 1)), ErrFormat, `no "fortran_order" key`},
-		{"unknown key", hdr("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), 'x': 1}", nil), ErrFormat, `unexpected key "x"`},
-		{"duplicate key", hdr("{'descr': '<f8', 'descr': '<f8'}", nil), ErrFormat, `duplicate key "descr"`},
-		{"bad fortran_order", hdr("{'descr': '<f8', 'fortran_order': 0, 'shape': (1,)}", nil), ErrFormat, "True or False"},
-		{"shape not a tuple", hdr(f8hdr("[2, 3]"), nil), ErrFormat, "tuple of non-negative integers"},
-		{"shape (3) is not a tuple", hdr(f8hdr("(3)"), f8(le, 1, 2, 3)), ErrFormat, "tuple of non-negative integers"},
-		{"negative dimension", hdr(f8hdr("(-3,)"), nil), ErrFormat, "tuple of non-negative integers"},
-		{"dimension beyond int", hdr(f8hdr("(99999999999999999999,)"), nil), ErrFormat, "tuple of non-negative integers"},
-		{"unterminated string", hdr("{'descr: '<f8'}", nil), ErrFormat, "malformed .npy header"},
-		{"text after the dict", hdr(f8hdr("(1,)")+" x", f8(le, 1)), ErrFormat, "after '}'"},
-		{"int64", hdr("{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }", f8(le, 1)), ErrDtype, `"<i8" (signed integer, 8 bytes)`},
-		{"float16", hdr("{'descr': '<f2', 'fortran_order': False, 'shape': (1,), }", []byte{0, 0}), ErrDtype, `"<f2" (floating point, 2 bytes)`},
-		{"complex128", hdr("{'descr': '<c16', 'fortran_order': False, 'shape': (1,), }", nil), ErrDtype, "complex"},
-		{"object", hdr("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }", nil), ErrDtype, "Python object"},
-		{"structured", hdr("{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (1,), }", nil), ErrDtype, "structured"},
-		{"0-D", hdr(f8hdr("()"), f8(le, 1)), ErrShape, "0-D array of shape ()"},
-		{"3-D", hdr(f8hdr("(1, 2, 1)"), f8(le, 1, 2)), ErrShape, "3-D array of shape (1, 2, 1)"},
-		{"empty rows", hdr(f8hdr("(0, 3)"), nil), ErrShape, "empty array of shape (0, 3)"},
-		{"empty 1-D", hdr(f8hdr("(0,)"), nil), ErrShape, "empty array of shape (0,)"},
-		{"data too short", good[:len(good)-1], ErrFormat, "needs 48 bytes of data, the file has 47"},
-		{"data too long", append(good, 0), ErrFormat, "needs 48 bytes of data, the file has 49"},
-		{"huge claimed shape", hdr(f8hdr("(4294967296, 4294967296)"), f8(le, 1)), ErrFormat, "4294967296·4294967296·8 bytes"},
-		{"NaN", hdr(f8hdr("(2, 3)"), f8(le, 1, 2, 3, 4, math.NaN(), 6)), ErrNotFinite, "NaN at [1, 1]"},
-		{"Inf in Fortran order", hdr("{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3), }", f8(le, 1, 4, 2, math.Inf(-1), 3, 6)), ErrNotFinite, "-Inf at [1, 1]"},
-		{"Inf 1-D", hdr(f8hdr("(3,)"), f8(le, 1, 2, math.Inf(1))), ErrNotFinite, "+Inf at [2]"},
-		{"float32 NaN", hdr("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", f4(le, float32(math.NaN()), 1)), ErrNotFinite, "NaN at [0]"},
+		{"empty file", nil, ErrFormat, "not a .npy file", Matrix},
+		{"no magic", []byte("PK\x03\x04 an npz archive"), ErrFormat, "not a .npy file", Matrix},
+		{"truncated preamble", []byte(npyMagic + "\x01"), ErrFormat, "truncated .npy header", Matrix},
+		{"truncated v2 preamble", []byte(npyMagic + "\x02\x00\x10\x00"), ErrFormat, "truncated .npy header", Matrix},
+		{"version 4", npyFile(4, f8hdr("(1,)"), f8(le, 1)), ErrFormat, "version 4.0", Vector},
+		{"header longer than the file", good[:40], ErrFormat, "truncated .npy header", Matrix},
+		{"v2 header length 4 GiB", append([]byte(npyMagic+"\x02\x00\xff\xff\xff\xff"), "{}\n"...), ErrFormat, "it claims 4294967295 bytes, the file has 3", Matrix},
+		{"header without newline", append([]byte(npyMagic+"\x01\x00\x02\x00"), "{}"...), ErrFormat, "does not end with a newline", Matrix},
+		{"header not a dict", hdr("['descr', '<f8']", nil), ErrFormat, "want '{'", Matrix},
+		{"missing key", hdr("{'descr': '<f8', 'shape': (1,)}", f8(le, 1)), ErrFormat, `no "fortran_order" key`, Vector},
+		{"unknown key", hdr("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), 'x': 1}", nil), ErrFormat, `unexpected key "x"`, Vector},
+		{"duplicate key", hdr("{'descr': '<f8', 'descr': '<f8'}", nil), ErrFormat, `duplicate key "descr"`, Matrix},
+		{"bad fortran_order", hdr("{'descr': '<f8', 'fortran_order': 0, 'shape': (1,)}", nil), ErrFormat, "True or False", Vector},
+		{"shape not a tuple", hdr(f8hdr("[2, 3]"), nil), ErrFormat, "tuple of non-negative integers", Matrix},
+		{"shape (3) is not a tuple", hdr(f8hdr("(3)"), f8(le, 1, 2, 3)), ErrFormat, "tuple of non-negative integers", Matrix},
+		{"negative dimension", hdr(f8hdr("(-3,)"), nil), ErrFormat, "tuple of non-negative integers", Vector},
+		{"dimension beyond int", hdr(f8hdr("(99999999999999999999,)"), nil), ErrFormat, "tuple of non-negative integers", Vector},
+		{"unterminated string", hdr("{'descr: '<f8'}", nil), ErrFormat, "malformed .npy header", Matrix},
+		{"text after the dict", hdr(f8hdr("(1,)")+" x", f8(le, 1)), ErrFormat, "after '}'", Vector},
+		{"int64", hdr("{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }", f8(le, 1)), ErrDtype, `"<i8" (signed integer, 8 bytes)`, Vector},
+		{"float16", hdr("{'descr': '<f2', 'fortran_order': False, 'shape': (1,), }", []byte{0, 0}), ErrDtype, `"<f2" (floating point, 2 bytes)`, Vector},
+		{"complex128", hdr("{'descr': '<c16', 'fortran_order': False, 'shape': (1,), }", nil), ErrDtype, "complex", Vector},
+		{"object", hdr("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }", nil), ErrDtype, "Python object", Vector},
+		{"structured", hdr("{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (1,), }", nil), ErrDtype, "structured", Vector},
+		{"0-D", hdr(f8hdr("()"), f8(le, 1)), ErrShape, "0-D array of shape (); want 2-D (n, p), one row per sample", Matrix},
+		{"3-D", hdr(f8hdr("(1, 2, 1)"), f8(le, 1, 2)), ErrShape, "3-D array of shape (1, 2, 1); want 2-D (n, p), one row per sample", Matrix},
+		{"1-D", hdr(f8hdr("(3,)"), f8(le, 1, 2, 3)), ErrShape, "1-D array of shape (3,); want 2-D (n, p), one row per sample", Matrix},
+		{"empty rows", hdr(f8hdr("(0, 3)"), nil), ErrShape, "empty array of shape (0, 3)", Matrix},
+		{"empty 1-D", hdr(f8hdr("(0,)"), nil), ErrShape, "empty array of shape (0,)", Vector},
+		{"data too short", good[:len(good)-1], ErrFormat, "needs 48 bytes of data, the file has 47", Matrix},
+		{"data too long", append(good, 0), ErrFormat, "needs 48 bytes of data, the file has 49", Matrix},
+		{"huge claimed shape", hdr(f8hdr("(4294967296, 4294967296)"), f8(le, 1)), ErrFormat, "4294967296·4294967296·8 bytes", Matrix},
+		{"NaN", hdr(f8hdr("(2, 3)"), f8(le, 1, 2, 3, 4, math.NaN(), 6)), ErrNotFinite, "NaN at [1, 1]", Matrix},
+		{"Inf in Fortran order", hdr("{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3), }", f8(le, 1, 4, 2, math.Inf(-1), 3, 6)), ErrNotFinite, "-Inf at [1, 1]", Matrix},
+		{"Inf 1-D", hdr(f8hdr("(3,)"), f8(le, 1, 2, math.Inf(1))), ErrNotFinite, "+Inf at [2]", Vector},
+		{"float32 NaN", hdr("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", f4(le, float32(math.NaN()), 1)), ErrNotFinite, "NaN at [0]", Vector},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := DecodeNPY(tc.file)
+			_, err := DecodeNPY(tc.file, tc.as)
 			checkErr(t, err, tc.kind, tc.msg)
+		})
+	}
+}
+
+// TestLayouts: a Vector is (n,) or (n, 1), a Matrix is 2-D, in either
+// format; any other shape is refused naming the shape found and the one
+// wanted, a .npy file's from its header alone (the data here is too short).
+func TestLayouts(t *testing.T) {
+	npy := func(shape string) []byte {
+		return npyFile(1, npytest.Dict("<f8", shape), f8(le, 1))
+	}
+	for _, tc := range []struct {
+		name   string
+		file   []byte
+		csv    bool
+		layout Layout
+		msg    string // "" if accepted
+	}{
+		{"vector (n,)", npy("(1,)"), false, Vector, ""},
+		{"vector (n, 1)", npy("(1, 1)"), false, Vector, ""},
+		{"vector one-column CSV", []byte("1\n2\n"), true, Vector, ""},
+		{"matrix (n, 1)", npy("(1, 1)"), false, Matrix, ""},
+		{"vector (n, 2)", npy("(5, 2)"), false, Vector, "2-D array of shape (5, 2); want (n,) or (n, 1), one value per sample"},
+		{"vector two-column CSV", []byte("1,2\n"), true, Vector, "2-D array of shape (1, 2); want (n,) or (n, 1), one value per sample"},
+		{"vector 0-D", npy("()"), false, Vector, "0-D array of shape (); want (n,) or (n, 1)"},
+		{"vector 3-D", npy("(4, 1, 1)"), false, Vector, "3-D array of shape (4, 1, 1); want (n,) or (n, 1)"},
+		{"matrix 1-D", npy("(7,)"), false, Matrix, "1-D array of shape (7,); want 2-D (n, p), one row per sample"},
+		{"matrix huge 1-D", npy("(1099511627776,)"), false, Matrix, "1-D array of shape (1099511627776,); want 2-D"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			decode := DecodeNPY
+			if tc.csv {
+				decode = DecodeCSV
+			}
+			_, err := decode(tc.file, tc.layout)
+			if tc.msg == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			checkErr(t, err, ErrShape, tc.msg)
 		})
 	}
 }
@@ -175,7 +202,7 @@ var csvCases = []struct {
 func TestDecodeCSV(t *testing.T) {
 	for _, tc := range csvCases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := DecodeCSV([]byte(tc.file))
+			got, err := DecodeCSV([]byte(tc.file), layoutOf(tc.want))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -202,6 +229,7 @@ func TestDecodeCSVErrors(t *testing.T) {
 		{"second header", "a,b\nc,d\n", ErrNotNumber, `line 2, column 1: "c"`},
 		{"empty cell", "1,,3\n", ErrNotNumber, "line 1, column 2: empty field"},
 		{"space-delimited", "1 2 3\n", ErrNotNumber, "the delimiter is ','"},
+		{"semicolon-delimited", "1;2;3\n4;5;6\n", ErrNotNumber, `line 1, column 1: "1;2;3" (the delimiter is ','`},
 		{"NaN", "1,2\n3,nan\n", ErrNotFinite, "line 2, column 2: NaN"},
 		{"Inf", "1,-Inf\n", ErrNotFinite, "line 1, column 2: -Inf"},
 		{"overflow", "1e999\n", ErrNotFinite, `line 1, column 1: "1e999" overflows float64`},
@@ -209,7 +237,7 @@ func TestDecodeCSVErrors(t *testing.T) {
 		{"unterminated quote", "1,\"2\n", ErrFormat, "extraneous or missing \" in quoted-field"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := DecodeCSV([]byte(tc.file))
+			_, err := DecodeCSV([]byte(tc.file), Matrix)
 			checkErr(t, err, tc.kind, tc.msg)
 		})
 	}
@@ -222,11 +250,11 @@ func TestReadFileErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := filepath.Join(dir, "missing.npy")
-	_, err := ReadFile(missing)
+	_, err := ReadFile(missing, Matrix)
 	checkErr(t, err, fs.ErrNotExist, missing+": no such file or directory")
-	_, err = ReadFile(filepath.Join(dir, "q.txt"))
+	_, err = ReadFile(filepath.Join(dir, "q.txt"), Matrix)
 	checkErr(t, err, ErrFileType, "q.txt: unknown file type: want a .npy or .csv file")
-	_, err = ReadFile(bad)
+	_, err = ReadFile(bad, Matrix)
 	checkErr(t, err, ErrShape, bad+": wrong shape: ragged rows: line 2 has 1 fields, line 1 has 2")
 }
 
@@ -236,7 +264,7 @@ func TestReadFileErrors(t *testing.T) {
 // float32-exact and %.17g round-trips a float64.
 func TestReadNumPyFiles(t *testing.T) {
 	dir := filepath.Join("..", "..", "testdata")
-	want, err := ReadFile(filepath.Join(dir, "q.npy"))
+	want, err := ReadFile(filepath.Join(dir, "q.npy"), Matrix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +272,7 @@ func TestReadNumPyFiles(t *testing.T) {
 		t.Fatalf("q.npy: shape %s, want (20, 50)", want.Shape())
 	}
 	for _, name := range []string{"q_f32.npy", "q_fortran.npy", "q_be.npy", "q.csv"} {
-		got, err := ReadFile(filepath.Join(dir, name))
+		got, err := ReadFile(filepath.Join(dir, name), Matrix)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -252,11 +280,11 @@ func TestReadNumPyFiles(t *testing.T) {
 			t.Errorf("%s differs from q.npy (-q.npy +%s)\n%s", name, name, diff)
 		}
 	}
-	e, err := ReadFile(filepath.Join(dir, "e.npy"))
+	e, err := ReadFile(filepath.Join(dir, "e.npy"), Vector)
 	if err != nil {
 		t.Fatal(err)
 	}
-	col, err := ReadFile(filepath.Join(dir, "e_col.npy"))
+	col, err := ReadFile(filepath.Join(dir, "e_col.npy"), Vector)
 	if err != nil {
 		t.Fatal(err)
 	}

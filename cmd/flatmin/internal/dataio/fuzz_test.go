@@ -9,9 +9,10 @@ import (
 	"testing"
 )
 
-// FuzzReadNPY: any bytes decode to a valid array or to a one-line *Error,
-// never a panic, and the array is no larger than the bytes can hold (so a
-// header claiming a huge shape cannot make the reader allocate for it).
+// FuzzReadNPY: any bytes decode, as a Matrix and as a Vector, to a valid
+// array of that layout or to a one-line *Error, never a panic, and the array
+// is no larger than the bytes can hold (so a header claiming a huge shape
+// cannot make the reader allocate for it).
 func FuzzReadNPY(f *testing.F) {
 	for _, c := range npyCases {
 		f.Add(c.file)
@@ -20,9 +21,11 @@ func FuzzReadNPY(f *testing.F) {
 		f.Add(readTestdata(f, name))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		a, err := DecodeNPY(b)
-		// Every entry takes at least 4 bytes (float32).
-		checkDecoded(t, a, err, len(b)/4)
+		for _, layout := range []Layout{Matrix, Vector} {
+			a, err := DecodeNPY(b, layout)
+			// Every entry takes at least 4 bytes (float32).
+			checkDecoded(t, a, err, layout, len(b)/4)
+		}
 	})
 }
 
@@ -33,9 +36,11 @@ func FuzzReadCSV(f *testing.F) {
 	}
 	f.Add(readTestdata(f, "q.csv"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		a, err := DecodeCSV(b)
-		// Every entry takes at least one byte (a digit).
-		checkDecoded(t, a, err, len(b))
+		for _, layout := range []Layout{Matrix, Vector} {
+			a, err := DecodeCSV(b, layout)
+			// Every entry takes at least one byte (a digit).
+			checkDecoded(t, a, err, layout, len(b))
+		}
 	})
 }
 
@@ -49,8 +54,8 @@ func readTestdata(f *testing.F, name string) []byte {
 }
 
 // checkDecoded checks a decoder's result: an *Error on one line, or a
-// non-empty Rows x Cols array of at most maxLen finite entries.
-func checkDecoded(t *testing.T, a Array, err error, maxLen int) {
+// non-empty Rows x Cols array of the layout, of at most maxLen finite entries.
+func checkDecoded(t *testing.T, a Array, err error, layout Layout, maxLen int) {
 	if err != nil {
 		var e *Error
 		if !errors.As(err, &e) || strings.Contains(err.Error(), "\n") {
@@ -58,7 +63,8 @@ func checkDecoded(t *testing.T, a Array, err error, maxLen int) {
 		}
 		return
 	}
-	if a.Rows < 1 || a.Cols < 1 || len(a.Data) != a.Rows*a.Cols || len(a.Data) > maxLen || (a.OneD && a.Cols != 1) {
+	if a.Rows < 1 || a.Cols < 1 || len(a.Data) != a.Rows*a.Cols || len(a.Data) > maxLen || (a.OneD && a.Cols != 1) ||
+		(layout == Matrix && a.OneD) || (layout == Vector && a.Cols != 1) {
 		t.Fatalf("array %s with %d entries from %d-entry input", a.Shape(), len(a.Data), maxLen)
 	}
 	for k, v := range a.Data {

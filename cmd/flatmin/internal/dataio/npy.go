@@ -22,9 +22,9 @@ type npyHeader struct {
 	shape   []int
 }
 
-// DecodeNPY decodes a NumPy .npy file: a 1-D or 2-D array of float64 or
-// float32 (either byte order), in C or Fortran order, with at least one
-// entry, all finite.
+// DecodeNPY decodes a NumPy .npy file: an array of the given layout, of
+// float64 or float32 (either byte order), in C or Fortran order, with at
+// least one entry, all finite.
 //
 // npyio's own header parser slices the header at fixed offsets and panics on
 // any header that is not laid out exactly as NumPy writes it (no final
@@ -32,10 +32,13 @@ type npyHeader struct {
 // shape alone. So the header is parsed and checked here, the size of the data
 // is checked against the shape, and npyio decodes the data behind a
 // canonical header.
-func DecodeNPY(b []byte) (Array, error) {
+func DecodeNPY(b []byte, layout Layout) (Array, error) {
 	h, data, err := parseNPYHeader(b)
 	if err != nil {
 		return Array{}, err
+	}
+	if err := layout.check(h.shape); err != nil {
+		return Array{}, err // the shape is 1-D or 2-D from here on
 	}
 	size, err := npyItemSize(h.descr)
 	if err != nil {
@@ -148,7 +151,11 @@ func npyDescribe(descr string) string {
 		return strconv.Quote(descr)
 	}
 	if n, err := strconv.Atoi(s[1:]); err == nil {
-		return fmt.Sprintf("%q (%s, %d bytes)", descr, kind, n)
+		unit := "bytes"
+		if n == 1 {
+			unit = "byte"
+		}
+		return fmt.Sprintf("%q (%s, %d %s)", descr, kind, n, unit)
 	}
 	return fmt.Sprintf("%q (%s)", descr, kind)
 }
@@ -272,9 +279,6 @@ func parseNPYDict(text string) (npyHeader, error) {
 		if !seen[k] {
 			return h, newErr(ErrFormat, "malformed .npy header: no %q key", k)
 		}
-	}
-	if len(h.shape) != 1 && len(h.shape) != 2 {
-		return h, newErr(ErrShape, "%d-D array of shape %s; want 1-D (n) or 2-D (n, p)", len(h.shape), npyShape(h.shape))
 	}
 	return h, nil
 }

@@ -13,12 +13,13 @@ func TestWriteNPYRoundTrip(t *testing.T) {
 		name       string
 		rows, cols int
 		wantCols   int
-	}{{"q.npy", 2, 3, 3}, {"e.npy", 6, 0, 1}} {
+		layout     Layout
+	}{{"q.npy", 2, 3, 3, Matrix}, {"e.npy", 6, 0, 1, Vector}} {
 		path := filepath.Join(dir, tc.name)
 		if err := WriteNPY(path, q, tc.rows, tc.cols); err != nil {
 			t.Fatal(err)
 		}
-		a, err := ReadFile(path)
+		a, err := ReadFile(path, tc.layout)
 		if err != nil {
 			t.Fatal(err)
 		}
