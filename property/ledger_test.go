@@ -2,21 +2,26 @@ package property
 
 import (
 	"flag"
-	"os"
 	"strconv"
 	"testing"
 
 	"pgregory.net/rapid"
+
+	"github.com/flatmin/flatmin/numerics"
 )
 
 // TestMain fixes rapid's seed to DefaultSeed unless -rapid.seed is given, so
-// that `go test ./property` is reproducible; pass -rapid.seed to explore.
+// that `go test ./property` is reproducible; pass -rapid.seed to explore. It
+// runs the checks on numerics' kernels as gonum's BLAS, as `flatmin verify`
+// does (numerics.UseAsGonumBLAS).
 func TestMain(m *testing.M) {
 	flag.Parse()
 	if f := flag.Lookup("rapid.seed"); f.Value.String() == "0" {
 		_ = f.Value.Set(strconv.FormatUint(DefaultSeed, 10))
 	}
-	os.Exit(m.Run())
+	restore := numerics.UseAsGonumBLAS()
+	defer restore()
+	m.Run()
 }
 
 // TestLedger runs every check of every claim under go test, as
