@@ -13,9 +13,12 @@ type Claim struct {
 	ID        string
 	Section   string // of the paper
 	Statement string
-	Kinds     []Kind // the kinds of check CLAIMS.md asks for
-	Checks    []Check
-	Controls  []Control
+	Kinds     []Kind // the kinds of check it asks for
+	// Note is a remark on the paper's statement that no check can make
+	// (a harmless slip of notation, say); CLAIMS.md prints it.
+	Note     string
+	Checks   []Check
+	Controls []Control
 }
 
 // Checked reports whether any check is attached.

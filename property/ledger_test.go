@@ -1,7 +1,9 @@
 package property
 
 import (
+	"bytes"
 	"flag"
+	"os"
 	"strconv"
 	"testing"
 
@@ -74,4 +76,21 @@ func TestEveryCheckedClaimHasAControl(t *testing.T) {
 func seedFromFlag() uint64 {
 	s, _ := strconv.ParseUint(flag.Lookup("rapid.seed").Value.String(), 10, 64)
 	return s
+}
+
+// TestCatalogueIsGenerated: the committed CLAIMS.md is what WriteCatalogue
+// makes of the ledger, so a claim, check or control changed without
+// `go generate ./property` fails here, before CI's own regeneration.
+func TestCatalogueIsGenerated(t *testing.T) {
+	committed, err := os.ReadFile("../CLAIMS.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := WriteCatalogue(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(committed, b.Bytes()) {
+		t.Error("CLAIMS.md is stale: regenerate it with go generate ./property")
+	}
 }

@@ -34,7 +34,7 @@ type Result struct {
 	ID        string        `json:"id"`
 	Statement string        `json:"statement"`
 	Kind      string        `json:"kind"`         // the kinds of the checks that ran, "exact + property"
-	Planned   string        `json:"planned_kind"` // the kinds CLAIMS.md asks for
+	Planned   string        `json:"planned_kind"` // the kinds of check the claim asks for
 	Status    Status        `json:"status"`
 	Cases     int           `json:"cases"`
 	Worst     *float64      `json:"worst_margin"` // nil when no case ran
