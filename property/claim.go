@@ -161,3 +161,20 @@ type Tally struct {
 	Bucket string `json:"bucket"`
 	Count  int    `json:"count"`
 }
+
+// variant selects the formula a check uses: rightFormula, or a deliberately
+// wrong one for a negative control, each file numbering its own in a band
+// of its own. Checks that receive their formulas as values instead (a
+// control being the check handed a wrong one: def_alignment.go, sec33.go)
+// need none.
+type variant int
+
+const (
+	rightFormula variant = iota
+	printedEq11
+	trGSigmaWithoutP
+	gammaPlainNorms
+	lossWithout1n
+	h2ForH3
+	equalityWithout2
+)
