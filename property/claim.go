@@ -164,10 +164,9 @@ type Tally struct {
 
 // variant selects the formula a check uses: rightFormula, or a deliberately
 // wrong one for a negative control, each file numbering its own in a band
-// of its own. Checks that receive their formulas as values instead (a
-// control being the check handed a wrong one: def_alignment.go,
-// gaussian.go, sec33.go)
-// need none.
+// of its own. The checks of def_alignment.go, gaussian.go and sec33.go
+// need none: they receive their formulas as values, and a control is the
+// check handed a wrong one.
 type variant int
 
 const (
