@@ -4,13 +4,14 @@ import (
 	"math"
 
 	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/blas/gonum"
 )
 
 // BLAS is gonum's blas.Float64 running Ddot, Daxpy, Dscal, Dnrm2, Dgemv, Dgemm
 // and Dsyrk on the kernels of this package; every other routine is the
-// embedded gonum.Implementation. Install it with blas64.Use(numerics.BLAS{})
-// so that gonum's mat and lapack run on these kernels.
+// embedded gonum.Implementation. UseAsGonumBLAS installs it as gonum's
+// global BLAS, so that gonum's mat and lapack run on these kernels.
 //
 // Arguments are checked, and bad ones panic, as in gonum. Strided vectors are
 // gathered, so Ddot and Dnrm2 give the bits of Dot and Nrm2 on the gathered
@@ -19,6 +20,20 @@ import (
 type BLAS struct{ gonum.Implementation }
 
 var _ blas.Float64 = BLAS{}
+
+// UseAsGonumBLAS makes BLAS the implementation behind gonum's blas64, and
+// so behind every gonum mat and lapack call of the process, and returns a
+// function that puts back the one it replaced. Nothing installs it
+// implicitly: a program opts in, once, before it starts the goroutines that
+// use gonum (blas64.Use is not safe to call concurrently with them).
+// cmd/flatmin and the tests of the packages built on theory do, and the
+// golden files pin the bits it gives; another program that wants the same
+// bits, or the speed, calls it too.
+func UseAsGonumBLAS() (restore func()) {
+	prev := blas64.Implementation()
+	blas64.Use(BLAS{})
+	return func() { blas64.Use(prev) }
+}
 
 // Panic messages, gonum's own.
 const (

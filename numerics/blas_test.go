@@ -7,8 +7,23 @@ import (
 	"slices"
 	"testing"
 
+	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/blas/testblas"
 )
+
+// TestUseAsGonumBLAS: blas64 hands out BLAS once it is installed, and the
+// implementation it replaced once restored.
+func TestUseAsGonumBLAS(t *testing.T) {
+	before := blas64.Implementation()
+	restore := UseAsGonumBLAS()
+	if _, ok := blas64.Implementation().(BLAS); !ok {
+		t.Errorf("installed: blas64 uses %T, want numerics.BLAS", blas64.Implementation())
+	}
+	restore()
+	if got := blas64.Implementation(); got != before {
+		t.Errorf("restored: blas64 uses %T, want %T", got, before)
+	}
+}
 
 // The conformance suite of gonum, on every implementation.
 func TestBLASConformance(t *testing.T) {

@@ -3,7 +3,6 @@ package numerics_test
 import (
 	"fmt"
 
-	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/flatmin/flatmin/numerics"
@@ -63,8 +62,9 @@ func ExampleSyrk() {
 	// Output: [5 11 0 25]
 }
 
-func ExampleBLAS() {
-	blas64.Use(numerics.BLAS{}) // gonum's mat now multiplies with Gemm
+func ExampleUseAsGonumBLAS() {
+	restore := numerics.UseAsGonumBLAS() // gonum's mat now multiplies with Gemm
+	defer restore()
 	a := mat.NewDense(2, 2, []float64{1, 2, 3, 4})
 	var c mat.Dense
 	c.Mul(a, a)

@@ -38,6 +38,6 @@
 // (NewOracle). Bad input is an error wrapping one of theory's Err* kinds
 // (a *theory.InputError says where), never a panic. The package draws no
 // random numbers, prints nothing and reads no files. Its gonum algebra runs
-// on the kernels of package numerics, which importing theory installs as
-// gonum's BLAS.
+// on gonum's global BLAS: numerics' kernels once the program has called
+// numerics.UseAsGonumBLAS, as cmd/flatmin does.
 package oracle

@@ -114,9 +114,6 @@ func (o *Oracle) StateIndependent(b int, qsq mat.Symmetric) (*Dynamics, error) {
 	return &Dynamics{o: o, kind: stateIndependent, batch: b, s: s}, nil
 }
 
-// Oracle returns the oracle d belongs to.
-func (d *Dynamics) Oracle() *Oracle { return d.o }
-
 // hmhCoefficient is the coefficient of η²HMH in the recursion.
 func (d *Dynamics) hmhCoefficient() float64 {
 	if d.kind == sgdNoise {

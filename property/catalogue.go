@@ -1,17 +1,33 @@
 package property
 
-// Kind is how a claim is checked, strongest first (CLAIMS.md).
+// Kind is how a claim is checked (Describe says what each means), strongest
+// first.
 type Kind string
 
 const (
-	Exact       Kind = "exact"       // closed form, exhaustive enumeration or exact quadrature
-	Property    Kind = "property"    // rapid-generated inputs, hard corners included, shrinking
-	Statistical Kind = "statistical" // Monte Carlo, fixed seed, stated error budget
-	Experiment  Kind = "experiment"  // a run of a real model against the paper's figure
+	Exact       Kind = "exact"
+	Property    Kind = "property"
+	Statistical Kind = "statistical"
+	Experiment  Kind = "experiment"
 )
 
-// catalogue is every claim of CLAIMS.md, in its order, with the kinds of
-// check it asks for. Checks attach to these rows by ID (see register); a row
+// Describe says what a kind of check is, for CLAIMS.md.
+func (k Kind) Describe() string {
+	switch k {
+	case Exact:
+		return "computed without sampling (in closed form, by enumerating every case, or by a quadrature exact for the integrand) and compared at a bound on that computation's rounding error"
+	case Property:
+		return "inputs drawn by rapid, hard corners included (rank deficiency, extreme conditioning and scales, duplicated and zero rows, both sides of the stability edge), a failure shrunk to a minimal counterexample"
+	case Statistical:
+		return "sample estimates from a fixed seed, judged at a stated false-alarm rate"
+	case Experiment:
+		return "a real network of Appendix A.1 trained and measured, against a criterion for the paper's figure fixed before the runs; a figure not reproduced is a finding, not a failure"
+	}
+	return "unknown"
+}
+
+// catalogue is every claim the ledger tracks, in the paper's order, with the
+// kinds of check it asks for; CLAIMS.md is generated from it (WriteCatalogue). Checks attach to these rows by ID (see register); a row
 // without one is reported as "not yet checked", never as verified.
 var catalogue = []Claim{
 	// Section 2: the structure of SGD noise.
@@ -24,7 +40,8 @@ var catalogue = []Claim{
 	{ID: "thm-2.1", Section: "2.1", Kinds: []Kind{Exact, Property},
 		Statement: "Gaussian OLM, online, no label noise: Σ = ∇L∇Lᵀ + 2LG and μ1 >= μ >= 1 everywhere"},
 	{ID: "lemma-2.3", Section: "2.2", Kinds: []Kind{Property},
-		Statement: "feature model: μ1(θ) >= γ, μ2(θ) <= τ(G) = λ_1(G)²/‖G‖_F², μ(θ) >= γ - τ(G), for every θ"},
+		Statement: "feature model: μ1(θ) >= γ, μ2(θ) <= τ(G) = λ_1(G)²/‖G‖_F², μ(θ) >= γ - τ(G), for every θ",
+		Note:      "the lemma's eigenvalue index runs to n although G is p x p; no harm done, as G has rank at most n"},
 	{ID: "prop-2.4", Section: "2.2", Kinds: []Kind{Exact, Statistical},
 		Statement: "ReLU RFM: μ1 >= 1 - ε_n and μ >= 1 - τ(K) - 2ε_n w.h.p.; κ(z) = (sqrt(1-z²) + (π - arccos z) z)/(2π)"},
 	{ID: "prop-d.7", Section: "D", Kinds: []Kind{Statistical},
@@ -63,8 +80,8 @@ var catalogue = []Claim{
 		Statement: "the Theorem 3.3 bound is close to the flatness actually reached"},
 }
 
-// Claims returns the ledger: every claim of CLAIMS.md in order, with the
-// checks registered for it.
+// Claims returns the ledger: every claim of the catalogue in order, with the
+// checks and controls registered for it.
 func Claims() []Claim {
 	return append([]Claim(nil), catalogue...)
 }

@@ -13,9 +13,12 @@ type Claim struct {
 	ID        string
 	Section   string // of the paper
 	Statement string
-	Kinds     []Kind // the kinds of check CLAIMS.md asks for
-	Checks    []Check
-	Controls  []Control
+	Kinds     []Kind // the kinds of check it asks for
+	// Note is a remark on the paper's statement that no check can make
+	// (a harmless slip of notation, say); CLAIMS.md prints it.
+	Note     string
+	Checks   []Check
+	Controls []Control
 }
 
 // Checked reports whether any check is attached.
@@ -158,3 +161,20 @@ type Tally struct {
 	Bucket string `json:"bucket"`
 	Count  int    `json:"count"`
 }
+
+// variant selects the formula a check uses: rightFormula, or a deliberately
+// wrong one for a negative control, each file numbering its own in a band
+// of its own. The checks of def_alignment.go, gaussian.go and sec33.go
+// need none: they receive their formulas as values, and a control is the
+// check handed a wrong one.
+type variant int
+
+const (
+	rightFormula variant = iota
+	printedEq11
+	trGSigmaWithoutP
+	gammaPlainNorms
+	lossWithout1n
+	h2ForH3
+	equalityWithout2
+)

@@ -5,42 +5,35 @@ import "math"
 // def-alignment: eq. (3) and the identities between the alignment factors.
 
 func init() {
-	addCheck("def-alignment", Check{Name: "identities", Kind: Property, Run: defAlignment(rightFormula)})
+	addCheck("def-alignment", Check{Name: "identities", Kind: Property, Run: defAlignment(alignmentReadings)})
+	betaWithout2, mu2Without1n := alignmentReadings, alignmentReadings
+	betaWithout2.beta = func(m measured) float64 { return m.nz.FroSigma / (m.nz.Loss * m.geo.FroG) }
+	mu2Without1n.mu2 = func(m measured) float64 { return m.nz.Mu2 * float64(m.n) }
 	addControl("def-alignment", Control{Name: "beta-without-2", Wrong: "β = ‖Σ‖_F/(L‖G‖_F): the factor 2 of 2L dropped",
 		Run: defAlignment(betaWithout2)})
 	addControl("def-alignment", Control{Name: "mu2-without-1/n", Wrong: "μ2 from ‖Ke‖²/n² in place of ‖Ke‖²/n³: a dropped 1/n",
 		Run: defAlignment(mu2Without1n)})
 }
 
-// variant selects the formula a check uses: the right one, or a deliberately
-// wrong one for a negative control.
-type variant int
+// alignmentReading is where the identities read β and μ2 of a measured case
+// from; the other factors are always theory.Noise's own.
+type alignmentReading struct {
+	beta, mu2 func(measured) float64
+}
 
-const (
-	rightFormula variant = iota
-	betaWithout2
-	mu2Without1n
-	printedEq11
-	trGSigmaWithoutP
-	gammaPlainNorms
-	lossWithout1n
-	h2ForH3
-	equalityWithout2
-)
+// alignmentReadings are theory.Noise's β and μ2; a negative control swaps
+// one for a wrong formula.
+var alignmentReadings = alignmentReading{
+	beta: func(m measured) float64 { return m.nz.Beta },
+	mu2:  func(m measured) float64 { return m.nz.Mu2 },
+}
 
-func defAlignment(v variant) func(*T) {
+func defAlignment(read alignmentReading) func(*T) {
 	return func(t *T) {
 		m := drawMeasured(t)
 		nz, froG := m.nz, m.geo.FroG
 		dG, dS, dT := m.g*m.mag.froG, m.g*m.mag.froSigma, m.g*m.mag.traces
-
-		beta, mu2 := nz.Beta, nz.Mu2
-		switch v {
-		case betaWithout2:
-			beta = nz.FroSigma / (nz.Loss * froG)
-		case mu2Without1n:
-			mu2 *= float64(m.n)
-		}
+		beta, mu2 := read.beta(m), read.mu2(m)
 
 		// μ = μ1 - μ2: all three share one computed denominator 2L‖G‖_F², so
 		// the difference is (T - T1 + T2)/denominator, each T within dT.

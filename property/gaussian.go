@@ -17,16 +17,9 @@ import (
 // is exact for this degree-4 moment and does not assume the lemma), and
 // statistically against seeded Monte Carlo.
 
-// Variants of this file, numbered clear of the other claim files.
-const (
-	lemmaC1Without2 variant = iota + 200 // S v vᵀ S + ‖S^{1/2}v‖² S
-	sigma1ForSigma                       // Σ1 in place of Σ in Theorem 2.1
-	thm21Without2                        // Σ = ∇L∇Lᵀ + L G
-)
-
 func init() {
-	addCheck("lemma-c1", Check{Name: "gauss-hermite", Kind: Exact, Run: lemmaC1Exact(rightFormula)})
-	addCheck("lemma-c1", Check{Name: "monte-carlo", Kind: Statistical, Run: lemmaC1MonteCarlo(rightFormula), Cases: mcCases})
+	addCheck("lemma-c1", Check{Name: "gauss-hermite", Kind: Exact, Run: lemmaC1Exact(theory.LemmaC1)})
+	addCheck("lemma-c1", Check{Name: "monte-carlo", Kind: Statistical, Run: lemmaC1MonteCarlo(theory.LemmaC1), Cases: mcCases})
 	addControl("lemma-c1", Control{Name: "factor-2-dropped", Wrong: "E[(vᵀz)² z zᵀ] = S v vᵀ S + ‖S^{1/2}v‖² S: the 2 dropped",
 		Run: lemmaC1Exact(lemmaC1Without2)})
 	addControl("lemma-c1", Control{Name: "factor-2-dropped-mc", Wrong: "the same dropped 2, caught by the Monte Carlo check alone",
@@ -73,7 +66,11 @@ func moment4Tol(d int) float64 {
 	return 48*float64(d)*u + gamma(nodes+4*d+8)*9*r4
 }
 
-func lemmaC1Exact(v variant) func(*T) {
+// moment4Form is a closed form of E[(vᵀz)² z zᵀ] for z ~ N(0, S): the
+// checks hold the expectation to theory.LemmaC1, a control to a wrong one.
+type moment4Form func(s mat.Symmetric, v []float64) (*mat.SymDense, error)
+
+func lemmaC1Exact(form moment4Form) func(*T) {
 	return func(t *T) {
 		c := drawGaussian(t)
 		rule, err := theory.NewGaussianRule(c.s)
@@ -84,7 +81,7 @@ func lemmaC1Exact(v variant) func(*T) {
 		if err != nil {
 			t.Fatalf("WeightedSecondMoment: %v", err)
 		}
-		want := lemmaC1Form(t, c.s, c.v, v)
+		want := lemmaC1Form(t, form, c.s, c.v)
 		scale := c.top * c.top * sq(floatsNorm(c.v))
 		// The closed form: Sv (d ops), vᵀSv (2d), each entry <= 3 more, on
 		// magnitudes |S||v| <= sqrt(d)‖S‖‖v‖: γ_{3d+4}·3d relative to scale.
@@ -97,24 +94,33 @@ func lemmaC1Exact(v variant) func(*T) {
 	}
 }
 
-// lemmaC1Form is the closed form, or the wrong variant with the 2 dropped.
-func lemmaC1Form(t *T, s *mat.SymDense, v []float64, vr variant) *mat.SymDense {
+// lemmaC1Form evaluates form, failing the case on an error (the inputs are
+// valid by construction).
+func lemmaC1Form(t *T, form moment4Form, s *mat.SymDense, v []float64) *mat.SymDense {
 	t.Helper()
-	m, err := theory.LemmaC1(s, v)
+	m, err := form(s, v)
 	if err != nil {
 		t.Fatalf("LemmaC1: %v", err)
 	}
-	if vr == lemmaC1Without2 {
-		d := len(v)
-		sv := mat.NewVecDense(d, nil)
-		sv.MulVec(s, mat.NewVecDense(d, v))
-		for i := 0; i < d; i++ {
-			for j := i; j < d; j++ {
-				m.SetSym(i, j, m.At(i, j)-sv.AtVec(i)*sv.AtVec(j))
-			}
+	return m
+}
+
+// lemmaC1Without2 is Lemma C.1 with its factor 2 dropped:
+// S v vᵀ S + ‖S^{1/2}v‖² S.
+func lemmaC1Without2(s mat.Symmetric, v []float64) (*mat.SymDense, error) {
+	m, err := theory.LemmaC1(s, v)
+	if err != nil {
+		return nil, err
+	}
+	d := len(v)
+	sv := mat.NewVecDense(d, nil)
+	sv.MulVec(s, mat.NewVecDense(d, v))
+	for i := 0; i < d; i++ {
+		for j := i; j < d; j++ {
+			m.SetSym(i, j, m.At(i, j)-sv.AtVec(i)*sv.AtVec(j))
 		}
 	}
-	return m
+	return m, nil
 }
 
 // The Monte Carlo check: mcSamples draws of z per case, mcCases cases.
@@ -132,7 +138,7 @@ const (
 	mcFalseAlarm = 1e-6
 )
 
-func lemmaC1MonteCarlo(vr variant) func(*T) {
+func lemmaC1MonteCarlo(form moment4Form) func(*T) {
 	return func(t *T) {
 		c := drawGaussian(t)
 		d := c.spec.D
@@ -162,7 +168,7 @@ func lemmaC1MonteCarlo(vr variant) func(*T) {
 				}
 			}
 		}
-		want := lemmaC1Form(t, sn, vn, vr)
+		want := lemmaC1Form(t, form, sn, vn)
 		entries := d * (d + 1) / 2
 		zMax := normalQuantile(1 - mcFalseAlarm/(2*15*mcCases))
 		nf := float64(mcSamples)

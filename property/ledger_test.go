@@ -1,22 +1,29 @@
 package property
 
 import (
+	"bytes"
 	"flag"
 	"os"
 	"strconv"
 	"testing"
 
 	"pgregory.net/rapid"
+
+	"github.com/flatmin/flatmin/numerics"
 )
 
 // TestMain fixes rapid's seed to DefaultSeed unless -rapid.seed is given, so
-// that `go test ./property` is reproducible; pass -rapid.seed to explore.
+// that `go test ./property` is reproducible; pass -rapid.seed to explore. It
+// runs the checks on numerics' kernels as gonum's BLAS, as `flatmin verify`
+// does (numerics.UseAsGonumBLAS).
 func TestMain(m *testing.M) {
 	flag.Parse()
 	if f := flag.Lookup("rapid.seed"); f.Value.String() == "0" {
 		_ = f.Value.Set(strconv.FormatUint(DefaultSeed, 10))
 	}
-	os.Exit(m.Run())
+	restore := numerics.UseAsGonumBLAS()
+	defer restore()
+	m.Run()
 }
 
 // TestLedger runs every check of every claim under go test, as
@@ -69,4 +76,21 @@ func TestEveryCheckedClaimHasAControl(t *testing.T) {
 func seedFromFlag() uint64 {
 	s, _ := strconv.ParseUint(flag.Lookup("rapid.seed").Value.String(), 10, 64)
 	return s
+}
+
+// TestCatalogueIsGenerated: the committed CLAIMS.md is what WriteCatalogue
+// makes of the ledger, so a claim, check or control changed without
+// `go generate ./property` fails here, before CI's own regeneration.
+func TestCatalogueIsGenerated(t *testing.T) {
+	committed, err := os.ReadFile("../CLAIMS.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := WriteCatalogue(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(committed, b.Bytes()) {
+		t.Error("CLAIMS.md is stale: regenerate it with go generate ./property")
+	}
 }

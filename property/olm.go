@@ -19,7 +19,12 @@ import (
 // fourth moment is the exact Gauss–Hermite rule (not Lemma C.1); the models
 // are the deep linear network, the quadratic model, and a general Jacobian.
 
-const jacobianHalved variant = iota + 210 // ∂(a²)/∂a = a: the 2 dropped
+// Variants of this file, numbered clear of the other claim files.
+const (
+	sigma1ForSigma variant = iota + 200 // Σ1 in place of Σ in Theorem 2.1
+	thm21Without2                       // Σ = ∇L∇Lᵀ + L G
+	jacobianHalved                      // ∂(a²)/∂a = a: the 2 dropped
+)
 
 func init() {
 	addCheck("thm-2.1", Check{Name: "population", Kind: Exact, Run: thm21(rightFormula)})

@@ -52,11 +52,10 @@ func init() {
 
 // sphereConstants checks λ_1(𝒦) = E[κ(t)], Σλ_i² = E[κ(t)²] and τ(𝒦) for
 // d = 2..100 three ways: Gauss–Legendre in the angle, tanh–sinh in t, and
-// the closed form of λ_1. The integrands are positive, so a rule with N
-// terms, each evaluated in at most d + 10 correctly rounded operations
-// (sin^{d-2} through pow amplifies the argument's error d-2 times), has
-// relative rounding error below γ_{N+d+10}; the truncation error of both
-// rules is geometric and far below that (the check would fail otherwise).
+// the closed form of λ_1, each rule within the rounding-error bound theory
+// states for it (ReLUSphereConstantsRelErr and its tanh–sinh twin); their
+// truncation errors are geometric and far below it (the check would fail
+// otherwise).
 // Then 1 - τ(𝒦) >= C/d with C > 0 (so μ >= 1 - τ - 2ε_n is of order 1/d),
 // and d(1 - τ(𝒦)) tends to π²/4, the constant the expansion
 // κ(t) = (1 + πt/2 + t²/2 + O(t⁴))/(2π) with E t² = 1/d gives.
@@ -75,13 +74,13 @@ func sphereConstants(t *T) {
 		if err != nil {
 			t.Fatalf("ReLUSphereLambda1(%d): %v", d, err)
 		}
-		// Term counts: 2d + 64 nodes for Gauss–Legendre, 640·ceil(sqrt d)+1
-		// for tanh–sinh (see theory), d for the Wallis recurrence.
-		nTS := 640*int(math.Ceil(math.Sqrt(float64(d)))) + 1
-		rel := gamma(2*d+64+d+10) + gamma(nTS+d+10)
+		// The rules' error bounds are theory's; the Wallis recurrence of the
+		// closed form is d steps of three operations.
+		relGL, relTS := theory.ReLUSphereConstantsRelErr(d), theory.ReLUSphereConstantsTanhSinhRelErr(d)
+		rel := relGL + relTS
 		t.Close(fmt.Sprintf("d=%d: λ_1 Gauss–Legendre vs tanh–sinh", d), gl.Lambda1, ts.Lambda1, rel*gl.Lambda1)
 		t.Close(fmt.Sprintf("d=%d: Σλ² Gauss–Legendre vs tanh–sinh", d), gl.SumSq, ts.SumSq, 2*rel*gl.SumSq)
-		t.Close(fmt.Sprintf("d=%d: λ_1 Gauss–Legendre vs closed form", d), gl.Lambda1, l1, (gamma(3*d+74)+gamma(3*d))*l1)
+		t.Close(fmt.Sprintf("d=%d: λ_1 Gauss–Legendre vs closed form", d), gl.Lambda1, l1, (relGL+gamma(3*d))*l1)
 		c := float64(d) * (1 - gl.Tau)
 		t.AtLeast(fmt.Sprintf("d=%d: τ(𝒦) < 1", d), 1-gl.Tau, 0, 0)
 		minC = math.Min(minC, c)

@@ -34,7 +34,7 @@ type Result struct {
 	ID        string        `json:"id"`
 	Statement string        `json:"statement"`
 	Kind      string        `json:"kind"`         // the kinds of the checks that ran, "exact + property"
-	Planned   string        `json:"planned_kind"` // the kinds CLAIMS.md asks for
+	Planned   string        `json:"planned_kind"` // the kinds of check the claim asks for
 	Status    Status        `json:"status"`
 	Cases     int           `json:"cases"`
 	Worst     *float64      `json:"worst_margin"` // nil when no case ran
@@ -164,13 +164,6 @@ var rapidFlags sync.Mutex
 func runRapid(name string, opt Options, cases int, prop func(*rapid.T)) *captureTB {
 	rapidFlags.Lock()
 	defer rapidFlags.Unlock()
-	// rapid asks testing.Short(), which needs the testing flags registered
-	// and parsed even outside go test (flatmin verify); rapid's own flags live
-	// on flag.CommandLine too. Both calls are no-ops under go test.
-	testing.Init()
-	if !flag.Parsed() {
-		_ = flag.CommandLine.Parse(nil)
-	}
 	seed := opt.Seed
 	if seed == 0 {
 		seed = DefaultSeed
@@ -187,18 +180,55 @@ func runRapid(name string, opt Options, cases int, prop func(*rapid.T)) *capture
 	defer restore()
 
 	tb := &captureTB{name: name}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		rapid.Check(tb, prop)
-	}()
-	<-done
+	withTestingFlags(func() {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			rapid.Check(tb, prop)
+		}()
+		<-done
+	})
 	return tb
 }
 
+// withTestingFlags runs f where rapid can call testing.Short, which panics
+// unless package testing's flags are registered (testing.Init) and
+// flag.CommandLine is parsed. Under go test both hold before any test runs.
+// Outside it
+// (flatmin verify links rapid, and through it package testing: accepted,
+// since the ledger runs rapid's engine), f runs with flag.CommandLine
+// swapped for testingFlagSet, and the program's own flag.CommandLine,
+// neither parsed nor given testing's flags, is put back when f returns.
+// Callers hold rapidFlags, so no two swaps overlap.
+func withTestingFlags(f func()) {
+	if testing.Testing() {
+		f()
+		return
+	}
+	saved := flag.CommandLine
+	defer func() { flag.CommandLine = saved }()
+	flag.CommandLine = testingFlagSet()
+	f()
+}
+
+// testingFlagSet is a parsed flag set holding package testing's flags, with
+// their defaults (testing.Short() is false). testing.Init registers them on
+// flag.CommandLine once per process, so it runs once, with this set in
+// flag.CommandLine's place.
+var testingFlagSet = sync.OnceValue(func() *flag.FlagSet {
+	fs := flag.NewFlagSet("testing", flag.ContinueOnError)
+	saved := flag.CommandLine
+	defer func() { flag.CommandLine = saved }()
+	flag.CommandLine = fs
+	testing.Init()
+	_ = fs.Parse(nil)
+	return fs
+})
+
 // setFlags sets rapid's command-line flags (registered on flag.CommandLine
-// by rapid itself) and returns a function restoring them. rapid.checks is
-// set only when setChecks.
+// by rapid itself, the only way to pass it a seed and a case count) and
+// returns a function restoring them. rapid.checks is set only when
+// setChecks.
 func setFlags(values map[string]string, setChecks bool) func() {
 	old := map[string]string{}
 	for k, v := range values {

@@ -30,10 +30,6 @@ const (
 	simulateWithout                                // Theorem 3.6, statistical: trajectories drawn without replacement
 	lemma37Printed                                 // Lemma 3.7 with E[HS] <= 2σ² read as H^{1/2}SH^{1/2} ⪯ 2σ²I
 	lemma37NoEdge                                  // Lemma 3.7 without its hypothesis η <= 2/λ_1
-	gdEdgeWithout2                                 // GD stable iff λ_1 <= 1/η
-	gdFroWithoutRank                               // GD: ‖H‖_F <= 2/η
-	isotropicSizeFree                              // isotropic noise held to the geometry-aware ‖H‖_F <= sqrt(B)/η
-	geometryWithoutB                               // geometry-aware: ‖H‖_F <= 1/η
 	withoutBoundFactorDropped                      // the with-replacement Theorem 3.3 bound for sampling without
 )
 

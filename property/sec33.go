@@ -10,27 +10,47 @@ import (
 )
 
 // gd-stability and sec-3.3-noise: GD's stability edge, and the flatness
-// constraints of Section 3.3's geometry-aware and isotropic noises.
+// constraints of Section 3.3's geometry-aware and isotropic noises. Both
+// hold the exact oracle to the bounds package theory ships (theory.SGD's
+// BoundGD*, BoundGeometryAware, BoundIsotropicTrace); a negative control is
+// the same check handed a wrong bound.
 
 func init() {
-	addCheck("gd-stability", Check{Name: "edge", Kind: Exact, Run: gdStability(rightFormula)})
+	addCheck("gd-stability", Check{Name: "edge", Kind: Exact, Run: gdStability(gdBounds)})
+	edgeWithout2, froWithoutRank := gdBounds, gdBounds
+	edgeWithout2.lambdaMax = func(h theory.SGD) float64 { return h.BoundGDLambdaMax() / 2 }
+	froWithoutRank.fro = func(h theory.SGD, _ int) float64 { return h.BoundGDFro(1) }
 	addControl("gd-stability", Control{Name: "edge-without-2", Wrong: "GD stable iff λ_1 <= 1/η",
-		Run: gdStability(gdEdgeWithout2)})
+		Run: gdStability(edgeWithout2)})
 	addControl("gd-stability", Control{Name: "fro-without-rank", Wrong: "GD stable ⇒ ‖H‖_F <= 2/η",
-		Run: gdStability(gdFroWithoutRank)})
+		Run: gdStability(froWithoutRank)})
 
-	addCheck("sec-3.3-noise", Check{Name: "geometry-aware", Kind: Exact, Run: geometryAwareNoise(rightFormula)})
-	addCheck("sec-3.3-noise", Check{Name: "isotropic", Kind: Exact, Run: isotropicNoise(rightFormula)})
+	addCheck("sec-3.3-noise", Check{Name: "geometry-aware", Kind: Exact, Run: noiseConstraint(geometryAware)})
+	addCheck("sec-3.3-noise", Check{Name: "isotropic", Kind: Exact, Run: noiseConstraint(isotropic)})
+	sizeFree := isotropic
+	sizeFree.flatness, sizeFree.bound = geometryAware.flatness, geometryAware.bound
 	addControl("sec-3.3-noise", Control{Name: "isotropic-size-free", Wrong: "isotropic noise held to ‖H‖_F <= sqrt(B)/η (no p)",
-		Run: isotropicNoise(isotropicSizeFree)})
+		Run: noiseConstraint(sizeFree)})
+	withoutB := geometryAware
+	withoutB.bound = func(h theory.SGD, _ int) float64 { return 1 / h.Eta }
 	addControl("sec-3.3-noise", Control{Name: "geometry-without-B", Wrong: "geometry-aware: ‖H‖_F <= 1/η",
-		Run: geometryAwareNoise(geometryWithoutB)})
+		Run: noiseConstraint(withoutB)})
 }
+
+// gdEdge is what GD's stability implies (Section 3.1): λ_1(H) <= lambdaMax
+// and ‖H‖_F <= fro, of a learning rate and the rank of H.
+type gdEdge struct {
+	lambdaMax func(theory.SGD) float64
+	fro       func(h theory.SGD, rank int) float64
+}
+
+// gdBounds are theory's: λ_1 <= 2/η and ‖H‖_F <= 2 sqrt(rank H)/η.
+var gdBounds = gdEdge{lambdaMax: theory.SGD.BoundGDLambdaMax, fro: theory.SGD.BoundGDFro}
 
 // gdStability: the oracle's GD recursion (and SGD without replacement with
 // B = n, which is GD) has ρ = max_k (1 - ηh_k)² and η* = 2/λ_1; so GD is
 // stable iff λ_1 <= 2/η, and then ‖H‖_F <= 2 sqrt(rank)/η.
-func gdStability(v variant) func(*T) {
+func gdStability(bounds gdEdge) func(*T) {
 	return func(t *T) {
 		c := drawStability(t, sec3Bounds)
 		gd := c.o.GD()
@@ -51,13 +71,7 @@ func gdStability(v variant) func(*T) {
 			return
 		}
 		sgd := theory.SGD{Eta: eta, Batch: 1}
-		lam, fro := sgd.BoundGDLambdaMax(), sgd.BoundGDFro(c.o.Rank())
-		switch v {
-		case gdEdgeWithout2:
-			lam /= 2
-		case gdFroWithoutRank:
-			fro = sgd.BoundGDFro(1)
-		}
+		lam, fro := bounds.lambdaMax(sgd), bounds.fro(sgd, c.o.Rank())
 		// λ_1 and ‖H‖_F are computed to a few ulps of ‖H‖_F; η's side of
 		// the edge is decided with etaRelTol's margin.
 		rel := c.etaRelTol(0) + 8*u
@@ -72,55 +86,70 @@ func gdStability(v variant) func(*T) {
 	}
 }
 
-// geometryAwareNoise: with S1 = 2L(θ)H the critical rate satisfies
-// η* <= sqrt(B)/‖H‖_F, and a stable η has ‖H‖_F <= sqrt(B)/η.
-func geometryAwareNoise(v variant) func(*T) {
-	return func(t *T) {
-		c := drawStability(t, sec3Bounds)
-		b := rapid.IntRange(1, 32).Draw(t.T, "B")
-		d, err := c.o.GeometryAware(b)
-		if err != nil {
-			t.Fatalf("GeometryAware: %v", err)
-		}
-		f := 1 / float64(b)
-		if v == geometryWithoutB {
-			f = 1
-		}
-		star := criticalRate(t, d)
-		lhs := func(eta float64) float64 { return sq(eta*c.froH) * f }
-		boundCheck(t, c, "η*²‖H‖_F²/B <= 1 (geometry-aware)", 2, lhs(star), 0, 1)
-		tallyTightness(t, "geometry-aware η*/bound", math.Sqrt(lhs(star)))
-		eta := drawEtaAround(t, star, "η*")
-		if stable, ok := stabilityAt(t, c, d, eta, star, 1); ok && stable {
-			boundCheck(t, c, "stable ⇒ ‖H‖_F <= sqrt(B)/η", 2, lhs(eta), 0, 1)
-		}
-	}
+// flatnessConstraint is one of Section 3.3's two noises with the flatness
+// constraint Theorem 3.3's argument gives for it: a linearly stable η keeps
+// flatness(H) <= bound(η, B, p).
+type flatnessConstraint struct {
+	noise    func(o *oracle.Oracle, b int) (*oracle.Dynamics, error)
+	flatness func(c stabilityCase) float64
+	bound    func(h theory.SGD, p int) float64
+	// atStar labels η*'s check (squared, flatness²/bound² <= 1), atStable
+	// that of a stable η, tight the tally of η*/bound.
+	atStar, atStable, tight string
 }
 
-// isotropicNoise: with S2 = 2σ²L(θ)I_p, σ² = Tr(H)/p, the critical rate
-// satisfies η* <= sqrt(pB)/Tr(H), a constraint that grows with p.
-func isotropicNoise(v variant) func(*T) {
+var (
+	// geometryAware is S1 = 2L(θ)H (μ = 1): ‖H‖_F <= sqrt(B)/η, whatever p.
+	geometryAware = flatnessConstraint{
+		noise:    (*oracle.Oracle).GeometryAware,
+		flatness: func(c stabilityCase) float64 { return c.froH },
+		bound:    func(h theory.SGD, _ int) float64 { return h.BoundGeometryAware() },
+		atStar:   "η*²‖H‖_F²/B <= 1 (geometry-aware)",
+		atStable: "stable ⇒ ‖H‖_F <= sqrt(B)/η",
+		tight:    "geometry-aware η*/bound",
+	}
+	// isotropic is S2 = 2σ²L(θ)I_p, σ² = Tr(H)/p: Tr(H) <= sqrt(pB)/η, a
+	// constraint that grows with the model size p.
+	isotropic = flatnessConstraint{
+		noise:    (*oracle.Oracle).Isotropic,
+		flatness: traceH,
+		bound:    theory.SGD.BoundIsotropicTrace,
+		atStar:   "η*²Tr(H)²/(pB) <= 1 (isotropic)",
+		atStable: "stable ⇒ Tr(H) <= sqrt(pB)/η",
+		tight:    "isotropic η*/bound",
+	}
+)
+
+// traceH is Tr(H), the sum of the oracle's eigenvalues.
+func traceH(c stabilityCase) float64 {
+	tr := 0.0
+	for _, h := range c.o.Eigenvalues() {
+		tr += h
+	}
+	return tr
+}
+
+// noiseConstraint checks a flatness constraint at the oracle's critical
+// rate η* of the noise, and at a drawn η that ρ finds stable. Its left side
+// (flatness/bound)² is within boundCheck's tolerance: η*'s error twice, and
+// a few ulps from the flatness and from the bound's square root and
+// division.
+func noiseConstraint(fc flatnessConstraint) func(*T) {
 	return func(t *T) {
 		c := drawStability(t, sec3Bounds)
 		b := rapid.IntRange(1, 32).Draw(t.T, "B")
-		d, err := c.o.Isotropic(b)
+		d, err := fc.noise(c.o, b)
 		if err != nil {
-			t.Fatalf("Isotropic: %v", err)
+			t.Fatalf("Section 3.3 noise with B = %d: %v", b, err)
 		}
-		tr := 0.0
-		for _, h := range c.o.Eigenvalues() {
-			tr += h
-		}
-		lhs := func(eta float64) float64 { return sq(eta*tr) / (float64(c.p) * float64(b)) }
-		if v == isotropicSizeFree {
-			lhs = func(eta float64) float64 { return sq(eta*c.froH) / float64(b) }
-		}
+		flat := fc.flatness(c)
+		lhs := func(eta float64) float64 { return sq(flat / fc.bound(theory.SGD{Eta: eta, Batch: b}, c.p)) }
 		star := criticalRate(t, d)
-		boundCheck(t, c, "η*²Tr(H)²/(pB) <= 1 (isotropic)", 2, lhs(star), 0, 1)
-		tallyTightness(t, "isotropic η*/bound", math.Sqrt(lhs(star)))
+		boundCheck(t, c, fc.atStar, 2, lhs(star), 0, 1)
+		tallyTightness(t, fc.tight, math.Sqrt(lhs(star)))
 		eta := drawEtaAround(t, star, "η*")
 		if stable, ok := stabilityAt(t, c, d, eta, star, 1); ok && stable {
-			boundCheck(t, c, "stable ⇒ Tr(H) <= sqrt(pB)/η", 2, lhs(eta), 0, 1)
+			boundCheck(t, c, fc.atStable, 2, lhs(eta), 0, 1)
 		}
 	}
 }

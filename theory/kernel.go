@@ -80,6 +80,38 @@ func ReLUSphereConstants(d int) (SphereKernelConstants, error) {
 // twice the degree d of the density plus a margin for the smooth factor.
 func sphereNodes(d int) int { return 2*d + 64 }
 
+// ReLUSphereConstantsRelErr bounds the relative rounding error of the λ_1
+// that ReLUSphereConstants computes at dimension d, and half that of its
+// Σλ_i² (κ enters squared): the integrands are positive, so a rule of N
+// terms, each at most d + 10 correctly rounded operations (sin^{d-2}φ
+// through math.Pow amplifies the argument's error d - 2 times), is within
+// γ_{N+d+10} = (N+d+10)u/(1-(N+d+10)u), u = 2^-53, of its exact value. The
+// truncation error of the rule, geometric in N, is below it: prop-2.4's
+// kernel-constants check compares the two rules at this bound.
+func ReLUSphereConstantsRelErr(d int) float64 { return roundingGamma(sphereNodes(d) + d + 10) }
+
+// ReLUSphereConstantsTanhSinhRelErr is ReLUSphereConstantsRelErr for
+// ReLUSphereConstantsTanhSinh, whose rule has tanhSinhTerms(d) terms.
+func ReLUSphereConstantsTanhSinhRelErr(d int) float64 {
+	return roundingGamma(tanhSinhTerms(d) + d + 10)
+}
+
+// roundingGamma is γ_k = ku/(1-ku), u = 2^-53: the relative error bound of
+// k chained correctly rounded operations (Higham, Lemma 3.1).
+func roundingGamma(k int) float64 {
+	const u = machineEpsilon / 2
+	return float64(k) * u / (1 - float64(k)*u)
+}
+
+// tanhSinhStep is the step h of the tanh–sinh rule at dimension d: the
+// trapezoidal rule in s has error exp(-c/h), and the density's peak at t = 0
+// has width about 1/sqrt(d) in s, so h shrinks with sqrt(d). The rule sums
+// s = kh for |s| <= 5, beyond which the weight is below 1e-300.
+func tanhSinhStep(d int) float64 { return 1 / (64 * math.Ceil(math.Sqrt(float64(d)))) }
+
+// tanhSinhTerms is the number of terms of the tanh–sinh rule at d.
+func tanhSinhTerms(d int) int { return 2*int(5/tanhSinhStep(d)) + 1 }
+
 // ReLUSphereConstantsTanhSinh computes the same constants by the tanh–sinh
 // (double exponential) rule in t itself: t = tanh((π/2) sinh s), so that
 // 1 - t² = sech²((π/2) sinh s) is computed without cancellation and the
@@ -90,10 +122,7 @@ func ReLUSphereConstantsTanhSinh(d int) (SphereKernelConstants, error) {
 	if err := checkSphereDim(d); err != nil {
 		return SphereKernelConstants{}, err
 	}
-	// Step and range: the trapezoidal rule in s has error exp(-c/h); the
-	// density's peak at t = 0 has width about 1/sqrt(d) in s, so h shrinks
-	// with sqrt(d). Beyond |s| = 5 the weight is below 1e-300.
-	h := 1 / (64 * math.Ceil(math.Sqrt(float64(d))))
+	h := tanhSinhStep(d)
 	var m0, m1, m2 float64
 	for k := -int(5 / h); k <= int(5/h); k++ {
 		sk := float64(k) * h

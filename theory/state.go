@@ -121,22 +121,6 @@ func (s *State) setResiduals(e []float64, eMax float64) {
 	}
 }
 
-// NewStateRows is NewState for Q given as rows (one per sample).
-func NewStateRows(rows [][]float64, e []float64) (*State, error) {
-	if len(rows) == 0 || len(rows[0]) == 0 {
-		return nil, inputErr(ErrEmpty, "Q", -1, -1, "no rows or no columns")
-	}
-	p := len(rows[0])
-	q := make([]float64, 0, len(rows)*p)
-	for i, r := range rows {
-		if len(r) != p {
-			return nil, inputErr(ErrShape, "Q", i, -1, "row has %d entries, row 0 has %d", len(r), p)
-		}
-		q = append(q, r...)
-	}
-	return NewState(q, len(rows), p, e)
-}
-
 // N is the number of samples, P the number of parameters.
 func (s *State) N() int { return s.n }
 
