@@ -55,6 +55,13 @@ type Erratum struct {
 type T struct {
 	*rapid.T
 	rec *record
+	cs  *caseState
+}
+
+// caseState is what one case did: whether it asserted anything, and
+// whether it was marked vacuous or undecided.
+type caseState struct {
+	asserted, vacuous, undecided bool
 }
 
 // record accumulates over the cases of one check.
@@ -64,6 +71,13 @@ type record struct {
 	worstAt string
 	tally   map[string]int
 	long    bool // Options.Long
+
+	// The cases by what they decided: checked (an assertion that could
+	// fail ran), vacuous (T.Vacuous: the claim holds trivially there),
+	// undecided (T.Undecided: the tolerance is too wide to decide) and
+	// skipped (nothing asserted: the case does not apply).
+	checked, vacuous, undecided, skipped int
+
 	// findings of an experiment check: whether the paper's figure was
 	// reproduced, which is a finding about the paper, not a failure.
 	findings []Finding
@@ -79,12 +93,41 @@ func Wrap(run func(*T)) func(*rapid.T) {
 func wrapInto(run func(*T), rec *record) func(*rapid.T) {
 	return func(rt *rapid.T) {
 		rec.cases++
-		run(&T{T: rt, rec: rec})
+		cs := &caseState{}
+		run(&T{T: rt, rec: rec, cs: cs})
+		switch {
+		case cs.vacuous:
+			rec.vacuous++
+		case cs.undecided:
+			rec.undecided++
+		case cs.asserted:
+			rec.checked++
+		default:
+			rec.skipped++
+		}
 	}
+}
+
+// Vacuous marks the case as one where the claim holds trivially (its
+// hypothesis fails, or its bound is +Inf): it is counted apart from the
+// checked cases, and tallied under the reason.
+func (t *T) Vacuous(reason string) {
+	t.cs.vacuous = true
+	t.Tally("vacuous: " + reason)
+}
+
+// Undecided marks the case as one whose tolerance is too wide for any
+// assertion in it to fail (for example a Davis–Kahan term as large as the
+// value compared): counted apart from the checked cases, tallied under
+// the reason.
+func (t *T) Undecided(reason string) {
+	t.cs.undecided = true
+	t.Tally("undecided: " + reason)
 }
 
 // margin records m (>= 0 passes; smaller is tighter) for the label.
 func (t *T) margin(label string, m float64) {
+	t.cs.asserted = true
 	if m < t.rec.worst || t.rec.worstAt == "" {
 		t.rec.worst, t.rec.worstAt = m, label
 	}

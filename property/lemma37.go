@@ -73,7 +73,7 @@ func lemma37Paths(v variant) func(*T) {
 		vals := es.Values(nil)
 		lambda1 := vals[p-1]
 		if lambda1 == 0 {
-			t.Tally("vacuous: H = 0")
+			t.Vacuous("H = 0, the loss is 0")
 			return
 		}
 		// η <= 2/λ_1 exactly: λ_1 of a p x p matrix (p <= 3) is computed to
@@ -84,7 +84,7 @@ func lemma37Paths(v variant) func(*T) {
 		frac := 1 - rapid.Float64Range(0, 0.9).Draw(t.T, "1 - η/edge")
 		eta := math.Floor(edge*frac*1024) / 1024
 		if eta == 0 {
-			t.Tally("vacuous: 2/λ_1 below 2^-10")
+			t.Tally("skipped: 2/λ_1 below 2^-10")
 			return
 		}
 		if v == lemma37NoEdge {

@@ -110,11 +110,11 @@ func (r Report) WriteJSON(w io.Writer) error {
 // WriteTable writes the report as the table `flatmin verify` prints.
 func (r Report) WriteTable(w io.Writer) {
 	fmt.Fprintf(w, "flatmin verify: seed %d, %d cases per property check\n\n", r.Seed, r.Checks)
-	fmt.Fprintf(w, "%-24s %-30s %7s  %-34s %s\n", "ID", "kind of check", "cases", "worst margin", "status")
+	fmt.Fprintf(w, "%-24s %-30s %11s  %-34s %s\n", "ID", "kind of check", "checked", "worst margin", "status")
 	for _, c := range r.Claims {
 		kind, cases, margin := c.Kind, "-", "-"
 		if c.Status != NotChecked {
-			cases = fmt.Sprint(c.Cases)
+			cases = fmt.Sprintf("%d/%d", c.Checked, c.Cases)
 		}
 		if c.Worst != nil {
 			margin = fmt.Sprintf("%.3g (%s)", *c.Worst, c.WorstAt)
@@ -125,12 +125,16 @@ func (r Report) WriteTable(w io.Writer) {
 		if kind == "" {
 			kind = "(" + c.Planned + ")"
 		}
-		fmt.Fprintf(w, "%-24s %-30s %7s  %-34s %s\n", c.ID, kind, cases, margin, c.Status)
+		fmt.Fprintf(w, "%-24s %-30s %11s  %-34s %s\n", c.ID, kind, cases, margin, c.Status)
 	}
-	fmt.Fprintf(w, "\nworst margin: 1 - |error|/tolerance for an equality, relative slack for an inequality; >= 0 passes, 0 is at the edge.\n")
+	fmt.Fprintf(w, "\nchecked: cases decided by an assertion that could fail, of all cases; the others were vacuous (the claim trivially true there), undecided (a tolerance too wide to fail) or skipped (not applicable), and at least 1 in %d must be checked.\n", minCheckedShare)
+	fmt.Fprintf(w, "worst margin: 1 - |error|/tolerance for an equality, relative slack for an inequality; >= 0 passes, 0 is at the edge.\n")
 	for _, c := range r.Claims {
 		if c.Status == Failed {
 			fmt.Fprintf(w, "\nFAILED %s: %s\n", c.ID, c.Failure)
+		}
+		if c.Vacuous+c.Undecided+c.Skipped > 0 {
+			fmt.Fprintf(w, "\n%s: %d checked, %d vacuous, %d undecided, %d skipped", c.ID, c.Checked, c.Vacuous, c.Undecided, c.Skipped)
 		}
 		if len(c.Tallies) > 0 {
 			var parts []string

@@ -31,12 +31,18 @@ const (
 
 // Result is what running one claim found.
 type Result struct {
-	ID        string        `json:"id"`
-	Statement string        `json:"statement"`
-	Kind      string        `json:"kind"`         // the kinds of the checks that ran, "exact + property"
-	Planned   string        `json:"planned_kind"` // the kinds of check the claim asks for
-	Status    Status        `json:"status"`
-	Cases     int           `json:"cases"`
+	ID        string `json:"id"`
+	Statement string `json:"statement"`
+	Kind      string `json:"kind"`         // the kinds of the checks that ran, "exact + property"
+	Planned   string `json:"planned_kind"` // the kinds of check the claim asks for
+	Status    Status `json:"status"`
+	Cases     int    `json:"cases"`
+	// The cases by what they decided (see T.Vacuous and T.Undecided):
+	// Checked + Vacuous + Undecided + Skipped = Cases.
+	Checked   int           `json:"checked"`
+	Vacuous   int           `json:"vacuous"`
+	Undecided int           `json:"undecided"`
+	Skipped   int           `json:"skipped"`
 	Worst     *float64      `json:"worst_margin"` // nil when no case ran
 	WorstAt   string        `json:"worst_margin_at,omitempty"`
 	Tallies   []Tally       `json:"tallies,omitempty"`
@@ -99,6 +105,12 @@ func Run(c Claim, opt Options) Result {
 	}
 	res.Kind = strings.Join(kinds, " + ")
 	res.Cases = rec.cases
+	res.Checked, res.Vacuous, res.Undecided, res.Skipped = rec.checked, rec.vacuous, rec.undecided, rec.skipped
+	if res.Status == Verified && res.Checked*minCheckedShare < res.Cases {
+		res.Status = Failed
+		res.Failure = fmt.Sprintf("only %d of %d cases checked (%d vacuous, %d undecided, %d skipped): at least 1 in %d must be",
+			res.Checked, res.Cases, res.Vacuous, res.Undecided, res.Skipped, minCheckedShare)
+	}
 	if rec.cases > 0 && !math.IsInf(rec.worst, 1) {
 		w := rec.worst
 		res.Worst, res.WorstAt = &w, rec.worstAt
@@ -141,6 +153,12 @@ func contains(xs []string, x string) bool {
 	}
 	return false
 }
+
+// minCheckedShare: a claim passes only if at least one case in
+// minCheckedShare was checked (decided by an assertion that could fail),
+// the others being vacuous, undecided or skipped; a claim verified mostly
+// on cases where it cannot fail is a failed claim.
+const minCheckedShare = 4
 
 // controlBudget is how many cases a negative control may take to be caught
 // (rapid stops at the first failure, so a caught control is usually cheap).

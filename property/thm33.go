@@ -72,7 +72,7 @@ func thm33(v variant) func(*T) {
 			f = bf
 		}
 		if !(mu0 > 0) {
-			t.Tally("μ0 = 0: no bound")
+			t.Vacuous("μ0 = 0, the bound is +Inf")
 			return
 		}
 		lhs := func(eta float64) float64 { return sq(eta*c.froH) * mu0 * f }
@@ -105,6 +105,15 @@ func mu0Infimum(t *T) {
 	sinPhi := 1.0
 	if gap := h[r-1] - nu; gap > 0 {
 		sinPhi = math.Min(1, nu/gap)
+	}
+	// μ lies in [0, n + 1]: a Davis–Kahan term 2(n+1)sin φ that large
+	// decides nothing; one at least μ0 leaves only μ(θ_min) = μ0 to fail.
+	switch dk := 2 * float64(c.n+1) * sinPhi; {
+	case dk >= float64(c.n+1):
+		t.Undecided("range not separated: the Davis–Kahan term 2(n+1)sin φ spans all of μ's range")
+		return
+	case dk >= c.mu0:
+		t.Tally("μ(θ) >= μ0 trivial: the Davis–Kahan term is at least μ0")
 	}
 	mu := func(e []float64) (float64, float64) {
 		q, en := normalized(c.q), normalized(e)
@@ -139,7 +148,7 @@ func prop34(v variant) func(*T) {
 		star := criticalRate(t, d)
 		mu1 := c.mu10
 		if !(mu1 > 0) {
-			t.Tally("μ1_0 = 0: no bound")
+			t.Vacuous("μ1_0 = 0, the bound is +Inf")
 			return
 		}
 		q := float64(c.n)
@@ -190,7 +199,7 @@ func withoutBound(v variant) func(*T) {
 		c := drawStability(t, sec3Bounds)
 		b := rapid.IntRange(1, c.n).Draw(t.T, "B")
 		if !(c.mu0 > 0) || c.n == 1 {
-			t.Tally("μ0 = 0 or n = 1: no bound")
+			t.Vacuous("μ0 = 0 or n = 1, the bound is +Inf")
 			return
 		}
 		d := sgdDynamics(t, c.o, b, oracle.WithoutReplacement)
