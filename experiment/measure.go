@@ -42,7 +42,10 @@ func measureState(p Problem, theta []float64, cfg Config, step int, final bool) 
 		return Record{}, nil, nil, err
 	}
 	nan := math.NaN()
-	g := st.Geometry()
+	g, err := st.Geometry()
+	if err != nil {
+		return Record{}, nil, nil, err
+	}
 	r := Record{Model: p.Model, Width: p.Width, P: p.Net.NumParams(), N: n, Seed: cfg.Seed,
 		Eta: cfg.Eta, Batch: cfg.Batch, Step: step, Loss: st.Loss(),
 		Gamma: g.Gamma, Tau: g.Tau, Flatness: g.FroG, LambdaMax: g.LambdaMax, TraceG: g.TraceG, Rank: g.Rank,

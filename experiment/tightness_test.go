@@ -146,7 +146,10 @@ func TestTightnessOracleLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := st.Geometry()
+	g, err := st.Geometry()
+	if err != nil {
+		t.Fatal(err)
+	}
 	j := Job{Spec: Spec{Model: "fcn"}, Config: Config{Eta: 0.05, Batch: 5, LossTarget: 1e-5}}
 	final := Record{Model: "fcn", N: n, P: 5000, Eta: 0.05, Batch: 5, Loss: 0, Mu: math.NaN(),
 		Flatness: g.FroG, LambdaMax: g.LambdaMax, TraceG: g.TraceG, Rank: g.Rank, Mu0: 0.1}

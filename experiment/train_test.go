@@ -143,7 +143,10 @@ func TestMeasureMatchesQ(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			g := st.Geometry()
+			g, err := st.Geometry()
+			if err != nil {
+				t.Fatal(err)
+			}
 			nz, err := st.Noise()
 			if err != nil {
 				t.Fatal(err)

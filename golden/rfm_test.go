@@ -64,7 +64,11 @@ func TestRFMAlignment(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got = append(got, rfmGolden{c.d, c.n, c.m, c.seed, s.Geometry(), nz})
+		g, err := s.Geometry()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, rfmGolden{c.d, c.n, c.m, c.seed, g, nz})
 	}
 	check(t, "rfm_alignment", got)
 }

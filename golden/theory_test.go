@@ -44,7 +44,11 @@ func TestTheoryQuantities(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v: %v", c.features, err)
 		}
-		got = append(got, theoryGolden{fmt.Sprint(c.features), fmt.Sprint(c.residuals), s.Geometry(), nz})
+		g, err := s.Geometry()
+		if err != nil {
+			t.Fatalf("%v: %v", c.features, err)
+		}
+		got = append(got, theoryGolden{fmt.Sprint(c.features), fmt.Sprint(c.residuals), g, nz})
 	}
 	check(t, "theory_quantities", got)
 }

@@ -58,7 +58,7 @@ func measure(t *T, c featureCase) measured {
 	t.Helper()
 	c.q, c.e = normalized(c.q), normalized(c.e)
 	m := measured{featureCase: c, st: mustState(t, c.q, c.n, c.p, c.e)}
-	m.geo, m.nz = m.st.Geometry(), mustNoise(t, m.st)
+	m.geo, m.nz = mustGeometry(t, m.st), mustNoise(t, m.st)
 	m.mag = magnitudesOf(c.q, c.n, c.p, c.e)
 	m.g = gamma(opsBound(c.n, c.p))
 	return m
@@ -91,6 +91,15 @@ func mustState(t *T, q []float64, n, p int, e []float64) *theory.State {
 		t.Fatalf("NewState on valid input: %v", err)
 	}
 	return s
+}
+
+func mustGeometry(t *T, s *theory.State) theory.Geometry {
+	t.Helper()
+	g, err := s.Geometry()
+	if err != nil {
+		t.Fatalf("Geometry on valid input: %v", err)
+	}
+	return g
 }
 
 func mustNoise(t *T, s *theory.State) theory.Noise {

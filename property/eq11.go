@@ -128,7 +128,7 @@ func eq11Scale(t *T) {
 	c := drawCase(t, fixtures.DefaultBounds, 150)
 	big := mustState(t, c.q, c.n, c.p, c.e)
 	norm := mustState(t, normalized(c.q), c.n, c.p, normalized(c.e))
-	bg, ng := big.Geometry(), norm.Geometry()
+	bg, ng := mustGeometry(t, big), mustGeometry(t, norm)
 	bn, nn := mustNoise(t, big), mustNoise(t, norm)
 	for _, r := range []struct {
 		name      string

@@ -214,7 +214,7 @@ func rfmWorstTheta(v variant) func(*T) {
 	return func(t *T) {
 		q, n, m, desc := drawRFM(t)
 		q = normalized(q)
-		geo := mustState(t, q, n, m, nil).Geometry()
+		geo := mustGeometry(t, mustState(t, q, n, m, nil))
 		worst := 0
 		for i, c := range geo.Chi {
 			if c < geo.Chi[worst] {
@@ -317,7 +317,7 @@ func reluConvergence(v variant) func(*T) {
 				rng := rand.New(rand.NewPCG(uint64(n), uint64(r)))
 				x := fixtures.Sphere(rng, n, d, 1)
 				w := fixtures.Sphere(rng, 2*n, d, math.Sqrt(d))
-				geo := mustState(t, rfmFeatures(t, w, 2*n, d, x), n, 2*n, nil).Geometry()
+				geo := mustGeometry(t, mustState(t, rfmFeatures(t, w, 2*n, d, x), n, 2*n, nil))
 				dGamma[k] = append(dGamma[k], 1-geo.Gamma)
 				dTau[k] = append(dTau[k], math.Abs(geo.Tau-pop.Tau))
 			}
@@ -454,7 +454,7 @@ func discreteConvergence(v variant) func(*T) {
 						q[i*m+j] = r.phi[a][b]
 					}
 				}
-				geo := mustState(t, q, n, m, nil).Geometry()
+				geo := mustGeometry(t, mustState(t, q, n, m, nil))
 				dGamma[k] = append(dGamma[k], math.Abs(geo.Gamma-r.gammaInf))
 				dTau[k] = append(dTau[k], math.Abs(geo.Tau-r.tauInf))
 			}

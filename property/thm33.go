@@ -119,7 +119,7 @@ func mu0Infimum(t *T) {
 		q, en := normalized(c.q), normalized(e)
 		st := mustState(t, q, c.n, c.p, en)
 		nz := mustNoise(t, st)
-		geo := st.Geometry()
+		geo := mustGeometry(t, st)
 		mag := magnitudesOf(q, c.n, c.p, en)
 		g := gamma(opsBound(c.n, c.p))
 		denom := 2 * nz.Loss * geo.FroG * geo.FroG

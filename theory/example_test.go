@@ -38,7 +38,10 @@ func ExampleState_Geometry() {
 	if err != nil {
 		panic(err)
 	}
-	g := s.Geometry()
+	g, err := s.Geometry()
+	if err != nil {
+		panic(err)
+	}
 	h := theory.SGD{Eta: 0.5, Batch: 2}
 	thm33, _ := h.BoundThm33(0.5)
 	fmt.Printf("‖H‖_F = %.4f, λ_1 = %.4f, rank %d\n", g.FroG, g.LambdaMax, g.Rank)

@@ -1,6 +1,7 @@
 package theory
 
 import (
+	"fmt"
 	"math"
 
 	"gonum.org/v1/gonum/mat"
@@ -50,22 +51,24 @@ type Noise struct {
 	Mu2   float64 // Tr(Σ2G)/(2L‖G‖_F²)
 }
 
-// eigenvalues returns the eigenvalues of K̂ in ascending order.
-func (s *State) eigenvalues() []float64 {
+// eigenvalues returns the eigenvalues of K̂ in ascending order, or
+// ErrNoConvergence (LAPACK's QL iteration converges on finite symmetric
+// input, and K̂ is finite with entries below 1 by construction, so this is
+// not expected).
+func (s *State) eigenvalues() ([]float64, error) {
 	if s.eig == nil {
 		var es mat.EigenSym
 		if !es.Factorize(mat.NewSymDense(s.n, append([]float64(nil), s.k...)), false) {
-			// Dsyev does not fail on finite symmetric input, and K̂ is finite
-			// with entries below 1 by construction.
-			panic("theory: eigen-decomposition of a finite symmetric matrix failed")
+			return nil, fmt.Errorf("theory: the %d x %d Gram matrix: %w", s.n, s.n, ErrNoConvergence)
 		}
 		s.eig = es.Values(nil)
 	}
-	return s.eig
+	return s.eig, nil
 }
 
-// Geometry computes the quantities of G through K.
-func (s *State) Geometry() Geometry {
+// Geometry computes the quantities of G through K; its only error is an
+// eigen-decomposition that does not converge (ErrNoConvergence).
+func (s *State) Geometry() (Geometry, error) {
 	n := float64(s.n)
 	g := Geometry{N: s.n, P: s.p, Chi: make([]float64, s.n)}
 	froK := numerics.Nrm2(s.k)
@@ -76,7 +79,10 @@ func (s *State) Geometry() Geometry {
 	}
 	g.TraceG = math.Ldexp(tr/n, s.kExp)
 
-	eig := s.eigenvalues()
+	eig, err := s.eigenvalues()
+	if err != nil {
+		return Geometry{}, err
+	}
 	lmax := eig[len(eig)-1]
 	g.LambdaMax = math.Ldexp(lmax/n, s.kExp)
 	tol := float64(max(s.n, s.p)) * machineEpsilon * lmax
@@ -96,7 +102,7 @@ func (s *State) Geometry() Geometry {
 		g.Chi[i] = scaledSq(row, s.kExp, n)
 	}
 	g.Gamma = minChi / (sumChi / n)
-	return g
+	return g, nil
 }
 
 // machineEpsilon is the spacing of float64 at 1, 2^-52 (numpy's finfo.eps).

@@ -28,7 +28,7 @@ func TestNewStateGramMatchesQ(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(fromQ.Geometry(), fromK.Geometry()); diff != "" {
+	if diff := cmp.Diff(mustGeometry(t, fromQ), mustGeometry(t, fromK)); diff != "" {
 		t.Errorf("geometry differs (-Q +K):\n%s", diff)
 	}
 	nq, _ := fromQ.Noise()

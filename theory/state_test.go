@@ -52,7 +52,7 @@ func TestNoiseZeroLoss(t *testing.T) {
 			t.Errorf("e = %v: Noise error %v, want ErrZeroLoss", e, err)
 		}
 		// The geometry (the flatness at a minimum) is still defined.
-		if g := s.Geometry(); g.FroG != math.Sqrt(2)/2 {
+		if g := mustGeometry(t, s); g.FroG != math.Sqrt(2)/2 {
 			t.Errorf("‖G‖_F = %v, want 1/√2", g.FroG)
 		}
 	}
@@ -85,13 +85,13 @@ func TestExtremeScales(t *testing.T) {
 	q0 := []float64{1, 2, 0, -1, 1, 3, 2, 0, 1, 1, -2, 1}
 	e0 := []float64{0.5, -1, 2}
 	ref, _ := NewState(q0, 3, 4, e0)
-	refG, refN := ref.Geometry(), mustNoise(t, ref)
+	refG, refN := mustGeometry(t, ref), mustNoise(t, ref)
 	state := func(qs, es float64) (Geometry, Noise) {
 		s, err := NewState(scaled(q0, qs), 3, 4, scaled(e0, es))
 		if err != nil {
 			t.Fatal(err)
 		}
-		return s.Geometry(), mustNoise(t, s)
+		return mustGeometry(t, s), mustNoise(t, s)
 	}
 	ratios := func(g Geometry, nz Noise) {
 		t.Helper()
@@ -176,4 +176,13 @@ func TestBoundsValidate(t *testing.T) {
 	if s, _ := EscapeSteps(1, 0.01); !math.IsInf(s, 1) {
 		t.Errorf("γ0 = 1 escape %v, want +Inf", s)
 	}
+}
+
+func mustGeometry(t *testing.T, s *State) Geometry {
+	t.Helper()
+	g, err := s.Geometry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
 }

@@ -97,7 +97,10 @@ func measure(gradsPath, residPath string, sgd *theory.SGD) ([]row, error) {
 // alignment infima of the linearized model at these features and the bounds;
 // without, those rows are nil (do not apply).
 func quantities(st *theory.State, sgd *theory.SGD) ([]row, error) {
-	g := st.Geometry()
+	g, err := st.Geometry()
+	if err != nil {
+		return nil, err
+	}
 	nz, err := st.Noise()
 	if err != nil {
 		return nil, err
