@@ -56,6 +56,10 @@ type T struct {
 	*rapid.T
 	rec *record
 	cs  *caseState
+	// tighten moves every bound of AtMost and AtLeast this fraction of
+	// its size toward the other side: 0 for a check, nearEdgeDelta for
+	// a near-edge control.
+	tighten float64
 }
 
 // caseState is what one case did: whether it asserted anything, and
@@ -167,6 +171,7 @@ func (t *T) Equal(what string, got, want any) {
 // (b + tol - a)/(|b| + tol): 0 at the bound, larger when looser.
 func (t *T) AtMost(what string, a, b, tol float64) {
 	t.Helper()
+	b -= t.tighten * math.Abs(b)
 	if !(a <= b+tol) {
 		t.Fatalf("%s: %.17g > %.17g (by %.3g; tolerance %.3g)", what, a, b, a-b, tol)
 	}
@@ -176,6 +181,7 @@ func (t *T) AtMost(what string, a, b, tol float64) {
 // AtLeast fails unless a >= b - tol, with margin (a - b + tol)/(|b| + tol).
 func (t *T) AtLeast(what string, a, b, tol float64) {
 	t.Helper()
+	b += t.tighten * math.Abs(b)
 	if !(a >= b-tol) {
 		t.Fatalf("%s: %.17g < %.17g (by %.3g; tolerance %.3g)", what, a, b, b-a, tol)
 	}
