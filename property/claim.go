@@ -171,7 +171,9 @@ func (t *T) Equal(what string, got, want any) {
 // (b + tol - a)/(|b| + tol): 0 at the bound, larger when looser.
 func (t *T) AtMost(what string, a, b, tol float64) {
 	t.Helper()
-	b -= t.tighten * math.Abs(b)
+	if t.tighten != 0 { // (0·Inf would turn an infinite bound into NaN)
+		b -= t.tighten * math.Abs(b)
+	}
 	if !(a <= b+tol) {
 		t.Fatalf("%s: %.17g > %.17g (by %.3g; tolerance %.3g)", what, a, b, a-b, tol)
 	}
@@ -181,7 +183,9 @@ func (t *T) AtMost(what string, a, b, tol float64) {
 // AtLeast fails unless a >= b - tol, with margin (a - b + tol)/(|b| + tol).
 func (t *T) AtLeast(what string, a, b, tol float64) {
 	t.Helper()
-	b += t.tighten * math.Abs(b)
+	if t.tighten != 0 {
+		b += t.tighten * math.Abs(b)
+	}
 	if !(a >= b-tol) {
 		t.Fatalf("%s: %.17g < %.17g (by %.3g; tolerance %.3g)", what, a, b, b-a, tol)
 	}
