@@ -134,7 +134,8 @@ func (in inputs) state() (*theory.State, error) {
 }
 
 // blame prefixes a theory error with the file its argument came from (Q:
-// the gradients, e: the residuals), so the one line on stderr names it. The
+// the gradients, e: the residuals), or with --lr for a learning rate out of
+// range for the data, so the one line on stderr names it. The
 // file takes the place of the argument's name ("e.npy: zero loss: ...", not
 // "e.npy: e: zero loss: ..."), which stays where it locates an entry
 // ("q.npy: Q[3, 7]: ...").
@@ -147,8 +148,11 @@ func (in inputs) blame(err error) error {
 	if !errors.As(err, &ie) {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	if ie.Arg == "e" && in.residPath != "" {
+	switch {
+	case ie.Arg == "e" && in.residPath != "":
 		path = in.residPath
+	case ie.Arg == "eta": // a learning rate the data's scale cannot carry
+		path = "--lr"
 	}
 	if ie.Row >= 0 {
 		return fmt.Errorf("%s: %w", path, err)
