@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 )
@@ -68,6 +69,19 @@ func TestFlagErrors(t *testing.T) {
 		code, out, errs := runCmd(tc.args...)
 		if code != 2 || out != "" || errs != tc.want+"\n" {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q\nwant exit 2, nothing on stdout, stderr %q", tc.args, code, out, errs, tc.want+"\n")
+		}
+	}
+}
+
+// --version prints one line naming the build, on stdout, and exits 0.
+func TestVersion(t *testing.T) {
+	for _, arg := range []string{"--version", "-version", "version"} {
+		var out, errOut bytes.Buffer
+		if code := run([]string{arg}, &out, &errOut); code != exitOK {
+			t.Errorf("%s: exit %d, stderr %q", arg, code, errOut.String())
+		}
+		if s := out.String(); !strings.HasPrefix(s, "flatmin ") || strings.Count(s, "\n") != 1 {
+			t.Errorf("%s: printed %q, want one line starting with \"flatmin \"", arg, s)
 		}
 	}
 }

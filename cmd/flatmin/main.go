@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 
 	"github.com/flatmin/flatmin/numerics"
 )
@@ -68,6 +69,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "-h", "-help", "--help":
 		usage(stdout)
 		return exitOK
+	case "-version", "--version", "version":
+		fmt.Fprintln(stdout, version())
+		return exitOK
 	case "help": // `flatmin help` and `flatmin help <command>`
 		if len(args) == 1 {
 			usage(stdout)
@@ -92,7 +96,8 @@ func usage(w io.Writer) {
 	}
 	fmt.Fprint(w, `
 Run 'flatmin <command> --help' (or 'flatmin help <command>') for the flags
-of a command.
+of a command, 'flatmin --version' for the build (module version and VCS
+revision).
 
 Exit status: 0 on success; 1 for a failure (bad input data, a claim that
 fails, a run that fails, a file that cannot be written); 2 for a usage
@@ -100,4 +105,35 @@ error (bad or missing flags or arguments), reported in one line on stderr;
 flatmin stability --check: 3 when the minimum is unstable, 4 when the
 verdict is undecided.
 `)
+}
+
+// version describes the build from its build info: the module version
+// ("(devel)" for a build from a clone), the VCS revision and time, and
+// whether the tree had uncommitted changes.
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "flatmin (no build info)"
+	}
+	v := "flatmin " + info.Main.Version
+	var rev, at, dirty string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = " (modified)"
+			}
+		}
+	}
+	if rev != "" {
+		v += ", revision " + rev + dirty
+	}
+	if at != "" {
+		v += ", " + at
+	}
+	return v + ", " + info.GoVersion
 }
