@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -75,16 +76,29 @@ func readCacheFile[T any](path string, read func(io.Reader) ([]T, error)) ([]T, 
 	return rows, nil
 }
 
-// saveCached writes a job's records and χ_i into dir. Each file is written
-// under a temporary name and renamed, so an interrupted sweep never leaves a
-// partial file that a later one would read; the χ file lands first, and the
-// records file, which marks the run as present, last.
+// saveCached writes a job's records, χ_i and final θ into dir. Each file is
+// written under a temporary name and renamed, so an interrupted sweep never
+// leaves a partial file that a later one would read; the records file,
+// which marks the run as present, lands last. θ is kept so that Figure 5b,
+// which needs each run's final state, never trains a cached run again.
 func saveCached(dir string, j Job, r Run) error {
 	base := filepath.Join(dir, j.cacheName())
 	if err := writeAtomic(base+".chi.csv", func(w io.Writer) error { return WriteFeatureNorms(w, r.Chi) }); err != nil {
 		return err
 	}
+	if err := saveTheta(base, r.Theta); err != nil {
+		return err
+	}
 	return writeAtomic(base+".records.csv", func(w io.Writer) error { return WriteRecords(w, r.Records) })
+}
+
+// saveTheta writes θ (little-endian float64) to base+".theta.f64", nothing
+// when there is none.
+func saveTheta(base string, theta []float64) error {
+	if theta == nil {
+		return nil
+	}
+	return writeAtomic(base+".theta.f64", func(w io.Writer) error { return binary.Write(w, binary.LittleEndian, theta) })
 }
 
 func writeAtomic(path string, write func(io.Writer) error) error {

@@ -29,6 +29,10 @@ func TestRunCache(t *testing.T) {
 	if len(files) != 2*len(jobs) {
 		t.Fatalf("cache holds %d files, want %d: %v", len(files), 2*len(jobs), files)
 	}
+	// Each run's final θ is kept with it (Figure 5b reads it back).
+	if thetas, _ := filepath.Glob(filepath.Join(dir, "*.theta.f64")); len(thetas) != len(jobs) {
+		t.Fatalf("cache holds %d θ files, want %d", len(thetas), len(jobs))
+	}
 	before := modTimes(t, files)
 
 	read, err := RunJobs(jobs, RunOptions{Workers: 1, CacheDir: dir})

@@ -228,10 +228,8 @@ func tightnessCached(j Job, r Run, dir string) (Tightness, error) {
 	if err != nil || dir == "" {
 		return t, err
 	}
-	if r.Theta != nil {
-		if err := writeAtomic(base+".theta.f64", func(w io.Writer) error { return binary.Write(w, binary.LittleEndian, r.Theta) }); err != nil {
-			return Tightness{}, err
-		}
+	if err := saveTheta(base, r.Theta); err != nil {
+		return Tightness{}, err
 	}
 	if t.Oracle != oracleOK {
 		return t, nil // computed again next time, perhaps by a larger oracle
