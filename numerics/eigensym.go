@@ -44,11 +44,7 @@ func SymmetricEigen(n int, a, w []float64) (ok bool) {
 	var impl gonum.Implementation
 	// Scale into the range where the iteration neither overflows nor
 	// underflows, as Dsyev does.
-	const (
-		safmin = 0x1p-1022
-		eps    = 0x1p-52 // LAPACK's precision, dlamch('P')
-	)
-	smlnum := safmin / eps
+	smlnum := dlamchS / dlamchP
 	rmin, rmax := math.Sqrt(smlnum), math.Sqrt(1/smlnum)
 	anrm := impl.Dlansy(lapack.MaxAbs, blas.Upper, n, a, n, nil)
 	sigma := 1.0
@@ -74,6 +70,13 @@ func SymmetricEigen(n int, a, w []float64) (ok bool) {
 	return true
 }
 
+// LAPACK's machine constants (dlamch) as gonum's Dsyev and Dsteqr use them.
+const (
+	dlamchE = 0x1p-53   // relative machine precision ε
+	dlamchP = 0x1p-52   // ε·base: the precision Dsyev scales by
+	dlamchS = 0x1p-1022 // the safe minimum
+)
+
 // tridiagonalQL is gonum's Dsteqr with compz = EVOrig (LAPACK's DSTEQR):
 // the eigenvalues of the symmetric tridiagonal matrix with diagonal d and
 // off-diagonal e into d (ascending), z (n x n, row-major) multiplied on the
@@ -81,14 +84,9 @@ func SymmetricEigen(n int, a, w []float64) (ok bool) {
 // rotationLog instead of Dlasr.
 func tridiagonalQL(n int, d, e, z []float64) bool {
 	var impl gonum.Implementation
-	const (
-		eps    = 0x1p-53 // dlamch('E')
-		eps2   = eps * eps
-		safmin = 0x1p-1022
-		maxit  = 30
-	)
-	ssfmax := math.Sqrt(1/safmin) / 3
-	ssfmin := math.Sqrt(safmin) / eps2
+	const maxit = 30
+	ssfmax := math.Sqrt(1/dlamchS) / 3
+	ssfmin := math.Sqrt(dlamchS) / (dlamchE * dlamchE)
 	log := newRotationLog(z, n)
 	nmaxit := n * maxit
 	jtot := 0
@@ -103,7 +101,7 @@ func tridiagonalQL(n int, d, e, z []float64) bool {
 			if test == 0 {
 				break
 			}
-			if test <= (math.Sqrt(math.Abs(d[m]))*math.Sqrt(math.Abs(d[m+1])))*eps {
+			if test <= (math.Sqrt(math.Abs(d[m]))*math.Sqrt(math.Abs(d[m+1])))*dlamchE {
 				e[m] = 0
 				break
 			}
@@ -177,15 +175,11 @@ func tridiagonalQL(n int, d, e, z []float64) bool {
 // its eigenvalues are found or the sweep budget runs out, and returns the
 // sweeps used so far.
 func qlSweeps(impl gonum.Implementation, d, e []float64, l, lend, jtot, nmaxit int, log *rotationLog) int {
-	const (
-		eps2   = 0x1p-106
-		safmin = 0x1p-1022
-	)
 	for {
 		m := lend
 		for k := l; k < lend; k++ {
 			v := math.Abs(e[k])
-			if v*v <= (eps2*math.Abs(d[k]))*math.Abs(d[k+1])+safmin {
+			if v*v <= (dlamchE*dlamchE*math.Abs(d[k]))*math.Abs(d[k+1])+dlamchS {
 				m = k
 				break
 			}
@@ -242,15 +236,11 @@ func qlSweeps(impl gonum.Implementation, d, e []float64, l, lend, jtot, nmaxit i
 
 // qrSweeps is qlSweeps for a block to be chased upwards (l > lend).
 func qrSweeps(impl gonum.Implementation, d, e []float64, l, lend, jtot, nmaxit int, log *rotationLog) int {
-	const (
-		eps2   = 0x1p-106
-		safmin = 0x1p-1022
-	)
 	for {
 		m := lend
 		for k := l; k > lend; k-- {
 			v := math.Abs(e[k-1])
-			if v*v <= (eps2*math.Abs(d[k])*math.Abs(d[k-1]) + safmin) {
+			if v*v <= (dlamchE*dlamchE*math.Abs(d[k])*math.Abs(d[k-1]) + dlamchS) {
 				m = k
 				break
 			}

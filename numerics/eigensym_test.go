@@ -226,13 +226,7 @@ func TestSymmetricEigenGonumScalingBug(t *testing.T) {
 // rows split unevenly into blocks of four, at one core and at several.
 func TestSymmetricEigenLarge(t *testing.T) {
 	for _, n := range []int{150, 257} {
-		a := make([]float64, n*n)
-		for i := range n {
-			for j := i; j < n; j++ {
-				v := math.Sin(float64(i*n + j + 1))
-				a[i*n+j], a[j*n+i] = v, v
-			}
-		}
+		a := sineMatrix(n)
 		for _, procs := range []int{1, runtime.GOMAXPROCS(0)} {
 			old := runtime.GOMAXPROCS(procs)
 			err := sameEigen(n, a)
@@ -269,13 +263,7 @@ func TestSymmetricEigenControl(t *testing.T) {
 
 func BenchmarkSymmetricEigen(b *testing.B) {
 	for _, n := range []int{500, 1000} {
-		a := make([]float64, n*n)
-		for i := range n {
-			for j := i; j < n; j++ {
-				v := math.Sin(float64(i*n + j + 1))
-				a[i*n+j], a[j*n+i] = v, v
-			}
-		}
+		a := sineMatrix(n)
 		b.Run(fmt.Sprintf("numerics/n=%d", n), func(b *testing.B) {
 			v, w := make([]float64, n*n), make([]float64, n)
 			for b.Loop() {
@@ -289,4 +277,17 @@ func BenchmarkSymmetricEigen(b *testing.B) {
 			}
 		})
 	}
+}
+
+// sineMatrix is a dense symmetric n x n matrix with entries sin(k), k the
+// index of the upper-triangle entry: distinct eigenvalues, no structure.
+func sineMatrix(n int) []float64 {
+	a := make([]float64, n*n)
+	for i := range n {
+		for j := i; j < n; j++ {
+			v := math.Sin(float64(i*n + j + 1))
+			a[i*n+j], a[j*n+i] = v, v
+		}
+	}
+	return a
 }

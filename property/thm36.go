@@ -240,7 +240,7 @@ func thm36Simulated(v variant) func(*T) {
 			t.Fatalf("ExpectedLoss: %v", err)
 		}
 		seed := rapid.Uint64().Draw(t.T, "simulation seed")
-		mean, _ := fixtures.LinearSGD(c.q, c.n, c.p, theta, eta, batch, v == simulateWithout, steps, trajectories, seed)
+		mean := fixtures.LinearSGD(c.q, c.n, c.p, theta, eta, batch, v == simulateWithout, steps, trajectories, seed)
 		growth := pathLossGrowth(qm, batch, eta)
 		bound := mean[0] // L_0, the same for every trajectory
 		weak := false
