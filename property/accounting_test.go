@@ -1,6 +1,7 @@
 package property
 
 import (
+	"slices"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -35,6 +36,26 @@ func TestCaseAccounting(t *testing.T) {
 		}
 		if res.Checked+res.Vacuous+res.Undecided+res.Skipped != res.Cases {
 			t.Errorf("checked 1 in %d: %d + %d + %d + %d != %d cases", tc.oneIn, res.Checked, res.Vacuous, res.Undecided, res.Skipped, res.Cases)
+		}
+	}
+}
+
+// boundingClaims and nearEdgeExempt list exactly the claims whose checks
+// compare against a bound (AtMost, AtLeast), so that each has a near-edge
+// control or a stated reason not to: every checked claim but the
+// experiment rows is run for a few cases.
+func TestBoundingClaimsListed(t *testing.T) {
+	for _, c := range Claims() {
+		if !c.Checked() || c.Checks[0].Kind == Experiment {
+			continue
+		}
+		rec := newRecord()
+		for _, chk := range c.Checks {
+			runRapid(c.ID+"/"+chk.Name, Options{}, 20, wrapInto(chk.Run, rec))
+		}
+		_, exempt := nearEdgeExempt[c.ID]
+		if listed := slices.Contains(boundingClaims, c.ID) || exempt; listed != (rec.bounds > 0) {
+			t.Errorf("%s: %d bound comparisons in 20 cases a check, listed in boundingClaims or nearEdgeExempt: %v", c.ID, rec.bounds, listed)
 		}
 	}
 }

@@ -81,6 +81,9 @@ type record struct {
 	// undecided (T.Undecided: the tolerance is too wide to decide) and
 	// skipped (nothing asserted: the case does not apply).
 	checked, vacuous, undecided, skipped int
+	// bounds counts the AtMost and AtLeast comparisons (a claim that makes
+	// any has a near-edge control).
+	bounds int
 
 	// findings of an experiment check: whether the paper's figure was
 	// reproduced, which is a finding about the paper, not a failure.
@@ -171,6 +174,7 @@ func (t *T) Equal(what string, got, want any) {
 // (b + tol - a)/(|b| + tol): 0 at the bound, larger when looser.
 func (t *T) AtMost(what string, a, b, tol float64) {
 	t.Helper()
+	t.rec.bounds++
 	if t.tighten != 0 { // (0·Inf would turn an infinite bound into NaN)
 		b -= t.tighten * math.Abs(b)
 	}
@@ -183,6 +187,7 @@ func (t *T) AtMost(what string, a, b, tol float64) {
 // AtLeast fails unless a >= b - tol, with margin (a - b + tol)/(|b| + tol).
 func (t *T) AtLeast(what string, a, b, tol float64) {
 	t.Helper()
+	t.rec.bounds++
 	if t.tighten != 0 {
 		b += t.tighten * math.Abs(b)
 	}

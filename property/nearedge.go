@@ -12,8 +12,16 @@ import "fmt"
 const nearEdgeDelta = 0.05
 
 // boundingClaims are the claims whose checks compare against a bound.
-var boundingClaims = []string{"def-alignment", "lemma-2.3", "lemma-3.2", "lemma-e.1", "lemma-e.2",
-	"thm-3.3", "prop-3.4", "thm-3.6", "lemma-3.7", "gd-stability", "sec-3.3-noise", "ext-without-replacement"}
+// TestBoundingClaimsListed keeps the list exact.
+var boundingClaims = []string{"def-alignment", "thm-2.1", "lemma-2.3", "lemma-3.2", "lemma-e.1",
+	"lemma-e.2", "thm-3.3", "prop-3.4", "thm-3.6", "lemma-3.7", "gd-stability", "sec-3.3-noise", "ext-without-replacement"}
+
+// nearEdgeExempt are the claims that bound something without a near-edge
+// control, and why.
+var nearEdgeExempt = map[string]string{
+	"prop-2.4": "statistical: its ε_n budgets are far wider than 5% of the bounds, and each case is a sweep over n and m",
+	"prop-d.7": "statistical: its ε_n budgets are far wider than 5% of the bounds, and each case is a sweep over n and m",
+}
 
 func init() {
 	for _, id := range boundingClaims {
