@@ -1,6 +1,8 @@
-// Package dataio reads the per-sample gradients Q and the residuals e that
-// `flatmin measure` takes, from NumPy .npy files or comma-separated .csv
-// files, into a dense row-major []float64. Rows are samples.
+// Package dataio reads the per-sample gradients Q (or their Gram K) and the
+// residuals e that `flatmin measure` takes, from NumPy .npy files, arrays of
+// NumPy .npz archives or comma-separated .csv files, into a dense row-major
+// []float64. Rows are samples. A Stream reads a matrix a block of columns at
+// a time, so that an n x p Q is never held whole.
 //
 // Every entry returned is finite; every failure is an *Error, one line that
 // names the file and the problem, and wraps one of the Err* kinds below.
@@ -10,13 +12,13 @@
 //
 // The readers validate instead of recovering: no input, however malformed,
 // makes them panic or allocate more than a small multiple of its own size
-// (FuzzReadNPY and FuzzReadCSV check this).
+// (FuzzReadNPY, FuzzReadCSV, FuzzReadNPZ and FuzzStreamNPY check this); a
+// Stream allocates a block, whatever the array's size.
 package dataio
 
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,8 +110,26 @@ func (a Array) Shape() string {
 }
 
 // ReadFile reads a .npy or .csv file (chosen by its extension, in any case)
-// holding an array of the given layout.
+// holding an array of the given layout, or an array of a .npz archive:
+// "x.npz" for its only array, "x.npz:NAME" for the array saved as NAME
+// (numpy.savez(path, NAME=a)); only that array is read.
 func ReadFile(path string, layout Layout) (Array, error) {
+	a, err := readFile(path, layout)
+	if err != nil {
+		return Array{}, fileErr(path, err)
+	}
+	return a, nil
+}
+
+func readFile(path string, layout Layout) (Array, error) {
+	if file, name, ok := splitNPZ(path); ok {
+		f, size, err := openFile(file)
+		if err != nil {
+			return Array{}, err
+		}
+		defer f.Close()
+		return readNPZArray(f, size, name, layout)
+	}
 	var decode func([]byte, Layout) (Array, error)
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".npy":
@@ -117,19 +137,11 @@ func ReadFile(path string, layout Layout) (Array, error) {
 	case ".csv":
 		decode = DecodeCSV
 	default:
-		return Array{}, &Error{File: path, Err: ErrFileType, Detail: "want a .npy or .csv file"}
+		return Array{}, newErr(ErrFileType, "%s", wantedTypes)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return Array{}, &Error{File: path, Err: err}
+		return Array{}, &Error{Err: unwrapPath(err)}
 	}
-	a, err := decode(b, layout)
-	if e, ok := err.(*Error); ok {
-		e.File = path
-	}
-	return a, err
+	return decode(b, layout)
 }

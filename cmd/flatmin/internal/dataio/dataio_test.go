@@ -253,7 +253,7 @@ func TestReadFileErrors(t *testing.T) {
 	_, err := ReadFile(missing, Matrix)
 	checkErr(t, err, fs.ErrNotExist, missing+": no such file or directory")
 	_, err = ReadFile(filepath.Join(dir, "q.txt"), Matrix)
-	checkErr(t, err, ErrFileType, "q.txt: unknown file type: want a .npy or .csv file")
+	checkErr(t, err, ErrFileType, "q.txt: unknown file type: want a .npy, .npz or .csv file")
 	_, err = ReadFile(bad, Matrix)
 	checkErr(t, err, ErrShape, bad+": wrong shape: ragged rows: line 2 has 1 fields, line 1 has 2")
 }

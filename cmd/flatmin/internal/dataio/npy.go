@@ -22,6 +22,37 @@ type npyHeader struct {
 	shape   []int
 }
 
+// check checks the header against the layout the caller takes and the
+// dtype against those read, and that dataLen bytes follow the header, as
+// many as the shape needs: an array's shape and item size, from the header
+// alone, before any data is read or allocated. The Array returned has no
+// Data.
+func (h npyHeader) check(layout Layout, dataLen int64) (Array, int, error) {
+	if err := layout.check(h.shape); err != nil {
+		return Array{}, 0, err // the shape is 1-D or 2-D from here on
+	}
+	size, err := npyItemSize(h.descr)
+	if err != nil {
+		return Array{}, 0, err
+	}
+	a := Array{Rows: h.shape[0], Cols: 1, OneD: len(h.shape) == 1}
+	if !a.OneD {
+		a.Cols = h.shape[1]
+	}
+	shape := npyShape(h.shape)
+	if a.Rows == 0 || a.Cols == 0 {
+		return Array{}, 0, newErr(ErrShape, "empty array of shape %s", shape)
+	}
+	// dataLen = Rows·Cols·size, checked by division so that no product of
+	// claimed dimensions can overflow.
+	sz := int64(size)
+	if dataLen%sz != 0 || dataLen/sz%int64(a.Cols) != 0 || dataLen/sz/int64(a.Cols) != int64(a.Rows) {
+		return Array{}, 0, newErr(ErrFormat, "shape %s of %s needs %s bytes of data, the file has %d",
+			shape, h.descr, npyNeed(a.Rows, a.Cols, size), dataLen)
+	}
+	return a, size, nil
+}
+
 // DecodeNPY decodes a NumPy .npy file: an array of the given layout, of
 // float64 or float32 (either byte order), in C or Fortran order, with at
 // least one entry, all finite.
@@ -37,27 +68,16 @@ func DecodeNPY(b []byte, layout Layout) (Array, error) {
 	if err != nil {
 		return Array{}, err
 	}
-	if err := layout.check(h.shape); err != nil {
-		return Array{}, err // the shape is 1-D or 2-D from here on
-	}
-	size, err := npyItemSize(h.descr)
+	a, size, err := h.check(layout, int64(len(data)))
 	if err != nil {
 		return Array{}, err
 	}
-	a := Array{Rows: h.shape[0], Cols: 1, OneD: len(h.shape) == 1}
-	if !a.OneD {
-		a.Cols = h.shape[1]
-	}
-	shape := npyShape(h.shape)
-	if a.Rows == 0 || a.Cols == 0 {
-		return Array{}, newErr(ErrShape, "empty array of shape %s", shape)
-	}
-	// len(data) = Rows·Cols·size, checked by division so that no product of
-	// claimed dimensions can overflow.
-	if len(data)%size != 0 || len(data)/size%a.Cols != 0 || len(data)/size/a.Cols != a.Rows {
-		return Array{}, newErr(ErrFormat, "shape %s of %s needs %s bytes of data, the file has %d",
-			shape, h.descr, npyNeed(a.Rows, a.Cols, size), len(data))
-	}
+	return h.decode(a, size, data)
+}
+
+// decode decodes the data of the array a that check returned for h: size
+// bytes an entry, as many as a holds.
+func (h npyHeader) decode(a Array, size int, data []byte) (Array, error) {
 	flat, err := npyDecode(h.descr, size, data)
 	if err != nil {
 		return Array{}, err
@@ -73,13 +93,18 @@ func DecodeNPY(b []byte, layout Layout) (Array, error) {
 	}
 	for k, v := range a.Data {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			if a.OneD {
-				return Array{}, newErr(ErrNotFinite, "%v at [%d]", v, k)
-			}
-			return Array{}, newErr(ErrNotFinite, "%v at [%d, %d]", v, k/a.Cols, k%a.Cols)
+			return Array{}, notFinite(v, k/a.Cols, k%a.Cols, a.OneD)
 		}
 	}
 	return a, nil
+}
+
+// notFinite is the error for the entry v at [i, j], or at [i] of a 1-D array.
+func notFinite(v float64, i, j int, oneD bool) *Error {
+	if oneD {
+		return newErr(ErrNotFinite, "%v at [%d]", v, i)
+	}
+	return newErr(ErrNotFinite, "%v at [%d, %d]", v, i, j)
 }
 
 // npyNeed is rows·cols·size as a decimal string, exact even beyond int64.
@@ -175,30 +200,10 @@ func npyShape(shape []int) string {
 // parseNPYHeader checks the magic string, the version and the header
 // dictionary, and returns the header and the bytes after it.
 func parseNPYHeader(b []byte) (npyHeader, []byte, error) {
-	if !bytes.HasPrefix(b, []byte(npyMagic)) {
-		return npyHeader{}, nil, newErr(ErrFormat, "not a .npy file (no \\x93NUMPY magic string)")
+	start, hlen, err := npyPreamble(b, int64(len(b)))
+	if err != nil {
+		return npyHeader{}, nil, err
 	}
-	if len(b) < 10 {
-		return npyHeader{}, nil, newErr(ErrFormat, "truncated .npy header")
-	}
-	major, minor := b[6], b[7]
-	var start int
-	var claimed uint64 // the header length the preamble states
-	switch major {
-	case 1:
-		start, claimed = 10, uint64(binary.LittleEndian.Uint16(b[8:10]))
-	case 2, 3:
-		if len(b) < 12 {
-			return npyHeader{}, nil, newErr(ErrFormat, "truncated .npy header")
-		}
-		start, claimed = 12, uint64(binary.LittleEndian.Uint32(b[8:12]))
-	default:
-		return npyHeader{}, nil, newErr(ErrFormat, "unsupported .npy format version %d.%d", major, minor)
-	}
-	if claimed > uint64(len(b)-start) {
-		return npyHeader{}, nil, newErr(ErrFormat, "truncated .npy header: it claims %d bytes, the file has %d after the preamble", claimed, len(b)-start)
-	}
-	hlen := int(claimed)
 	text := b[start : start+hlen]
 	if hlen == 0 || text[hlen-1] != '\n' {
 		return npyHeader{}, nil, newErr(ErrFormat, "malformed .npy header: it does not end with a newline")
@@ -209,6 +214,40 @@ func parseNPYHeader(b []byte) (npyHeader, []byte, error) {
 	}
 	return h, b[start+hlen:], nil
 }
+
+// npyPreamble checks the magic string and the version in the first bytes b
+// of a .npy file of total bytes, and returns where the header dictionary
+// starts and its length, which the file is long enough to hold. b needs
+// npyPreambleLen bytes, or all of a shorter file.
+func npyPreamble(b []byte, total int64) (start, hlen int, err error) {
+	if !bytes.HasPrefix(b, []byte(npyMagic)) {
+		return 0, 0, newErr(ErrFormat, "not a .npy file (no \\x93NUMPY magic string)")
+	}
+	if len(b) < 10 {
+		return 0, 0, newErr(ErrFormat, "truncated .npy header")
+	}
+	major, minor := b[6], b[7]
+	var claimed uint64 // the header length the preamble states
+	switch major {
+	case 1:
+		start, claimed = 10, uint64(binary.LittleEndian.Uint16(b[8:10]))
+	case 2, 3:
+		if len(b) < 12 {
+			return 0, 0, newErr(ErrFormat, "truncated .npy header")
+		}
+		start, claimed = 12, uint64(binary.LittleEndian.Uint32(b[8:12]))
+	default:
+		return 0, 0, newErr(ErrFormat, "unsupported .npy format version %d.%d", major, minor)
+	}
+	if claimed > uint64(total-int64(start)) {
+		return 0, 0, newErr(ErrFormat, "truncated .npy header: it claims %d bytes, the file has %d after the preamble", claimed, total-int64(start))
+	}
+	return start, int(claimed), nil
+}
+
+// npyPreambleLen is the length of the longest preamble (versions 2 and 3):
+// the magic string, the version and a 4-byte header length.
+const npyPreambleLen = 12
 
 // parseNPYDict parses the header dictionary, a Python literal such as
 // {'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }
