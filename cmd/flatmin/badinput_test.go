@@ -81,7 +81,7 @@ func TestBadInput(t *testing.T) {
 		{"missing grads", "none.npy", "e.npy", "none.npy: no such file or directory"},
 		{"missing residuals", "q.npy", "none.csv", "none.csv: no such file or directory"},
 		{"a directory", "dir.npy", "e.npy", "dir.npy: is a directory"},
-		{"unknown extension", "q.txt", "e.npy", "q.txt: unknown file type: want a .npy or .csv file"},
+		{"unknown extension", "q.txt", "e.npy", "q.txt: unknown file type: want a .npy, .npz or .csv file"},
 		{"empty .npy", "empty.npy", "e.npy", "empty.npy: " + notNPY},
 		{"empty .csv", "q.npy", "empty.csv", "empty.csv: wrong shape: no data rows"},
 		{"header-only .csv", "header.csv", "e.npy", "header.csv: wrong shape: no data rows"},

@@ -42,9 +42,9 @@ const maxNPYHeader = 1 << 20
 type Stream struct {
 	Rows, Cols int
 
-	path     string    // for errors, as the caller named it
-	dtype    npyDtype  // the entries' encoding
-	colMajor bool      // columns contiguous: Fortran order, or one row or column
+	path     string      // for errors, as the caller named it
+	dtype    npyDtype    // the entries' encoding
+	colMajor bool        // columns contiguous: Fortran order, or one row or column
 	at       io.ReaderAt // the data from off, or nil when read from seq
 	off      int64
 	seq      io.Reader // sequential data (a deflated member), when at is nil
