@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/flatmin/flatmin/cmd/flatmin/internal/npytest"
@@ -55,6 +56,15 @@ var badInputFiles = map[string][]byte{
 	"semi.csv":   []byte("1;0\n0;1\n1;1\n"),
 	"word.csv":   []byte("1,0\n0,one\n1,1\n"),
 	"q.txt":      []byte("1,0\n"),
+	// Grams (--gram): K of q.npy, [[1, 0, 1], [0, 1, 1], [1, 1, 2]], and bad ones.
+	"k.npy":      f8File("(3, 3)", 1, 0, 1, 0, 1, 1, 1, 1, 2),
+	"k32.npy":    f8File("(3, 2)", 1, 0, 0, 1, 1, 1),
+	"k1d.npy":    f8File("(9,)", 1, 0, 1, 0, 1, 1, 1, 1, 2),
+	"knan.npy":   f8File("(3, 3)", 1, 0, 1, math.NaN(), 1, 1, 1, 1, 2),
+	"kasym.npy":  f8File("(3, 3)", 1, 0, 1, 0, 1, 1, 1, 1.5, 2),
+	"kindef.npy": f8File("(3, 3)", 1, 0, 1, 0, 1, 1, 1, 1, 1),
+	"kzero.npy":  f8File("(3, 3)", 0, 0, 0, 0, 0, 0, 0, 0, 0),
+	"k4.npy":     f8File("(4, 4)", 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1),
 }
 
 // TestBadInput runs measure and stability on bad files and checks the exact
@@ -108,10 +118,24 @@ func TestBadInput(t *testing.T) {
 		{"ragged CSV", "ragged.csv", "e.npy", "ragged.csv: wrong shape: ragged rows: line 3 has 1 fields, line 1 has 2"},
 		{"semicolon CSV", "semi.csv", "e.npy", `semi.csv: not a number: line 1, column 1: "1;0" (the delimiter is ','; with numpy.savetxt pass delimiter=',')`},
 		{"word in CSV", "word.csv", "e.npy", `word.csv: not a number: line 2, column 2: "one"`},
+		{"good Gram", "k.npy", "e.npy", ""},
+		{"Gram not square", "k32.npy", "e.npy", "k32.npy: wrong shape: a Gram matrix is square (n, n), this one is (3, 2)"},
+		{"1-D Gram", "k1d.npy", "e.npy", "k1d.npy: wrong shape: 1-D array of shape (9,); want 2-D (n, p), one row per sample"},
+		{"NaN in the Gram", "knan.npy", "e.npy", "knan.npy: not finite: NaN at [1, 0]"},
+		// max|K - Kᵀ|/max|K| = 0.25 and λ_n(K) = 1 - √2 = -0.138·Tr(K), beyond the
+		// limits of float32 rounding of 2^30 terms (0.0398 and -0.0199).
+		{"asymmetric Gram", "kasym.npy", "e.npy", "kasym.npy: not a Gram matrix: |K[2, 1] - K[1, 2]|/max|K| = 0.25, more asymmetric than the 0.0398 that float32 rounding of p = 2^30 parameters (give --params P for yours) allows (see flatmin measure --help)"},
+		{"indefinite Gram", "kindef.npy", "e.npy", "kindef.npy: not a Gram matrix: its smallest eigenvalue is -0.138·Tr(K), more negative than the -0.0199·Tr(K) that float32 rounding of p = 2^30 parameters (give --params P for yours) allows (see flatmin measure --help)"},
+		{"zero Gram", "kzero.npy", "e.npy", "kzero.npy: zero Gram matrix: all per-sample gradients are zero"},
+		{"residuals and Gram disagree", "k4.npy", "e.npy", "e.npy: 3 residuals, but k4.npy has 4 rows (one per sample)"},
 	} {
+		matrix := "--grads"
+		if strings.HasPrefix(tc.grads, "k") { // the k*.npy files are Grams
+			matrix = "--gram"
+		}
 		for _, cmd := range [][]string{
-			{"measure", "--grads", tc.grads, "--residuals", tc.resid, "--lr", "0.1", "--batch", "2"},
-			{"stability", "--grads", tc.grads, "--residuals", tc.resid, "--lr", "0.1", "--batch", "2"},
+			{"measure", matrix, tc.grads, "--residuals", tc.resid, "--lr", "0.1", "--batch", "2"},
+			{"stability", matrix, tc.grads, "--residuals", tc.resid, "--lr", "0.1", "--batch", "2"},
 		} {
 			if cmd[0] == "stability" && tc.name == "zero loss" {
 				continue // the oracle assumes e = 0: stability reports the loss, 0

@@ -39,11 +39,11 @@ flags:`
 
 func runMeasure(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("measure", measureHelp, stdout, stderr)
-	grads := fs.String("grads", "", "per-sample gradients Q (.npy or .csv), n x p")
-	resid := fs.String("residuals", "", "residuals e (.npy or .csv), n or n x 1")
+	files := addInputFlags(fs, "residuals e (.npy, .npz or .csv), n or n x 1")
 	eta := fs.Float64("lr", 0, "learning rate η > 0 (with --batch)")
 	batch := fs.Int("batch", 0, "batch size B >= 1 (with --lr)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	sub := addSubsampleFlags(fs)
 	set, code, ok := fs.parse(args)
 	if !ok {
 		return code
@@ -52,8 +52,10 @@ func runMeasure(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case fs.NArg() > 0:
 		return usageError(stderr, "measure", "unexpected argument %q", fs.Arg(0))
-	case *grads == "" || *resid == "":
-		return usageError(stderr, "measure", "--grads and --residuals are required")
+	case files.problem(set, true) != "":
+		return usageError(stderr, "measure", "%s", files.problem(set, true))
+	case sub.problem(set) != "":
+		return usageError(stderr, "measure", "%s", sub.problem(set))
 	case set["lr"] != set["batch"]:
 		return usageError(stderr, "measure", "--lr and --batch go together: give both or neither")
 	case set["lr"]:
@@ -63,12 +65,30 @@ func runMeasure(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	rows, err := measure(*grads, *resid, sgd)
-	if err == nil {
-		if *asJSON {
-			err = writeJSON(stdout, rows)
-		} else {
-			err = writeTable(stdout, fmt.Sprintf("grads:     %s\nresiduals: %s\n\n", *grads, *resid), rows, "needs --lr and --batch")
+	in, err := files.open()
+	if err == nil && sub.on(set) {
+		if *sub.size > in.n {
+			in.src.Close()
+			return usageError(stderr, "measure", "--subsample %d exceeds the %d samples of %s", *sub.size, in.n, in.matrixPath())
+		}
+		var perDraw [][]row
+		var full []row
+		if perDraw, full, err = subsampleMeasure(in, sgd, sub); err == nil {
+			sums := summarize(perDraw, full)
+			if *asJSON {
+				err = writeSubsampleJSON(stdout, sums, sub, in.n)
+			} else {
+				err = writeSubsampleTable(stdout, in.header()+subsampleHeader(sub, in.n), sums, *sub.compare, *sub.repeats)
+			}
+		}
+	} else if err == nil {
+		var rows []row
+		if rows, err = measure(in, sgd); err == nil {
+			if *asJSON {
+				err = writeJSON(stdout, rows)
+			} else {
+				err = writeTable(stdout, in.header(), rows, missingNote(in, sgd))
+			}
 		}
 	}
 	if err != nil {
@@ -78,11 +98,10 @@ func runMeasure(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// measure reads Q and e and returns the quantities in the order they are
-// printed. Every error names the file at fault.
-func measure(gradsPath, residPath string, sgd *theory.SGD) ([]row, error) {
-	in, err := readInputs(gradsPath, residPath)
-	if err != nil {
+// measure reads K (from Q or --gram) and returns the quantities in the
+// order they are printed. Every error names the file at fault.
+func measure(in inputs, sgd *theory.SGD) ([]row, error) {
+	if err := in.loadGram(); err != nil {
 		return nil, err
 	}
 	st, err := in.state()
@@ -90,7 +109,10 @@ func measure(gradsPath, residPath string, sgd *theory.SGD) ([]row, error) {
 		return nil, err
 	}
 	rows, err := quantities(st, sgd)
-	return rows, in.blame(err)
+	if err != nil {
+		return nil, in.blame(err)
+	}
+	return in.gramRows(st, rows, true)
 }
 
 // quantities returns the rows of `measure` for a state: with (η, B), the

@@ -97,40 +97,17 @@ func tableValue(v any) string {
 	}
 }
 
-// inputs are the files a command reads: Q, and e unless residPath is "".
+// inputs are the files a command reads (input.go): Q or K, and e unless
+// residPath is "", and what is read of them.
 type inputs struct {
 	gradsPath, residPath string
-	q                    dataio.Array
+	gramPath             string         // --gram, instead of gradsPath
+	src                  *dataio.Stream // Q or K, open until loadGram
+	n, p                 int            // p = 0: unknown (--gram without --params)
+	k                    []float64      // K = 2^kExp·k, row-major n x n, after loadGram
+	kExp                 int
+	asym                 float64   // max|K - Kᵀ|/max|K| of a --gram
 	e                    []float64 // nil without residuals
-}
-
-// readInputs reads Q, a matrix (n, p), and e, a vector (n,) or (n, 1), and
-// checks that e is one value per row of Q. Every error names the file at
-// fault.
-func readInputs(gradsPath, residPath string) (inputs, error) {
-	in := inputs{gradsPath: gradsPath, residPath: residPath}
-	var err error
-	if in.q, err = dataio.ReadFile(gradsPath, dataio.Matrix); err != nil {
-		return in, err
-	}
-	if residPath == "" {
-		return in, nil
-	}
-	e, err := dataio.ReadFile(residPath, dataio.Vector)
-	if err != nil {
-		return in, err
-	}
-	if e.Rows != in.q.Rows {
-		return in, fmt.Errorf("%s: %d residuals, but %s has %d rows (one per sample)", residPath, e.Rows, gradsPath, in.q.Rows)
-	}
-	in.e = e.Data
-	return in, nil
-}
-
-// state builds the theory.State of the inputs.
-func (in inputs) state() (*theory.State, error) {
-	st, err := theory.NewState(in.q.Data, in.q.Rows, in.q.Cols, in.e)
-	return st, in.blame(err)
 }
 
 // blame prefixes a theory error with the file its argument came from (Q:
@@ -143,7 +120,7 @@ func (in inputs) blame(err error) error {
 	if err == nil {
 		return nil
 	}
-	path := in.gradsPath
+	path := in.matrixPath()
 	var ie *theory.InputError
 	if !errors.As(err, &ie) {
 		return fmt.Errorf("%s: %w", path, err)

@@ -45,8 +45,7 @@ flags:`
 
 func runStability(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("stability", stabilityHelp, stdout, stderr)
-	grads := fs.String("grads", "", "per-sample gradients Q (.npy or .csv), n x p")
-	resid := fs.String("residuals", "", "optional residuals e (.npy or .csv), n or n x 1")
+	files := addInputFlags(fs, "optional residuals e (.npy, .npz or .csv), n or n x 1")
 	eta := fs.Float64("lr", 0, "learning rate η > 0")
 	batch := fs.Int("batch", 0, "batch size B >= 1")
 	sampling := fs.String("sampling", "with", "how batches are drawn for the verdict: with or without replacement")
@@ -61,8 +60,8 @@ func runStability(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case fs.NArg() > 0:
 		return usageError(stderr, "stability", "unexpected argument %q", fs.Arg(0))
-	case *grads == "":
-		return usageError(stderr, "stability", "--grads is required")
+	case files.problem(set, false) != "":
+		return usageError(stderr, "stability", "%s", files.problem(set, false))
 	case !set["lr"] || !set["batch"]:
 		return usageError(stderr, "stability", "--lr and --batch are required")
 	case *sampling != "with" && *sampling != "without":
@@ -74,23 +73,26 @@ func runStability(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "stability", "%s", sgdError(err))
 	}
 
-	in, err := readInputs(*grads, *resid)
+	in, err := files.open()
 	if err == nil {
-		err = in.blame(oracle.CheckSize(in.q.Rows, in.q.Cols))
+		if err = in.blame(oracle.CheckSize(in.n, in.stateP())); err != nil {
+			in.src.Close()
+		}
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "flatmin stability: %v\n", err)
 		return exitFailure
 	}
-	if *sampling == "without" && *batch > in.q.Rows {
-		return usageError(stderr, "stability", "--batch %d exceeds the %d samples of %s: no batch without replacement", *batch, in.q.Rows, *grads)
+	if *sampling == "without" && *batch > in.n {
+		in.src.Close()
+		return usageError(stderr, "stability", "--batch %d exceeds the %d samples of %s: no batch without replacement", *batch, in.n, in.matrixPath())
 	}
 	rows, verdict, err := stability(in, h, *sampling == "without", *eps)
 	if err == nil {
 		if *asJSON {
 			err = writeJSON(stdout, rows)
 		} else {
-			err = writeTable(stdout, fmt.Sprintf("grads: %s\n\n", *grads), rows, "does not apply")
+			err = writeTable(stdout, in.header(), rows, "does not apply")
 		}
 	}
 	if err != nil {
@@ -111,6 +113,9 @@ func runStability(args []string, stdout, stderr io.Writer) int {
 // stability runs the oracle on Q (and checks e) and returns the rows in the
 // order they are printed. Every error names the file at fault.
 func stability(in inputs, h theory.SGD, without bool, eps float64) ([]row, oracle.Verdict, error) {
+	if err := in.loadGram(); err != nil {
+		return nil, oracle.Undecided, err
+	}
 	st, err := in.state()
 	if err != nil {
 		return nil, oracle.Undecided, err
@@ -151,7 +156,7 @@ func stability(in inputs, h theory.SGD, without bool, eps float64) ([]row, oracl
 	if in.e != nil {
 		loss = st.Loss()
 	}
-	return []row{
+	rows := []row{
 		{"n", rep.N, "samples"},
 		{"p", rep.P, "parameters"},
 		{"rank", rep.Rank, "numerical rank of G: the oracle works on its range"},
@@ -182,7 +187,9 @@ func stability(in inputs, h theory.SGD, without bool, eps float64) ([]row, oracl
 		{"escape_eps", rep.EscapeEps, "ε of the escape time"},
 		{"escape_steps", notApplicable(rep.EscapeSteps), "log_γ0(1/ε): steps to escape from loss ε to O(1)"},
 		{"loss", loss, "L = Σ e_i²/(2n) of --residuals (the oracle assumes 0)"},
-	}, verdict, nil
+	}
+	rows, err = in.gramRows(st, rows, false)
+	return rows, verdict, err
 }
 
 // besideOne formats a bound on ρ with 10 significant digits, or as many as

@@ -17,6 +17,12 @@ Files written:
   q.csv          the same Q as CSV with a header line (%.17g round-trips)
   e.npy          residuals, float64, 1-D, shape (20,)
   e_col.npy      the same residuals, shape (20, 1)
+  K.npy          NumPy's Gram q @ q.T, float64, shape (20, 20)
+  K_f32.npy      a Gram summed in float32 as a GPU would: its upper triangle
+                 summed over the columns in order, its lower in reverse
+                 order, so slightly asymmetric (flatmin measure --gram)
+  qe.npz         Q and e as numpy.savez(Q=, e=) writes them (stored)
+  qe_compressed.npz  Q in Fortran order and e, numpy.savez_compressed (deflated)
   expected.json  {"args": [...], "values": {key: value}} for
                  flatmin measure --grads q.npy --residuals e.npy --lr ETA --batch B --json
 """
@@ -42,6 +48,13 @@ np.savetxt("q.csv", q, delimiter=",", fmt="%.17g",
            header=",".join(f"g{j}" for j in range(P)), comments="")
 np.save("e.npy", e)
 np.save("e_col.npy", e.reshape(N, 1))
+np.save("K.npy", q @ q.T)
+q32 = q.astype(np.float32)
+up = q32 @ q32.T
+low = q32[:, ::-1] @ q32[:, ::-1].T
+np.save("K_f32.npy", (np.triu(up) + np.tril(low, -1)).astype(np.float32))
+np.savez("qe.npz", Q=q, e=e)
+np.savez_compressed("qe_compressed.npz", Q=np.asfortranarray(q), e=e)
 
 assert not np.load("q_fortran.npy").flags["C_CONTIGUOUS"]
 assert np.load("q_be.npy").dtype.byteorder == ">"
@@ -123,6 +136,7 @@ values = {
     "mu1_0": mu10,
     "bound_thm33": np.sqrt(BATCH / mu0) / ETA,
     "bound_prop34": min(BATCH / np.sqrt((BATCH - 1) * mu10), 2 * BATCH / mu10) / ETA,
+    "gram_lambda_min": float(np.linalg.eigvalsh(K)[0] / N),
 }
 with open("expected.json", "w") as f:
     json.dump({
