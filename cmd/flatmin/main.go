@@ -6,8 +6,8 @@
 // Usage:
 //
 //	flatmin verify  [--seed N] [--checks N] [--only ID,...] [--json] [--long]
-//	flatmin measure --grads FILE --residuals FILE [--lr ETA --batch B] [--json]
-//	flatmin stability --grads FILE [--residuals FILE] --lr ETA --batch B [--sampling with|without] [--json]
+//	flatmin measure (--grads FILE | --gram FILE [--params P]) --residuals FILE [--lr ETA --batch B] [--subsample S [--repeats R] [--seed N] [--compare]] [--json]
+//	flatmin stability (--grads FILE | --gram FILE [--params P]) [--residuals FILE] --lr ETA --batch B [--sampling with|without] [--json]
 //	flatmin train --model fcn|cnn|rfm|linear [--width M] [--n N] [--lr ETA] [--batch B] [--seed S] [--json] [--out FILE] [--save-grads DIR]
 //	flatmin experiment fig1|fig2|fig3|fig5b|all|fig4 [--runs R] [--seed S] [--out DIR] [--quick]
 //
@@ -34,7 +34,7 @@ type command struct {
 
 var commands = []command{
 	{"verify", "run the claims ledger and print what is verified, how, and every misprint found", runVerify},
-	{"measure", "the paper's quantities (alignment, flatness, bounds) from per-sample gradients and residuals", runMeasure},
+	{"measure", "the paper's quantities (alignment, flatness, bounds) from per-sample gradients (or their Gram) and residuals", runMeasure},
 	{"stability", "the exact linear-stability oracle: ρ, η*, μ0 and the Section 3 bounds at a minimum", runStability},
 	{"train", "train one network of the paper's Appendix A.1 and measure it at the solution", runTrain},
 	{"experiment", "reproduce the paper's Figures 1 to 4 as CSV, PNG and SVG", runExperiment},

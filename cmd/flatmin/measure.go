@@ -8,7 +8,8 @@ import (
 	"github.com/flatmin/flatmin/theory"
 )
 
-const measureHelp = `usage: flatmin measure --grads FILE --residuals FILE [--lr ETA --batch B] [--json]
+const measureHelp = `usage: flatmin measure (--grads FILE | --gram FILE [--params P]) --residuals FILE
+                      [--lr ETA --batch B] [--subsample S [--repeats R] [--seed N] [--compare]] [--json]
 
 Prints the paper's quantities at one θ of a model trained with the square
 loss L = Σ e_i²/(2n): the Gram matrix G = QᵀQ/n, the SGD noise covariance Σ,
@@ -17,22 +18,56 @@ flatness ‖H‖_F = ‖G‖_F at a global minimum, and, with --lr and --batch, 
 bounds linear stability puts on the flatness: GD's (λ_1 <= 2/η), Theorem
 3.3's with μ0 = inf_θ μ(θ) and Proposition 3.4's with μ1_0 = inf_θ μ1(θ),
 both infima computed exactly for the linearized model at these features.
+Everything is a function of K = QQᵀ (n x n) and e.
 
   --grads FILE      per-sample gradients Q: one row per sample, row i the
-                    gradient g_i of the model output f(x_i; θ) (n x p)
+                    gradient g_i of the model output f(x_i; θ) (n x p),
+                    read a block of columns at a time: memory n² and a
+                    64 MiB block, never n·p
+  --gram FILE       instead of --grads, their Gram K = QQᵀ (n x n), for
+                    example summed over parameter shards on a GPU
+  --params P        with --gram: p, for the p row (null without it) and the
+                    rank's threshold (n·ε·λ_1 without it, p·ε·λ_1 with it)
   --residuals FILE  residuals e_i = f(x_i; θ) - y_i: shape (n,) or (n, 1)
 
 Files are NumPy .npy (float64 or float32, either byte order, C or Fortran
-order) or .csv (comma-separated numbers, one sample per line, an optional
-header line). Q must be 2-D (a 1-D array is refused, not read as n x 1),
-e 1-D or a single column.
+order), an array of a NumPy .npz archive (FILE.npz for its only array,
+FILE.npz:NAME for the array numpy.savez or numpy.savez_compressed saved as
+NAME), or .csv (comma-separated numbers, one sample per line, an optional
+header line; read whole). Q must be 2-D (a 1-D array is refused, not read
+as n x 1), e 1-D or a single column.
+
+A Gram summed in float32 is slightly asymmetric and slightly indefinite.
+With t = 10·sqrt(p)·2^-24 (p = --params, else 2^30), the bound that float32
+rounding of p terms keeps every entry within, relative to sqrt(K_ii K_jj),
+with probability 1 - 4e-22·p (README: "A precomputed Gram"), --gram accepts
+K when max|K - Kᵀ|/max|K| <= 2t/(1-t) and its smallest eigenvalue is
+>= -t/(1-t)·Tr(K), uses (K + Kᵀ)/2, and reports both figures
+(gram_asymmetry, and gram_lambda_min = λ_n(K)/n); beyond either it refuses
+K as not a Gram matrix.
+
+--subsample S estimates every quantity from S samples drawn at random
+without replacement (Appendix A.1: B = 50), R times (--repeats, default
+10; --seed, default 1), and prints the mean and standard deviation over
+the draws and how each is estimated: "unbiased" (the loss, Tr(G), ‖G‖_F²,
+Tr(Σ1G), Tr(Σ2G), Tr(GΣ), ‖Σ‖_F²: the plug-in estimate's bias, which
+weighs the diagonal K_ii² by 1/(Sn) instead of 1/n², corrected exactly),
+"root of unbiased" (‖G‖_F, ‖Σ‖_F) and "ratio of unbiased" (α, β, μ, μ1,
+μ2): consistent, biased by O(1/S); "plug-in": the sample's own value (γ, τ,
+λ_1, the rank, the infima and bounds), biased. With --grads only the drawn
+rows are read (S²p a draw). --compare also computes the full quantities
+and prints each estimate's bias and rms error.
 
 With --json the output is one object with the keys in the order of the
 table; an undefined value (α when Σ = 0) is null, an infinite one "inf",
-and the bounds are null without --lr and --batch.
+and the bounds are null without --lr and --batch. With --subsample it holds
+n, subsample, repeats, seed and, under "quantities", each key's estimator,
+mean, sd and draws (or the counts of each verdict), and with --compare its
+full value, bias and rms_error.
 
 Exit status: 0 on success, 1 for bad data (a file missing, malformed, of
-the wrong shape, with NaN or Inf, all-zero gradients or residuals), 2 for
+the wrong shape, with NaN or Inf, all-zero gradients or residuals, or a
+--gram that is not a Gram matrix within float32 rounding), 2 for
 a usage error (bad or missing flags); either error is one line on stderr.
 
 flags:`

@@ -10,7 +10,8 @@ import (
 	"github.com/flatmin/flatmin/theory"
 )
 
-const stabilityHelp = `usage: flatmin stability --grads FILE [--residuals FILE] --lr ETA --batch B [--sampling with|without] [--eps E] [--json] [--check]
+const stabilityHelp = `usage: flatmin stability (--grads FILE | --gram FILE [--params P]) [--residuals FILE]
+                        --lr ETA --batch B [--sampling with|without] [--eps E] [--json] [--check]
 
 The exact linear-stability oracle of Section 3 at a global minimum with
 per-sample gradients Q (H = G = QᵀQ/n): the spectral radius ρ of the
@@ -21,11 +22,16 @@ without replacement) and Proposition 3.4 on ‖H‖_F; GD's stability; and,
 when ‖H‖_F exceeds the Theorem 3.3 bound, Theorem 3.6's escape rate γ0 and
 the escape time log_γ0(1/ε) from a loss ε.
 
-  --grads FILE      per-sample gradients Q: one row per sample (n x p)
+  --grads FILE      per-sample gradients Q: one row per sample (n x p),
+                    read a block of columns at a time
+  --gram FILE       instead of --grads, their Gram K = QQᵀ (n x n)
+  --params P        with --gram: p (the p row is null without it)
   --residuals FILE  optional residuals e, (n,) or (n, 1): only checked, and
                     their loss reported; the oracle assumes the minimum (e = 0)
 
-Files are read as by flatmin measure (see flatmin measure --help).
+Files are read, and a --gram checked and symmetrized, as by flatmin
+measure (see flatmin measure --help); gram_lambda_min is computed for a
+--gram only.
 
 ρ and η* come with enclosures the oracle proves (every rounding bounded),
 and the verdict is stable or unstable only where they decide it: an η

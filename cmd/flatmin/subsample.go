@@ -345,10 +345,12 @@ func subsampleHeader(f subsampleFlags, n int) string {
 
 // writeSubsampleJSON writes the summaries as one JSON object: the sizes,
 // then under "quantities" each key's estimator, mean, sd, draws (where
-// defined) or counts, and with --compare full, bias and rms_error.
+// defined) or counts, and with --compare full, bias and rms_error, one key
+// a line.
 func writeSubsampleJSON(w io.Writer, sums []summary, f subsampleFlags, n int) error {
-	var q ordered
-	for _, s := range sums {
+	var b strings.Builder
+	fmt.Fprintf(&b, "{\n  \"n\": %d,\n  \"subsample\": %d,\n  \"repeats\": %d,\n  \"seed\": %d,\n  \"quantities\": {", n, *f.size, *f.repeats, *f.seed)
+	for i, s := range sums {
 		o := ordered{{key: "estimator", value: s.estimator}}
 		if s.counts != nil {
 			o = append(o, row{key: "counts", value: ordered(s.counts)})
@@ -361,12 +363,22 @@ func writeSubsampleJSON(w io.Writer, sums []summary, f subsampleFlags, n int) er
 				o = append(o, row{key: "bias", value: s.bias}, row{key: "rms_error", value: s.rms})
 			}
 		}
-		q = append(q, row{key: s.key, value: o})
+		k, err := json.Marshal(s.key)
+		if err != nil {
+			return err
+		}
+		v, err := o.MarshalJSON()
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, "\n    %s: %s", k, v)
 	}
-	return writeJSON(w, []row{
-		{"n", n, ""}, {"subsample", *f.size, ""}, {"repeats", *f.repeats, ""},
-		{"seed", *f.seed, ""}, {"quantities", q, ""},
-	})
+	b.WriteString("\n  }\n}\n")
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 // writeSubsampleTable writes the summaries as a table, and what the
