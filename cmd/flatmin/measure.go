@@ -23,7 +23,7 @@ Everything is a function of K = QQᵀ (n x n) and e.
   --grads FILE      per-sample gradients Q: one row per sample, row i the
                     gradient g_i of the model output f(x_i; θ) (n x p),
                     read a block of columns at a time: memory n² and a
-                    64 MiB block, never n·p
+                    256 MiB block, never n·p
   --gram FILE       instead of --grads, their Gram K = QQᵀ (n x n), for
                     example summed over parameter shards on a GPU
   --params P        with --gram: p, for the p row (null without it) and the

@@ -9,7 +9,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"unsafe"
 )
 
 // maxNPYHeader bounds the header dictionary a stream reads before it knows
@@ -68,21 +70,43 @@ func dtypeOf(descr string, size int) npyDtype {
 	return npyDtype{size: size, big: strings.HasPrefix(descr, ">")}
 }
 
-// convert decodes the len(dst) entries at the start of src.
-func (d npyDtype) convert(dst []float64, src []byte) {
-	var order binary.ByteOrder = binary.LittleEndian
-	if d.big {
-		order = binary.BigEndian
-	}
-	if d.size == 8 {
+// convert decodes the len(dst) entries at the start of src, and returns
+// the index of the first that is not finite, or -1. Each dtype has a loop
+// of its own, with the byte order's concrete type, so that a float64 is one
+// load (an interface call a value was most of the time of reading a block
+// from the page cache); v - v is 0 for a finite v, NaN for ±Inf and NaN.
+func (d npyDtype) convert(dst []float64, src []byte) int {
+	bad := false
+	switch {
+	case d.size == 8 && !d.big:
 		for i := range dst {
-			dst[i] = math.Float64frombits(order.Uint64(src[8*i:]))
+			v := math.Float64frombits(binary.LittleEndian.Uint64(src[8*i:]))
+			bad = bad || v-v != 0
+			dst[i] = v
 		}
-		return
+	case d.size == 8:
+		for i := range dst {
+			v := math.Float64frombits(binary.BigEndian.Uint64(src[8*i:]))
+			bad = bad || v-v != 0
+			dst[i] = v
+		}
+	case !d.big:
+		for i := range dst {
+			v := float64(math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:])))
+			bad = bad || v-v != 0
+			dst[i] = v
+		}
+	default:
+		for i := range dst {
+			v := float64(math.Float32frombits(binary.BigEndian.Uint32(src[4*i:])))
+			bad = bad || v-v != 0
+			dst[i] = v
+		}
 	}
-	for i := range dst {
-		dst[i] = float64(math.Float32frombits(order.Uint32(src[4*i:])))
+	if !bad {
+		return -1
 	}
+	return firstNotFinite(dst)
 }
 
 // OpenStream opens the 2-D array of a .npy file, of a .npz archive (the
@@ -287,6 +311,8 @@ func (s *Stream) ColumnBytes() int64 {
 		return 8 * sel
 	case s.colMajor:
 		return 8*sel + int64(s.dtype.size)*int64(s.Rows)
+	case s.native():
+		return 8 * sel
 	}
 	return 8*sel + int64(s.dtype.size)*sel
 }
@@ -317,7 +343,7 @@ func (s *Stream) Next(dst []float64, w int) (int, error) {
 	default:
 		err = s.readRows(dst, got)
 	}
-	if err == nil {
+	if err == nil && s.mem != nil {
 		err = s.checkFinite(dst, got)
 	}
 	if err != nil {
@@ -336,10 +362,17 @@ func (s *Stream) buffer(n int) []byte {
 }
 
 // readRows reads a block of a C-order array: a positioned read for each
-// selected row's segment, or for each run of consecutive whole rows.
+// selected row's segment, or for each run of consecutive whole rows. Native
+// float64 (little-endian on a little-endian machine) is read straight into
+// dst, with no buffer and no conversion pass.
 func (s *Stream) readRows(dst []float64, got int) error {
 	size, sel := s.dtype.size, s.selected()
-	raw := s.buffer(sel * got * size)
+	var raw []byte
+	if s.native() {
+		raw = unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(dst))), 8*len(dst))
+	} else {
+		raw = s.buffer(sel * got * size)
+	}
 	for r := 0; r < sel; {
 		run := 1
 		for got == s.Cols && r+run < sel && s.row(r+run) == s.row(r)+run {
@@ -351,8 +384,42 @@ func (s *Stream) readRows(dst []float64, got int) error {
 		}
 		r += run
 	}
-	s.dtype.convert(dst, raw)
+	k := -1
+	if s.native() {
+		k = firstNotFinite(dst)
+	} else {
+		k = s.dtype.convert(dst, raw)
+	}
+	if k >= 0 {
+		return notFinite(dst[k], s.row(k/got), s.col+k%got, false)
+	}
 	return nil
+}
+
+// littleEndian is whether this machine stores a float64 as "<f8" does.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// native reports whether the entries are stored as this machine's float64,
+// so that a C-order block can be read into its []float64 as bytes.
+func (s *Stream) native() bool {
+	return littleEndian && s.dtype.size == 8 && !s.dtype.big && !s.colMajor && s.at != nil
+}
+
+// firstNotFinite is the index of the first NaN or ±Inf of x, or -1.
+func firstNotFinite(x []float64) int {
+	bad := false
+	for _, v := range x {
+		bad = bad || v-v != 0
+	}
+	if !bad {
+		return -1
+	}
+	for i, v := range x {
+		if v-v != 0 {
+			return i
+		}
+	}
+	return -1
 }
 
 // readColumns reads a block of a column-major array: its columns are one
@@ -375,7 +442,16 @@ func (s *Stream) readColumns(dst []float64, got int) error {
 	}
 	column := s.column[:n]
 	for j := range got {
-		s.dtype.convert(column, raw[j*n*size:])
+		if i := s.dtype.convert(column, raw[j*n*size:]); i >= 0 && (s.rows == nil || slices.Contains(s.rows, i)) {
+			return notFinite(column[i], i, s.col+j, false)
+		} else if i >= 0 {
+			// A row not selected is not finite: look for one that is.
+			for _, r := range s.rows {
+				if v := column[r]; v-v != 0 {
+					return notFinite(v, r, s.col+j, false)
+				}
+			}
+		}
 		for r := range s.selected() {
 			dst[r*got+j] = column[s.row(r)]
 		}
@@ -384,7 +460,7 @@ func (s *Stream) readColumns(dst []float64, got int) error {
 }
 
 // checkFinite reports the first NaN or Inf of a block, in the file's
-// indices.
+// indices (a .csv file's entries are finite already: this is a guard).
 func (s *Stream) checkFinite(dst []float64, got int) error {
 	for k, v := range dst {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
