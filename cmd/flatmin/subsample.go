@@ -146,8 +146,13 @@ func subsampleMeasure(in inputs, sgd *theory.SGD, f subsampleFlags) (perDraw [][
 	}
 	for d, dr := range ds {
 		e := make([]float64, len(dr))
+		zero := true
 		for a, i := range dr {
 			e[a] = in.e[i]
+			zero = zero && e[a] == 0
+		}
+		if zero {
+			return nil, nil, fmt.Errorf("%s: zero loss on draw %d: its %d samples all have e_i = 0 (a larger --subsample draws fewer such samples)", in.residPath, d+1, s)
 		}
 		st, err := theory.NewStateScaledGram(grams[d].k, grams[d].exp, s, in.stateP(), e)
 		if err != nil {

@@ -237,4 +237,10 @@ func TestSubsampleUsage(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, "zero loss") {
 		t.Errorf("zero residuals: exit %d, stderr %q", code, errs)
 	}
+	// One non-zero residual of 20: some draw of 4 misses it.
+	writeFile(t, filepath.Join(dir, "one.csv"), "1\n"+strings.Repeat("0\n", 19))
+	code, _, errs = runCmd("measure", "--grads", q, "--residuals", filepath.Join(dir, "one.csv"), "--subsample", "4")
+	if code != 1 || !strings.Contains(errs, "zero loss on draw") || strings.Count(errs, "\n") != 1 {
+		t.Errorf("a draw of zero residuals: exit %d, stderr %q", code, errs)
+	}
 }
