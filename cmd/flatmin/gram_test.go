@@ -392,3 +392,12 @@ func npyOf(q []float64, n, p int, f32, fortran bool) []byte {
 	}
 	return npytest.File(1, fmt.Sprintf("{'descr': '%s', 'fortran_order': %s, 'shape': (%d, %d), }", descr, order, n, p), payload)
 }
+
+// maxAbs is max |x_i|.
+func maxAbs(x []float64) float64 {
+	m := 0.0
+	for _, v := range x {
+		m = math.Max(m, math.Abs(v))
+	}
+	return m
+}

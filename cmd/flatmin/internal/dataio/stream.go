@@ -9,7 +9,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"unsafe"
 )
@@ -40,7 +39,8 @@ const maxNPYHeader = 1 << 20
 // A stored member's CRC is not checked (its blocks are read out of order).
 // Entries are float64 or float32 in either byte order (float32 is converted
 // to float64 block by block) and must be finite: Next reports the first
-// NaN or Inf of a block by its [row, column] in the file.
+// NaN or Inf of a block by its [row, column] in the file (only the rows
+// selected are read, and checked).
 type Stream struct {
 	Rows, Cols int
 
@@ -57,6 +57,8 @@ type Stream struct {
 	col    int   // the next column
 	raw    []byte
 	column []float64 // one column, converted (column-major reads)
+
+	blockMax float64 // the largest |entry| of the last block
 }
 
 // npyDtype is one of the dtypes npyItemSize accepts.
@@ -70,43 +72,29 @@ func dtypeOf(descr string, size int) npyDtype {
 	return npyDtype{size: size, big: strings.HasPrefix(descr, ">")}
 }
 
-// convert decodes the len(dst) entries at the start of src, and returns
-// the index of the first that is not finite, or -1. Each dtype has a loop
-// of its own, with the byte order's concrete type, so that a float64 is one
-// load (an interface call a value was most of the time of reading a block
-// from the page cache); v - v is 0 for a finite v, NaN for ±Inf and NaN.
-func (d npyDtype) convert(dst []float64, src []byte) int {
-	bad := false
+// convert decodes the len(dst) entries at the start of src. Each dtype has
+// a loop of its own, with the byte order's concrete type, so that a float64
+// is one load (an interface call a value was most of the time of reading a
+// block from the page cache).
+func (d npyDtype) convert(dst []float64, src []byte) {
 	switch {
 	case d.size == 8 && !d.big:
 		for i := range dst {
-			v := math.Float64frombits(binary.LittleEndian.Uint64(src[8*i:]))
-			bad = bad || v-v != 0
-			dst[i] = v
+			dst[i] = math.Float64frombits(binary.LittleEndian.Uint64(src[8*i:]))
 		}
 	case d.size == 8:
 		for i := range dst {
-			v := math.Float64frombits(binary.BigEndian.Uint64(src[8*i:]))
-			bad = bad || v-v != 0
-			dst[i] = v
+			dst[i] = math.Float64frombits(binary.BigEndian.Uint64(src[8*i:]))
 		}
 	case !d.big:
 		for i := range dst {
-			v := float64(math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:])))
-			bad = bad || v-v != 0
-			dst[i] = v
+			dst[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:])))
 		}
 	default:
 		for i := range dst {
-			v := float64(math.Float32frombits(binary.BigEndian.Uint32(src[4*i:])))
-			bad = bad || v-v != 0
-			dst[i] = v
+			dst[i] = float64(math.Float32frombits(binary.BigEndian.Uint32(src[4*i:])))
 		}
 	}
-	if !bad {
-		return -1
-	}
-	return firstNotFinite(dst)
 }
 
 // OpenStream opens the 2-D array of a .npy file, of a .npz archive (the
@@ -343,8 +331,8 @@ func (s *Stream) Next(dst []float64, w int) (int, error) {
 	default:
 		err = s.readRows(dst, got)
 	}
-	if err == nil && s.mem != nil {
-		err = s.checkFinite(dst, got)
+	if err == nil {
+		err = s.scan(dst, got)
 	}
 	if err != nil {
 		return 0, fileErr(s.path, err)
@@ -384,14 +372,8 @@ func (s *Stream) readRows(dst []float64, got int) error {
 		}
 		r += run
 	}
-	k := -1
-	if s.native() {
-		k = firstNotFinite(dst)
-	} else {
-		k = s.dtype.convert(dst, raw)
-	}
-	if k >= 0 {
-		return notFinite(dst[k], s.row(k/got), s.col+k%got, false)
+	if !s.native() {
+		s.dtype.convert(dst, raw)
 	}
 	return nil
 }
@@ -403,23 +385,6 @@ var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 // so that a C-order block can be read into its []float64 as bytes.
 func (s *Stream) native() bool {
 	return littleEndian && s.dtype.size == 8 && !s.dtype.big && !s.colMajor && s.at != nil
-}
-
-// firstNotFinite is the index of the first NaN or ±Inf of x, or -1.
-func firstNotFinite(x []float64) int {
-	bad := false
-	for _, v := range x {
-		bad = bad || v-v != 0
-	}
-	if !bad {
-		return -1
-	}
-	for i, v := range x {
-		if v-v != 0 {
-			return i
-		}
-	}
-	return -1
 }
 
 // readColumns reads a block of a column-major array: its columns are one
@@ -442,16 +407,7 @@ func (s *Stream) readColumns(dst []float64, got int) error {
 	}
 	column := s.column[:n]
 	for j := range got {
-		if i := s.dtype.convert(column, raw[j*n*size:]); i >= 0 && (s.rows == nil || slices.Contains(s.rows, i)) {
-			return notFinite(column[i], i, s.col+j, false)
-		} else if i >= 0 {
-			// A row not selected is not finite: look for one that is.
-			for _, r := range s.rows {
-				if v := column[r]; v-v != 0 {
-					return notFinite(v, r, s.col+j, false)
-				}
-			}
-		}
+		s.dtype.convert(column, raw[j*n*size:])
 		for r := range s.selected() {
 			dst[r*got+j] = column[s.row(r)]
 		}
@@ -459,16 +415,30 @@ func (s *Stream) readColumns(dst []float64, got int) error {
 	return nil
 }
 
-// checkFinite reports the first NaN or Inf of a block, in the file's
-// indices (a .csv file's entries are finite already: this is a guard).
-func (s *Stream) checkFinite(dst []float64, got int) error {
-	for k, v := range dst {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return notFinite(v, s.row(k/got), s.col+k%got, false)
+// scan reports the first NaN or Inf of a block, in the file's indices, and
+// keeps the largest |entry| for BlockMax: one pass over the block for both
+// (v - v is 0 for a finite v, NaN for ±Inf and NaN).
+func (s *Stream) scan(dst []float64, got int) error {
+	m, bad := 0.0, false
+	for _, v := range dst {
+		if a := math.Abs(v); a > m {
+			m = a
+		}
+		bad = bad || v-v != 0
+	}
+	if bad {
+		for k, v := range dst {
+			if v-v != 0 {
+				return notFinite(v, s.row(k/got), s.col+k%got, false)
+			}
 		}
 	}
+	s.blockMax = m
 	return nil
 }
+
+// BlockMax is the largest |entry| of the block Next last returned.
+func (s *Stream) BlockMax() float64 { return s.blockMax }
 
 // Close releases the file, and deletes the temporary file of a deflated
 // C-order member.
