@@ -416,24 +416,24 @@ func (s *Stream) readColumns(dst []float64, got int) error {
 }
 
 // scan reports the first NaN or Inf of a block, in the file's indices, and
-// keeps the largest |entry| for BlockMax: one pass over the block for both
-// (v - v is 0 for a finite v, NaN for ±Inf and NaN).
+// keeps the largest |entry| for BlockMax, in one pass and one comparison an
+// entry: the bits of |v| order as |v| does, and ±Inf and NaN are the
+// patterns from 0x7ff0000000000000 up.
 func (s *Stream) scan(dst []float64, got int) error {
-	m, bad := 0.0, false
+	var top uint64
 	for _, v := range dst {
-		if a := math.Abs(v); a > m {
-			m = a
+		if u := math.Float64bits(v) &^ (1 << 63); u > top {
+			top = u
 		}
-		bad = bad || v-v != 0
 	}
-	if bad {
+	if top >= 0x7ff0000000000000 {
 		for k, v := range dst {
-			if v-v != 0 {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
 				return notFinite(v, s.row(k/got), s.col+k%got, false)
 			}
 		}
 	}
-	s.blockMax = m
+	s.blockMax = math.Float64frombits(top)
 	return nil
 }
 
