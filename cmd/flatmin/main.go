@@ -6,7 +6,7 @@
 // Usage:
 //
 //	flatmin verify  [--seed N] [--checks N] [--only ID,...] [--json] [--long]
-//	flatmin measure --grads FILE --residuals FILE [--lr LR --batch B [--loss L] [--check]] [--spectrum all|K] [--density BINS] [--json]
+//	flatmin measure --grads FILE --residuals FILE [--lr LR --batch B [--loss L] [--check]] [--spectrum all|TOP] [--density BINS] [--json]
 //	flatmin stability --grads FILE [--residuals FILE] --lr LR --batch B [--loss L] [--sampling with|without] [--check] [--json]
 //	flatmin train --model fcn|cnn|rfm|linear [--width M] [--n N] [--lr ETA] [--batch B] [--seed S] [--json] [--out FILE] [--save-grads DIR]
 //	flatmin experiment fig1|fig2|fig3|fig5b|all|fig4 [--runs R] [--seed S] [--out DIR] [--quick]

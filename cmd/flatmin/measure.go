@@ -8,7 +8,7 @@ import (
 	"github.com/flatmin/flatmin/theory"
 )
 
-const measureHelp = `usage: flatmin measure --grads FILE --residuals FILE [--lr LR --batch B [--loss L] [--check]] [--spectrum all|K] [--density BINS] [--json]
+const measureHelp = `usage: flatmin measure --grads FILE --residuals FILE [--lr LR --batch B [--loss L] [--check]] [--spectrum all|TOP] [--density BINS] [--json]
 
 Prints the paper's quantities at one θ of a model trained with the square
 loss L = Σ e_i²/(2n): the Gram matrix G = QᵀQ/n, the SGD noise covariance Σ,

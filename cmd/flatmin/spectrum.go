@@ -21,7 +21,7 @@ type spectrumFlags struct {
 
 func addSpectrumFlags(fs *flagSet) spectrumFlags {
 	return spectrumFlags{
-		spectrum: fs.String("spectrum", "", "print the eigenvalues of G (of K/n), descending: all, or the top `K`"),
+		spectrum: fs.String("spectrum", "", "print the eigenvalues of G (of K/n), descending: all, or the `TOP` largest"),
 		density: fs.Int("density", 0, fmt.Sprintf("print G's spectral density, Gaussian-smoothed, on `BINS` points (2 to %d; see Spectrum above)",
 			maxDensityBins)),
 	}
@@ -29,12 +29,12 @@ func addSpectrumFlags(fs *flagSet) spectrumFlags {
 
 // spectrumHelp is the paragraph of the help of measure and stability on
 // --spectrum and --density.
-const spectrumHelp = `Spectrum: --spectrum all (or --spectrum K, the top K) lists the eigenvalues
-of G = QᵀQ/n, computed as those of the n x n K/n (G's other p - n are zero),
-descending; --density BINS their density like PyHessian's: each eigenvalue a
-Gaussian of weight 1/n and standard deviation σ = w/BINS (one bin of a
-BINS-bin histogram over their range w = λ_1 - λ_n), sampled on BINS points
-from λ_n - 4σ to λ_1 + 4σ. It integrates to 1.`
+const spectrumHelp = `Spectrum: --spectrum all (or --spectrum TOP, the TOP largest) lists the
+eigenvalues of G = QᵀQ/n, descending, computed as those of the n x n K/n
+(G's other p - n are zero); --density BINS their density like PyHessian's:
+each eigenvalue a Gaussian of weight 1/n and standard deviation σ = w/BINS
+(one bin of a BINS-bin histogram over their range w = λ_1 - λ_n), sampled
+on BINS points from λ_n - 4σ to λ_1 + 4σ. It integrates to 1.`
 
 // parse checks the flags: top is how many eigenvalues to list (0: none,
 // math.MaxInt: all), bins the density's grid (0: none).
@@ -46,7 +46,7 @@ func (sf spectrumFlags) parse() (top, bins int, err error) {
 	default:
 		k, perr := strconv.Atoi(s)
 		if perr != nil || k < 1 {
-			return 0, 0, fmt.Errorf("--spectrum must be all or a positive integer K (the top K), got %q", s)
+			return 0, 0, fmt.Errorf("--spectrum must be all or a positive integer TOP (how many of the largest), got %q", s)
 		}
 		top = k
 	}

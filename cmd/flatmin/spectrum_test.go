@@ -90,7 +90,7 @@ func runSpectrum(t *testing.T, args ...string) spectrumJSON {
 	return s
 }
 
-// TestSpectrumFlags: --spectrum K lists the top K eigenvalues of K/n (all
+// TestSpectrumFlags: --spectrum TOP lists the TOP largest eigenvalues of K/n (all
 // of them for K >= n or all), descending, λ_1 the lambda_max row and their
 // sum Tr(G) (20 eigenvalues, each within a few n·ε·λ_1 of exact: 1e-13
 // relative); stability lists the same numbers as measure; --density BINS
@@ -135,7 +135,7 @@ func TestSpectrumFlags(t *testing.T) {
 	}
 
 	for _, tc := range []struct{ flag, value, msg string }{
-		{"--spectrum", "0", `--spectrum must be all or a positive integer K (the top K), got "0"`},
+		{"--spectrum", "0", `--spectrum must be all or a positive integer TOP (how many of the largest), got "0"`},
 		{"--spectrum", "-2", `got "-2"`},
 		{"--spectrum", "top", `got "top"`},
 		{"--density", "1", "--density must be between 2 and 100000 points, got 1"},

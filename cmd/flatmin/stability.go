@@ -10,7 +10,7 @@ import (
 	"github.com/flatmin/flatmin/theory"
 )
 
-const stabilityHelp = `usage: flatmin stability --grads FILE [--residuals FILE] --lr LR --batch B [--loss L] [--sampling with|without] [--eps E] [--spectrum all|K] [--density BINS] [--json] [--check]
+const stabilityHelp = `usage: flatmin stability --grads FILE [--residuals FILE] --lr LR --batch B [--loss L] [--sampling with|without] [--eps E] [--spectrum all|TOP] [--density BINS] [--json] [--check]
 
 The exact linear-stability oracle of Section 3 at a global minimum with
 per-sample gradients Q (H = G = QᵀQ/n): the spectral radius ρ of the
