@@ -47,7 +47,7 @@ type assessment struct {
 	conditions []condition
 }
 
-// conditions returns Theorem 3.3's bound thm33 (for the sampling at hand),
+// stabilityConditions returns Theorem 3.3's bound thm33 (for the sampling at hand),
 // Proposition 3.4's prop34 (NaN where it does not apply: without
 // replacement) and GD's λ_1 <= 2/η as necessary conditions. GD's is one for
 // SGD too, for every B and either sampling: the mean of linearized SGD
