@@ -8,7 +8,7 @@ import (
 	"github.com/flatmin/flatmin/theory"
 )
 
-const measureHelp = `usage: flatmin measure --grads FILE --residuals FILE [--lr ETA --batch B] [--json]
+const measureHelp = `usage: flatmin measure --grads FILE --residuals FILE [--lr LR --batch B [--loss L] [--check]] [--spectrum all|TOP] [--density BINS] [--json]
 
 Prints the paper's quantities at one θ of a model trained with the square
 loss L = Σ e_i²/(2n): the Gram matrix G = QᵀQ/n, the SGD noise covariance Σ,
@@ -27,13 +27,29 @@ order) or .csv (comma-separated numbers, one sample per line, an optional
 header line). Q must be 2-D (a 1-D array is refused, not read as n x 1),
 e 1-D or a single column.
 
-With --json the output is one object with the keys in the order of the
-table; an undefined value (α when Σ = 0) is null, an infinite one "inf",
-and the bounds are null without --lr and --batch.
+` + lossHelp + `
+
+` + spectrumHelp + `
+
+The output ends with a verdict in one line: the flatness as a fraction of
+Theorem 3.3's bound and η as a fraction of the exact critical rate η* of
+the linearized model (batches drawn with replacement), stable, unstable or
+undecided; without --lr, what the data alone say.
+
+With --json the output is one object: schema_version, command,
+flatmin_version, inputs and arguments first, then the keys in the order of
+the table, then spectrum, density and verdict. An undefined value (α when
+Σ = 0) is null, an infinite one "inf", and the bounds are null without
+--lr and --batch.
 
 Exit status: 0 on success, 1 for bad data (a file missing, malformed, of
 the wrong shape, with NaN or Inf, all-zero gradients or residuals), 2 for
 a usage error (bad or missing flags); either error is one line on stderr.
+With --check (which needs --lr and --batch): 3 when the minimum is
+unstable, proven by the oracle (η > η*) or by a violated necessary
+condition (flatness above Theorem 3.3's or Proposition 3.4's bound, or
+λ_1 > 2/η, by more than 1e-6 of it: beyond rounding); 4 when undecided (η
+within the oracle's enclosure of η*, no condition violated).
 
 flags:`
 
@@ -41,14 +57,19 @@ func runMeasure(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("measure", measureHelp, stdout, stderr)
 	grads := fs.String("grads", "", "per-sample gradients Q (.npy or .csv), n x p")
 	resid := fs.String("residuals", "", "residuals e (.npy or .csv), n or n x 1")
-	eta := fs.Float64("lr", 0, "learning rate η > 0 (with --batch)")
+	lr := fs.Float64("lr", 0, "learning rate you trained with, > 0 (with --batch; see --loss)")
 	batch := fs.Int("batch", 0, "batch size B >= 1 (with --lr)")
+	loss := lossFlag(fs)
+	check := fs.Bool("check", false, "exit 3 if unstable or a bound is violated, 4 if undecided (needs --lr)")
+	spec := addSpectrumFlags(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	set, code, ok := fs.parse(args)
 	if !ok {
 		return code
 	}
 	var sgd *theory.SGD
+	conv, lossErr := findLoss(*loss)
+	top, bins, specErr := spec.parse()
 	switch {
 	case fs.NArg() > 0:
 		return usageError(stderr, "measure", "unexpected argument %q", fs.Arg(0))
@@ -56,41 +77,66 @@ func runMeasure(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "measure", "--grads and --residuals are required")
 	case set["lr"] != set["batch"]:
 		return usageError(stderr, "measure", "--lr and --batch go together: give both or neither")
+	case lossErr != nil:
+		return usageError(stderr, "measure", "%v", lossErr)
+	case specErr != nil:
+		return usageError(stderr, "measure", "%v", specErr)
+	case *check && !set["lr"]:
+		return usageError(stderr, "measure", "--check needs --lr and --batch: without them there is nothing to check")
 	case set["lr"]:
-		sgd = &theory.SGD{Eta: *eta, Batch: *batch}
+		sgd = &theory.SGD{Eta: *lr, Batch: *batch}
 		if err := sgd.Validate(); err != nil {
 			return usageError(stderr, "measure", "%s", sgdError(err))
 		}
+		eta, err := conv.paperEta(*lr, *batch)
+		if err != nil {
+			return usageError(stderr, "measure", "%v", err)
+		}
+		sgd.Eta = eta
 	}
 
-	rows, err := measure(*grads, *resid, sgd)
+	bar := newProgress(stderr, "measure", 3)
+	st, rows, err := measure(*grads, *resid, sgd, bar)
+	var out output
 	if err == nil {
-		if *asJSON {
-			err = writeJSON(stdout, rows)
-		} else {
-			err = writeTable(stdout, fmt.Sprintf("grads:     %s\nresiduals: %s\n\n", *grads, *resid), rows, "needs --lr and --batch")
+		bar.set(2, "spectrum")
+		out, err = measureOutput(st, rows, sgd, conv, top, bins)
+	}
+	bar.done()
+	if err == nil {
+		out.header = fmt.Sprintf("grads:     %s\nresiduals: %s\n", *grads, *resid)
+		if sgd != nil {
+			out.header += "lr:        " + conv.etaLine(*lr, sgd.Eta) + "\n"
 		}
+		out.header += "\n"
+		err = out.write(stdout, *asJSON, provenance(fs, set))
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "flatmin measure: %v\n", err)
 		return exitFailure
 	}
+	if *check {
+		return out.assessment.exitStatus()
+	}
 	return exitOK
 }
 
-// measure reads Q and e and returns the quantities in the order they are
-// printed. Every error names the file at fault.
-func measure(gradsPath, residPath string, sgd *theory.SGD) ([]row, error) {
+// measure reads Q and e and returns their state and the quantities in the
+// order they are printed, showing its phases on bar. Every error names the
+// file at fault.
+func measure(gradsPath, residPath string, sgd *theory.SGD, bar *progress) (*theory.State, []row, error) {
+	bar.set(0, "reading and forming K")
 	in, err := readInputs(gradsPath, residPath)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	st, err := in.state()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	bar.set(1, "eigen-decompositions and the oracle")
 	rows, err := quantities(st, sgd)
-	return rows, in.blame(err)
+	return st, rows, in.blame(err)
 }
 
 // quantities returns the rows of `measure` for a state: with (η, B), the
