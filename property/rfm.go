@@ -21,33 +21,32 @@ import (
 // every θ is covered through γ and τ(G), which bound μ1 and μ2 uniformly in
 // θ (Lemma 2.3), with equality for μ1 at a worst θ.
 
-const (
-	choSaulUnhalved  variant = iota + 220 // κ without the 1/2 of Cho–Saul's k_1
-	mu1AtLeastOne                         // Proposition 2.4 as printed: μ1(θ) >= 1
-	rateOneOverN                          // ε_n ∝ 1/n in place of sqrt(log n/n)
-	chiBarUnweighted                      // χ̄ and τ(𝒦) with ρ ignored (uniform weights)
-)
-
 func init() {
 	addCheck("prop-2.4", Check{Name: "kernel-constants", Kind: Exact, Run: sphereConstants, Cases: 1})
-	addCheck("prop-2.4", Check{Name: "kernel-normalization", Kind: Statistical, Run: kernelNormalization(rightFormula), Cases: mcCases})
-	addCheck("prop-2.4", Check{Name: "worst-theta", Kind: Property, Run: rfmWorstTheta(rightFormula)})
-	addCheck("prop-2.4", Check{Name: "convergence", Kind: Statistical, Run: reluConvergence(rightFormula), Cases: 1})
+	addCheck("prop-2.4", Check{Name: "kernel-normalization", Kind: Statistical, Run: kernelNormalization(theory.ArcCosKernel), Cases: mcCases})
+	addCheck("prop-2.4", Check{Name: "worst-theta", Kind: Property, Run: rfmWorstTheta(mu1InfGamma)})
+	addCheck("prop-2.4", Check{Name: "convergence", Kind: Statistical, Run: reluConvergence(proofRate), Cases: 1})
 	addControl("prop-2.4", Control{Name: "cho-saul-unhalved", Wrong: "κ(z) = (sqrt(1-z²) + (π - arccos z) z)/π: Cho–Saul's k_1 without the 1/2",
-		Run: kernelNormalization(choSaulUnhalved)})
+		Run: kernelNormalization(func(z float64) float64 { return theory.ArcCosKernel(z) * 2 })})
 	addControl("prop-2.4", Control{Name: "rate-1/n", Wrong: "1 - γ and |τ(G) - τ(𝒦)| shrink like 1/n, faster than the proof's ε_n",
-		Run: reluConvergence(rateOneOverN)})
+		Run: reluConvergence(func(n int) float64 { return 1 / float64(n) })})
 	addControl("prop-2.4", Control{Name: "printed-mu1", Wrong: "μ1(θ) >= 1 for every θ, as printed",
-		Run: rfmWorstTheta(mu1AtLeastOne),
+		Run: rfmWorstTheta(mu1Inf{name: "1", value: func(theory.Geometry) float64 { return 1 }}),
 		Erratum: &Erratum{Where: "Proposition 2.4 (Section 2.2)",
 			Printed:   "w.p. at least 1 - δ, μ1(θ) >= 1",
 			Corrected: "μ1(θ) >= 1 - ε_n (Proposition D.7 with inf χ(x)/χ̄ = 1): inf_θ μ1(θ) = γ = min χ_i/mean χ_i < 1 unless all χ_i are equal"}})
 
-	addCheck("prop-d.7", Check{Name: "convergence", Kind: Statistical, Run: discreteConvergence(rightFormula), Cases: 1})
+	addCheck("prop-d.7", Check{Name: "convergence", Kind: Statistical, Run: discreteConvergence(populationWeights), Cases: 1})
 	addControl("prop-d.7", Control{Name: "chi-bar-unweighted", Wrong: "χ̄ and τ(𝒦) computed with ρ ignored (uniform weights on the support)",
-		Run: discreteConvergence(chiBarUnweighted)})
+		Run: discreteConvergence(func(r discreteRFM) []float64 {
+			uniform := make([]float64, len(r.rho))
+			for a := range uniform {
+				uniform[a] = 1 / float64(len(uniform))
+			}
+			return uniform
+		})})
 
-	addCheck("lemma-2.3", Check{Name: "rfm-features", Kind: Property, Run: lemma23On(drawRFMCase, rightFormula)})
+	addCheck("lemma-2.3", Check{Name: "rfm-features", Kind: Property, Run: lemma23On(drawRFMCase, readings)})
 }
 
 // sphereConstants checks λ_1(𝒦) = E[κ(t)], Σλ_i² = E[κ(t)²] and τ(𝒦) for
@@ -105,7 +104,8 @@ func sphereConstants(t *T) {
 // w = sqrt(d) g/‖g‖ with g ~ N(0, I) and ReLU positively homogeneous, so
 // E_w[…] = d·E_dir[…] = E[‖g‖²]·E_dir[…] = E_g[…], the Gaussian (Cho–Saul)
 // kernel, whose value is κ: the paper's normalisation matches its w exactly.
-func kernelNormalization(v variant) func(*T) {
+// κ is the kernel handed to it.
+func kernelNormalization(kernel func(z float64) float64) func(*T) {
 	return func(t *T) {
 		d := rapid.IntRange(2, 12).Draw(t.T, "d")
 		var z float64
@@ -140,10 +140,7 @@ func kernelNormalization(v variant) func(*T) {
 		nf := float64(mcSamples)
 		mean := sum / nf
 		se := math.Sqrt(math.Max(sumSq/nf-mean*mean, 0) / (nf - 1))
-		want := theory.ArcCosKernel(z)
-		if v == choSaulUnhalved {
-			want *= 2
-		}
+		want := kernel(z)
 		zMax := normalQuantile(1 - mcFalseAlarm/(2*mcCases))
 		// Rounding: each product within γ_{2d+4} of itself, and the sum of
 		// positive terms within γ_N: far below se unless the kernel is 0
@@ -204,13 +201,24 @@ func drawRFMCase(t *T) featureCase {
 	return featureCase{res: res, n: n, p: m, q: q, e: res.Build(q, n, m)}
 }
 
+// mu1Inf is a claimed infimum over θ of μ1(θ), named for failures.
+type mu1Inf struct {
+	name  string
+	value func(theory.Geometry) float64
+}
+
+// mu1InfGamma is Lemma 2.3's bound μ1 >= γ, attained: inf_θ μ1(θ) = γ
+// (theory.Geometry's Gamma).
+var mu1InfGamma = mu1Inf{name: "γ", value: func(g theory.Geometry) float64 { return g.Gamma }}
+
 // rfmWorstTheta: inf over θ of μ1 is γ, attained where the residual sits on
 // the sample of smallest χ_i (Q has full row rank when m >= n, so that
 // residual is reachable for the given labels; for m < n it is the residual
 // of θ = 0 for the labels y = -e). Σ1 depends on θ only through e. There
 // μ1 = χ_min/mean χ = γ exactly, up to the rounding of the eq. (11) path
-// (lemma-2.3's tolerance, on normalised features).
-func rfmWorstTheta(v variant) func(*T) {
+// (lemma-2.3's tolerance, on normalised features). The check holds μ1 there
+// to the infimum inf handed to it: at least it, and equal to it.
+func rfmWorstTheta(inf mu1Inf) func(*T) {
 	return func(t *T) {
 		q, n, m, desc := drawRFM(t)
 		q = normalized(q)
@@ -228,11 +236,9 @@ func rfmWorstTheta(v variant) func(*T) {
 		g := gamma(opsBound(n, m))
 		denom := 2 * nz.Loss * geo.FroG * geo.FroG
 		tol := g*mag.traces/denom + nz.Mu1*(gamma(n+4)+2*g*mag.froG/geo.FroG) + 2*g*mag.chi[worst]/geo.FroG/geo.FroG
-		if v == mu1AtLeastOne {
-			t.AtLeast(desc+": μ1(θ) >= 1 at the worst θ", nz.Mu1, 1, tol)
-			return
-		}
-		t.Close(desc+": μ1 at the worst θ = γ", nz.Mu1, geo.Gamma, tol)
+		claimed := inf.value(geo)
+		t.AtLeast(desc+": μ1(θ) >= "+inf.name+" at the worst θ", nz.Mu1, claimed, tol)
+		t.Close(desc+": μ1 at the worst θ = "+inf.name, nz.Mu1, claimed, tol)
 		t.AtMost(desc+": γ <= 1", geo.Gamma, 1, 2*u*float64(n))
 		if geo.Gamma < 1-tol {
 			t.Tally("γ < 1: μ1 < 1 somewhere")
@@ -268,16 +274,14 @@ func convergenceSizes(t *T) convSizes {
 	return convSizes{n: []int{16, 64, 256}, reps: []int{128, 32, 8}}
 }
 
-// rateTest runs the two tests on devs[k][r] (size k, replicate r).
-func rateTest(t *T, label string, sizes []int, devs [][]float64, v variant) {
+// proofRate is the proof's ε_n ∝ sqrt(log n / n) (Proposition D.7).
+func proofRate(n int) float64 { return math.Sqrt(math.Log(float64(n)) / float64(n)) }
+
+// rateTest runs the two tests on devs[k][r] (size k, replicate r), the
+// second against the rate eps.
+func rateTest(t *T, label string, sizes []int, devs [][]float64, eps func(n int) float64) {
 	reps := len(devs[len(devs)-1])
 	tq := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(reps - 1)}.Quantile(1 - convAlpha)
-	eps := func(n int) float64 {
-		if v == rateOneOverN {
-			return 1 / float64(n)
-		}
-		return math.Sqrt(math.Log(float64(n)) / float64(n))
-	}
 	meanSE := func(x []float64, scale float64) (float64, float64) {
 		var s, s2 float64
 		for _, v := range x {
@@ -302,8 +306,8 @@ func rateTest(t *T, label string, sizes []int, devs [][]float64, v variant) {
 
 // reluConvergence: the ReLU RFM on the sphere at d = 5, where
 // γ_∞ = inf χ(x)/χ̄ = 1 (χ is constant by rotation invariance) and τ(𝒦)
-// comes from sphereConstants.
-func reluConvergence(v variant) func(*T) {
+// comes from sphereConstants; the rate test is against eps.
+func reluConvergence(eps func(n int) float64) func(*T) {
 	return func(t *T) {
 		const d = 5
 		pop, err := theory.ReLUSphereConstants(d)
@@ -322,8 +326,8 @@ func reluConvergence(v variant) func(*T) {
 				dTau[k] = append(dTau[k], math.Abs(geo.Tau-pop.Tau))
 			}
 		}
-		rateTest(t, "ReLU RFM d=5: 1 - γ", sz.n, dGamma, v)
-		rateTest(t, "ReLU RFM d=5: |τ(G) - τ(𝒦)|", sz.n, dTau, v)
+		rateTest(t, "ReLU RFM d=5: 1 - γ", sz.n, dGamma, eps)
+		rateTest(t, "ReLU RFM d=5: |τ(G) - τ(𝒦)|", sz.n, dTau, eps)
 	}
 }
 
@@ -343,7 +347,13 @@ type discreteRFM struct {
 	cumX, cumW []float64
 }
 
-func newDiscreteRFM(t *T, v variant) discreteRFM {
+// populationWeights are the input probabilities ρ_a of the model, the
+// weights of χ̄ and of 𝒦 on L²(ρ).
+func populationWeights(r discreteRFM) []float64 { return r.rho }
+
+// newDiscreteRFM builds the model, its population constants computed with
+// the input weights that popWeights gives.
+func newDiscreteRFM(t *T, popWeights func(discreteRFM) []float64) discreteRFM {
 	const d, nx, nw = 3, 6, 8
 	rng := rand.New(rand.NewPCG(7, 7))
 	r := discreteRFM{d: d, xs: rowsOf(fixtures.Sphere(rng, nx, d, 1), d), ws: rowsOf(fixtures.Sphere(rng, nw, d, math.Sqrt(d)), d)}
@@ -360,13 +370,7 @@ func newDiscreteRFM(t *T, v variant) discreteRFM {
 			r.phi[a][b] = math.Max(s, 0)
 		}
 	}
-	rho := r.rho
-	if v == chiBarUnweighted {
-		rho = make([]float64, nx)
-		for a := range rho {
-			rho[a] = 1 / float64(nx)
-		}
-	}
+	rho := popWeights(r)
 	k := make([][]float64, nx)
 	for a := range k {
 		k[a] = make([]float64, nx)
@@ -434,9 +438,11 @@ func pick(rng *rand.Rand, cum []float64) int {
 	return len(cum) - 1
 }
 
-func discreteConvergence(v variant) func(*T) {
+// discreteConvergence runs the rate tests on the discrete model, whose
+// population constants come from the weights popWeights gives.
+func discreteConvergence(popWeights func(discreteRFM) []float64) func(*T) {
 	return func(t *T) {
-		r := newDiscreteRFM(t, v)
+		r := newDiscreteRFM(t, popWeights)
 		sz := convergenceSizes(t)
 		dGamma, dTau := make([][]float64, len(sz.n)), make([][]float64, len(sz.n))
 		for k, n := range sz.n {
@@ -459,7 +465,7 @@ func discreteConvergence(v variant) func(*T) {
 				dTau[k] = append(dTau[k], math.Abs(geo.Tau-r.tauInf))
 			}
 		}
-		rateTest(t, "discrete RFM: |γ - inf χ/χ̄|", sz.n, dGamma, v)
-		rateTest(t, "discrete RFM: |τ(G) - τ(𝒦)|", sz.n, dTau, v)
+		rateTest(t, "discrete RFM: |γ - inf χ/χ̄|", sz.n, dGamma, proofRate)
+		rateTest(t, "discrete RFM: |τ(G) - τ(𝒦)|", sz.n, dTau, proofRate)
 	}
 }
