@@ -101,6 +101,9 @@ func (hc hessianCase) ratioTol(a, b float64) float64 {
 	return 4 * gamma(3*p+4) * k * (a*hc.froH + b*hc.froH*hc.froH)
 }
 
+// lemmaE1 checks Lemma E.1 in the form handed to it: g(a, b, θ) >= -a²/(4b)
+// at a drawn θ, with a and b over twelve decades, and equality at the
+// eigenvector of an eigenvalue λ with a = form.equalityA(b, λ).
 func lemmaE1(form lemmaE1Form) func(*T) {
 	return func(t *T) {
 		hc, ok := drawHessian(t)
