@@ -15,32 +15,75 @@ import (
 // η drawn on both sides of η*.
 
 func init() {
-	addCheck("thm-3.3", Check{Name: "bound", Kind: Property, Run: thm33(rightFormula)})
+	addCheck("thm-3.3", Check{Name: "bound", Kind: Property, Run: thm33(thm33With)})
 	addCheck("thm-3.3", Check{Name: "mu0-infimum", Kind: Property, Run: mu0Infimum})
+	mu10ForMu0, bInDenominator := thm33With, thm33With
+	mu10ForMu0.mu = func(c stabilityCase) float64 { return c.mu10 }
+	bInDenominator.noise = func(_, b int) float64 { return float64(b) }
 	addControl("thm-3.3", Control{Name: "mu1_0-for-mu0", Wrong: "‖H‖_F <= sqrt(B/μ1_0)/η: μ1_0 in place of μ0",
 		Run: thm33(mu10ForMu0)})
 	addControl("thm-3.3", Control{Name: "B-in-denominator", Wrong: "‖H‖_F <= sqrt(1/(Bμ0))/η",
 		Run: thm33(bInDenominator)})
 
-	addCheck("prop-3.4", Check{Name: "bound", Kind: Property, Run: prop34(rightFormula)})
+	addCheck("prop-3.4", Check{Name: "bound", Kind: Property, Run: prop34(prop34Terms)})
 	addControl("prop-3.4", Control{Name: "proof-misprint", Wrong: "‖H‖_F² <= B/(η sqrt((B-1)μ1)), the last line of the proof",
-		Run: prop34(prop34ProofMisprint),
+		Run: prop34([]prop34Term{prop34ProofLine}),
 		Erratum: &Erratum{Where: "Appendix E, proof of Proposition 3.4",
 			Printed:   "γ0 <= 1 yields ‖H‖_F² <= B/(η sqrt((B-1)μ1))",
 			Corrected: "‖H‖_F <= B/(η sqrt((B-1)μ1)) (as the statement says)"}})
+	without2 := prop34Linear
+	without2.lhs = func(eta, froH, mu1, bf float64) float64 { return eta * froH * mu1 / bf }
 	addControl("prop-3.4", Control{Name: "B/mu1_0", Wrong: "‖H‖_F <= B/(μ1_0 η): the 2 of 2B/μ1_0 dropped",
-		Run: prop34(prop34Without2)})
+		Run: prop34([]prop34Term{prop34Quadratic, without2})})
 
 	addCheck("ext-without-replacement", Check{Name: "operator-vs-enumeration", Kind: Exact,
-		Run: operatorVsEnumeration(oracle.WithoutReplacement, rightFormula)})
-	addCheck("ext-without-replacement", Check{Name: "bound", Kind: Exact, Run: withoutBound(rightFormula)})
+		Run: operatorVsEnumeration(oracle.WithoutReplacement, oracle.Sampling.Moments)})
+	addCheck("ext-without-replacement", Check{Name: "bound", Kind: Exact, Run: withoutBound(thm33Without)})
 	addControl("ext-without-replacement", Control{Name: "factor-dropped", Wrong: "E[H_I M H_I] with the moments of sampling with replacement",
-		Run: operatorVsEnumeration(oracle.WithoutReplacement, withoutFactorDropped)})
+		Run: operatorVsEnumeration(oracle.WithoutReplacement, func(_ oracle.Sampling, n, b int) (oracle.BatchMoments, error) {
+			return oracle.WithReplacement.Moments(n, b)
+		})})
 	addControl("ext-without-replacement", Control{Name: "1/B-for-1/B²", Wrong: "E[H_I M H_I] = (1/B)[(B/n)S + (B(B-1)/(n(n-1)))(n²HMH - S)]",
 		Run: operatorVsEnumeration(oracle.WithoutReplacement, withoutOverB)})
 	addControl("ext-without-replacement", Control{Name: "bound-factor-dropped", Wrong: "Theorem 3.3's sqrt(B/μ0)/η for sampling without replacement",
-		Run: withoutBound(withoutBoundFactorDropped)})
+		Run: withoutBound(thm33With)})
 }
+
+// withoutOverB is the batch moments of sampling without replacement with
+// 1/B in place of 1/B² in front of E[H_I M H_I]'s bracket: C1 and C2
+// times B.
+func withoutOverB(s oracle.Sampling, n, b int) (oracle.BatchMoments, error) {
+	m, err := s.Moments(n, b)
+	m.C1 *= float64(b)
+	m.C2 *= float64(b)
+	return m, err
+}
+
+// thm33Form is Theorem 3.3's bound ‖H‖_F <= sqrt(1/(μ·f(n, B)))/η in the
+// squared form the checks compare, η²‖H‖_F²·μ·f(n, B) <= 1: mu is the
+// alignment constant of the case, noise the factor f by which the batch
+// noise's covariance scales Σ (1/B with replacement).
+type thm33Form struct {
+	mu    func(c stabilityCase) float64
+	noise func(n, b int) float64
+}
+
+var (
+	// thm33With is Theorem 3.3: μ0, and f = 1/B (with replacement).
+	thm33With = thm33Form{
+		mu:    func(c stabilityCase) float64 { return c.mu0 },
+		noise: func(_, b int) float64 { return 1 / float64(b) },
+	}
+	// thm33Without is its extension to a B-subset drawn without
+	// replacement: f = (n-B)/(B(n-1)).
+	thm33Without = thm33Form{
+		mu: thm33With.mu,
+		noise: func(n, b int) float64 {
+			nf, bf := float64(n), float64(b)
+			return (nf - bf) / (bf * (nf - 1))
+		},
+	}
+)
 
 // boundCheck checks lhs <= 1, where lhs = η*^k·‖H‖_F^k·(alignment constant)·c
 // for a positive c exact to 4ε: its error is k times η*'s relative error
@@ -55,22 +98,16 @@ func boundCheck(t *T, c stabilityCase, what string, k int, lhs, mu, q float64) {
 	t.AtMost(what, lhs, 1, tol)
 }
 
-func thm33(v variant) func(*T) {
+// thm33 checks Theorem 3.3 in the form bound at the oracle's critical rate
+// η* of SGD with replacement, and at a drawn η that ρ finds stable.
+func thm33(bound thm33Form) func(*T) {
 	return func(t *T) {
 		c := drawStability(t, sec3Bounds)
 		b := rapid.IntRange(1, 32).Draw(t.T, "B")
-		bf := float64(b)
 		d := sgdDynamics(t, c.o, b, oracle.WithReplacement)
 		star := criticalRate(t, d)
-		mu0 := c.mu0
 		// η <= sqrt(B/μ0)/‖H‖_F  ⇔  η²‖H‖_F²μ0/B <= 1.
-		f := 1 / bf
-		switch v {
-		case mu10ForMu0:
-			mu0 = c.mu10
-		case bInDenominator:
-			f = bf
-		}
+		mu0, f := bound.mu(c), bound.noise(c.n, b)
 		if !(mu0 > 0) {
 			t.Vacuous("μ0 = 0, the bound is +Inf")
 			return
@@ -139,7 +176,44 @@ func mu0Infimum(t *T) {
 	}
 }
 
-func prop34(v variant) func(*T) {
+// prop34Term is one of the inequalities Proposition 3.4 puts on η:
+// lhs(η, ‖H‖_F, μ1_0, B) <= 1, of degree k in η, for B >= minB. label names
+// it at η* or at a stable η; tighter is the tally when it is the tighter
+// term at η*.
+type prop34Term struct {
+	minB, k int
+	lhs     func(eta, froH, mu1, bf float64) float64
+	label   func(at string) string
+	tighter string
+}
+
+var (
+	// prop34Quadratic is Proposition 3.4's ‖H‖_F <= B/(η sqrt((B-1)μ1_0))
+	// (B >= 2), that is η²‖H‖_F²(B-1)μ1_0/B² <= 1.
+	prop34Quadratic = prop34Term{minB: 2, k: 2,
+		lhs:     func(eta, froH, mu1, bf float64) float64 { return sq(eta*froH) * (bf - 1) * mu1 / (bf * bf) },
+		label:   func(at string) string { return at + ": ‖H‖_F <= B/(η sqrt((B-1)μ1_0))" },
+		tighter: "B/sqrt((B-1)μ1_0) is the smaller term"}
+	// prop34Linear is its ‖H‖_F <= 2B/(μ1_0 η), that is
+	// η‖H‖_F μ1_0/(2B) <= 1.
+	prop34Linear = prop34Term{minB: 1, k: 1,
+		lhs:     func(eta, froH, mu1, bf float64) float64 { return eta * froH * mu1 / (2 * bf) },
+		label:   func(at string) string { return at + ": ‖H‖_F <= 2B/(μ1_0 η)" },
+		tighter: "2B/μ1_0 is the smaller term"}
+	// prop34Terms are both: ‖H‖_F <= min(…)/η.
+	prop34Terms = []prop34Term{prop34Quadratic, prop34Linear}
+	// prop34ProofLine is the last line of the proof as printed,
+	// ‖H‖_F² <= B/(η sqrt((B-1)μ1)), that is η‖H‖_F² sqrt((B-1)μ1_0)/B <= 1
+	// (no B = 1 form).
+	prop34ProofLine = prop34Term{minB: 2, k: 1,
+		lhs:     func(eta, froH, mu1, bf float64) float64 { return eta * sq(froH) * math.Sqrt((bf-1)*mu1) / bf },
+		label:   func(at string) string { return at + "‖H‖_F² sqrt((B-1)μ1_0)/B <= 1 (as printed in the proof)" },
+		tighter: "the printed line"}
+)
+
+// prop34 checks the terms at the oracle's critical rate η* of SGD with
+// replacement, and at a drawn η that ρ finds stable.
+func prop34(terms []prop34Term) func(*T) {
 	return func(t *T) {
 		c := drawStability(t, sec3Bounds)
 		b := rapid.IntRange(1, 32).Draw(t.T, "B")
@@ -152,37 +226,35 @@ func prop34(v variant) func(*T) {
 			return
 		}
 		q := float64(c.n)
-		// The two terms, each <= 1 at η*: η²‖H‖_F²(B-1)μ1_0/B² (B >= 2) and
-		// η‖H‖_F μ1_0/(2B).
-		first := func(eta float64) float64 { return sq(eta*c.froH) * (bf - 1) * mu1 / (bf * bf) }
-		second := func(eta float64) float64 { return eta * c.froH * mu1 / (2 * bf) }
-		switch v {
-		case prop34ProofMisprint:
-			if b == 1 {
-				t.Tally("B = 1: the misprinted line has no B = 1 form")
-				return
-			}
-			// ‖H‖_F² <= B/(η sqrt((B-1)μ1))  ⇔  η‖H‖_F² sqrt((B-1)μ1)/B <= 1.
-			lhs := star * sq(c.froH) * math.Sqrt((bf-1)*mu1) / bf
-			boundCheck(t, c, "η*‖H‖_F² sqrt((B-1)μ1_0)/B <= 1 (as printed in the proof)", 1, lhs, mu1, q)
-			return
-		case prop34Without2:
-			second = func(eta float64) float64 { return eta * c.froH * mu1 / bf }
-		}
 		check := func(eta float64, at string) {
-			if b > 1 {
-				boundCheck(t, c, at+": ‖H‖_F <= B/(η sqrt((B-1)μ1_0))", 2, first(eta), mu1, q)
+			for _, tm := range terms {
+				if b >= tm.minB {
+					boundCheck(t, c, tm.label(at), tm.k, tm.lhs(eta, c.froH, mu1, bf), mu1, q)
+				}
 			}
-			boundCheck(t, c, at+": ‖H‖_F <= 2B/(μ1_0 η)", 1, second(eta), mu1, q)
 		}
 		check(star, "η*")
-		tight := second(star)
-		if b > 1 && math.Sqrt(first(star)) > tight {
-			tight = math.Sqrt(first(star))
-			t.Tally("B/sqrt((B-1)μ1_0) is the smaller term")
-		} else {
-			t.Tally("2B/μ1_0 is the smaller term")
+		// The tightness η*/bound of the tighter term, lhs^(1/k); on a tie
+		// the last term's.
+		best, tight := -1, 0.0
+		for i := len(terms) - 1; i >= 0; i-- {
+			tm := terms[i]
+			if b < tm.minB {
+				continue
+			}
+			r := tm.lhs(star, c.froH, mu1, bf)
+			if tm.k == 2 {
+				r = math.Sqrt(r)
+			}
+			if best < 0 || r > tight {
+				best, tight = i, r
+			}
 		}
+		if best < 0 {
+			t.Tally("B = 1: no term has a B = 1 form")
+			return
+		}
+		t.Tally(terms[best].tighter)
 		tallyTightness(t, "η*/bound", tight)
 		eta := drawEtaAround(t, star, "η*")
 		if stable, ok := stabilityAt(t, c, d, eta, star, c.n); ok && stable {
@@ -193,24 +265,21 @@ func prop34(v variant) func(*T) {
 
 // withoutBound checks the Theorem 3.3 bound for batches drawn without
 // replacement: η*²‖H‖_F²μ0(n-B)/(B(n-1)) <= 1, 1 <= B <= n (vacuous at
-// B = n: GD).
-func withoutBound(v variant) func(*T) {
+// B = n: GD), in the form bound.
+func withoutBound(bound thm33Form) func(*T) {
 	return func(t *T) {
 		c := drawStability(t, sec3Bounds)
 		b := rapid.IntRange(1, c.n).Draw(t.T, "B")
-		if !(c.mu0 > 0) || c.n == 1 {
+		mu0 := bound.mu(c)
+		if !(mu0 > 0) || c.n == 1 {
 			t.Vacuous("μ0 = 0 or n = 1, the bound is +Inf")
 			return
 		}
 		d := sgdDynamics(t, c.o, b, oracle.WithoutReplacement)
 		star := criticalRate(t, d)
-		nf, bf := float64(c.n), float64(b)
-		f := (nf - bf) / (bf * (nf - 1))
-		if v == withoutBoundFactorDropped {
-			f = 1 / bf
-		}
-		lhs := func(eta float64) float64 { return sq(eta*c.froH) * c.mu0 * f }
-		boundCheck(t, c, "η*²‖H‖_F²μ0(n-B)/(B(n-1)) <= 1", 2, lhs(star), c.mu0, nf)
+		nf, f := float64(c.n), bound.noise(c.n, b)
+		lhs := func(eta float64) float64 { return sq(eta*c.froH) * mu0 * f }
+		boundCheck(t, c, "η*²‖H‖_F²μ0(n-B)/(B(n-1)) <= 1", 2, lhs(star), mu0, nf)
 		tallyTightness(t, "η*/bound", math.Sqrt(lhs(star)))
 		withStar := criticalRate(t, sgdDynamics(t, c.o, b, oracle.WithReplacement))
 		if star > withStar*(1+c.etaRelTol(c.n)) {
@@ -218,7 +287,7 @@ func withoutBound(v variant) func(*T) {
 		}
 		eta := drawEtaAround(t, star, "η*")
 		if stable, ok := stabilityAt(t, c, d, eta, star, c.n); ok && stable {
-			boundCheck(t, c, "stable ⇒ ‖H‖_F <= sqrt(B(n-1)/((n-B)μ0))/η", 2, lhs(eta), c.mu0, nf)
+			boundCheck(t, c, "stable ⇒ ‖H‖_F <= sqrt(B(n-1)/((n-B)μ0))/η", 2, lhs(eta), mu0, nf)
 		}
 	}
 }
