@@ -270,18 +270,66 @@ func drawRFM(t *T) (q []float64, n, m int, desc string) {
 	d := rapid.IntRange(2, 6).Draw(t.T, "d")
 	n = rapid.IntRange(1, 12).Draw(t.T, "n")
 	m = rapid.IntRange(1, 16).Draw(t.T, "m")
-	seed := rapid.Uint64().Draw(t.T, "seed")
-	rng := rand.New(rand.NewPCG(seed, 17))
-	x := fixtures.Sphere(rng, n, d, 1)
-	w := fixtures.Sphere(rng, m, d, math.Sqrt(float64(d)))
+	x, w, seed := drawSphereRFM(t, d, n, m)
 	q = rfmFeatures(t, w, m, d, x)
 	if allZero(q) {
-		for k := 0; k < d; k++ {
-			w[k] = -w[k]
-		}
+		reflect(w[:d])
 		q = rfmFeatures(t, w, m, d, x)
 	}
 	return q, n, m, fmt.Sprintf("ReLU RFM d=%d n=%d m=%d seed=%d", d, n, m, seed)
+}
+
+// drawRFMInRegime draws as drawRFM, in Proposition 2.4's regime: m >= n
+// (Proposition D.7's hypothesis) and no dead feature or input. A w_j with
+// w_jᵀx_i <= 0 for every i is reflected (-w_j has w_j's law), which makes
+// its feature positive on every input; then an x_i on which every feature
+// vanishes is reflected, which makes its features positive and leaves the
+// other inputs' alone (x_i kept no feature alive). Every column and every
+// row of Q then has a positive entry (up to inputs orthogonal to a w_j, a
+// null event).
+func drawRFMInRegime(t *T) (q []float64, n, m int, desc string) {
+	d := rapid.IntRange(2, 6).Draw(t.T, "d")
+	n = rapid.IntRange(1, 12).Draw(t.T, "n")
+	m = n + rapid.IntRange(0, 8).Draw(t.T, "m - n")
+	x, w, seed := drawSphereRFM(t, d, n, m)
+	q = rfmFeatures(t, w, m, d, x)
+	for j := 0; j < m; j++ {
+		if allZero(column(q, n, m, j)) {
+			reflect(w[j*d : (j+1)*d])
+		}
+	}
+	q = rfmFeatures(t, w, m, d, x)
+	for i := 0; i < n; i++ {
+		if allZero(q[i*m : (i+1)*m]) {
+			reflect(x[i*d : (i+1)*d])
+		}
+	}
+	q = rfmFeatures(t, w, m, d, x)
+	return q, n, m, fmt.Sprintf("ReLU RFM d=%d n=%d m=%d seed=%d, no dead feature", d, n, m, seed)
+}
+
+// drawSphereRFM draws n inputs on S^{d-1} and m weights on sqrt(d)S^{d-1}
+// from a drawn seed.
+func drawSphereRFM(t *T, d, n, m int) (x, w []float64, seed uint64) {
+	seed = rapid.Uint64().Draw(t.T, "seed")
+	rng := rand.New(rand.NewPCG(seed, 17))
+	x = fixtures.Sphere(rng, n, d, 1)
+	w = fixtures.Sphere(rng, m, d, math.Sqrt(float64(d)))
+	return x, w, seed
+}
+
+func reflect(v []float64) {
+	for k := range v {
+		v[k] = -v[k]
+	}
+}
+
+func column(q []float64, n, m, j int) []float64 {
+	c := make([]float64, n)
+	for i := range c {
+		c[i] = q[i*m+j]
+	}
+	return c
 }
 
 func rfmFeatures(t *T, w []float64, m, d int, x []float64) []float64 {
@@ -324,15 +372,17 @@ type mu1Inf struct {
 var mu1InfGamma = mu1Inf{name: "γ", value: func(g theory.Geometry) float64 { return g.Gamma }}
 
 // rfmWorstTheta: inf over θ of μ1 is γ, attained where the residual sits on
-// the sample of smallest χ_i (Q has full row rank when m >= n, so that
-// residual is reachable for the given labels; for m < n it is the residual
-// of θ = 0 for the labels y = -e). Σ1 depends on θ only through e. There
+// the sample of smallest χ_i, drawn in Proposition 2.4's regime
+// (drawRFMInRegime: Q has full row rank almost surely when m >= n, so that
+// residual is reachable for the given labels; its control's minimal
+// counterexample is then a model the proposition covers, not a dead
+// feature). Σ1 depends on θ only through e. There
 // μ1 = χ_min/mean χ = γ exactly, up to the rounding of the eq. (11) path
 // (lemma-2.3's tolerance, on normalised features). The check holds μ1 there
 // to the infimum inf handed to it: at least it, and equal to it.
 func rfmWorstTheta(inf mu1Inf) func(*T) {
 	return func(t *T) {
-		q, n, m, desc := drawRFM(t)
+		q, n, m, desc := drawRFMInRegime(t)
 		q = normalized(q)
 		geo := mustGeometry(t, mustState(t, q, n, m, nil))
 		worst := 0
