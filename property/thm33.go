@@ -8,6 +8,7 @@ import (
 
 	"github.com/flatmin/flatmin/fixtures"
 	"github.com/flatmin/flatmin/oracle"
+	"github.com/flatmin/flatmin/theory"
 )
 
 // thm-3.3, prop-3.4 and ext-without-replacement: the flatness bounds,
@@ -15,30 +16,42 @@ import (
 // η drawn on both sides of η*.
 
 func init() {
-	addCheck("thm-3.3", Check{Name: "bound", Kind: Property, Run: thm33(thm33With)})
+	addCheck("thm-3.3", Check{Name: "bound", Kind: Property, Run: thm33(thm33Shipped)})
 	addCheck("thm-3.3", Check{Name: "mu0-infimum", Kind: Property, Run: mu0Infimum})
-	mu10ForMu0, bInDenominator := thm33With, thm33With
-	mu10ForMu0.mu = func(c stabilityCase) float64 { return c.mu10 }
-	bInDenominator.noise = func(_, b int) float64 { return float64(b) }
 	addControl("thm-3.3", Control{Name: "mu1_0-for-mu0", Wrong: "‖H‖_F <= sqrt(B/μ1_0)/η: μ1_0 in place of μ0",
-		Run: thm33(mu10ForMu0)})
+		Run: thm33(flatnessBound{name: "sqrt(B/μ1_0)/η", align: thm33Shipped.align, bound: func(h theory.SGD, c stabilityCase) (float64, error) {
+			return h.BoundThm33(c.mu10)
+		}})})
 	addControl("thm-3.3", Control{Name: "B-in-denominator", Wrong: "‖H‖_F <= sqrt(1/(Bμ0))/η",
-		Run: thm33(bInDenominator)})
+		Run: thm33(flatnessBound{name: "sqrt(1/(Bμ0))/η", align: thm33Shipped.align, bound: func(h theory.SGD, c stabilityCase) (float64, error) {
+			return math.Sqrt(1/(float64(h.Batch)*c.mu0)) / h.Eta, nil
+		}})})
 
-	addCheck("prop-3.4", Check{Name: "bound", Kind: Property, Run: prop34(prop34Terms)})
+	addCheck("prop-3.4", Check{Name: "bound", Kind: Property, Run: prop34(prop34Shipped)})
 	addControl("prop-3.4", Control{Name: "proof-misprint", Wrong: "‖H‖_F² <= B/(η sqrt((B-1)μ1)), the last line of the proof",
-		Run: prop34([]prop34Term{prop34ProofLine}),
+		Run: prop34(flatnessBound{name: "sqrt(B/(η sqrt((B-1)μ1_0)))", align: prop34Shipped.align, bound: func(h theory.SGD, c stabilityCase) (float64, error) {
+			b := float64(h.Batch)
+			if h.Batch == 1 {
+				return math.Inf(1), nil // the printed line has no B = 1 form
+			}
+			return math.Sqrt(b / (h.Eta * math.Sqrt((b-1)*c.mu10))), nil
+		}}),
 		Erratum: &Erratum{Where: "Appendix E, proof of Proposition 3.4",
 			Printed:   "γ0 <= 1 yields ‖H‖_F² <= B/(η sqrt((B-1)μ1))",
 			Corrected: "‖H‖_F <= B/(η sqrt((B-1)μ1)) (as the statement says)"}})
-	without2 := prop34Linear
-	without2.lhs = func(eta, froH, mu1, bf float64) float64 { return eta * froH * mu1 / bf }
 	addControl("prop-3.4", Control{Name: "B/mu1_0", Wrong: "‖H‖_F <= B/(μ1_0 η): the 2 of 2B/μ1_0 dropped",
-		Run: prop34([]prop34Term{prop34Quadratic, without2})})
+		Run: prop34(flatnessBound{name: "min(B/sqrt((B-1)μ1_0), B/μ1_0)/η", align: prop34Shipped.align, bound: func(h theory.SGD, c stabilityCase) (float64, error) {
+			b := float64(h.Batch)
+			bound := b / c.mu10
+			if h.Batch > 1 {
+				bound = math.Min(bound, b/math.Sqrt((b-1)*c.mu10))
+			}
+			return bound / h.Eta, nil
+		}})})
 
 	addCheck("ext-without-replacement", Check{Name: "operator-vs-enumeration", Kind: Exact,
 		Run: operatorVsEnumeration(oracle.WithoutReplacement, oracle.Sampling.Moments)})
-	addCheck("ext-without-replacement", Check{Name: "bound", Kind: Exact, Run: withoutBound(thm33Without)})
+	addCheck("ext-without-replacement", Check{Name: "bound", Kind: Exact, Run: withoutBound(withoutShipped)})
 	addControl("ext-without-replacement", Control{Name: "factor-dropped", Wrong: "E[H_I M H_I] with the moments of sampling with replacement",
 		Run: operatorVsEnumeration(oracle.WithoutReplacement, func(_ oracle.Sampling, n, b int) (oracle.BatchMoments, error) {
 			return oracle.WithReplacement.Moments(n, b)
@@ -46,7 +59,9 @@ func init() {
 	addControl("ext-without-replacement", Control{Name: "1/B-for-1/B²", Wrong: "E[H_I M H_I] = (1/B)[(B/n)S + (B(B-1)/(n(n-1)))(n²HMH - S)]",
 		Run: operatorVsEnumeration(oracle.WithoutReplacement, withoutOverB)})
 	addControl("ext-without-replacement", Control{Name: "bound-factor-dropped", Wrong: "Theorem 3.3's sqrt(B/μ0)/η for sampling without replacement",
-		Run: withoutBound(thm33With)})
+		Run: withoutBound(flatnessBound{name: "sqrt(B/μ0)/η", align: thm33Shipped.align, bound: func(h theory.SGD, c stabilityCase) (float64, error) {
+			return h.BoundThm33(c.mu0)
+		}})})
 }
 
 // withoutOverB is the batch moments of sampling without replacement with
@@ -59,65 +74,84 @@ func withoutOverB(s oracle.Sampling, n, b int) (oracle.BatchMoments, error) {
 	return m, err
 }
 
-// thm33Form is Theorem 3.3's bound ‖H‖_F <= sqrt(1/(μ·f(n, B)))/η in the
-// squared form the checks compare, η²‖H‖_F²·μ·f(n, B) <= 1: mu is the
-// alignment constant of the case, noise the factor f by which the batch
-// noise's covariance scales Σ (1/B with replacement).
-type thm33Form struct {
-	mu    func(c stabilityCase) float64
-	noise func(n, b int) float64
+// flatnessBound is a bound on ‖H‖_F at a linearly stable minimum, as a
+// function of (η, B) and the case (its μ0, μ1_0, n), and the alignment
+// constant it rests on (whose error the tolerance carries). The checks are
+// handed theory's shipped bounds; a control hands them a wrong one.
+type flatnessBound struct {
+	name  string // the bound's formula, for the failure messages
+	bound func(h theory.SGD, c stabilityCase) (float64, error)
+	align func(c stabilityCase) float64
 }
 
 var (
-	// thm33With is Theorem 3.3: μ0, and f = 1/B (with replacement).
-	thm33With = thm33Form{
-		mu:    func(c stabilityCase) float64 { return c.mu0 },
-		noise: func(_, b int) float64 { return 1 / float64(b) },
+	// thm33Shipped is Theorem 3.3, theory.SGD.BoundThm33: sqrt(B/μ0)/η.
+	thm33Shipped = flatnessBound{name: "sqrt(B/μ0)/η",
+		bound: func(h theory.SGD, c stabilityCase) (float64, error) { return h.BoundThm33(c.mu0) },
+		align: func(c stabilityCase) float64 { return c.mu0 },
 	}
-	// thm33Without is its extension to a B-subset drawn without
-	// replacement: f = (n-B)/(B(n-1)).
-	thm33Without = thm33Form{
-		mu: thm33With.mu,
-		noise: func(n, b int) float64 {
-			nf, bf := float64(n), float64(b)
-			return (nf - bf) / (bf * (nf - 1))
+	// withoutShipped is its extension to a B-subset drawn without
+	// replacement, theory.SGD.BoundThm33WithoutReplacement.
+	withoutShipped = flatnessBound{name: "sqrt(B(n-1)/((n-B)μ0))/η",
+		bound: func(h theory.SGD, c stabilityCase) (float64, error) {
+			return h.BoundThm33WithoutReplacement(c.mu0, c.n)
 		},
+		align: thm33Shipped.align,
+	}
+	// prop34Shipped is Proposition 3.4, theory.SGD.BoundProp34:
+	// min(B/sqrt((B-1)μ1_0), 2B/μ1_0)/η.
+	prop34Shipped = flatnessBound{name: "min(B/sqrt((B-1)μ1_0), 2B/μ1_0)/η",
+		bound: func(h theory.SGD, c stabilityCase) (float64, error) { return h.BoundProp34(c.mu10) },
+		align: func(c stabilityCase) float64 { return c.mu10 },
 	}
 )
 
-// boundCheck checks lhs <= 1, where lhs = η*^k·‖H‖_F^k·(alignment constant)·c
-// for a positive c exact to 4ε: its error is k times η*'s relative error
-// (plus ‖H‖_F's, a few ε) times lhs, plus lhs/μ times μ's absolute error.
-// At a stable η it checks the same with η, whose verdict came from ρ.
-func boundCheck(t *T, c stabilityCase, what string, k int, lhs, mu, q float64) {
+// at returns the bound at (η, B), failing the case on an error (the inputs
+// are valid: η > 0, 1 <= B <= n).
+func (fb flatnessBound) at(t *T, c stabilityCase, eta float64, b int) float64 {
 	t.Helper()
-	tol := lhs * (float64(k)*(c.etaRelTol(int(q))+8*u) + 4*u)
-	if mu > 0 {
-		tol += lhs / mu * c.muTol()
+	v, err := fb.bound(theory.SGD{Eta: eta, Batch: b}, c)
+	if err != nil {
+		t.Fatalf("flatness bound at η = %g, B = %d: %v", eta, b, err)
 	}
-	t.AtMost(what, lhs, 1, tol)
+	return v
 }
 
-// thm33 checks Theorem 3.3 in the form bound at the oracle's critical rate
-// η* of SGD with replacement, and at a drawn η that ρ finds stable.
-func thm33(bound thm33Form) func(*T) {
+// check asserts ‖H‖_F <= the bound at η. Each bound is a product of powers
+// of η (exponent -1, or -1/2 for the proof's misprint), of the alignment
+// constant (exponent -1 or -1/2) and of exact factors of B and n; its
+// relative error is at most η's relative error (etaRelTol at η*, 0 at a
+// drawn η) plus the constant's relative error muTol/μ, plus a few ulps for
+// the formula and ‖H‖_F (16u).
+func (fb flatnessBound) check(t *T, c stabilityCase, at string, eta float64, b int, etaRel float64) float64 {
+	t.Helper()
+	bound := fb.at(t, c, eta, b)
+	if math.IsInf(bound, 1) {
+		return 0
+	}
+	rel := etaRel + 16*u + c.muTol()/fb.align(c)
+	t.AtMost(at+": ‖H‖_F <= "+fb.name, c.froH, bound, bound*rel)
+	return c.froH / bound
+}
+
+// thm33 checks Theorem 3.3 at the oracle's critical rate η* of SGD with
+// replacement (the largest stable η, so the bound's tightest point), and
+// at a drawn η that ρ finds stable.
+func thm33(fb flatnessBound) func(*T) {
 	return func(t *T) {
 		c := drawStability(t, sec3Bounds)
 		b := rapid.IntRange(1, 32).Draw(t.T, "B")
-		d := sgdDynamics(t, c.o, b, oracle.WithReplacement)
-		star := criticalRate(t, d)
-		// η <= sqrt(B/μ0)/‖H‖_F  ⇔  η²‖H‖_F²μ0/B <= 1.
-		mu0, f := bound.mu(c), bound.noise(c.n, b)
-		if !(mu0 > 0) {
+		if !(fb.align(c) > 0) {
 			t.Vacuous("μ0 = 0, the bound is +Inf")
 			return
 		}
-		lhs := func(eta float64) float64 { return sq(eta*c.froH) * mu0 * f }
-		boundCheck(t, c, "η*²‖H‖_F²μ0/B <= 1 (η* <= sqrt(B/μ0)/‖H‖_F)", 2, lhs(star), mu0, float64(c.n))
-		tallyTightness(t, "η*/bound", math.Sqrt(lhs(star)))
+		d := sgdDynamics(t, c.o, b, oracle.WithReplacement)
+		star := criticalRate(t, d)
+		tight := fb.check(t, c, "at η*", star, b, c.etaRelTol(c.n))
+		tallyTightness(t, "η*/bound", tight)
 		eta := drawEtaAround(t, star, "η*")
 		if stable, ok := stabilityAt(t, c, d, eta, star, c.n); ok && stable {
-			boundCheck(t, c, "stable ⇒ ‖H‖_F <= sqrt(B/μ0)/η", 2, lhs(eta), mu0, float64(c.n))
+			fb.check(t, c, "at a stable η", eta, b, 0)
 			t.Tally("stable")
 		} else if ok {
 			t.Tally("unstable")
@@ -176,118 +210,59 @@ func mu0Infimum(t *T) {
 	}
 }
 
-// prop34Term is one of the inequalities Proposition 3.4 puts on η:
-// lhs(η, ‖H‖_F, μ1_0, B) <= 1, of degree k in η, for B >= minB. label names
-// it at η* or at a stable η; tighter is the tally when it is the tighter
-// term at η*.
-type prop34Term struct {
-	minB, k int
-	lhs     func(eta, froH, mu1, bf float64) float64
-	label   func(at string) string
-	tighter string
-}
-
-var (
-	// prop34Quadratic is Proposition 3.4's ‖H‖_F <= B/(η sqrt((B-1)μ1_0))
-	// (B >= 2), that is η²‖H‖_F²(B-1)μ1_0/B² <= 1.
-	prop34Quadratic = prop34Term{minB: 2, k: 2,
-		lhs:     func(eta, froH, mu1, bf float64) float64 { return sq(eta*froH) * (bf - 1) * mu1 / (bf * bf) },
-		label:   func(at string) string { return at + ": ‖H‖_F <= B/(η sqrt((B-1)μ1_0))" },
-		tighter: "B/sqrt((B-1)μ1_0) is the smaller term"}
-	// prop34Linear is its ‖H‖_F <= 2B/(μ1_0 η), that is
-	// η‖H‖_F μ1_0/(2B) <= 1.
-	prop34Linear = prop34Term{minB: 1, k: 1,
-		lhs:     func(eta, froH, mu1, bf float64) float64 { return eta * froH * mu1 / (2 * bf) },
-		label:   func(at string) string { return at + ": ‖H‖_F <= 2B/(μ1_0 η)" },
-		tighter: "2B/μ1_0 is the smaller term"}
-	// prop34Terms are both: ‖H‖_F <= min(…)/η.
-	prop34Terms = []prop34Term{prop34Quadratic, prop34Linear}
-	// prop34ProofLine is the last line of the proof as printed,
-	// ‖H‖_F² <= B/(η sqrt((B-1)μ1)), that is η‖H‖_F² sqrt((B-1)μ1_0)/B <= 1
-	// (no B = 1 form).
-	prop34ProofLine = prop34Term{minB: 2, k: 1,
-		lhs:     func(eta, froH, mu1, bf float64) float64 { return eta * sq(froH) * math.Sqrt((bf-1)*mu1) / bf },
-		label:   func(at string) string { return at + "‖H‖_F² sqrt((B-1)μ1_0)/B <= 1 (as printed in the proof)" },
-		tighter: "the printed line"}
-)
-
-// prop34 checks the terms at the oracle's critical rate η* of SGD with
-// replacement, and at a drawn η that ρ finds stable.
-func prop34(terms []prop34Term) func(*T) {
+// prop34 checks Proposition 3.4 at the oracle's critical rate η* of SGD
+// with replacement, and at a drawn η that ρ finds stable, and tallies
+// which of its two terms is the smaller.
+func prop34(fb flatnessBound) func(*T) {
 	return func(t *T) {
 		c := drawStability(t, sec3Bounds)
 		b := rapid.IntRange(1, 32).Draw(t.T, "B")
-		bf := float64(b)
-		d := sgdDynamics(t, c.o, b, oracle.WithReplacement)
-		star := criticalRate(t, d)
-		mu1 := c.mu10
-		if !(mu1 > 0) {
+		if !(fb.align(c) > 0) {
 			t.Vacuous("μ1_0 = 0, the bound is +Inf")
 			return
 		}
-		q := float64(c.n)
-		check := func(eta float64, at string) {
-			for _, tm := range terms {
-				if b >= tm.minB {
-					boundCheck(t, c, tm.label(at), tm.k, tm.lhs(eta, c.froH, mu1, bf), mu1, q)
-				}
-			}
+		d := sgdDynamics(t, c.o, b, oracle.WithReplacement)
+		star := criticalRate(t, d)
+		tight := fb.check(t, c, "at η*", star, b, c.etaRelTol(c.n))
+		bf := float64(b)
+		switch {
+		case b == 1:
+			t.Tally("B = 1: only 2B/μ1_0 applies")
+		case bf/math.Sqrt((bf-1)*c.mu10) < 2*bf/c.mu10:
+			t.Tally("B/sqrt((B-1)μ1_0) is the smaller term")
+		default:
+			t.Tally("2B/μ1_0 is the smaller term")
 		}
-		check(star, "η*")
-		// The tightness η*/bound of the tighter term, lhs^(1/k); on a tie
-		// the last term's.
-		best, tight := -1, 0.0
-		for i := len(terms) - 1; i >= 0; i-- {
-			tm := terms[i]
-			if b < tm.minB {
-				continue
-			}
-			r := tm.lhs(star, c.froH, mu1, bf)
-			if tm.k == 2 {
-				r = math.Sqrt(r)
-			}
-			if best < 0 || r > tight {
-				best, tight = i, r
-			}
-		}
-		if best < 0 {
-			t.Tally("B = 1: no term has a B = 1 form")
-			return
-		}
-		t.Tally(terms[best].tighter)
 		tallyTightness(t, "η*/bound", tight)
 		eta := drawEtaAround(t, star, "η*")
 		if stable, ok := stabilityAt(t, c, d, eta, star, c.n); ok && stable {
-			check(eta, "stable η")
+			fb.check(t, c, "at a stable η", eta, b, 0)
 		}
 	}
 }
 
 // withoutBound checks the Theorem 3.3 bound for batches drawn without
-// replacement: η*²‖H‖_F²μ0(n-B)/(B(n-1)) <= 1, 1 <= B <= n (vacuous at
-// B = n: GD), in the form bound.
-func withoutBound(bound thm33Form) func(*T) {
+// replacement, ‖H‖_F <= sqrt(B(n-1)/((n-B)μ0))/η*, 1 <= B <= n (+Inf at
+// B = n: GD has no noise).
+func withoutBound(fb flatnessBound) func(*T) {
 	return func(t *T) {
 		c := drawStability(t, sec3Bounds)
 		b := rapid.IntRange(1, c.n).Draw(t.T, "B")
-		mu0 := bound.mu(c)
-		if !(mu0 > 0) || c.n == 1 {
+		if !(fb.align(c) > 0) || c.n == 1 {
 			t.Vacuous("μ0 = 0 or n = 1, the bound is +Inf")
 			return
 		}
 		d := sgdDynamics(t, c.o, b, oracle.WithoutReplacement)
 		star := criticalRate(t, d)
-		nf, f := float64(c.n), bound.noise(c.n, b)
-		lhs := func(eta float64) float64 { return sq(eta*c.froH) * mu0 * f }
-		boundCheck(t, c, "η*²‖H‖_F²μ0(n-B)/(B(n-1)) <= 1", 2, lhs(star), mu0, nf)
-		tallyTightness(t, "η*/bound", math.Sqrt(lhs(star)))
+		tight := fb.check(t, c, "at η*", star, b, c.etaRelTol(c.n))
+		tallyTightness(t, "η*/bound", tight)
 		withStar := criticalRate(t, sgdDynamics(t, c.o, b, oracle.WithReplacement))
 		if star > withStar*(1+c.etaRelTol(c.n)) {
 			t.Tally("η* without > η* with replacement")
 		}
 		eta := drawEtaAround(t, star, "η*")
 		if stable, ok := stabilityAt(t, c, d, eta, star, c.n); ok && stable {
-			boundCheck(t, c, "stable ⇒ ‖H‖_F <= sqrt(B(n-1)/((n-B)μ0))/η", 2, lhs(eta), mu0, nf)
+			fb.check(t, c, "at a stable η", eta, b, 0)
 		}
 	}
 }
