@@ -20,7 +20,7 @@ func inputErr(kind error, arg string, row, col int, format string, args ...any) 
 
 // paramErr is a scalar parameter outside its domain (theory.ErrParam).
 func paramErr(name string, format string, args ...any) error {
-	return inputErr(theory.ErrParam, name, -1, -1, format, args...)
+	return inputErr(theory.ErrParam, name, theory.NoIndex, theory.NoIndex, format, args...)
 }
 
 // errNoConvergence reports that the eigen-decomposition of what did not
@@ -33,7 +33,7 @@ func errNoConvergence(what string) error {
 func checkFinite(x []float64, arg string) error {
 	for i, v := range x {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return inputErr(theory.ErrNotFinite, arg, i, -1, "value %v", v)
+			return inputErr(theory.ErrNotFinite, arg, i, theory.NoIndex, "value %v", v)
 		}
 	}
 	return nil

@@ -45,12 +45,12 @@ const maxOracleBytes = 12 << 30
 // Within it, n = 2000 takes about 0.5 GB and n = 10,000 about 8 GB.
 func CheckSize(n, p int) error {
 	if n < 1 || p < 1 {
-		return inputErr(theory.ErrEmpty, "Q", -1, -1, "n = %d, p = %d", n, p)
+		return inputErr(theory.ErrEmpty, "Q", theory.NoIndex, theory.NoIndex, "n = %d, p = %d", n, p)
 	}
 	nf := float64(n)
 	need := 8*4*nf*nf + krylovFootprint(n, min(n, p))
 	if need > maxOracleBytes {
-		return inputErr(theory.ErrParam, "Q", -1, -1, "n = %d samples need about %.3g GB for the oracle, more than its %d GiB limit", n, need/1e9, maxOracleBytes>>30)
+		return inputErr(theory.ErrParam, "Q", theory.NoIndex, theory.NoIndex, "n = %d samples need about %.3g GB for the oracle, more than its %d GiB limit", n, need/1e9, maxOracleBytes>>30)
 	}
 	return nil
 }
@@ -70,7 +70,7 @@ func NewOracleFromState(st *theory.State) (*Oracle, error) {
 	if !numerics.SymmetricEigen(n, vecs, vals) {
 		// The QL iteration converges on finite symmetric input, and K̂ is
 		// finite with entries below 1 by construction.
-		return nil, inputErr(theory.ErrNotFinite, "K", -1, -1, "the eigen-decomposition of the %d x %d Gram matrix failed", n, n)
+		return nil, inputErr(theory.ErrNotFinite, "K", theory.NoIndex, theory.NoIndex, "the eigen-decomposition of the %d x %d Gram matrix failed", n, n)
 	}
 	// The numerical range: the rule of theory.Geometry.Rank, eigenvalues above
 	// n·ε·λ_1(K̂), below which rounding in forming K̂ hides them.
@@ -150,7 +150,7 @@ func (o *Oracle) scaledEta(eta float64) (float64, error) {
 // deterministic θ_0 (e = Qθ_0), for ExpectedLoss.
 func (o *Oracle) PointMoment(e []float64) (*mat.SymDense, error) {
 	if len(e) != o.n {
-		return nil, inputErr(theory.ErrShape, "e", -1, -1, "len(e) = %d, want n = %d", len(e), o.n)
+		return nil, inputErr(theory.ErrShape, "e", theory.NoIndex, theory.NoIndex, "len(e) = %d, want n = %d", len(e), o.n)
 	}
 	if err := checkFinite(e, "e"); err != nil {
 		return nil, err
@@ -163,7 +163,7 @@ func (o *Oracle) PointMoment(e []float64) (*mat.SymDense, error) {
 // checkMoment checks an n x n residual second moment.
 func (o *Oracle) checkMoment(arg string, r mat.Symmetric) error {
 	if r.SymmetricDim() != o.n {
-		return inputErr(theory.ErrShape, arg, -1, -1, "%s is %d x %d, want n x n = %d x %d", arg, r.SymmetricDim(), r.SymmetricDim(), o.n, o.n)
+		return inputErr(theory.ErrShape, arg, theory.NoIndex, theory.NoIndex, "%s is %d x %d, want n x n = %d x %d", arg, r.SymmetricDim(), r.SymmetricDim(), o.n, o.n)
 	}
 	for i := 0; i < o.n; i++ {
 		for j := i; j < o.n; j++ {

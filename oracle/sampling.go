@@ -46,7 +46,7 @@ type BatchMoments struct {
 // scaled by (n-B)/(n-1). For n = 1 both are C1 = 0, C2 = 1.
 func (s Sampling) Moments(n, b int) (BatchMoments, error) {
 	if n < 1 {
-		return BatchMoments{}, inputErr(theory.ErrEmpty, "n", -1, -1, "n = %d", n)
+		return BatchMoments{}, inputErr(theory.ErrEmpty, "n", theory.NoIndex, theory.NoIndex, "n = %d", n)
 	}
 	if b < 1 {
 		return BatchMoments{}, paramErr("B", "batch size must be >= 1, got %d", b)

@@ -141,10 +141,10 @@ func (d *Dynamics) checkSpectral() error {
 	n, r := d.o.n, d.o.r
 	if !d.exact() {
 		if d.kind != sgdNoise {
-			return inputErr(theory.ErrParam, "Q", -1, -1, "r(r+1)/2 = %d·%d/2 exceeds %d: too large for the spectral radius of this noise", r, r+1, maxOracleEntries)
+			return inputErr(theory.ErrParam, "Q", theory.NoIndex, theory.NoIndex, "r(r+1)/2 = %d·%d/2 exceeds %d: too large for the spectral radius of this noise", r, r+1, maxOracleEntries)
 		}
 		if b := krylovFootprint(n, r); b > maxKrylovBytes {
-			return inputErr(theory.ErrParam, "Q", -1, -1, "n = %d, rank %d: the spectral radius needs about %.3g GB, more than %d GiB", n, r, b/1e9, maxKrylovBytes>>30)
+			return inputErr(theory.ErrParam, "Q", theory.NoIndex, theory.NoIndex, "n = %d, rank %d: the spectral radius needs about %.3g GB, more than %d GiB", n, r, b/1e9, maxKrylovBytes>>30)
 		}
 	}
 	if d.kind != sgdNoise {

@@ -270,6 +270,13 @@ func TestExpectedLossRecursion(t *testing.T) {
 		t.Errorf("L(point moment) = %v, want %v", o.Loss(r), want)
 	}
 	star, _ := d.CriticalRate()
+	// Zero steps is the loss at the start alone; negative steps are refused.
+	if l0, err := d.ExpectedLoss(star, r, 0); err != nil || len(l0) != 1 || l0[0] != o.Loss(r) {
+		t.Errorf("ExpectedLoss(0 steps) = %v, %v; want [%v]", l0, err, o.Loss(r))
+	}
+	if _, err := d.ExpectedLoss(star, r, -1); !errors.Is(err, theory.ErrParam) {
+		t.Errorf("ExpectedLoss(-1 steps): error %v, want theory.ErrParam", err)
+	}
 	losses, err := d.ExpectedLoss(1.5*star, r, 30)
 	if err != nil {
 		t.Fatal(err)

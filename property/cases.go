@@ -48,6 +48,22 @@ type measured struct {
 	g   float64 // γ_k for the longest operation chain (see opsBound)
 }
 
+// reading is where a check reads the quantities it tests from a measured
+// case. A check is handed readings, theory's own; a negative control
+// hands it a copy with one entry swapped for a wrong formula.
+type reading struct {
+	beta, mu1, mu2, gamma, trGSigma func(measured) float64
+}
+
+// readings are theory.Noise's β, μ1, μ2 and Tr(GΣ) and theory.Geometry's γ.
+var readings = reading{
+	beta:     func(m measured) float64 { return m.nz.Beta },
+	mu1:      func(m measured) float64 { return m.nz.Mu1 },
+	mu2:      func(m measured) float64 { return m.nz.Mu2 },
+	gamma:    func(m measured) float64 { return m.geo.Gamma },
+	trGSigma: func(m measured) float64 { return m.nz.TrGSigma },
+}
+
 func drawMeasured(t *T) measured {
 	t.Helper()
 	return measure(t, drawCase(t, fixtures.DefaultBounds, 150))

@@ -35,9 +35,11 @@ type Check struct {
 	Cases int
 }
 
-// Control is a negative control: a deliberately wrong variant of a claim
-// (a dropped factor, the misprinted formula) that the same generator must
-// catch. Run must fail. An Erratum control is the paper's own printed form.
+// Control is a negative control: a claim's check handed a deliberately
+// wrong formula (a dropped factor, the misprinted form) in place of the
+// right one, as a value (a function, or a struct of them), on the same
+// generator, which must catch it: Run must fail. An Erratum control is the
+// paper's own printed form.
 type Control struct {
 	Name    string
 	Wrong   string // what is wrong with it
@@ -219,20 +221,3 @@ type Tally struct {
 	Bucket string `json:"bucket"`
 	Count  int    `json:"count"`
 }
-
-// variant selects the formula a check uses: rightFormula, or a deliberately
-// wrong one for a negative control, each file numbering its own in a band
-// of its own. The checks of def_alignment.go, gaussian.go and sec33.go
-// need none: they receive their formulas as values, and a control is the
-// check handed a wrong one.
-type variant int
-
-const (
-	rightFormula variant = iota
-	printedEq11
-	trGSigmaWithoutP
-	gammaPlainNorms
-	lossWithout1n
-	h2ForH3
-	equalityWithout2
-)

@@ -5,8 +5,8 @@ import "math"
 // def-alignment: eq. (3) and the identities between the alignment factors.
 
 func init() {
-	addCheck("def-alignment", Check{Name: "identities", Kind: Property, Run: defAlignment(alignmentReadings)})
-	betaWithout2, mu2Without1n := alignmentReadings, alignmentReadings
+	addCheck("def-alignment", Check{Name: "identities", Kind: Property, Run: defAlignment(readings)})
+	betaWithout2, mu2Without1n := readings, readings
 	betaWithout2.beta = func(m measured) float64 { return m.nz.FroSigma / (m.nz.Loss * m.geo.FroG) }
 	mu2Without1n.mu2 = func(m measured) float64 { return m.nz.Mu2 * float64(m.n) }
 	addControl("def-alignment", Control{Name: "beta-without-2", Wrong: "β = ‖Σ‖_F/(L‖G‖_F): the factor 2 of 2L dropped",
@@ -15,20 +15,9 @@ func init() {
 		Run: defAlignment(mu2Without1n)})
 }
 
-// alignmentReading is where the identities read β and μ2 of a measured case
-// from; the other factors are always theory.Noise's own.
-type alignmentReading struct {
-	beta, mu2 func(measured) float64
-}
-
-// alignmentReadings are theory.Noise's β and μ2; a negative control swaps
-// one for a wrong formula.
-var alignmentReadings = alignmentReading{
-	beta: func(m measured) float64 { return m.nz.Beta },
-	mu2:  func(m measured) float64 { return m.nz.Mu2 },
-}
-
-func defAlignment(read alignmentReading) func(*T) {
+// defAlignment checks the identities on β and μ2 as read (read.beta,
+// read.mu2); the other factors are always theory.Noise's own.
+func defAlignment(read reading) func(*T) {
 	return func(t *T) {
 		m := drawMeasured(t)
 		nz, froG := m.nz, m.geo.FroG

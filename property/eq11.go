@@ -15,22 +15,45 @@ import (
 // misprint in its second line.
 
 func init() {
-	addCheck("eq-11", Check{Name: "integers", Kind: Exact, Run: eq11Exact(rightFormula)})
-	addCheck("eq-11", Check{Name: "vs-naive", Kind: Property, Run: eq11VsNaive(rightFormula)})
+	addCheck("eq-11", Check{Name: "integers", Kind: Exact, Run: eq11Exact(sigmaCorrected)})
+	addCheck("eq-11", Check{Name: "vs-naive", Kind: Property, Run: eq11VsNaive(readings)})
 	addCheck("eq-11", Check{Name: "scale", Kind: Property, Run: eq11Scale})
 	addControl("eq-11", Control{Name: "printed", Wrong: "‖Σ‖_F² = ‖P SᵀS‖_F²/n², as printed",
-		Run: eq11Exact(printedEq11),
+		Run: eq11Exact(sigmaPrinted),
 		Erratum: &Erratum{Where: "Appendix A.1, eq. (11), second line",
 			Printed: "‖Σ‖_F² = (1/n²)‖P Sᵀ S‖_F²", Corrected: "‖Σ‖_F² = (1/n²)‖P Sᵀ S P‖_F²"}})
+	withoutP := readings
+	withoutP.trGSigma = func(m measured) float64 { return m.nz.TrSigma1G }
 	addControl("eq-11", Control{Name: "trace-without-P", Wrong: "Tr(GΣ) = ‖E K‖_F²/n²: the centring P dropped",
-		Run: eq11VsNaive(trGSigmaWithoutP)})
+		Run: eq11VsNaive(withoutP)})
 }
 
-// eq11Exact checks eq. (11) in exact integer arithmetic. Q and e have small
-// integer entries, so with nP = nI - 11ᵀ every quantity times a power of n is
-// an integer: n²‖Si‖² = ‖(nP)EKE(nP)‖², n·Tr(Gi Si) = ‖(nP)EK‖² and
-// ‖Gi‖² = ‖K‖², with Gi = QᵀQ = nG and Si = Qᵀ E (nP) E Q = n²Σ.
-func eq11Exact(v variant) func(*T) {
+// sigmaForm is a form of eq. (11)'s second line in the integers of
+// eq11Exact: ‖Σ‖_F² = ‖matrix(nP, EKE)‖_F²/n^nPower (nP = nI - 11ᵀ, whose
+// factor n each power of n undoes). name is how a failure calls it.
+type sigmaForm struct {
+	name   string
+	matrix func(np, eke [][]int64) [][]int64
+	nPower int
+}
+
+var (
+	// sigmaCorrected is eq. (11) corrected: (1/n²)‖P SᵀS P‖_F², that is
+	// ‖(nP)EKE(nP)‖_F²/n⁶.
+	sigmaCorrected = sigmaForm{name: "(1/n²)‖P SᵀS P‖_F²",
+		matrix: func(np, eke [][]int64) [][]int64 { return mul(mul(np, eke), np) }, nPower: 6}
+	// sigmaPrinted is eq. (11) as printed: (1/n²)‖P SᵀS‖_F², that is
+	// ‖(nP)EKE‖_F²/n⁴.
+	sigmaPrinted = sigmaForm{name: "the printed (1/n²)‖P SᵀS‖_F²",
+		matrix: func(np, eke [][]int64) [][]int64 { return mul(np, eke) }, nPower: 4}
+)
+
+// eq11Exact checks eq. (11) in exact integer arithmetic, its second line
+// in the form sigma. Q and e have small integer entries, so with
+// nP = nI - 11ᵀ every quantity times a power of n is an integer:
+// n²‖Si‖² = ‖(nP)EKE(nP)‖², n·Tr(Gi Si) = ‖(nP)EK‖² and ‖Gi‖² = ‖K‖², with
+// Gi = QᵀQ = nG and Si = Qᵀ E (nP) E Q = n²Σ.
+func eq11Exact(sigma sigmaForm) func(*T) {
 	return func(t *T) {
 		n := rapid.IntRange(1, 5).Draw(t.T, "n")
 		p := rapid.IntRange(1, 5).Draw(t.T, "p")
@@ -64,26 +87,25 @@ func eq11Exact(v variant) func(*T) {
 		nn := int64(n)
 		desc := fmt.Sprintf("n=%d p=%d Q=%v e=%v", n, p, q, e)
 
-		if v == printedEq11 {
-			// As printed: ‖Σ‖_F² = ‖P SᵀS‖_F²/n², i.e. ‖Si‖² = ‖(nP)EKE‖².
-			got, want := frob2(mul(np, eke)), frob2(si)
-			if got != want {
-				t.Fatalf("%s: ‖Σ‖_F² = %v but the printed (1/n²)‖P SᵀS‖_F² = %v (corrected (1/n²)‖P SᵀS P‖_F² = %v)",
-					desc, big.NewRat(want, nn*nn*nn*nn), big.NewRat(got, nn*nn*nn*nn),
-					big.NewRat(frob2(mul(mul(np, eke), np)), nn*nn*nn*nn*nn*nn))
-			}
-			return
-		}
 		t.Equal(desc+": ‖QᵀQ‖_F² = ‖QQᵀ‖_F²", frob2(gi), frob2(k))
-		t.Equal(desc+": n²‖n²Σ‖_F² = ‖(nP)EKE(nP)‖_F²", nn*nn*frob2(si), frob2(mul(mul(np, eke), np)))
+		// ‖Σ‖_F² = ‖Si‖²/n⁴ = ‖matrix‖²/n^nPower, in integers:
+		// n^(nPower-4)‖Si‖² = ‖matrix‖².
+		form := frob2(sigma.matrix(np, eke))
+		if ipow(nn, sigma.nPower-4)*frob2(si) != form {
+			t.Fatalf("%s: ‖Σ‖_F² = %v but %s = %v (corrected (1/n²)‖P SᵀS P‖_F² = %v)",
+				desc, big.NewRat(frob2(si), ipow(nn, 4)), sigma.name, big.NewRat(form, ipow(nn, sigma.nPower)),
+				big.NewRat(frob2(mul(mul(np, eke), np)), ipow(nn, 6)))
+		}
+		t.margin(desc+": ‖Σ‖_F² = "+sigma.name, 1)
 		t.Equal(desc+": n·Tr(nG·n²Σ) = ‖(nP)EK‖_F²", nn*traceOf(mul(gi, si)), frob2(mul(np, mul(ed, k))))
 		t.Equal(desc+": Tr(nG·nΣ1) = ‖EK‖_F²", traceOf(mul(gi, mul(mul(qt, mul(ed, ed)), q))), frob2(mul(ed, k)))
 	}
 }
 
 // eq11VsNaive compares the n x n path of theory.State with the naive p x p
-// computation on hard-corner features, at tolerances from magnitudes.
-func eq11VsNaive(v variant) func(*T) {
+// computation on hard-corner features, at tolerances from magnitudes, with
+// Tr(GΣ) as read (read.trGSigma).
+func eq11VsNaive(read reading) func(*T) {
 	return func(t *T) {
 		m := drawMeasured(t)
 		c, geo, nz, mag := m.featureCase, m.geo, m.nz, m.mag
@@ -92,10 +114,7 @@ func eq11VsNaive(v variant) func(*T) {
 			t.Fatalf("Naive: %v", err)
 		}
 		g := 2 * m.g // two paths, each within γ_k of the magnitude
-		trGSigma := nz.TrGSigma
-		if v == trGSigmaWithoutP {
-			trGSigma = nz.TrSigma1G
-		}
+		trGSigma := read.trGSigma(m)
 		t.Close("‖G‖_F", geo.FroG, ngeo.FroG, g*mag.froG)
 		t.Close("Tr(G)", geo.TraceG, ngeo.TraceG, g*mag.froG*math.Sqrt(float64(c.n)))
 		t.Close("‖Σ‖_F", nz.FroSigma, nnz.FroSigma, g*mag.froSigma)
@@ -198,6 +217,15 @@ func frob2(a [][]int64) int64 {
 		}
 	}
 	return s
+}
+
+// ipow is n^k for k >= 0 (here n <= 5, k <= 6: exact).
+func ipow(n int64, k int) int64 {
+	r := int64(1)
+	for range k {
+		r *= n
+	}
+	return r
 }
 
 func traceOf(a [][]int64) int64 {

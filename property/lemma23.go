@@ -11,15 +11,14 @@ import (
 // lemma-2.3: μ1 >= γ, μ2 <= τ(G), μ >= γ - τ(G), for every θ (every e).
 
 func init() {
-	addCheck("lemma-2.3", Check{Name: "bounds", Kind: Property, Run: lemma23(rightFormula)})
+	addCheck("lemma-2.3", Check{Name: "bounds", Kind: Property, Run: lemma23On(drawLemma23, readings)})
+	plainNorms, lossWithout1n := readings, readings
+	plainNorms.gamma = func(m measured) float64 { return plainNormRatio(m.q, m.n, m.p) }
+	lossWithout1n.mu1 = func(m measured) float64 { return m.nz.Mu1 / float64(m.n) }
 	addControl("lemma-2.3", Control{Name: "plain-feature-norms", Wrong: "γ from ‖g_i‖² in place of χ_i = g_iᵀGg_i",
-		Run: lemma23(gammaPlainNorms)})
+		Run: lemma23On(drawLemma23, plainNorms)})
 	addControl("lemma-2.3", Control{Name: "loss-without-1/n", Wrong: "μ1 with L = Σe_i²/2: a dropped 1/n",
-		Run: lemma23(lossWithout1n)})
-}
-
-func lemma23(v variant) func(*T) {
-	return lemma23On(drawLemma23, v)
+		Run: lemma23On(drawLemma23, lossWithout1n)})
 }
 
 // lemma23Biting bounds the features where μ >= γ - τ(G) says something
@@ -45,20 +44,15 @@ func drawLemma23(t *T) featureCase {
 	return caseOf(t, spec, 150)
 }
 
-// lemma23On checks the bounds on the features the draw function makes.
-func lemma23On(draw func(*T) featureCase, v variant) func(*T) {
+// lemma23On checks the bounds on the features the draw function makes,
+// with γ and μ1 of the first bound as read (read.gamma, read.mu1).
+func lemma23On(draw func(*T) featureCase, read reading) func(*T) {
 	return func(t *T) {
 		m := measure(t, draw(t))
 		c, geo, nz, mag, g := m.featureCase, m.geo, m.nz, m.mag, m.g
 		nf := float64(c.n)
 
-		gam, mu1 := geo.Gamma, nz.Mu1
-		switch v {
-		case gammaPlainNorms:
-			gam = plainNormRatio(c.q, c.n, c.p)
-		case lossWithout1n:
-			mu1 /= nf
-		}
+		gam, mu1 := read.gamma(m), read.mu1(m)
 
 		// Absolute error bounds, from the magnitudes (see tolerance.go).
 		// The common denominator 2L‖G‖_F² is within γ_{n+4} + 2·dG/‖G‖_F.
@@ -99,7 +93,7 @@ func lemma23On(draw func(*T) featureCase, v variant) func(*T) {
 }
 
 // plainNormRatio is min ‖g_i‖²/mean ‖g_i‖², the unweighted feature-norm
-// ratio (a wrong variant of γ for a negative control).
+// ratio (a wrong formula for γ, for a negative control).
 func plainNormRatio(q []float64, n, p int) float64 {
 	minN, mean := math.Inf(1), 0.0
 	for i := 0; i < n; i++ {

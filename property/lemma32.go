@@ -18,14 +18,32 @@ import (
 // the batch noise, and E[(I - ηH_I)M(I - ηH_I)] = T(M).
 
 func init() {
-	addCheck("lemma-3.2", Check{Name: "enumeration", Kind: Exact, Run: lemma32(rightFormula)})
+	addCheck("lemma-3.2", Check{Name: "enumeration", Kind: Exact, Run: lemma32(lemma32V)})
 	addCheck("lemma-3.2", Check{Name: "oracle", Kind: Property, Run: lemma32Oracle})
 	addCheck("lemma-3.2", Check{Name: "operator-vs-enumeration", Kind: Exact,
-		Run: operatorVsEnumeration(oracle.WithReplacement, rightFormula)})
+		Run: operatorVsEnumeration(oracle.WithReplacement, oracle.Sampling.Moments)})
 	addControl("lemma-3.2", Control{Name: "v-without-half", Wrong: "v = Tr(HS) in place of Tr(HS)/2",
-		Run: lemma32(vWithoutHalf)})
+		Run: lemma32(func(trHS float64) float64 { return trHS })})
 	addControl("lemma-3.2", Control{Name: "noise-over-B²", Wrong: "E[H_I M H_I] with (1/(B²n))Σ(g_iᵀMg_i)g_ig_iᵀ in place of 1/(Bn)",
 		Run: operatorVsEnumeration(oracle.WithReplacement, noiseOverB2)})
+}
+
+// lemma32V is Lemma 3.2's v(θ) = Tr(HS)/2 of Tr(HS), S the covariance of
+// the batch noise.
+func lemma32V(trHS float64) float64 { return trHS / 2 }
+
+// batchMoments gives the batch moments (C1, C2) of a sampling, the
+// coefficients of HMH and of (1/n)Σ(g_iᵀMg_i)g_ig_iᵀ in E[H_I M H_I] (the
+// oracle's recursion): oracle.Sampling.Moments, or a wrong formula for a
+// negative control.
+type batchMoments func(s oracle.Sampling, n, b int) (oracle.BatchMoments, error)
+
+// noiseOverB2 is C2 = 1/(B²n) in place of the 1/(Bn) of sampling with
+// replacement.
+func noiseOverB2(s oracle.Sampling, n, b int) (oracle.BatchMoments, error) {
+	m, err := s.Moments(n, b)
+	m.C2 = 1 / (float64(b) * float64(b) * float64(n))
+	return m, err
 }
 
 // enumBounds keep the enumeration small: n <= 6 samples, B <= 3, at most
@@ -67,8 +85,9 @@ func drawBatch(t *T, n int) (int, oracle.Sampling) {
 // lemma32 checks Lemma 3.2 for SGD noise, with and without replacement:
 // the mean of L((I - ηH_I)θ) over every batch against r(θ)L(θ) + η²v(θ),
 // r from theory.GrowthFactor (p x p), v = Tr(HΣ(θ))/(2B)·f with f = 1 with
-// replacement and (n-B)/(n-1) without, Tr(HΣ) from State.Noise (e = Qθ).
-func lemma32(v variant) func(*T) {
+// replacement and (n-B)/(n-1) without, Tr(HΣ) from State.Noise (e = Qθ),
+// and v from Tr(HS) = Tr(HΣ)·f/B by the formula handed to it.
+func lemma32(v func(trHS float64) float64) func(*T) {
 	return func(t *T) {
 		spec := fixtures.Features(enumBounds).Draw(t.T, "features")
 		tallyCorners(t, spec)
@@ -125,11 +144,7 @@ func lemma32(v variant) func(*T) {
 		if s == oracle.WithoutReplacement && n > 1 {
 			f = float64(n-b) / float64(n-1)
 		}
-		vv := nz.TrGSigma * f / float64(b) / 2
-		if v == vWithoutHalf {
-			vv *= 2
-		}
-		want := r*nz.Loss + eta*eta*vv
+		want := r*nz.Loss + eta*eta*v(nz.TrGSigma*f/float64(b))
 		// Every term is at most S = (1 + η max‖g_i‖²)²‖Q‖_F²‖θ‖²/(2n) in
 		// size, and each is a chain of at most p + n + B + 16 roundings.
 		th := mat.NewVecDense(p, theta)
@@ -192,9 +207,10 @@ func lemma32Oracle(t *T) {
 // second moments, R' = E[(I - (η/B)K D_I) R (I - (η/B)D_I K)] (D_I the
 // batch counts), that is T(M) = M - η(HM + MH) + η²E[H_I M H_I] for
 // R = QMQᵀ, against the mean over every batch, for a random positive
-// semi-definite R of random rank. The wrong variants build the operator
-// from wrong batch moments.
-func operatorVsEnumeration(s oracle.Sampling, v variant) func(*T) {
+// semi-definite R of random rank. The operator is built from the batch
+// moments of s that moments gives (a negative control hands it wrong ones);
+// η is drawn around the critical rate of s's own.
+func operatorVsEnumeration(s oracle.Sampling, moments batchMoments) func(*T) {
 	return func(t *T) {
 		c := drawStability(t, enumBounds)
 		maxB := 3
@@ -204,24 +220,12 @@ func operatorVsEnumeration(s oracle.Sampling, v variant) func(*T) {
 		b := rapid.IntRange(1, maxB).Draw(t.T, "B")
 		d := sgdDynamics(t, c.o, b, s)
 		eta := drawEtaAround(t, criticalRate(t, d), "η*")
-		if v != rightFormula {
-			nf, bf := float64(c.n), float64(b)
-			wrong, err := s.Moments(c.n, b)
-			if err != nil {
-				t.Fatalf("Moments: %v", err)
-			}
-			switch v {
-			case noiseOverB2:
-				wrong.C2 = 1 / (bf * bf * nf)
-			case withoutFactorDropped:
-				wrong, _ = oracle.WithReplacement.Moments(c.n, b)
-			case withoutOverB:
-				wrong.C1 *= bf
-				wrong.C2 *= bf
-			}
-			if d, err = c.o.WithMoments(wrong); err != nil {
-				t.Fatalf("WithMoments: %v", err)
-			}
+		m, err := moments(s, c.n, b)
+		if err != nil {
+			t.Fatalf("Moments: %v", err)
+		}
+		if d, err = c.o.WithMoments(m); err != nil {
+			t.Fatalf("WithMoments: %v", err)
 		}
 		n := c.n
 		qm := mat.NewDense(n, c.p, c.q)

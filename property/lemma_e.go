@@ -15,14 +15,43 @@ import (
 // hard-corner features (rank-deficient, condition up to 1e12).
 
 func init() {
-	addCheck("lemma-e.1", Check{Name: "bound", Kind: Property, Run: lemmaE1(rightFormula)})
+	addCheck("lemma-e.1", Check{Name: "bound", Kind: Property, Run: lemmaE1(lemmaE1Forms)})
+	h2ForH3, equalityWithout2 := lemmaE1Forms, lemmaE1Forms
+	h2ForH3.g = lemmaE1H2
+	equalityWithout2.equalityA = func(b, lambda float64) float64 { return b * lambda }
 	addControl("lemma-e.1", Control{Name: "H2-for-H3", Wrong: "b·θᵀH²θ/θᵀHθ in place of b·θᵀH³θ/θᵀHθ",
 		Run: lemmaE1(h2ForH3)})
 	addControl("lemma-e.1", Control{Name: "equality-without-2", Wrong: "equality claimed when a/b (not a/(2b)) is an eigenvalue",
 		Run: lemmaE1(equalityWithout2)})
-	addCheck("lemma-e.2", Check{Name: "growth-factor", Kind: Property, Run: lemmaE2(rightFormula)})
+	addCheck("lemma-e.2", Check{Name: "growth-factor", Kind: Property, Run: lemmaE2(theory.GrowthFactor)})
 	addControl("lemma-e.2", Control{Name: "H2-for-H3", Wrong: "r = 1 - 2ηθᵀH²θ/θᵀHθ + η²θᵀH²θ/θᵀHθ",
-		Run: lemmaE2(h2ForH3)})
+		Run: lemmaE2(growthFactorH2)})
+}
+
+// lemmaE1Form is Lemma E.1 as a check reads it: g(a, b, θ) = -aR2 + bR3,
+// and the a at which g reaches its bound -a²/(4b) on the eigenvector of an
+// eigenvalue λ of H.
+type lemmaE1Form struct {
+	g         func(h mat.Symmetric, theta []float64, a, b float64) (float64, error)
+	equalityA func(b, lambda float64) float64
+}
+
+// lemmaE1Forms are theory.LemmaE1 and Lemma E.1's equality case a = 2bλ.
+var lemmaE1Forms = lemmaE1Form{
+	g:         theory.LemmaE1,
+	equalityA: func(b, lambda float64) float64 { return 2 * b * lambda },
+}
+
+// lemmaE1H2 is g with R2 in place of R3: -aR2 + bR2.
+func lemmaE1H2(h mat.Symmetric, theta []float64, a, b float64) (float64, error) {
+	r2, _, err := theory.RayleighRatios(h, theta)
+	return -a*r2 + b*r2, err
+}
+
+// growthFactorH2 is r(θ) with R2 in place of R3: 1 - 2ηR2 + η²R2.
+func growthFactorH2(h mat.Symmetric, theta []float64, eta float64) (float64, error) {
+	r2, _, err := theory.RayleighRatios(h, theta)
+	return 1 - 2*eta*r2 + eta*eta*r2, err
 }
 
 // hessianCase is a PSD H = QᵀQ/n with its spectrum, and a θ.
@@ -72,7 +101,10 @@ func (hc hessianCase) ratioTol(a, b float64) float64 {
 	return 4 * gamma(3*p+4) * k * (a*hc.froH + b*hc.froH*hc.froH)
 }
 
-func lemmaE1(v variant) func(*T) {
+// lemmaE1 checks Lemma E.1 in the form handed to it: g(a, b, θ) >= -a²/(4b)
+// at a drawn θ, with a and b over twelve decades, and equality at the
+// eigenvector of an eigenvalue λ with a = form.equalityA(b, λ).
+func lemmaE1(form lemmaE1Form) func(*T) {
 	return func(t *T) {
 		hc, ok := drawHessian(t)
 		if !ok {
@@ -82,7 +114,7 @@ func lemmaE1(v variant) func(*T) {
 		// a and b span twelve decades around the scale of H.
 		b := math.Pow(10, rapid.Float64Range(-6, 6).Draw(t.T, "log10 b"))
 		a := b * top * math.Pow(10, rapid.Float64Range(-6, 6).Draw(t.T, "log10 a/(b λ_1)"))
-		gab := lemmaE1Value(t, hc.h, hc.theta, a, b, v)
+		gab := lemmaE1Value(t, form, hc.h, hc.theta, a, b)
 		t.AtLeast("g(a,b,θ) >= -a²/(4b)", gab, theory.LemmaE1Bound(a, b), hc.ratioTol(a, b))
 
 		// Equality: θ = an eigenvector of H for λ > 0, a = 2bλ.
@@ -97,12 +129,9 @@ func lemmaE1(v variant) func(*T) {
 		}
 		j := p - 1 - rapid.IntRange(0, resolved-1).Draw(t.T, "eigenvalue index from the top")
 		lam := hc.lambda[j]
-		a = 2 * b * lam
-		if v == equalityWithout2 {
-			a = b * lam
-		}
+		a = form.equalityA(b, lam)
 		vec := mat.Col(nil, j, hc.vecs)
-		eq := lemmaE1Value(t, hc.h, vec, a, b, v)
+		eq := lemmaE1Value(t, form, hc.h, vec, a, b)
 		// The computed eigenvector has residual ‖Hv - λv‖ <= 4p·u·‖H‖_F, and
 		// g - bound = b‖H^{1/2}(H - λ)v‖²/vᵀHv is second order in it.
 		kappa := top / lam
@@ -112,23 +141,18 @@ func lemmaE1(v variant) func(*T) {
 	}
 }
 
-func lemmaE1Value(t *T, h mat.Symmetric, theta []float64, a, b float64, v variant) float64 {
+func lemmaE1Value(t *T, form lemmaE1Form, h mat.Symmetric, theta []float64, a, b float64) float64 {
 	t.Helper()
-	if v == h2ForH3 {
-		r2, _, err := theory.RayleighRatios(h, theta)
-		if err != nil {
-			t.Fatalf("RayleighRatios: %v", err)
-		}
-		return -a*r2 + b*r2
-	}
-	g, err := theory.LemmaE1(h, theta, a, b)
+	g, err := form.g(h, theta, a, b)
 	if err != nil {
 		t.Fatalf("LemmaE1: %v", err)
 	}
 	return g
 }
 
-func lemmaE2(v variant) func(*T) {
+// lemmaE2 checks Lemma E.2 on the growth factor r(θ) = 1 - 2ηR2 + η²R3 as
+// computed by growth, against theory.GrowthFactorU's ‖ηHu - u‖².
+func lemmaE2(growth func(h mat.Symmetric, theta []float64, eta float64) (float64, error)) func(*T) {
 	return func(t *T) {
 		hc, ok := drawHessian(t)
 		if !ok {
@@ -137,13 +161,9 @@ func lemmaE2(v variant) func(*T) {
 		p, top := len(hc.theta), hc.top
 		edge := 2 / top
 		eta := fixtures.EtaAround(edge, 3, 1).Draw(t.T, "eta")
-		r, err := theory.GrowthFactor(hc.h, hc.theta, eta)
+		r, err := growth(hc.h, hc.theta, eta)
 		if err != nil {
 			t.Fatalf("GrowthFactor: %v", err)
-		}
-		if v == h2ForH3 {
-			r2, _, _ := theory.RayleighRatios(hc.h, hc.theta)
-			r = 1 - 2*eta*r2 + eta*eta*r2
 		}
 		ru, err := theory.GrowthFactorU(hc.h, hc.theta, eta)
 		if err != nil {

@@ -14,25 +14,6 @@ import (
 // Section 3 (linear stability): shared generators and error bounds for the
 // claims checked against the exact oracle (oracle.Oracle).
 
-// The deliberately wrong variants of the Section 3 checks (negative
-// controls), numbered apart from the other files' variants.
-const (
-	noiseOverB2               variant = iota + 100 // with replacement: C2 = 1/(B²n) in place of 1/(Bn)
-	withoutFactorDropped                           // without replacement: the (n-B)/(n-1) factor dropped
-	withoutOverB                                   // without replacement: 1/B in place of 1/B² in front of [...]
-	vWithoutHalf                                   // Lemma 3.2: v = Tr(HS) in place of Tr(HS)/2
-	mu10ForMu0                                     // Theorem 3.3 with μ1_0 in place of μ0
-	bInDenominator                                 // Theorem 3.3: sqrt(1/(Bμ0))/η
-	prop34ProofMisprint                            // Proposition 3.4's proof: ‖H‖_F² <= B/(η sqrt((B-1)μ1))
-	prop34Without2                                 // Proposition 3.4: B/μ1_0 in place of 2B/μ1_0
-	gamma0EtaNotSquared                            // Theorem 3.6: γ0 = ημ0‖H‖_F²/B
-	gamma0WithoutB                                 // Theorem 3.6: γ0 = η²μ0‖H‖_F²
-	simulateWithout                                // Theorem 3.6, statistical: trajectories drawn without replacement
-	lemma37Printed                                 // Lemma 3.7 with E[HS] <= 2σ² read as H^{1/2}SH^{1/2} ⪯ 2σ²I
-	lemma37NoEdge                                  // Lemma 3.7 without its hypothesis η <= 2/λ_1
-	withoutBoundFactorDropped                      // the with-replacement Theorem 3.3 bound for sampling without
-)
-
 // sec3Bounds are the feature sizes of the Section 3 checks: the oracle's
 // operators have r(r+1)/2 <= 78 coordinates, so a case costs well under a
 // millisecond, with every corner of DefaultBounds.

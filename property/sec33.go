@@ -153,3 +153,16 @@ func noiseConstraint(fc flatnessConstraint) func(*T) {
 		}
 	}
 }
+
+// boundCheck checks lhs <= 1, where lhs = η*^k·‖H‖_F^k·(alignment constant)·c
+// for a positive c exact to 4ε: its error is k times η*'s relative error
+// (plus ‖H‖_F's, a few ε) times lhs, plus lhs/μ times μ's absolute error.
+// At a stable η it checks the same with η, whose verdict came from ρ.
+func boundCheck(t *T, c stabilityCase, what string, k int, lhs, mu, q float64) {
+	t.Helper()
+	tol := lhs * (float64(k)*(c.etaRelTol(int(q))+8*u) + 4*u)
+	if mu > 0 {
+		tol += lhs / mu * c.muTol()
+	}
+	t.AtMost(what, lhs, 1, tol)
+}

@@ -18,24 +18,38 @@ import (
 // Theorem 3.6) by simulated trajectories.
 
 func init() {
-	addCheck("thm-3.6", Check{Name: "every-initial-moment", Kind: Exact, Run: thm36EveryMoment(rightFormula)})
-	addCheck("thm-3.6", Check{Name: "recursion", Kind: Exact, Run: thm36Recursion(rightFormula)})
-	addCheck("thm-3.6", Check{Name: "simulated", Kind: Statistical, Run: thm36Simulated(rightFormula), Cases: 8})
+	addCheck("thm-3.6", Check{Name: "every-initial-moment", Kind: Exact, Run: thm36EveryMoment(theory.SGD.Gamma0)})
+	addCheck("thm-3.6", Check{Name: "recursion", Kind: Exact, Run: thm36Recursion(theory.SGD.Gamma0)})
+	addCheck("thm-3.6", Check{Name: "simulated", Kind: Statistical, Run: thm36Simulated(oracle.WithReplacement), Cases: 8})
 	addControl("thm-3.6", Control{Name: "eta-not-squared", Wrong: "γ0 = ημ0‖H‖_F²/B",
-		Run: thm36Recursion(gamma0EtaNotSquared)})
+		Run: thm36Recursion(func(h theory.SGD, mu0, froH float64) (float64, error) {
+			g, err := h.Gamma0(mu0, froH)
+			return g / h.Eta, err
+		})})
 	addControl("thm-3.6", Control{Name: "without-1/B", Wrong: "γ0 = η²μ0‖H‖_F²: the 1/B dropped",
-		Run: thm36EveryMoment(gamma0WithoutB)})
+		Run: thm36EveryMoment(func(h theory.SGD, mu0, froH float64) (float64, error) {
+			g, err := h.Gamma0(mu0, froH)
+			return g * float64(h.Batch), err
+		})})
 	addControl("thm-3.6", Control{Name: "simulated-without-replacement", Wrong: "trajectories drawn without replacement compared with E[L_t] with replacement",
-		Run: thm36Simulated(simulateWithout)})
+		Run: thm36Simulated(oracle.WithoutReplacement)})
 
-	addCheck("lemma-3.7", Check{Name: "linear-growth", Kind: Exact, Run: lemma37(rightFormula)})
+	addCheck("lemma-3.7", Check{Name: "linear-growth", Kind: Exact, Run: lemma37(lemma37Hypothesis)})
+	printed, noEdge := lemma37Hypothesis, lemma37Hypothesis
+	printed.sigma2 = sigma2MatrixBound
+	noEdge.etaReach = lemma37NoEdgeReach
 	addControl("lemma-3.7", Control{Name: "printed-hypothesis", Wrong: "σ² from H^{1/2}SH^{1/2} ⪯ 2σ²I, a reading of E[HS] <= 2σ² as printed",
-		Run: lemma37(lemma37Printed),
+		Run: lemma37(printed),
 		Erratum: &Erratum{Where: "Lemma 3.7, hypothesis",
 			Printed: "E[HS(θ)] <= 2σ²", Corrected: "Tr(HS(θ)) <= 2σ² (a matrix inequality H^{1/2}SH^{1/2} ⪯ 2σ²I does not suffice)"}})
 	addControl("lemma-3.7", Control{Name: "no-edge", Wrong: "the hypothesis η <= 2/λ_1 dropped (η up to 3/λ_1)",
-		Run: lemma37(lemma37NoEdge)})
+		Run: lemma37(noEdge)})
 }
+
+// gamma0Form is Theorem 3.6's escape rate γ0 of a learning rate, batch
+// size, μ0 and ‖H‖_F: theory.SGD.Gamma0, or a wrong formula for a
+// negative control.
+type gamma0Form func(h theory.SGD, mu0, froH float64) (float64, error)
 
 // stepTol bounds the error of E[L] after one step of the recursion from a
 // second moment R of loss L = Tr(R)/(2n): T(R)'s entries are chains of
@@ -48,8 +62,8 @@ func stepTol(c stabilityCase, eta, loss float64) float64 {
 }
 
 // drawGrowth draws B and η on both sides of the Theorem 3.3 edge
-// sqrt(B/μ0)/‖H‖_F, and returns γ0 (the wrong variants' for controls).
-func drawGrowth(t *T, c stabilityCase, v variant) (b int, eta, gamma0 float64, ok bool) {
+// sqrt(B/μ0)/‖H‖_F, and returns γ0 by the formula handed to it.
+func drawGrowth(t *T, c stabilityCase, gamma0 gamma0Form) (b int, eta, g0 float64, ok bool) {
 	b = rapid.IntRange(1, 32).Draw(t.T, "B")
 	h := theory.SGD{Batch: b}
 	bound, _ := theory.SGD{Eta: 1, Batch: b}.BoundThm33(c.mu0)
@@ -58,15 +72,9 @@ func drawGrowth(t *T, c stabilityCase, v variant) (b int, eta, gamma0 float64, o
 		return 0, 0, 0, false
 	}
 	h.Eta = drawEtaAround(t, bound/c.froH, "sqrt(B/μ0)/‖H‖_F")
-	g, err := h.Gamma0(c.mu0, c.froH)
+	g, err := gamma0(h, c.mu0, c.froH)
 	if err != nil {
 		t.Fatalf("Gamma0: %v", err)
-	}
-	switch v {
-	case gamma0EtaNotSquared:
-		g /= h.Eta
-	case gamma0WithoutB:
-		g *= float64(b)
 	}
 	if g > 1 {
 		t.Tally("γ0 > 1: ‖H‖_F above the Theorem 3.3 bound")
@@ -101,10 +109,10 @@ func rangeBasis(c stabilityCase) ([][]float64, float64) {
 // semi-definite R is a sum of such eeᵀ). Its smallest eigenvalue is within
 // r·stepTol of exact, plus the form's norm times 2 sin φ for the computed
 // range's angle φ.
-func thm36EveryMoment(v variant) func(*T) {
+func thm36EveryMoment(gamma0 gamma0Form) func(*T) {
 	return func(t *T) {
 		c := drawStability(t, sec3Bounds)
-		b, eta, g0, ok := drawGrowth(t, c, v)
+		b, eta, g0, ok := drawGrowth(t, c, gamma0)
 		if !ok {
 			return
 		}
@@ -151,10 +159,10 @@ func thm36EveryMoment(v variant) func(*T) {
 // E[L_{t+1}] >= γ0 E[L_t] at every step, so E[L_t] >= γ0^t E[L_0]; when
 // γ0 > 1 and log_{γ0}(1/ε) <= 12 for ε = 1e-3, that from E[L_0] = ε the
 // loss reaches 1 within that many steps.
-func thm36Recursion(v variant) func(*T) {
+func thm36Recursion(gamma0 gamma0Form) func(*T) {
 	return func(t *T) {
 		c := drawStability(t, sec3Bounds)
-		b, eta, g0, ok := drawGrowth(t, c, v)
+		b, eta, g0, ok := drawGrowth(t, c, gamma0)
 		if !ok {
 			return
 		}
@@ -184,7 +192,7 @@ func thm36Recursion(v variant) func(*T) {
 			t.AtLeast(fmt.Sprintf("E[L_%d] >= γ0 E[L_%d]", s+1, s), losses[s+1], g0*losses[s], tol)
 			acc += stepTol(c, eta, losses[s])
 		}
-		if v != rightFormula || !(g0 > 1) {
+		if !(g0 > 1) {
 			return
 		}
 		esc, err := theory.EscapeSteps(g0, eps)
@@ -213,8 +221,10 @@ func thm36Recursion(v variant) func(*T) {
 // with few samples and small batches the mean of E[L_t] is carried by rare
 // paths that 4000 trajectories miss (N = 7, P = 1, B = 1 at η = 1.35η*
 // gave 12.1 against E[L_6] = 33.4, z = 10). Where M_t is so large that ε
-// exceeds E[L_t] the comparison still runs but is tallied as weak.
-func thm36Simulated(v variant) func(*T) {
+// exceeds E[L_t] the comparison still runs but is tallied as weak. The
+// trajectories draw their batches with the sampling handed to the check
+// (a negative control hands it the other one).
+func thm36Simulated(paths oracle.Sampling) func(*T) {
 	return func(t *T) {
 		b := fixtures.FeatureBounds{MinN: 2, MaxN: 8, MaxP: 8, MaxLogCond: 6, MaxLogScale: 0, Degenerate: true}
 		c := drawStability(t, b)
@@ -240,7 +250,7 @@ func thm36Simulated(v variant) func(*T) {
 			t.Fatalf("ExpectedLoss: %v", err)
 		}
 		seed := rapid.Uint64().Draw(t.T, "simulation seed")
-		mean := fixtures.LinearSGD(c.q, c.n, c.p, theta, eta, batch, v == simulateWithout, steps, trajectories, seed)
+		mean := fixtures.LinearSGD(c.q, c.n, c.p, theta, eta, batch, paths == oracle.WithoutReplacement, steps, trajectories, seed)
 		growth := pathLossGrowth(qm, batch, eta)
 		bound := mean[0] // L_0, the same for every trajectory
 		weak := false
@@ -304,19 +314,48 @@ func pathLossGrowth(q *mat.Dense, b int, eta float64) float64 {
 	return worst * worst
 }
 
+// lemma37Form is Lemma 3.7's hypotheses as the checks read them: sigma2,
+// the σ² of a constant noise covariance S = WWᵀ (from QW and QSQᵀ), and
+// etaReach, the largest η the lemma admits as a multiple of 2/λ_1.
+type lemma37Form struct {
+	sigma2   func(qw *mat.Dense, qsq *mat.SymDense, n int) float64
+	etaReach float64
+}
+
+// lemma37Hypothesis is the lemma's: σ² = Tr(HS)/2 = Tr(QSQᵀ)/(2n) (tight),
+// and η <= 2/λ_1.
+var lemma37Hypothesis = lemma37Form{
+	sigma2:   func(_ *mat.Dense, qsq *mat.SymDense, n int) float64 { return mat.Trace(qsq) / (2 * float64(n)) },
+	etaReach: 1,
+}
+
+// lemma37NoEdgeReach is the reach of a control that drops η <= 2/λ_1:
+// η up to 3/λ_1.
+const lemma37NoEdgeReach = 1.5
+
+// sigma2MatrixBound is σ² read from the printed E[HS] <= 2σ² as the matrix
+// inequality H^{1/2}SH^{1/2} ⪯ 2σ²I: λ_max(H^{1/2}SH^{1/2})/2 =
+// λ_max(WᵀQᵀQW)/(2n).
+func sigma2MatrixBound(qw *mat.Dense, _ *mat.SymDense, n int) float64 {
+	var wq mat.SymDense
+	wq.SymOuterK(1/float64(n), qw.T())
+	var es mat.EigenSym
+	es.Factorize(&wq, false)
+	vals := es.Values(nil)
+	return vals[len(vals)-1] / 2
+}
+
 // lemma37 checks Lemma 3.7 exactly: with a constant noise covariance S
 // (B = 1, E[ξξᵀ] = S), η <= 2/λ_1 and σ² = Tr(HS)/2 = Tr(QSQᵀ)/(2n) (the
 // hypothesis, tight), E[L_t] - E[L_0] <= η²σ²t for t <= 16, from R_0 = 0
 // (where t = 1 is an equality) or from a point θ_0. The recursion's error
-// after t steps is at most t·stepTol of the largest loss on the way.
-func lemma37(v variant) func(*T) {
+// after t steps is at most t·stepTol of the largest loss on the way. The
+// hypotheses are those handed to it.
+func lemma37(hyp lemma37Form) func(*T) {
 	return func(t *T) {
 		c := drawStability(t, sec3Bounds)
 		edge := 2 / c.o.LambdaMax()
-		eta := math.Min(edge, fixtures.EtaAround(edge, 3, 0).Draw(t.T, "eta"))
-		if v == lemma37NoEdge {
-			eta *= 1.5
-		}
+		eta := math.Min(edge, fixtures.EtaAround(edge, 3, 0).Draw(t.T, "eta")) * hyp.etaReach
 		k := rapid.IntRange(1, c.p).Draw(t.T, "rank of S")
 		rng := rand.New(rand.NewPCG(rapid.Uint64().Draw(t.T, "S seed"), 9))
 		w := mat.NewDense(c.p, k, fixtures.Gaussians(rng, c.p*k))
@@ -324,16 +363,7 @@ func lemma37(v variant) func(*T) {
 		qw.Mul(mat.NewDense(c.n, c.p, c.q), w)
 		qsq := mat.NewSymDense(c.n, nil)
 		qsq.SymOuterK(1, &qw)
-		sigma2 := mat.Trace(qsq) / (2 * float64(c.n))
-		if v == lemma37Printed {
-			// λ_max(H^{1/2}SH^{1/2}) = λ_max(WᵀQᵀQW)/n.
-			var wq mat.SymDense
-			wq.SymOuterK(1/float64(c.n), qw.T())
-			var es mat.EigenSym
-			es.Factorize(&wq, false)
-			vals := es.Values(nil)
-			sigma2 = vals[len(vals)-1] / 2
-		}
+		sigma2 := hyp.sigma2(&qw, qsq, c.n)
 		d, err := c.o.StateIndependent(1, qsq)
 		if err != nil {
 			t.Fatalf("StateIndependent: %v", err)

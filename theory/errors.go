@@ -29,8 +29,11 @@ var (
 	ErrNoConvergence = errors.New("an eigen-decomposition did not converge")
 )
 
+// NoIndex is the Row or Col of an InputError where it does not apply.
+const NoIndex = -1
+
 // InputError locates bad input: which argument, and which row and column of it.
-// Row and Col are -1 where they do not apply.
+// Row and Col are NoIndex where they do not apply.
 type InputError struct {
 	Err      error  // one of the Err* kinds above
 	Arg      string // "Q", "e", "theta", "H", ...
@@ -60,5 +63,5 @@ func inputErr(kind error, arg string, row, col int, format string, args ...any) 
 }
 
 func paramErr(name string, format string, args ...any) error {
-	return inputErr(ErrParam, name, -1, -1, format, args...)
+	return inputErr(ErrParam, name, NoIndex, NoIndex, format, args...)
 }

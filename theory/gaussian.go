@@ -39,14 +39,14 @@ func NewGaussianRule(s mat.Symmetric) (GaussianRule, error) {
 	}
 	var es mat.EigenSym
 	if !es.Factorize(s, true) {
-		return GaussianRule{}, inputErr(ErrNotFinite, "S", -1, -1, "eigen-decomposition failed")
+		return GaussianRule{}, inputErr(ErrNotFinite, "S", NoIndex, NoIndex, "eigen-decomposition failed")
 	}
 	lam := es.Values(nil)
 	var vecs mat.Dense
 	es.VectorsTo(&vecs)
 	top := math.Max(lam[d-1], 0)
 	if lam[0] < -2*float64(d)*machineEpsilon*top {
-		return GaussianRule{}, inputErr(ErrParam, "S", -1, -1, "not positive semi-definite: eigenvalue %.3g < 0", lam[0])
+		return GaussianRule{}, inputErr(ErrParam, "S", NoIndex, NoIndex, "not positive semi-definite: eigenvalue %.3g < 0", lam[0])
 	}
 	// Columns U_k·sqrt(λ_k) for the positive eigenvalues.
 	var cols [][]float64
@@ -94,7 +94,7 @@ func NewGaussianRule(s mat.Symmetric) (GaussianRule, error) {
 func checkCovariance(s mat.Symmetric) (int, error) {
 	d, err := checkSymmetric(s, "S")
 	if err == nil && d > MaxQuadratureDim {
-		return 0, inputErr(ErrParam, "S", -1, -1, "dimension %d > %d", d, MaxQuadratureDim)
+		return 0, inputErr(ErrParam, "S", NoIndex, NoIndex, "dimension %d > %d", d, MaxQuadratureDim)
 	}
 	return d, err
 }
@@ -102,11 +102,11 @@ func checkCovariance(s mat.Symmetric) (int, error) {
 // checkSymmetric reports a nil, empty or non-finite symmetric matrix.
 func checkSymmetric(s mat.Symmetric, name string) (int, error) {
 	if s == nil {
-		return 0, inputErr(ErrEmpty, name, -1, -1, "nil")
+		return 0, inputErr(ErrEmpty, name, NoIndex, NoIndex, "nil")
 	}
 	d := s.SymmetricDim()
 	if d == 0 {
-		return 0, inputErr(ErrEmpty, name, -1, -1, "dimension 0")
+		return 0, inputErr(ErrEmpty, name, NoIndex, NoIndex, "dimension 0")
 	}
 	for i := 0; i < d; i++ {
 		for j := 0; j <= i; j++ {
@@ -122,7 +122,7 @@ func checkSymmetric(s mat.Symmetric, name string) (int, error) {
 // the degree-4 moment of Lemma C.1, computed without it.
 func (r GaussianRule) WeightedSecondMoment(v []float64) (*mat.SymDense, error) {
 	if len(v) != r.D {
-		return nil, inputErr(ErrShape, "v", -1, -1, "len(v) = %d, want %d", len(v), r.D)
+		return nil, inputErr(ErrShape, "v", NoIndex, NoIndex, "len(v) = %d, want %d", len(v), r.D)
 	}
 	if _, err := maxAbsFinite(v, "v", 0); err != nil {
 		return nil, err
@@ -152,7 +152,7 @@ func LemmaC1(s mat.Symmetric, v []float64) (*mat.SymDense, error) {
 		return nil, err
 	}
 	if len(v) != d {
-		return nil, inputErr(ErrShape, "v", -1, -1, "len(v) = %d, want %d", len(v), d)
+		return nil, inputErr(ErrShape, "v", NoIndex, NoIndex, "len(v) = %d, want %d", len(v), d)
 	}
 	if _, err := maxAbsFinite(v, "v", 0); err != nil {
 		return nil, err

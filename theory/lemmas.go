@@ -19,7 +19,7 @@ func RayleighRatios(h mat.Symmetric, theta []float64) (r2, r3 float64, err error
 	hw.MulVec(h, &w) // H²θ
 	q1 := mat.Dot(t, &w)
 	if !(q1 > 0) {
-		return 0, 0, inputErr(ErrNullDirection, "theta", -1, -1, "θᵀHθ = %v", q1)
+		return 0, 0, inputErr(ErrNullDirection, "theta", NoIndex, NoIndex, "θᵀHθ = %v", q1)
 	}
 	return mat.Dot(&w, &w) / q1, mat.Dot(&w, &hw) / q1, nil
 }
@@ -43,7 +43,7 @@ func GrowthFactorU(h mat.Symmetric, theta []float64, eta float64) (float64, erro
 	}
 	var es mat.EigenSym
 	if !es.Factorize(h, true) {
-		return 0, inputErr(ErrNotFinite, "H", -1, -1, "eigen-decomposition failed")
+		return 0, inputErr(ErrNotFinite, "H", NoIndex, NoIndex, "eigen-decomposition failed")
 	}
 	lambda := es.Values(nil)
 	var v mat.Dense
@@ -61,7 +61,7 @@ func GrowthFactorU(h mat.Symmetric, theta []float64, eta float64) (float64, erro
 	}
 	norm := mat.Norm(mat.NewVecDense(p, s), 2)
 	if norm == 0 {
-		return 0, inputErr(ErrNullDirection, "theta", -1, -1, "H^{1/2}θ = 0")
+		return 0, inputErr(ErrNullDirection, "theta", NoIndex, NoIndex, "H^{1/2}θ = 0")
 	}
 	d := make([]float64, p)
 	for j := range s {
@@ -92,7 +92,7 @@ func LemmaE1Bound(a, b float64) float64 { return -(a / (4 * b)) * a }
 func LambdaMax(h mat.Symmetric) (float64, error) {
 	var es mat.EigenSym
 	if !es.Factorize(h, false) {
-		return 0, inputErr(ErrNotFinite, "H", -1, -1, "eigen-decomposition failed")
+		return 0, inputErr(ErrNotFinite, "H", NoIndex, NoIndex, "eigen-decomposition failed")
 	}
 	v := es.Values(nil)
 	return v[len(v)-1], nil
@@ -101,10 +101,10 @@ func LambdaMax(h mat.Symmetric) (float64, error) {
 func checkTheta(h mat.Symmetric, theta []float64) error {
 	p := h.SymmetricDim()
 	if p == 0 {
-		return inputErr(ErrEmpty, "H", -1, -1, "0 x 0")
+		return inputErr(ErrEmpty, "H", NoIndex, NoIndex, "0 x 0")
 	}
 	if len(theta) != p {
-		return inputErr(ErrShape, "theta", -1, -1, "len(θ) = %d, H is %d x %d", len(theta), p, p)
+		return inputErr(ErrShape, "theta", NoIndex, NoIndex, "len(θ) = %d, H is %d x %d", len(theta), p, p)
 	}
 	for i := 0; i < p; i++ {
 		for j := i; j < p; j++ {

@@ -14,10 +14,10 @@ import (
 // eigenvalues of G above max(n, p)·ε·λ_1(G), as in State.
 func Naive(q []float64, n, p int, e []float64) (Geometry, Noise, error) {
 	if n <= 0 || p <= 0 {
-		return Geometry{}, Noise{}, inputErr(ErrEmpty, "Q", -1, -1, "n = %d, p = %d", n, p)
+		return Geometry{}, Noise{}, inputErr(ErrEmpty, "Q", NoIndex, NoIndex, "n = %d, p = %d", n, p)
 	}
 	if len(q) != n*p || len(e) != n {
-		return Geometry{}, Noise{}, inputErr(ErrShape, "Q", -1, -1, "len(Q) = %d, len(e) = %d for n = %d, p = %d", len(q), len(e), n, p)
+		return Geometry{}, Noise{}, inputErr(ErrShape, "Q", NoIndex, NoIndex, "len(Q) = %d, len(e) = %d for n = %d, p = %d", len(q), len(e), n, p)
 	}
 	nf := float64(n)
 	Q := mat.NewDense(n, p, append([]float64(nil), q...))
@@ -47,7 +47,7 @@ func Naive(q []float64, n, p int, e []float64) (Geometry, Noise, error) {
 	geo.TraceG = mat.Trace(G)
 	var es mat.EigenSym
 	if !es.Factorize(G, false) {
-		return Geometry{}, Noise{}, inputErr(ErrNotFinite, "Q", -1, -1, "eigen-decomposition of G failed")
+		return Geometry{}, Noise{}, inputErr(ErrNotFinite, "Q", NoIndex, NoIndex, "eigen-decomposition of G failed")
 	}
 	vals := es.Values(nil)
 	geo.LambdaMax = vals[p-1]

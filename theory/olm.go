@@ -36,11 +36,11 @@ func OLMPopulation(s mat.Symmetric, jac mat.Matrix, u []float64) (OLMMoments, er
 	}
 	d := rule.D
 	if jac == nil {
-		return OLMMoments{}, inputErr(ErrEmpty, "J", -1, -1, "nil")
+		return OLMMoments{}, inputErr(ErrEmpty, "J", NoIndex, NoIndex, "nil")
 	}
 	r, p := jac.Dims()
 	if r != d || p == 0 {
-		return OLMMoments{}, inputErr(ErrShape, "J", -1, -1, "J is %d x %d, want %d x p with p >= 1", r, p, d)
+		return OLMMoments{}, inputErr(ErrShape, "J", NoIndex, NoIndex, "J is %d x %d, want %d x p with p >= 1", r, p, d)
 	}
 	for i := 0; i < d; i++ {
 		for j := 0; j < p; j++ {
@@ -105,11 +105,11 @@ func (m OLMMoments) Theorem21Sigma() *mat.SymDense {
 // L = 0 and ErrZeroGram when G = 0.
 func (m OLMMoments) Alignment() (mu, mu1, mu2 float64, err error) {
 	if !(m.Loss > 0) {
-		return 0, 0, 0, inputErr(ErrZeroLoss, "u", -1, -1, "uᵀSu = 0")
+		return 0, 0, 0, inputErr(ErrZeroLoss, "u", NoIndex, NoIndex, "uᵀSu = 0")
 	}
 	froG := mat.Norm(m.G, 2)
 	if froG == 0 {
-		return 0, 0, 0, inputErr(ErrZeroGram, "J", -1, -1, "JᵀSJ = 0")
+		return 0, 0, 0, inputErr(ErrZeroGram, "J", NoIndex, NoIndex, "JᵀSJ = 0")
 	}
 	denom := 2 * m.Loss * froG * froG
 	tr := func(a mat.Symmetric) float64 {

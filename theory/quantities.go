@@ -114,7 +114,7 @@ func (s *State) Noise() (Noise, error) {
 	n, nf := s.n, float64(s.n)
 	eNorm := numerics.Nrm2(s.e)
 	if eNorm == 0 {
-		return Noise{}, inputErr(ErrZeroLoss, "e", -1, -1, "all residuals are zero")
+		return Noise{}, inputErr(ErrZeroLoss, "e", NoIndex, NoIndex, "all residuals are zero")
 	}
 	// Y = Ê K̂, X = Ê K̂ Ê, in the scaled space; then centre with P.
 	y := make([]float64, n*n)

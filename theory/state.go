@@ -33,20 +33,20 @@ const safeExp = 150
 // geometry (G, γ, τ, λ_max, rank) is wanted; Noise then reports ErrZeroLoss.
 func NewState(q []float64, n, p int, e []float64) (*State, error) {
 	if n <= 0 || p <= 0 {
-		return nil, inputErr(ErrEmpty, "Q", -1, -1, "n = %d, p = %d", n, p)
+		return nil, inputErr(ErrEmpty, "Q", NoIndex, NoIndex, "n = %d, p = %d", n, p)
 	}
 	if len(q) != n*p {
-		return nil, inputErr(ErrShape, "Q", -1, -1, "len(Q) = %d, want n·p = %d·%d = %d", len(q), n, p, n*p)
+		return nil, inputErr(ErrShape, "Q", NoIndex, NoIndex, "len(Q) = %d, want n·p = %d·%d = %d", len(q), n, p, n*p)
 	}
 	if e != nil && len(e) != n {
-		return nil, inputErr(ErrShape, "e", -1, -1, "len(e) = %d, want n = %d", len(e), n)
+		return nil, inputErr(ErrShape, "e", NoIndex, NoIndex, "len(e) = %d, want n = %d", len(e), n)
 	}
 	qMax, err := maxAbsFinite(q, "Q", p)
 	if err != nil {
 		return nil, err
 	}
 	if qMax == 0 {
-		return nil, inputErr(ErrZeroGram, "Q", -1, -1, "")
+		return nil, inputErr(ErrZeroGram, "Q", NoIndex, NoIndex, "")
 	}
 	eMax := 0.0
 	if e != nil {
@@ -79,20 +79,20 @@ func NewState(q []float64, n, p int, e []float64) (*State, error) {
 // k is neither modified nor retained.
 func NewStateGram(k []float64, n, p int, e []float64) (*State, error) {
 	if n <= 0 || p <= 0 {
-		return nil, inputErr(ErrEmpty, "K", -1, -1, "n = %d, p = %d", n, p)
+		return nil, inputErr(ErrEmpty, "K", NoIndex, NoIndex, "n = %d, p = %d", n, p)
 	}
 	if len(k) != n*n {
-		return nil, inputErr(ErrShape, "K", -1, -1, "len(K) = %d, want n² = %d", len(k), n*n)
+		return nil, inputErr(ErrShape, "K", NoIndex, NoIndex, "len(K) = %d, want n² = %d", len(k), n*n)
 	}
 	if e != nil && len(e) != n {
-		return nil, inputErr(ErrShape, "e", -1, -1, "len(e) = %d, want n = %d", len(e), n)
+		return nil, inputErr(ErrShape, "e", NoIndex, NoIndex, "len(e) = %d, want n = %d", len(e), n)
 	}
 	kMax, err := maxAbsFinite(k, "K", n)
 	if err != nil {
 		return nil, err
 	}
 	if kMax == 0 {
-		return nil, inputErr(ErrZeroGram, "K", -1, -1, "")
+		return nil, inputErr(ErrZeroGram, "K", NoIndex, NoIndex, "")
 	}
 	for i := 0; i < n; i++ {
 		for j := 0; j < i; j++ {
@@ -165,7 +165,7 @@ func maxAbsFinite(x []float64, arg string, cols int) (float64, error) {
 			if cols > 0 {
 				return 0, inputErr(ErrNotFinite, arg, i/cols, i%cols, "value %v", v)
 			}
-			return 0, inputErr(ErrNotFinite, arg, i, -1, "value %v", v)
+			return 0, inputErr(ErrNotFinite, arg, i, NoIndex, "value %v", v)
 		}
 		m = math.Max(m, math.Abs(v))
 	}

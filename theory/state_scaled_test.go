@@ -46,27 +46,3 @@ func TestNewStateScaledGram(t *testing.T) {
 		t.Errorf("K·2^1100: λ_1 = %v, τ = %v; want +Inf and the unscaled τ", g.LambdaMax, g.Tau)
 	}
 }
-
-// TestSmallestEigenvalue: λ_n(K)/n of a diagonal K is its smallest entry
-// over n, negative for an indefinite K; for a Gram of rank 1 it is zero to
-// the rounding of the eigensolver (backward error about n·u·‖K‖).
-func TestSmallestEigenvalue(t *testing.T) {
-	for _, tc := range []struct {
-		k    []float64
-		want float64
-		tol  float64
-	}{
-		{[]float64{2, 0, 0, 0, 6, 0, 0, 0, 3}, 2.0 / 3, 0},
-		{[]float64{2, 0, 0, 0, -0.5, 0, 0, 0, 3}, -0.5 / 3, 0},
-		{[]float64{1, 2, 3, 2, 4, 6, 3, 6, 9}, 0, 3 * 0x1p-53 * 14},
-	} {
-		s, err := NewStateGram(tc.k, 3, 3, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := s.SmallestEigenvalue()
-		if err != nil || math.Abs(got-tc.want) > tc.tol {
-			t.Errorf("K = %v: λ_n/n = %v (%v), want %v ± %g", tc.k, got, err, tc.want, tc.tol)
-		}
-	}
-}

@@ -19,8 +19,8 @@ func TestNewStateErrors(t *testing.T) {
 	}{
 		{"no samples", nil, 0, 3, nil, ErrEmpty, "Q"},
 		{"no parameters", nil, 2, 0, nil, ErrEmpty, "Q"},
-		{"Q too short", []float64{1, 2, 3}, 2, 2, []float64{1, 1}, ErrShape, "len(Q) = 3"},
-		{"e too long", []float64{1, 2, 3, 4}, 2, 2, []float64{1, 1, 1}, ErrShape, "len(e) = 3"},
+		{"Q too short", []float64{1, 2, 3}, 2, 2, []float64{1, 1}, ErrShape, "Q"},
+		{"e too long", []float64{1, 2, 3, 4}, 2, 2, []float64{1, 1, 1}, ErrShape, "e"},
 		{"NaN in Q", []float64{1, 2, 3, nan, 5, 6}, 2, 3, []float64{1, 1}, ErrNotFinite, "Q[1, 0]"},
 		{"Inf in Q", []float64{1, 2, inf, 4, 5, 6}, 2, 3, []float64{1, 1}, ErrNotFinite, "Q[0, 2]"},
 		{"NaN in e", []float64{1, 2, 3, 4}, 2, 2, []float64{1, nan}, ErrNotFinite, "e[1]"},
@@ -31,8 +31,10 @@ func TestNewStateErrors(t *testing.T) {
 			if !errors.Is(err, tc.kind) {
 				t.Fatalf("error %v, want kind %v", err, tc.kind)
 			}
-			if !strings.Contains(err.Error(), tc.where) {
-				t.Errorf("error %q does not say where (%q)", err, tc.where)
+			// The message starts with the location, exactly: an argument
+			// without an index where none applies (theory.NoIndex).
+			if !strings.HasPrefix(err.Error(), tc.where+": ") {
+				t.Errorf("error %q does not start with where it is (%q)", err, tc.where)
 			}
 			var ie *InputError
 			if !errors.As(err, &ie) {

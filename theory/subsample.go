@@ -80,7 +80,7 @@ func (s *State) Subsample(n int) (SubsampleEstimate, error) {
 		return SubsampleEstimate{}, paramErr("n", "a sample of %d of %d samples: want %d <= m <= n", m, n, MinSubsample)
 	}
 	if sumSquares(s.e) == 0 {
-		return SubsampleEstimate{}, inputErr(ErrZeroLoss, "e", -1, -1, "all residuals are zero")
+		return SubsampleEstimate{}, inputErr(ErrZeroLoss, "e", NoIndex, NoIndex, "all residuals are zero")
 	}
 	k, e := s.k, s.e
 	var v [numNoiseSums]float64

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -18,7 +19,7 @@ const (
 	fuzzNoBatch                 // leave out --batch
 	fuzzNoResiduals             // leave out --residuals
 	fuzzJSON                    // --json
-	fuzzCheck                   // --check (a usage error for measure)
+	fuzzCheck                   // --check (for measure a usage error without --lr)
 	fuzzSampling                // --sampling <sampling>
 	fuzzEps                     // --eps <eps>
 	fuzzOneMore                 // one residual more than Q has rows
@@ -93,10 +94,16 @@ func fuzzInputs(t *testing.T, dir string, n, p, ndim, dtype int, oneMore bool, d
 // (shapes, dtypes, NaN, Inf, zeros, mismatched n). Whatever they are, the
 // command must not panic and must exit with a documented status: 0, 1 for
 // bad data and 2 for a usage error, each with exactly one line on stderr
-// and nothing on stdout, or, for stability --check, 3 or 4 with the report
-// on stdout. Every status but 1 and 2 leaves stderr empty.
+// and nothing on stdout, or, with --check, 3 or 4 with the report on
+// stdout. Every status but 1 and 2 leaves stderr empty. extra, one more
+// argument, reaches the flags that take a value as --name=value: the seeds
+// give it --loss, --spectrum and --density, good and bad.
 func FuzzCommandLine(f *testing.F) {
 	f.Add(uint8(1), "0.1", "2", "1e-3", "with", "", uint8(0), uint8(4), uint8(3), uint8(2), uint8(0), []byte{8, 3, 250, 17})
+	for i, extra := range []string{"--loss=mse-sum", "--loss=mse-mean", "--loss=paper", "--loss=MSE", "--spectrum=all", "--spectrum=2",
+		"--spectrum=0", "--spectrum=-1", "--spectrum=1e3", "--density=7", "--density=1", "--density=100001", "--check"} {
+		f.Add(uint8(i), "1e308", "3", "1e-3", "with", extra, uint8(fuzzCheck), uint8(5), uint8(3), uint8(2), uint8(i%2), []byte{8, 3, 250, 17, 0})
+	}
 	f.Fuzz(func(t *testing.T, command uint8, lr, batch, eps, sampling, extra string, flags, n, p, ndim, dtype uint8, data []byte) {
 		name := []string{"measure", "stability"}[command%2]
 		grads, resid := fuzzInputs(t, t.TempDir(), 1+int(n%8), 1+int(p%8), int(ndim%4), int(dtype%5), flags&fuzzOneMore != 0, data)
@@ -123,13 +130,14 @@ func FuzzCommandLine(f *testing.F) {
 			args = append(args, extra)
 		}
 
+		checked := slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(strings.TrimLeft(a, "-"), "check") })
 		code, out, errs := runCmd(args...)
 		switch {
 		case code == exitFailure || code == exitUsage:
 			if strings.Count(errs, "\n") != 1 || !strings.HasSuffix(errs, "\n") || !strings.HasPrefix(errs, "flatmin "+name+": ") || out != "" {
 				t.Fatalf("%q: exit %d, stdout %q, stderr %q: want one line on stderr, nothing on stdout", args, code, out, errs)
 			}
-		case code == exitOK || (code == exitUnstable || code == exitUndecided) && name == "stability" && flags&fuzzCheck != 0:
+		case code == exitOK || (code == exitUnstable || code == exitUndecided) && checked:
 			if errs != "" || out == "" {
 				t.Fatalf("%q: exit %d, stdout %q, stderr %q: want output and nothing on stderr", args, code, out, errs)
 			}

@@ -131,10 +131,11 @@ func (in inputs) gramRows(st *theory.State, rows []row, withMin bool) ([]row, er
 	}
 	var lmin any
 	if withMin || in.gramPath != "" {
-		l, err := st.SmallestEigenvalue()
+		spec, err := st.Spectrum()
 		if err != nil {
 			return nil, in.blame(err)
 		}
+		l := spec[len(spec)-1]
 		lmin = l
 		if in.gramPath != "" {
 			g, err := st.Geometry()

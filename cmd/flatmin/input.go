@@ -15,16 +15,17 @@ import (
 // held: --grads streams it through numerics.GramAdd a block of columns at a
 // time, and --gram takes K itself.
 
-// inputFlags are the flags that name a command's inputs.
-type inputFlags struct {
+// fileFlags are the flags that name a command's inputs (output.go's
+// inputFlags lists their names for the JSON).
+type fileFlags struct {
 	grads, gram, resid *string
 	params             *int
 }
 
-// addInputFlags declares --grads, --gram, --residuals (documented as
+// addFileFlags declares --grads, --gram, --residuals (documented as
 // residDoc) and --params on fs.
-func addInputFlags(fs *flagSet, residDoc string) inputFlags {
-	return inputFlags{
+func addFileFlags(fs *flagSet, residDoc string) fileFlags {
+	return fileFlags{
 		grads:  fs.String("grads", "", "per-sample gradients Q (.npy, .npz or .csv), n x p, read a block of columns at a time"),
 		gram:   fs.String("gram", "", "instead of --grads: their Gram K = QQᵀ (.npy, .npz or .csv), n x n"),
 		resid:  fs.String("residuals", "", residDoc),
@@ -34,7 +35,7 @@ func addInputFlags(fs *flagSet, residDoc string) inputFlags {
 
 // problem is what is wrong with the input flags as a usage error, or "";
 // residuals says whether --residuals is required.
-func (f inputFlags) problem(set map[string]bool, residuals bool) string {
+func (f fileFlags) problem(set map[string]bool, residuals bool) string {
 	switch {
 	case *f.grads != "" && *f.gram != "":
 		return "give --grads or --gram, not both"
@@ -55,7 +56,7 @@ func (f inputFlags) problem(set map[string]bool, residuals bool) string {
 // open opens the inputs the flags name: the header of Q or K (shape and
 // format, nothing of the size of Q read yet) and the residuals, checked to
 // be one per row.
-func (f inputFlags) open() (inputs, error) {
+func (f fileFlags) open() (inputs, error) {
 	in := inputs{gradsPath: *f.grads, gramPath: *f.gram, residPath: *f.resid}
 	s, err := dataio.OpenStream(in.matrixPath())
 	if err != nil {
@@ -92,7 +93,7 @@ func (in inputs) matrixPath() string {
 	return in.gradsPath
 }
 
-// header names the inputs above a table.
+// header names the inputs above a table, a line each.
 func (in inputs) header() string {
 	s := fmt.Sprintf("grads:     %s\n", in.gradsPath)
 	if in.gramPath != "" {
@@ -101,7 +102,16 @@ func (in inputs) header() string {
 	if in.residPath != "" {
 		s += fmt.Sprintf("residuals: %s\n", in.residPath)
 	}
-	return s + "\n"
+	return s
+}
+
+// etaHeader is the line of the learning rate under the inputs: the --lr
+// given and the paper's η it is (none without --lr).
+func etaHeader(sgd *theory.SGD, conv lossConvention, lr float64) string {
+	if sgd == nil {
+		return ""
+	}
+	return "lr:        " + conv.etaLine(lr, sgd.Eta) + "\n"
 }
 
 // stateP is the p a theory.State is given: the parameters, or n when they

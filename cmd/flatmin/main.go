@@ -6,14 +6,15 @@
 // Usage:
 //
 //	flatmin verify  [--seed N] [--checks N] [--only ID,...] [--json] [--long]
-//	flatmin measure (--grads FILE | --gram FILE [--params P]) --residuals FILE [--lr ETA --batch B] [--subsample S [--repeats R] [--seed N] [--compare]] [--json]
-//	flatmin stability (--grads FILE | --gram FILE [--params P]) [--residuals FILE] --lr ETA --batch B [--sampling with|without] [--json]
+//	flatmin measure (--grads FILE | --gram FILE [--params P]) --residuals FILE [--lr LR --batch B [--loss L] [--check]]
+//	        [--subsample S [--repeats R] [--seed N] [--compare]] [--spectrum all|TOP] [--density BINS] [--json]
+//	flatmin stability (--grads FILE | --gram FILE [--params P]) [--residuals FILE] --lr LR --batch B [--loss L] [--sampling with|without] [--check] [--json]
 //	flatmin train --model fcn|cnn|rfm|linear [--width M] [--n N] [--lr ETA] [--batch B] [--seed S] [--json] [--out FILE] [--save-grads DIR]
 //	flatmin experiment fig1|fig2|fig3|fig5b|all|fig4 [--runs R] [--seed S] [--out DIR] [--quick]
 //
 // Run `flatmin <command> --help` for the flags of each command. The exit
 // status is 0 on success, 1 for a failure, 2 for a usage error, and, for
-// stability --check, 3 (unstable) or 4 (undecided).
+// measure --check and stability --check, 3 (unstable) or 4 (undecided).
 package main
 
 import (
@@ -46,8 +47,8 @@ const (
 	exitOK        = 0 // success, and -h or --help
 	exitFailure   = 1 // bad input data, a claim that fails, a run that fails, a file that cannot be written
 	exitUsage     = 2 // bad or missing flags or arguments: one line on stderr
-	exitUnstable  = 3 // stability --check: the minimum is unstable
-	exitUndecided = 4 // stability --check: the enclosures cannot tell
+	exitUnstable  = 3 // measure and stability --check: the minimum is unstable (assessment.status)
+	exitUndecided = 4 // measure and stability --check: the enclosures cannot tell
 )
 
 func main() {
@@ -102,8 +103,9 @@ revision).
 Exit status: 0 on success; 1 for a failure (bad input data, a claim that
 fails, a run that fails, a file that cannot be written); 2 for a usage
 error (bad or missing flags or arguments), reported in one line on stderr;
-flatmin stability --check: 3 when the minimum is unstable, 4 when the
-verdict is undecided.
+flatmin measure --check and stability --check: 3 when the minimum is
+unstable (or a bound of the paper is violated), 4 when the verdict is
+undecided.
 `)
 }
 

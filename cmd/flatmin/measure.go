@@ -9,7 +9,8 @@ import (
 )
 
 const measureHelp = `usage: flatmin measure (--grads FILE | --gram FILE [--params P]) --residuals FILE
-                      [--lr ETA --batch B] [--subsample S [--repeats R] [--seed N] [--compare]] [--json]
+                      [--lr LR --batch B [--loss L] [--check]] [--spectrum all|TOP] [--density BINS]
+                      [--subsample S [--repeats R] [--seed N] [--compare]] [--json]
 
 Prints the paper's quantities at one θ of a model trained with the square
 loss L = Σ e_i²/(2n): the Gram matrix G = QᵀQ/n, the SGD noise covariance Σ,
@@ -58,25 +59,44 @@ weighs the diagonal K_ii² by 1/(Sn) instead of 1/n², corrected exactly),
 rows are read (S²p a draw). --compare also computes the full quantities
 and prints each estimate's bias and rms error.
 
-With --json the output is one object with the keys in the order of the
-table; an undefined value (α when Σ = 0) is null, an infinite one "inf",
-and the bounds are null without --lr and --batch. With --subsample it holds
-n, subsample, repeats, seed and, under "quantities", each key's estimator,
-mean, sd and draws (or the counts of each verdict), and with --compare its
-full value, bias and rms_error.
+` + lossHelp + `
+
+` + spectrumHelp + `
+
+The output ends with a verdict in one line: the flatness as a fraction of
+Theorem 3.3's bound and η as a fraction of the exact critical rate η* of
+the linearized model (batches drawn with replacement), stable, unstable or
+undecided; without --lr, what the data alone say.
+
+With --json the output is one object: schema_version, command,
+flatmin_version, inputs and arguments first, then the keys in the order of
+the table, then spectrum, density and verdict. An undefined value (α when
+Σ = 0) is null, an infinite one "inf", and the bounds are null without
+--lr and --batch. With --subsample, after inputs and arguments: n, and
+under "quantities" each key's estimator, mean, sd and draws (or the counts
+of each verdict), with --compare its full value, bias and rms_error; no
+spectrum or verdict (--check, --spectrum and --density go without it).
 
 Exit status: 0 on success, 1 for bad data (a file missing, malformed, of
 the wrong shape, with NaN or Inf, all-zero gradients or residuals, or a
 --gram that is not a Gram matrix within float32 rounding), 2 for
 a usage error (bad or missing flags); either error is one line on stderr.
+With --check (which needs --lr and --batch): 3 when the minimum is
+unstable, proven by the oracle (η > η*) or by a violated necessary
+condition (flatness above Theorem 3.3's or Proposition 3.4's bound, or
+λ_1 > 2/η, by more than 1e-6 of it: beyond rounding); 4 when undecided (η
+within the oracle's enclosure of η*, no condition violated).
 
 flags:`
 
 func runMeasure(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("measure", measureHelp, stdout, stderr)
-	files := addInputFlags(fs, "residuals e (.npy, .npz or .csv), n or n x 1")
-	eta := fs.Float64("lr", 0, "learning rate η > 0 (with --batch)")
+	files := addFileFlags(fs, "residuals e (.npy, .npz or .csv), n or n x 1")
+	lr := fs.Float64("lr", 0, "learning rate you trained with, > 0 (with --batch; see --loss)")
 	batch := fs.Int("batch", 0, "batch size B >= 1 (with --lr)")
+	loss := lossFlag(fs)
+	check := fs.Bool("check", false, "exit 3 if unstable or a bound is violated, 4 if undecided (needs --lr)")
+	spec := addSpectrumFlags(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	sub := addSubsampleFlags(fs)
 	set, code, ok := fs.parse(args)
@@ -84,6 +104,8 @@ func runMeasure(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	var sgd *theory.SGD
+	conv, lossErr := findLoss(*loss)
+	top, bins, specErr := spec.parse()
 	switch {
 	case fs.NArg() > 0:
 		return usageError(stderr, "measure", "unexpected argument %q", fs.Arg(0))
@@ -91,63 +113,96 @@ func runMeasure(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "measure", "%s", files.problem(set, true))
 	case sub.problem(set) != "":
 		return usageError(stderr, "measure", "%s", sub.problem(set))
+	case sub.on(set) && (*check || set["spectrum"] || set["density"]):
+		return usageError(stderr, "measure", "--check, --spectrum and --density go without --subsample: its output is a summary of draws")
 	case set["lr"] != set["batch"]:
 		return usageError(stderr, "measure", "--lr and --batch go together: give both or neither")
+	case lossErr != nil:
+		return usageError(stderr, "measure", "%v", lossErr)
+	case specErr != nil:
+		return usageError(stderr, "measure", "%v", specErr)
+	case *check && !set["lr"]:
+		return usageError(stderr, "measure", "--check needs --lr and --batch: without them there is nothing to check")
 	case set["lr"]:
-		sgd = &theory.SGD{Eta: *eta, Batch: *batch}
+		sgd = &theory.SGD{Eta: *lr, Batch: *batch}
 		if err := sgd.Validate(); err != nil {
 			return usageError(stderr, "measure", "%s", sgdError(err))
 		}
+		eta, err := conv.paperEta(*lr, *batch)
+		if err != nil {
+			return usageError(stderr, "measure", "%v", err)
+		}
+		sgd.Eta = eta
 	}
 
+	bar := newProgress(stderr, "measure", 3)
+	var out output
 	in, err := files.open()
 	if err == nil && sub.on(set) {
 		if *sub.size > in.n {
 			in.src.Close()
+			bar.done()
 			return usageError(stderr, "measure", "--subsample %d exceeds the %d samples of %s", *sub.size, in.n, in.matrixPath())
 		}
+		bar.set(0, "the draws")
 		var perDraw [][]row
 		var full []row
-		if perDraw, full, err = subsampleMeasure(in, sgd, sub); err == nil {
+		perDraw, full, err = subsampleMeasure(in, sgd, sub)
+		bar.done()
+		if err == nil {
 			sums := summarize(perDraw, full)
 			if *asJSON {
-				err = writeSubsampleJSON(stdout, sums, sub, in.n)
+				err = writeSubsampleJSON(stdout, provenance(fs, set), sums, sub, in.n)
 			} else {
-				err = writeSubsampleTable(stdout, in.header()+subsampleHeader(sub, in.n), sums, *sub.compare, *sub.repeats)
+				err = writeSubsampleTable(stdout, in.header()+etaHeader(sgd, conv, *lr)+"\n"+subsampleHeader(sub, in.n), sums, *sub.compare, *sub.repeats)
 			}
 		}
 	} else if err == nil {
+		var st *theory.State
 		var rows []row
-		if rows, err = measure(in, sgd); err == nil {
-			if *asJSON {
-				err = writeJSON(stdout, rows)
-			} else {
-				err = writeTable(stdout, in.header(), rows, missingNote(in, sgd))
-			}
+		st, rows, err = measure(in, sgd, bar)
+		if err == nil {
+			bar.set(2, "spectrum")
+			out, err = measureOutput(st, rows, sgd, conv, top, bins)
 		}
+		bar.done()
+		if err == nil {
+			out.header = in.header() + etaHeader(sgd, conv, *lr) + "\n"
+			out.missingNote = missingNote(in, sgd)
+			err = out.write(stdout, *asJSON, provenance(fs, set))
+		}
+	} else {
+		bar.done()
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "flatmin measure: %v\n", err)
 		return exitFailure
 	}
+	if *check {
+		return out.assessment.exitStatus()
+	}
 	return exitOK
 }
 
-// measure reads K (from Q or --gram) and returns the quantities in the
-// order they are printed. Every error names the file at fault.
-func measure(in inputs, sgd *theory.SGD) ([]row, error) {
+// measure reads K (from Q, streamed, or --gram) and returns its state and
+// the quantities in the order they are printed, showing its phases on bar.
+// Every error names the file at fault.
+func measure(in inputs, sgd *theory.SGD, bar *progress) (*theory.State, []row, error) {
+	bar.set(0, "reading and forming K")
 	if err := in.loadGram(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	st, err := in.state()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	bar.set(1, "eigen-decompositions and the oracle")
 	rows, err := quantities(st, sgd)
 	if err != nil {
-		return nil, in.blame(err)
+		return nil, nil, in.blame(err)
 	}
-	return in.gramRows(st, rows, true)
+	rows, err = in.gramRows(st, rows, true)
+	return st, rows, err
 }
 
 // quantities returns the rows of `measure` for a state: with (η, B), the

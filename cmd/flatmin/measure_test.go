@@ -14,18 +14,33 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// measureKeys are the keys of `flatmin measure --json`, in order: the
-// contract the JSON output keeps.
-var measureKeys = []string{
+// measureRowKeys are the rows of `flatmin measure`'s table, in order.
+var measureRowKeys = []string{
 	"n", "p", "loss", "fro_G", "fro_Sigma", "tr_G_Sigma", "tr_Sigma1_G", "tr_Sigma2_G", "trace_G",
 	"alpha", "beta", "mu", "mu1", "mu2", "gamma", "tau", "lambda_max", "rank", "flatness",
-	"eq11_printed_fro_Sigma", "bound_gd_lambda_max", "bound_gd_fro",
+	"eq11_printed_fro_Sigma", "eta", "bound_gd_lambda_max", "bound_gd_fro",
 	"mu0", "mu1_0", "bound_thm33", "bound_prop34", "eta_star_with", "stable_with",
 }
 
-// measureOutKeys are measure's keys: measureKeys (the quantities, which
-// train prints too) and the two that describe the input Gram.
-var measureOutKeys = append(slices.Clone(measureKeys), "gram_asymmetry", "gram_lambda_min")
+// openingKeys open the JSON of measure and stability, closingKeys close it
+// (the layout of schemaVersion).
+var (
+	openingKeys = []string{"schema_version", "command", "flatmin_version", "inputs", "arguments"}
+	closingKeys = []string{"spectrum", "density", "verdict"}
+)
+
+// jsonKeys are the keys of a command's JSON object with the given rows.
+func jsonKeys(rows []string) []string {
+	return append(append(append([]string(nil), openingKeys...), rows...), closingKeys...)
+}
+
+// measureOutRowKeys are measure's rows: measureRowKeys (the quantities,
+// which train prints too) and the two that describe the input Gram.
+var measureOutRowKeys = append(slices.Clone(measureRowKeys), "gram_asymmetry", "gram_lambda_min")
+
+// measureKeys are the keys of `flatmin measure --json`, in order: the
+// contract the JSON output keeps.
+var measureKeys = jsonKeys(measureOutRowKeys)
 
 // runCmd runs flatmin in-process and returns the exit status, stdout and stderr.
 func runCmd(args ...string) (int, string, string) {
@@ -74,7 +89,7 @@ func measureJSON(t *testing.T, args ...string) ([]string, map[string]any) {
 		t.Fatalf("measure %v: exit %d, stderr %q", args, code, errs)
 	}
 	keys, vals := orderedJSON(t, out)
-	if diff := cmp.Diff(measureOutKeys, keys); diff != "" {
+	if diff := cmp.Diff(measureKeys, keys); diff != "" {
 		t.Fatalf("keys (-want +got)\n%s", diff)
 	}
 	return keys, vals
@@ -139,14 +154,17 @@ func TestMeasureAgainstNumPy(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	keys, got := orderedJSON(t, out)
-	if diff := cmp.Diff(measureOutKeys, keys); diff != "" {
+	if diff := cmp.Diff(measureKeys, keys); diff != "" {
 		t.Fatalf("keys (-want +got)\n%s", diff)
+	}
+	if got["eta"] != json.Number("0.05") {
+		t.Errorf("eta = %v, want the --lr 0.05 of expected.json (--loss paper)", got["eta"])
 	}
 	const tol = 1e-12
 	worst := 0.0
-	for _, k := range measureOutKeys {
-		if k == "eta_star_with" || k == "stable_with" {
-			continue // the oracle's, not NumPy's: checked in package oracle and by stability
+	for _, k := range measureOutRowKeys {
+		if k == "eta_star_with" || k == "stable_with" || k == "eta" {
+			continue // the oracle's, not NumPy's (checked in package oracle and by stability), and --lr
 		}
 		if k == "gram_asymmetry" {
 			continue // 0 for --grads by construction (numerics.Gram mirrors K); --gram's in TestGramAgainstGrads
@@ -174,17 +192,29 @@ func TestMeasureAgainstNumPy(t *testing.T) {
 	t.Logf("largest relative difference from NumPy: %.2g (tolerance %g)", worst, tol)
 
 	// The other encodings of the same Q and e read to the same matrices
-	// (dataio's TestReadNumPyFiles), so they give the same output, byte for byte.
+	// (dataio's TestReadNumPyFiles), so they give the same output, byte for
+	// byte, but for the names of the inputs.
 	for _, files := range [][2]string{
 		{"q_f32.npy", "e_col.npy"}, {"q_fortran.npy", "e.npy"}, {"q_be.npy", "e.npy"}, {"q.csv", "e_col.npy"},
 		{"qe.npz:Q", "qe.npz:e"}, {"qe_compressed.npz:Q", "qe_compressed.npz:e"},
 	} {
 		_, other, errs := runCmd("measure", "--grads", testdata(files[0]), "--residuals", testdata(files[1]),
 			"--lr", "0.05", "--batch", "4", "--json")
-		if other != out {
+		if withoutInputs(other) != withoutInputs(out) {
 			t.Errorf("%v: output differs from q.npy, e.npy (stderr %q)\n%s", files, errs, cmp.Diff(out, other))
 		}
 	}
+}
+
+// withoutInputs drops the line of the inputs from a JSON output.
+func withoutInputs(s string) string {
+	var keep []string
+	for _, line := range strings.Split(s, "\n") {
+		if !strings.HasPrefix(line, `  "inputs":`) {
+			keep = append(keep, line)
+		}
+	}
+	return strings.Join(keep, "\n")
 }
 
 // TestMeasureEncodings: the bounds are null without --lr and --batch, an
@@ -192,7 +222,7 @@ func TestMeasureAgainstNumPy(t *testing.T) {
 // (2/η for a subnormal η) is "inf".
 func TestMeasureEncodings(t *testing.T) {
 	_, vals := measureJSON(t, "--grads", testdata("q.npy"), "--residuals", testdata("e.npy"))
-	for _, k := range []string{"bound_gd_lambda_max", "bound_gd_fro", "mu0", "mu1_0", "bound_thm33", "bound_prop34"} {
+	for _, k := range []string{"eta", "bound_gd_lambda_max", "bound_gd_fro", "mu0", "mu1_0", "bound_thm33", "bound_prop34"} {
 		if vals[k] != nil {
 			t.Errorf("%s = %v without --lr and --batch, want null", k, vals[k])
 		}
@@ -265,7 +295,7 @@ func TestMeasureTable(t *testing.T) {
 			keys = append(keys, f[0])
 		}
 	}
-	if diff := cmp.Diff(measureOutKeys, keys); diff != "" {
+	if diff := cmp.Diff(measureOutRowKeys, keys); diff != "" {
 		t.Errorf("table rows (-want +got)\n%s\n%s", diff, out)
 	}
 	if !strings.Contains(out, "needs --lr and --batch") {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -44,11 +43,11 @@ func writeJSON(w io.Writer, rows []row) error {
 	var b bytes.Buffer
 	b.WriteString("{")
 	for i, r := range rows {
-		k, err := json.Marshal(r.key)
+		k, err := marshal(r.key)
 		if err != nil {
 			return err
 		}
-		v, err := json.Marshal(jsonValue(r.value))
+		v, err := marshal(jsonValue(r.value))
 		if err != nil {
 			return err
 		}

@@ -11,7 +11,8 @@ import (
 )
 
 const stabilityHelp = `usage: flatmin stability (--grads FILE | --gram FILE [--params P]) [--residuals FILE]
-                        --lr ETA --batch B [--sampling with|without] [--eps E] [--json] [--check]
+                        --lr LR --batch B [--loss L] [--sampling with|without] [--eps E]
+                        [--spectrum all|TOP] [--density BINS] [--json] [--check]
 
 The exact linear-stability oracle of Section 3 at a global minimum with
 per-sample gradients Q (H = G = QᵀQ/n): the spectral radius ρ of the
@@ -38,31 +39,49 @@ and the verdict is stable or unstable only where they decide it: an η
 within the enclosure of η* (about 1e-9 of it) is "undecided". At n and rank
 in the thousands the oracle works matrix-free (seconds at n = 1000).
 
-With --json the output is one object, keys in the order of the table; a
-value that does not apply is null (without replacement when B > n, γ0 and
-the escape time when the Theorem 3.3 bound holds) and an infinite one "inf".
+` + lossHelp + `
+
+` + spectrumHelp + `
+
+The output ends with a verdict in one line: the flatness as a fraction of
+Theorem 3.3's bound (without replacement: its version for that sampling)
+and η as a fraction of η*, for the chosen sampling.
+
+With --json the output is one object: schema_version, command,
+flatmin_version, inputs and arguments first, then the keys in the order of
+the table, then spectrum, density and verdict. A value that does not apply
+is null (without replacement when B > n, γ0 and the escape time when the
+Theorem 3.3 bound holds) and an infinite one "inf".
 
 Exit status: 0 on success, 1 for bad data (a file missing, malformed, of
 the wrong shape, with NaN or Inf, all-zero gradients), 2 for a usage error
-(either error is one line on stderr); with --check, 3 when the minimum is
-unstable and 4 when the verdict is undecided, for the chosen sampling.
+(either error is one line on stderr); with --check, for the chosen
+sampling, 3 when the minimum is unstable (proven by the oracle, or by a
+violated necessary condition as for flatmin measure --check: the flatness
+above Theorem 3.3's bound for the sampling or, with replacement,
+Proposition 3.4's, or λ_1 > 2/η, by more than 1e-6 of it) and 4 when the
+verdict is undecided.
 
 flags:`
 
 func runStability(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("stability", stabilityHelp, stdout, stderr)
-	files := addInputFlags(fs, "optional residuals e (.npy, .npz or .csv), n or n x 1")
-	eta := fs.Float64("lr", 0, "learning rate η > 0")
+	files := addFileFlags(fs, "optional residuals e (.npy, .npz or .csv), n or n x 1")
+	lr := fs.Float64("lr", 0, "learning rate you trained with, > 0 (see --loss)")
 	batch := fs.Int("batch", 0, "batch size B >= 1")
+	loss := lossFlag(fs)
 	sampling := fs.String("sampling", "with", "how batches are drawn for the verdict: with or without replacement")
 	eps := fs.Float64("eps", 1e-3, "the loss ε of the escape time log_γ0(1/ε), 0 < ε < 1")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	check := fs.Bool("check", false, "exit 3 if unstable, 4 if undecided")
+	check := fs.Bool("check", false, "exit 3 if unstable or a bound is violated, 4 if undecided")
+	spec := addSpectrumFlags(fs)
 	set, code, ok := fs.parse(args)
 	if !ok {
 		return code
 	}
-	h := theory.SGD{Eta: *eta, Batch: *batch}
+	h := theory.SGD{Eta: *lr, Batch: *batch}
+	conv, lossErr := findLoss(*loss)
+	top, bins, specErr := spec.parse()
 	switch {
 	case fs.NArg() > 0:
 		return usageError(stderr, "stability", "unexpected argument %q", fs.Arg(0))
@@ -74,11 +93,22 @@ func runStability(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "stability", "--sampling must be with or without, got %q", *sampling)
 	case !(*eps > 0 && *eps < 1):
 		return usageError(stderr, "stability", "--eps must be in (0, 1), got %v", *eps)
+	case lossErr != nil:
+		return usageError(stderr, "stability", "%v", lossErr)
+	case specErr != nil:
+		return usageError(stderr, "stability", "%v", specErr)
 	}
 	if err := h.Validate(); err != nil {
 		return usageError(stderr, "stability", "%s", sgdError(err))
 	}
+	eta, err := conv.paperEta(*lr, *batch)
+	if err != nil {
+		return usageError(stderr, "stability", "%v", err)
+	}
+	h.Eta = eta
 
+	bar := newProgress(stderr, "stability", 4)
+	bar.set(0, "reading and forming K")
 	in, err := files.open()
 	if err == nil {
 		if err = in.blame(oracle.CheckSize(in.n, in.stateP())); err != nil {
@@ -86,53 +116,57 @@ func runStability(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if err != nil {
+		bar.done()
 		fmt.Fprintf(stderr, "flatmin stability: %v\n", err)
 		return exitFailure
 	}
 	if *sampling == "without" && *batch > in.n {
 		in.src.Close()
+		bar.done()
 		return usageError(stderr, "stability", "--batch %d exceeds the %d samples of %s: no batch without replacement", *batch, in.n, in.matrixPath())
 	}
-	rows, verdict, err := stability(in, h, *sampling == "without", *eps)
+	st, rows, verdict, err := stability(in, h, *sampling == "without", *eps, bar)
+	var out output
 	if err == nil {
-		if *asJSON {
-			err = writeJSON(stdout, rows)
-		} else {
-			err = writeTable(stdout, in.header(), rows, "does not apply")
-		}
+		bar.set(3, "spectrum")
+		out, err = stabilityOutput(st, rows, h, conv, *sampling == "without", verdict, top, bins)
+	}
+	bar.done()
+	if err == nil {
+		out.header = in.header() + etaHeader(&h, conv, *lr) + "\n"
+		err = out.write(stdout, *asJSON, provenance(fs, set))
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "flatmin stability: %v\n", err)
 		return exitFailure
 	}
 	if *check {
-		switch verdict {
-		case oracle.Unstable:
-			return exitUnstable
-		case oracle.Undecided:
-			return exitUndecided
-		}
+		return out.assessment.exitStatus()
 	}
 	return exitOK
 }
 
-// stability runs the oracle on Q (and checks e) and returns the rows in the
-// order they are printed. Every error names the file at fault.
-func stability(in inputs, h theory.SGD, without bool, eps float64) ([]row, oracle.Verdict, error) {
+// stability runs the oracle on Q (and checks e) and returns the state, the
+// rows in the order they are printed and the oracle's verdict for the
+// chosen sampling, showing its phases on bar. Every error names the file at
+// fault.
+func stability(in inputs, h theory.SGD, without bool, eps float64, bar *progress) (*theory.State, []row, oracle.Verdict, error) {
 	if err := in.loadGram(); err != nil {
-		return nil, oracle.Undecided, err
+		return nil, nil, oracle.Undecided, err
 	}
 	st, err := in.state()
 	if err != nil {
-		return nil, oracle.Undecided, err
+		return nil, nil, oracle.Undecided, err
 	}
+	bar.set(1, "eigen-decomposition of K")
 	o, err := oracle.NewOracleFromState(st)
 	if err != nil {
-		return nil, oracle.Undecided, in.blame(err)
+		return nil, nil, oracle.Undecided, in.blame(err)
 	}
+	bar.set(2, "ρ, η* and μ0")
 	rep, err := o.Report(h, eps)
 	if err != nil {
-		return nil, oracle.Undecided, in.blame(err)
+		return nil, nil, oracle.Undecided, in.blame(err)
 	}
 	// notApplicable turns NaN (does not apply) into nil.
 	notApplicable := func(x float64) any {
@@ -195,7 +229,7 @@ func stability(in inputs, h theory.SGD, without bool, eps float64) ([]row, oracl
 		{"loss", loss, "L = Σ e_i²/(2n) of --residuals (the oracle assumes 0)"},
 	}
 	rows, err = in.gramRows(st, rows, false)
-	return rows, verdict, err
+	return st, rows, verdict, err
 }
 
 // besideOne formats a bound on ρ with 10 significant digits, or as many as

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -318,47 +317,21 @@ func toFloat(v any) (float64, bool) {
 	return 0, false
 }
 
-// ordered is a JSON object whose keys keep the order of its rows, the
-// values encoded as jsonValue encodes them.
-type ordered []row
-
-func (o ordered) MarshalJSON() ([]byte, error) {
-	var b strings.Builder
-	b.WriteString("{")
-	for i, r := range o {
-		k, err := json.Marshal(r.key)
-		if err != nil {
-			return nil, err
-		}
-		v, err := json.Marshal(jsonValue(r.value))
-		if err != nil {
-			return nil, err
-		}
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "%s: %s", k, v)
-	}
-	b.WriteString("}")
-	return []byte(b.String()), nil
-}
-
 // subsampleHeader says what was drawn.
 func subsampleHeader(f subsampleFlags, n int) string {
 	return fmt.Sprintf("subsample: %d draws of %d of the %d samples, without replacement, seed %d\n\n", *f.repeats, *f.size, n, *f.seed)
 }
 
-// writeSubsampleJSON writes the summaries as one JSON object: the sizes,
-// then under "quantities" each key's estimator, mean, sd, draws (where
-// defined) or counts, and with --compare full, bias and rms_error, one key
-// a line.
-func writeSubsampleJSON(w io.Writer, sums []summary, f subsampleFlags, n int) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "{\n  \"n\": %d,\n  \"subsample\": %d,\n  \"repeats\": %d,\n  \"seed\": %d,\n  \"quantities\": {", n, *f.size, *f.repeats, *f.seed)
-	for i, s := range sums {
-		o := ordered{{key: "estimator", value: s.estimator}}
+// writeSubsampleJSON writes the summaries as one JSON object: the
+// provenance (schema version, command, build, inputs, arguments), n, then
+// under "quantities" each key's estimator, mean, sd and draws (where
+// defined) or counts, and with --compare full, bias and rms_error.
+func writeSubsampleJSON(w io.Writer, provenance []row, sums []summary, f subsampleFlags, n int) error {
+	var q object
+	for _, s := range sums {
+		o := object{{key: "estimator", value: s.estimator}}
 		if s.counts != nil {
-			o = append(o, row{key: "counts", value: ordered(s.counts)})
+			o = append(o, row{key: "counts", value: object(s.counts)})
 		} else {
 			o = append(o, row{key: "mean", value: s.mean}, row{key: "sd", value: s.sd}, row{key: "draws", value: s.defined})
 		}
@@ -368,22 +341,9 @@ func writeSubsampleJSON(w io.Writer, sums []summary, f subsampleFlags, n int) er
 				o = append(o, row{key: "bias", value: s.bias}, row{key: "rms_error", value: s.rms})
 			}
 		}
-		k, err := json.Marshal(s.key)
-		if err != nil {
-			return err
-		}
-		v, err := o.MarshalJSON()
-		if err != nil {
-			return err
-		}
-		if i > 0 {
-			b.WriteString(",")
-		}
-		fmt.Fprintf(&b, "\n    %s: %s", k, v)
+		q = append(q, row{key: s.key, value: o})
 	}
-	b.WriteString("\n  }\n}\n")
-	_, err := io.WriteString(w, b.String())
-	return err
+	return writeJSON(w, append(provenance, row{"n", n, ""}, row{"quantities", q, ""}))
 }
 
 // writeSubsampleTable writes the summaries as a table, and what the

@@ -119,11 +119,13 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "flatmin train: %v\n", err)
 		return exitFailure
 	}
-	rows, err := quantities(run.State, &theory.SGD{Eta: cfg.Eta, Batch: cfg.Batch})
+	sgd := &theory.SGD{Eta: cfg.Eta, Batch: cfg.Batch}
+	rows, err := quantities(run.State, sgd)
 	if err != nil {
 		fmt.Fprintf(stderr, "flatmin train: at the solution: %v\n", err)
 		return exitFailure
 	}
+	rows = withEta(rows, "bound_gd_lambda_max", sgd, lossConventions[0]) // train uses the paper's loss
 	rows = append(rows,
 		row{"steps", run.Steps, "SGD steps taken"},
 		row{"converged", run.Converged, fmt.Sprintf("the loss reached %g before the step cap %d", cfg.LossTarget, cfg.MaxSteps)},

@@ -15,14 +15,15 @@ import (
 // tinyTrain is a run of seconds: a narrow FCN on 30 digits.
 var tinyTrain = []string{"train", "--model", "fcn", "--width", "4", "--n", "30", "--steps", "300", "--loss", "1e-3"}
 
-// TestTrainJSON: --json prints measure's keys, in order, then the run's.
+// TestTrainJSON: --json prints the keys of measure's rows, in order, then
+// the run's.
 func TestTrainJSON(t *testing.T) {
 	code, out, errs := runCmd(append(tinyTrain, "--json")...)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	keys, vals := orderedJSON(t, out)
-	want := append(slices.Clone(measureKeys), "steps", "converged", "final_loss", "seconds")
+	want := append(slices.Clone(measureRowKeys), "steps", "converged", "final_loss", "seconds")
 	if !slices.Equal(keys, want) {
 		t.Fatalf("keys %v, want %v", keys, want)
 	}
@@ -50,7 +51,7 @@ func TestTrainSaveGradsMeasure(t *testing.T) {
 		t.Fatalf("measure exit %d: %s", code, errs)
 	}
 	_, measured := orderedJSON(t, out)
-	for _, k := range measureKeys {
+	for _, k := range measureRowKeys {
 		if k == "stable_with" {
 			if trained[k] != measured[k] {
 				t.Errorf("%s: train %v, measure %v", k, trained[k], measured[k])

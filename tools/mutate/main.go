@@ -178,13 +178,15 @@ func run(m mutant, src []byte, testArgs []string, timeout time.Duration, tmp str
 	defer cancel()
 	start := time.Now()
 	for _, pkg := range pkgs {
-		args := append(append([]string{"test", "-overlay", of, "-count=1", "-failfast"}, flags...), pkg)
+		// go test's own limit is the mutant's, so that a slow test run is
+		// reported as a timeout, not as a failure (flags may override it).
+		args := append(append([]string{"test", "-overlay", of, "-count=1", "-failfast", "-timeout=" + timeout.String()}, flags...), pkg)
 		cmd := exec.CommandContext(ctx, "go", args...)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		err := cmd.Run()
 		switch {
-		case ctx.Err() != nil:
+		case ctx.Err() != nil || strings.Contains(out.String(), "panic: test timed out after"):
 			return timedOut, time.Since(start), nil
 		case err == nil:
 			continue
@@ -314,7 +316,10 @@ func mutate(w io.Writer, dirs []string, n int, seed uint64, testArgs []string, t
 	if scored > 0 {
 		score = 100 * float64(dead) / float64(scored)
 	}
-	fmt.Fprintf(w, "# killed %d, survived %d, equivalent %d, not viable %d: score %.1f%% (killed over killed + survived)\n",
-		dead, counts[survived], counts[equivalent], counts[notViable], score)
+	fmt.Fprintf(w, "# killed %d (%d of them by a timeout), survived %d, equivalent %d, not viable %d: score %.1f%% (killed over killed + survived)\n",
+		dead, counts[timedOut], counts[survived], counts[equivalent], counts[notViable], score)
+	if counts[timedOut] > 0 {
+		fmt.Fprintf(w, "# a timeout on a loaded machine may be a slow survivor: rerun those with -only on an idle one\n")
+	}
 	return nil
 }
