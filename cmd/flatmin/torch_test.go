@@ -138,7 +138,8 @@ func TestPyTorchHelper(t *testing.T) {
 
 	// --gram, once the command has it: the same numbers from K itself.
 	if _, help, _ := runCmd("measure", "--help"); strings.Contains(help, "  --gram ") {
-		code, out, errs := runCmd(append([]string{"measure", "--gram", file("gram.npy")}, args...)...)
+		// --params: p is not in a Gram (without it the p row is null).
+		code, out, errs := runCmd(append([]string{"measure", "--gram", file("gram.npy"), "--params", strconv.Itoa(p)}, args...)...)
 		if code != 0 {
 			t.Fatalf("measure --gram: exit %d: %s", code, errs)
 		}
