@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -420,4 +421,61 @@ func dropKeys(out string, keys ...string) string {
 		}
 	}
 	return strings.Join(kept, "")
+}
+
+// TestMeasureStreamsQ: measure on a float32 n x p file allocates, in all,
+// a small part of the n·p·8 bytes Q would take as float64 (here with the
+// block budget at 1 MiB: 64 x 65,536, 32 MiB as float64, streamed in
+// blocks of 1024 columns: 0.75 MiB with the float32 buffer), so the file
+// is never held; the bound is a quarter of n·p·8 (measure allocates about
+// 4.7 MB: the block, GramAdd's tiles for each of its 64 calls, and the n x n
+// analysis). The control: reading the file whole, as measure did
+// before it streamed, allocates more than n·p·8.
+func TestMeasureStreamsQ(t *testing.T) {
+	saved := streamBudget
+	defer func() { streamBudget = saved }()
+	streamBudget = 1 << 20
+	const n, p = 64, 1 << 16
+	r := newRand(9)
+	q := make([]float64, n*p)
+	for i := range q {
+		q[i] = float64(float32(r.NormFloat64()))
+	}
+	e := make([]float64, n)
+	for i := range e {
+		e[i] = r.NormFloat64()
+	}
+	dir := t.TempDir()
+	qp, ep := filepath.Join(dir, "q.npy"), filepath.Join(dir, "e.npy")
+	if err := os.WriteFile(qp, npyOf(q, n, p, true, false), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := dataio.WriteNPY(ep, e, n, 0); err != nil {
+		t.Fatal(err)
+	}
+	alloc := func(f func()) uint64 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		f()
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	whole := uint64(n * p * 8)
+	streamed := alloc(func() {
+		if code, _, errs := runCmd("measure", "--grads", qp, "--residuals", ep); code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+	})
+	if streamed > whole/4 {
+		t.Errorf("measure allocated %d bytes in all, more than n·p·8/4 = %d", streamed, whole/4)
+	}
+	read := alloc(func() {
+		if _, err := dataio.ReadFile(qp, dataio.Matrix); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if read <= whole {
+		t.Errorf("the control: reading Q whole allocated %d bytes, not more than n·p·8 = %d", read, whole)
+	}
+	t.Logf("measure allocated %d bytes, reading Q whole %d; n·p·8 = %d", streamed, read, whole)
 }
