@@ -39,12 +39,29 @@ const (
 // FMA chain lane[l] = FMA(x[e], y[e], lane[l]) over the e ≡ l (mod 8) of the
 // chunk in increasing e and reduce8 the tree lane[l] += lane[l+w], w = 4, 2,
 // 1; then s = FMA(x[e], y[e], s) for e = m, …, p-1.
-func Gram(k, q []float64, n, p int) {
+func Gram(k, q []float64, n, p int) { gram("Gram", k, q, n, p, false) }
+
+// GramAdd adds Q Qᵀ to the symmetric K: it is Gram with each sum s started
+// at K[i][j] (read from the upper triangle) instead of 0. So the columns of
+// Q can be given a block at a time: GramAdd over the column blocks
+// Q[:, c_0:c_1], Q[:, c_1:c_2], … of a K that starts zero gives Gram(Q)'s
+// bits exactly when every block but the last has a width that is a multiple
+// of gramChunk = 512 (the chunks of each block are then Gram's chunks, in
+// Gram's order, and only the last block has a tail past a multiple of 8).
+// This is how a Q too large for memory is streamed from a file.
+func GramAdd(k, q []float64, n, p int) { gram("GramAdd", k, q, n, p, true) }
+
+// GramBlock is the width that GramAdd's blocks must be a multiple of to give
+// Gram's bits.
+const GramBlock = gramChunk
+
+// gram is Gram (add = false) and GramAdd (add = true).
+func gram(name string, k, q []float64, n, p int, add bool) {
 	if n < 0 || p < 0 {
-		panic(fmt.Sprintf("numerics: Gram: negative size %dx%d", n, p))
+		panic(fmt.Sprintf("numerics: %s: negative size %dx%d", name, n, p))
 	}
 	if len(q) < n*p || len(k) < n*n {
-		panic("numerics: Gram: slice too short")
+		panic("numerics: " + name + ": slice too short")
 	}
 	pack := n*gramChunk*8 > gramL2
 	kern := active.gram
@@ -53,6 +70,13 @@ func Gram(k, q []float64, n, p int) {
 	}
 	lay := newGramLayout(n, kern.tr, kern.tc)
 	out := make([]float64, lay.start[lay.nj]*kern.tr*kern.tc)
+	if add {
+		for j := range n {
+			for i := 0; i <= j; i++ {
+				out[lay.at(i, j)] = k[i*n+j]
+			}
+		}
+	}
 	m := p &^ 7
 	if m > 0 && n > 0 {
 		units, cost := lay.units(gramBlockRows / kern.tr)
