@@ -14,13 +14,16 @@
 // from the CPU's features, and the pure-Go twin, which is used with the
 // purego build tag and on every other architecture. The parallel kernels
 // (Gemm, Syrk, Gram) give each output element to one goroutine, which runs
-// its whole sequence of operations, so the result does not depend on
-// GOMAXPROCS either. Results are therefore the same bits on every machine,
+// its whole sequence of operations, and Dot and Nrm2 cut long vectors into
+// chunks of a fixed size whose sums are combined in a fixed order, whichever
+// goroutine computed them, so the result does not depend on GOMAXPROCS
+// either. Results are therefore the same bits on every machine,
 // which is what golden files need; only the payload of a NaN result is not
 // part of the contract.
 //
 // The orders differ between kernels, each chosen for speed: Dot and Nrm2 sum
-// in 32 lanes, Gram in 8 lanes per entry over chunks of 512 columns, Gemm and
+// in 32 lanes over chunks of 2^14 elements, the chunks' sums added pairwise,
+// Gram in 8 lanes per entry over chunks of 512 columns, Gemm and
 // Syrk in one chain per element over each panel of 512 values of k, added to
 // C panel after panel. So Gram(q)[i][j] is close to, but not always the bits
 // of, Dot(q_i, q_j).

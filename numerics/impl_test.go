@@ -90,3 +90,13 @@ func lengths() []int {
 	}
 	return append(l, 127, 128, 129, 1000, 4099)
 }
+
+// longLengths are the lengths of the tests of long vectors: around the
+// boundaries of one, two and three chunks of Dot, Axpy and Nrm2, around
+// 2^18 = 16 chunks, from which two goroutines share them, and past 1e6
+// (62 chunks, the last of 555 elements).
+func longLengths() []int {
+	const c = vecChunk
+	return []int{c - 1, c, c + 1, c + 31, c + 32, c + 33, 2*c - 1, 2 * c, 2*c + 1, 3*c + 17,
+		minWork - 1, minWork, minWork + 7, 1e6 + 3}
+}
