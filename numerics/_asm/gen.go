@@ -454,13 +454,12 @@ func gramTile(s isa, g gramShape) {
 	// -8n up to 0 over them.
 	n8 := Load(Param("n"), GP64())
 	SHLQ(U8(3), n8)
-	// rows returns k row pointers from base, stride elements apart (or
-	// bytes, for pf).
-	rows := func(base, stride string, k int) []Register {
+	// rows returns k row pointers from base, stride<<shift bytes apart.
+	rows := func(base, stride string, k int, shift uint8) []Register {
 		p := Load(Param(base), GP64())
 		st := Load(Param(stride), GP64())
-		if stride != "pfs" {
-			SHLQ(U8(3), st)
+		if shift > 0 {
+			SHLQ(U8(shift), st)
 		}
 		ADDQ(n8, p)
 		ptr := make([]Register, k)
@@ -471,12 +470,12 @@ func gramTile(s isa, g gramShape) {
 		}
 		return ptr
 	}
-	yr := rows("y", "ys", cc)
+	yr := rows("y", "ys", cc, 3)
 	var pr []Register
 	if g.prefetch {
-		pr = rows("pf", "pfs", cc)
+		pr = rows("pf", "pfs", cc, 0) // pfs is in bytes
 	}
-	xr := rows("x", "xs", r)
+	xr := rows("x", "xs", r, 3)
 	// Locals: how far the x rows move a tile, and the end of out.
 	step, last := AllocLocal(8), AllocLocal(8)
 	t := Load(Param("xs"), GP64())
