@@ -20,8 +20,6 @@ func axpyAVX512(alpha float64, x []float64, y []float64)
 func scalAVX512(alpha float64, x []float64)
 
 // widenAVX512 sets dst[i] = float64(src[i]) (exact) for i < len(dst); src is at least as long.
-// It prefetches into L2 what lies 2048 bytes past what it converts (the next chunk
-// of a Gram row), which need not be valid memory.
 func widenAVX512(dst []float64, src []float32)
 
 // gemm15x16AVX512 adds to the 15x16 tile c (row stride ldc) one k-panel of the product:
@@ -53,8 +51,6 @@ func axpyAVX2(alpha float64, x []float64, y []float64)
 func scalAVX2(alpha float64, x []float64)
 
 // widenAVX2 sets dst[i] = float64(src[i]) (exact) for i < len(dst); src is at least as long.
-// It prefetches into L2 what lies 2048 bytes past what it converts (the next chunk
-// of a Gram row), which need not be valid memory.
 func widenAVX2(dst []float64, src []float32)
 
 // gemm4x12AVX2 adds to the 4x12 tile c (row stride ldc) one k-panel of the product:

@@ -220,9 +220,9 @@ func (l gramLayout) units(bt int) ([]gramUnit, func(int) float64) {
 // Packed, the chunk of the rows of a block is copied gramChunk apart, so
 // that the kernels stream it from L2 without a page break every row. Float32
 // rows are always packed, widened, those of a tile column past the block
-// tile column by tile column, and their next chunk is prefetched from Q by
-// the kernels (and by widen). The rows of the last tile row and column are
-// padded with zero rows past n.
+// tile column by tile column, and the kernels that prefetch fetch their next
+// chunk from Q. The rows of the last tile row and column are padded with
+// zero rows past n.
 func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m int, pack bool, out []float64) {
 	tr, tc, n, p := kern.tr, kern.tc, lay.n, q.p
 	bt := gramBlockRows / tr
@@ -239,10 +239,16 @@ func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m 
 		}
 		// The rows of the block.
 		r0, r1 := units[0].b*bt*tr, min((units[0].b+1)*bt, lay.ni)*tr
+		// Those the units read, as tile rows or as tile columns, to pack:
+		// the units another goroutine runs may read the rest.
+		used := r0
+		for _, u := range units[:run] {
+			used = max(used, u.hi*tr, min(r1, u.j*tc+tc))
+		}
 		for c := 0; c < m; c += gramChunk {
 			cl := min(gramChunk, m-c)
 			if pack {
-				q.rows(xp, r0, r1, c, cl)
+				q.rows(xp, r0, used, c, cl)
 			}
 			if partI {
 				q.rows(padI, lastI*tr, lastI*tr+tr, c, cl)

@@ -287,26 +287,14 @@ func scal(s isa) {
 	elementwise(s, "x", func(_ int, alpha, t VecVirtual) { VMULPD(t, alpha, t) })
 }
 
-// widenAhead is how far past the float32 it converts widen prefetches: the
-// 512 float32 of the next chunk of a Gram row (numerics.gramChunk).
-const widenAhead = 4 * 512
-
 // widen emits the conversion of float32 rows to float64 that Gram of float32
-// rows packs its chunks with: VCVTPS2PD loads, exact. The rows stream from
-// memory a chunk at a time, far apart, too short for the hardware
-// prefetcher: widen fetches the next chunk into L2 while the kernels work
-// on this one.
+// rows packs its chunks with: VCVTPS2PD loads, exact.
 func widen(s isa) {
 	TEXT("widen"+s.name, NOSPLIT, "func(dst []float64, src []float32)")
-	Doc("widen"+s.name+" sets dst[i] = float64(src[i]) (exact) for i < len(dst); src is at least as long.",
-		fmt.Sprintf("It prefetches into L2 what lies %d bytes past what it converts (the next chunk", widenAhead),
-		"of a Gram row), which need not be valid memory.")
+	Doc("widen" + s.name + " sets dst[i] = float64(src[i]) (exact) for i < len(dst); src is at least as long.")
 	src := Load(Param("src").Base(), GP64())
 	dst, n, length := blocks("dst", "rest")
 	Label("loop")
-	for off := 0; off < 4*block; off += 64 {
-		PREFETCHT1(Mem{Base: src, Disp: widenAhead + off})
-	}
 	for i := 0; i < block/s.width; i++ {
 		t := s.vec()
 		VCVTPS2PD(Mem{Base: src, Disp: 4 * s.width * i}, t)
