@@ -30,7 +30,7 @@ fuzz:
 # -cpu takes effect. About ten minutes (gonum's Gram at n = 1000 is slow).
 bench:
 	GOMAXPROCS=1 $(GO) test -run '^$$' -bench . -count 6 -cpu 1 ./numerics
-	GOMAXPROCS=2 $(GO) test -run '^$$' -bench '(Gemm|Gram)$$/.*/impl=flatmin' -count 6 -cpu 2 ./numerics
+	GOMAXPROCS=2 $(GO) test -run '^$$' -bench '(Gemm|Gram)$$/.*/impl=flatmin|(Dot|Axpy|Nrm2)/n=1e7/impl=flatmin' -count 6 -cpu 2 ./numerics
 
 # The same sizes against OpenBLAS in a cgo module of its own; needs
 # apt-get install -y libopenblas-dev. Cooperlake is its best kernel here.

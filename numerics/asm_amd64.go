@@ -19,18 +19,21 @@ func axpyAVX512(alpha float64, x []float64, y []float64)
 // scalAVX512 sets x[i] = alpha*x[i] for i < len(x)&^31.
 func scalAVX512(alpha float64, x []float64)
 
+// widenAVX512 sets dst[i] = float64(src[i]) (exact) for i < len(dst); src is at least as long.
+func widenAVX512(dst []float64, src []float32)
+
 // gemm15x16AVX512 adds to the 15x16 tile c (row stride ldc) one k-panel of the product:
 // s = FMA(a[k*15+i], b[k*16+j], s) for k = 0, …, kc-1 in order from s = +0, then
 // c[i*ldc+j] = c[i*ldc+j] + s, or c[i*ldc+j] = s when zero (c is then only written).
 // next is the tile to come, prefetched.
 func gemm15x16AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
 
-// It prefetches into L2, during the first tile, the first n elements of the 4
-// rows pf[b*pfs:], which need not be valid memory.
-func gram4x4AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *float64, pfs int, out *float64)
+// It prefetches into L2, during the first tile, the 8n bytes at pf+b*pfs (pfs in
+// bytes) for b < 4, which need not be valid memory.
+func gram4x4AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
 
 // It ignores pf and pfs.
-func gram3x8AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *float64, pfs int, out *float64)
+func gram3x8AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
 
 // dotAVX2 returns Dot(x, y) in its documented order; y is at least as long as x.
 func dotAVX2(x []float64, y []float64) float64
@@ -47,12 +50,15 @@ func axpyAVX2(alpha float64, x []float64, y []float64)
 // scalAVX2 sets x[i] = alpha*x[i] for i < len(x)&^31.
 func scalAVX2(alpha float64, x []float64)
 
+// widenAVX2 sets dst[i] = float64(src[i]) (exact) for i < len(dst); src is at least as long.
+func widenAVX2(dst []float64, src []float32)
+
 // gemm4x12AVX2 adds to the 4x12 tile c (row stride ldc) one k-panel of the product:
 // s = FMA(a[k*4+i], b[k*12+j], s) for k = 0, …, kc-1 in order from s = +0, then
 // c[i*ldc+j] = c[i*ldc+j] + s, or c[i*ldc+j] = s when zero (c is then only written).
 // next is the tile to come, prefetched.
 func gemm4x12AVX2(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
 
-// It prefetches into L2, during the first tile, the first n elements of the 2
-// rows pf[b*pfs:], which need not be valid memory.
-func gram2x2AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *float64, pfs int, out *float64)
+// It prefetches into L2, during the first tile, the 8n bytes at pf+b*pfs (pfs in
+// bytes) for b < 2, which need not be valid memory.
+func gram2x2AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)

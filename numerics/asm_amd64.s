@@ -230,6 +230,46 @@ done:
 	VZEROUPPER
 	RET
 
+// func widenAVX512(dst []float64, src []float32)
+// Requires: AVX, AVX512F
+TEXT ·widenAVX512(SB), NOSPLIT, $0-48
+	MOVQ src_base+24(FP), AX
+	MOVQ dst_base+0(FP), CX
+	MOVQ dst_len+8(FP), DX
+	MOVQ DX, BX
+	SHRQ $0x05, BX
+	JZ   rest
+
+loop:
+	VCVTPS2PD (AX), Z0
+	VMOVUPD   Z0, (CX)
+	VCVTPS2PD 32(AX), Z0
+	VMOVUPD   Z0, 64(CX)
+	VCVTPS2PD 64(AX), Z0
+	VMOVUPD   Z0, 128(CX)
+	VCVTPS2PD 96(AX), Z0
+	VMOVUPD   Z0, 192(CX)
+	ADDQ      $0x00000080, AX
+	ADDQ      $0x00000100, CX
+	DECQ      BX
+	JNZ       loop
+
+rest:
+	ANDQ $0x0000001f, DX
+	JZ   end
+
+tail:
+	VCVTSS2SD (AX), X1, X1
+	VMOVSD    X1, (CX)
+	ADDQ      $0x04, AX
+	ADDQ      $0x08, CX
+	DECQ      DX
+	JNZ       tail
+
+end:
+	VZEROUPPER
+	RET
+
 // func gemm15x16AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
 // Requires: AVX, AVX512F, MMX+
 TEXT ·gemm15x16AVX512(SB), NOSPLIT, $0-49
@@ -585,7 +625,7 @@ write:
 	VZEROUPPER
 	RET
 
-// func gram4x4AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *float64, pfs int, out *float64)
+// func gram4x4AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
 // Requires: AVX, AVX512F, MMX+
 TEXT ·gram4x4AVX512(SB), NOSPLIT, $16-72
 	MOVQ   n+40(FP), AX
@@ -604,7 +644,6 @@ TEXT ·gram4x4AVX512(SB), NOSPLIT, $16-72
 	ADDQ   DX, CX
 	MOVQ   pf+48(FP), CX
 	MOVQ   pfs+56(FP), DX
-	SHLQ   $0x03, DX
 	ADDQ   AX, CX
 	MOVQ   CX, R9
 	ADDQ   DX, CX
@@ -747,7 +786,7 @@ loop:
 	VZEROUPPER
 	RET
 
-// func gram3x8AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *float64, pfs int, out *float64)
+// func gram3x8AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
 // Requires: AVX, AVX512F
 TEXT ·gram3x8AVX512(SB), NOSPLIT, $16-72
 	MOVQ   n+40(FP), AX
@@ -1228,6 +1267,54 @@ done:
 	VZEROUPPER
 	RET
 
+// func widenAVX2(dst []float64, src []float32)
+// Requires: AVX
+TEXT ·widenAVX2(SB), NOSPLIT, $0-48
+	MOVQ src_base+24(FP), AX
+	MOVQ dst_base+0(FP), CX
+	MOVQ dst_len+8(FP), DX
+	MOVQ DX, BX
+	SHRQ $0x05, BX
+	JZ   rest
+
+loop:
+	VCVTPS2PD (AX), Y0
+	VMOVUPD   Y0, (CX)
+	VCVTPS2PD 16(AX), Y0
+	VMOVUPD   Y0, 32(CX)
+	VCVTPS2PD 32(AX), Y0
+	VMOVUPD   Y0, 64(CX)
+	VCVTPS2PD 48(AX), Y0
+	VMOVUPD   Y0, 96(CX)
+	VCVTPS2PD 64(AX), Y0
+	VMOVUPD   Y0, 128(CX)
+	VCVTPS2PD 80(AX), Y0
+	VMOVUPD   Y0, 160(CX)
+	VCVTPS2PD 96(AX), Y0
+	VMOVUPD   Y0, 192(CX)
+	VCVTPS2PD 112(AX), Y0
+	VMOVUPD   Y0, 224(CX)
+	ADDQ      $0x00000080, AX
+	ADDQ      $0x00000100, CX
+	DECQ      BX
+	JNZ       loop
+
+rest:
+	ANDQ $0x0000001f, DX
+	JZ   end
+
+tail:
+	VCVTSS2SD (AX), X1, X1
+	VMOVSD    X1, (CX)
+	ADDQ      $0x04, AX
+	ADDQ      $0x08, CX
+	DECQ      DX
+	JNZ       tail
+
+end:
+	VZEROUPPER
+	RET
+
 // func gemm4x12AVX2(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
 // Requires: AVX, FMA3, MMX+
 TEXT ·gemm4x12AVX2(SB), NOSPLIT, $0-49
@@ -1393,7 +1480,7 @@ write:
 	VZEROUPPER
 	RET
 
-// func gram2x2AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *float64, pfs int, out *float64)
+// func gram2x2AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
 // Requires: AVX, FMA3, MMX+
 TEXT ·gram2x2AVX2(SB), NOSPLIT, $16-72
 	MOVQ   n+40(FP), AX
@@ -1408,7 +1495,6 @@ TEXT ·gram2x2AVX2(SB), NOSPLIT, $16-72
 	ADDQ   DX, CX
 	MOVQ   pf+48(FP), CX
 	MOVQ   pfs+56(FP), DX
-	SHLQ   $0x03, DX
 	ADDQ   AX, CX
 	MOVQ   CX, DI
 	ADDQ   DX, CX

@@ -29,10 +29,18 @@ func randSlice(r *rand.Rand, n int) []float64 {
 // benchPair runs ours and theirs as impl=flatmin and impl=gonum under size,
 // reporting rate units of unit ("GFLOP/s", "GB/s") per call, in units of 1e9.
 func benchPair(b *testing.B, size string, perCall float64, unit string, ours, theirs func()) {
-	for _, c := range []struct {
-		name string
-		f    func()
-	}{{"flatmin", ours}, {"gonum", theirs}} {
+	benchImpls(b, size, perCall, unit, benchImpl{"flatmin", ours}, benchImpl{"gonum", theirs})
+}
+
+// benchImpl is a function benchmarked as impl=name.
+type benchImpl struct {
+	name string
+	f    func()
+}
+
+// benchImpls runs each of impls under size as benchPair does.
+func benchImpls(b *testing.B, size string, perCall float64, unit string, impls ...benchImpl) {
+	for _, c := range impls {
 		b.Run(fmt.Sprintf("%s/impl=%s", size, c.name), func(b *testing.B) {
 			for b.Loop() {
 				c.f()
@@ -68,13 +76,19 @@ func BenchmarkAxpy(b *testing.B) {
 	}
 }
 
+// BenchmarkNrm2 at n=1e5 runs in L2; at n=1e7 the vector streams from
+// memory once, each chunk's second pass reading it from L2.
 func BenchmarkNrm2(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 3))
-	n := 100000
-	x := randSlice(r, n)
-	benchPair(b, "n=1e5", 2*float64(n), "GFLOP/s",
-		func() { Nrm2(x) },
-		func() { gonumImpl.Dnrm2(n, x, 1) })
+	for _, s := range []struct {
+		name string
+		n    int
+	}{{"n=1e5", 1e5}, {"n=1e7", 1e7}} {
+		x := randSlice(r, s.n)
+		benchPair(b, s.name, 2*float64(s.n), "GFLOP/s",
+			func() { Nrm2(x) },
+			func() { gonumImpl.Dnrm2(s.n, x, 1) })
+	}
 }
 
 func BenchmarkGemm(b *testing.B) {
@@ -99,6 +113,23 @@ func BenchmarkGram(b *testing.B) {
 		benchPair(b, fmt.Sprintf("n=%d,p=%d", s.n, s.p), float64(s.n)*float64(s.n+1)*float64(s.p), "GFLOP/s",
 			func() { Gram(k, q, s.n, s.p) },
 			func() { gonumImpl.Dsyrk(blas.Upper, blas.NoTrans, s.n, s.p, 1, q, s.p, 0, k, s.n) })
+	}
+}
+
+// BenchmarkGramFloat32 compares GramFloat32 on float32 rows (impl=float32)
+// with Gram on the same rows widened (impl=float64), which gives the same
+// bits; flops are counted n(n+1)p for both.
+func BenchmarkGramFloat32(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 7))
+	for _, s := range gramSizes {
+		q32, k := make([]float32, s.n*s.p), make([]float64, s.n*s.n)
+		for i := range q32 {
+			q32[i] = float32(2*r.Float64() - 1)
+		}
+		q := widened(q32)
+		benchImpls(b, fmt.Sprintf("n=%d,p=%d", s.n, s.p), float64(s.n)*float64(s.n+1)*float64(s.p), "GFLOP/s",
+			benchImpl{"float32", func() { GramFloat32(k, q32, s.n, s.p) }},
+			benchImpl{"float64", func() { Gram(k, q, s.n, s.p) }})
 	}
 }
 

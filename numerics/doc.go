@@ -2,28 +2,31 @@
 // Axpy, Scal, the overflow-safe Euclidean norm Nrm2, the matrix products Gemm
 // and Syrk, and the tall-skinny Gram K = Q Qᵀ of per-sample gradients, which
 // is the expensive step of every quantity of the paper (its eq. 11 reduces
-// them to n x n algebra on K). BLAS puts them behind gonum's blas.Float64, so
-// that gonum's mat and lapack run on them too. The package knows nothing
-// about SGD.
+// them to n x n algebra on K); GramFloat32 takes the gradients as float32, as
+// PyTorch writes them, and computes in float64. BLAS puts them behind gonum's
+// blas.Float64, so that gonum's mat and lapack run on them too. The package
+// knows nothing about SGD.
 //
 // # One order, the same bits everywhere
 //
 // Every kernel documents the exact order of its floating-point operations
 // (lanes of fused multiply-adds, the tree that sums them, the tail) and keeps
 // it on every path: the AVX-512 and the AVX2+FMA assembly, chosen at run time
-// from the CPU's features, and the pure-Go twin, which is used with the
-// purego build tag and on every other architecture. The parallel kernels
-// (Gemm, Syrk, Gram) give each output element to one goroutine, which runs
-// its whole sequence of operations, so the result does not depend on
-// GOMAXPROCS either. Results are therefore the same bits on every machine,
-// which is what golden files need; only the payload of a NaN result is not
-// part of the contract.
+// from the CPU's features, and the pure-Go twin, which is used with the purego
+// build tag and on every other architecture. The parallel kernels (Gemm, Syrk,
+// Gram) give each output element to one goroutine, which runs its whole
+// sequence of operations, and Dot and Nrm2 cut long vectors into chunks of a
+// fixed size whose sums are combined in a fixed order, whichever goroutine
+// computed them, so the result does not depend on GOMAXPROCS either. Results
+// are therefore the same bits on every machine, which is what golden files
+// need; only the payload of a NaN result is not part of the contract.
 //
 // The orders differ between kernels, each chosen for speed: Dot and Nrm2 sum
-// in 32 lanes, Gram in 8 lanes per entry over chunks of 512 columns, Gemm and
-// Syrk in one chain per element over each panel of 512 values of k, added to
-// C panel after panel. So Gram(q)[i][j] is close to, but not always the bits
-// of, Dot(q_i, q_j).
+// in 32 lanes over chunks of 2^14 elements, the chunks' sums added pairwise,
+// Gram in 8 lanes per entry over chunks of 512 columns, Gemm and Syrk in one
+// chain per element over each panel of 512 values of k, added to C panel after
+// panel. So Gram(q)[i][j] is close to, but not always the bits of,
+// Dot(q_i, q_j).
 //
 // # Inputs
 //

@@ -2,6 +2,7 @@ package numerics_test
 
 import (
 	"fmt"
+	"slices"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -43,6 +44,50 @@ func ExampleGram() {
 	numerics.Gram(k, q, 2, 3)
 	fmt.Println(k)
 	// Output: [9 14 14 25]
+}
+
+func ExampleGramFloat32() {
+	// Two per-sample gradients of three parameters, stored as float32.
+	q := []float32{
+		1, 2, 2,
+		0, 3, 4,
+	}
+	k := make([]float64, 2*2)
+	numerics.GramFloat32(k, q, 2, 3)
+	fmt.Println(k)
+	// Products and sums are float64: the square of float32(1e30) does not
+	// overflow, and K holds it to float64's precision.
+	numerics.GramFloat32(k[:1], []float32{1e30}, 1, 1)
+	fmt.Println(k[0])
+	// Output:
+	// [9 14 14 25]
+	// 1.0000000300949327e+60
+}
+
+func ExampleGramFloat32Add() {
+	// Q (2 x 1030, float32) streamed a block of columns at a time: blocks
+	// whose widths are multiples of GramBlock, the last excepted, give the
+	// bits of GramFloat32 on the whole of Q.
+	n, p := 2, 1030
+	q := make([]float32, n*p)
+	for i := range q {
+		q[i] = float32(i%7) / 8
+	}
+	whole := make([]float64, n*n)
+	numerics.GramFloat32(whole, q, n, p)
+
+	k := make([]float64, n*n) // K starts zero
+	for c := 0; c < p; c += numerics.GramBlock {
+		w := min(numerics.GramBlock, p-c)
+		block := make([]float32, 0, n*w) // columns [c, c+w) of Q, n x w
+		for i := range n {
+			block = append(block, q[i*p+c:i*p+c+w]...)
+		}
+		numerics.GramFloat32Add(k, block, n, w)
+	}
+	fmt.Println(k, slices.Equal(k, whole))
+	// Output:
+	// [209.015625 160.78125 160.78125 209.03125] true
 }
 
 func ExampleGemm() {

@@ -26,14 +26,51 @@ var value = rapid.Custom(func(t *rapid.T) float64 {
 })
 
 // vector draws n values placed at a random offset into a larger slice, so
-// the kernels meet every alignment.
-func vector(t *rapid.T, name string, n int) []float64 {
+// the kernels meet every alignment. Past 200 values it repeats the first
+// 200 and then overwrites up to 4 drawn places with drawn values: a long
+// vector's chunks get specials of their own.
+func vector(t *rapid.T, name string, n int) []float64 { return vectorOf(t, value, name, n) }
+
+// vectorOf is vector with the values of gen.
+func vectorOf[T any](t *rapid.T, gen *rapid.Generator[T], name string, n int) []T {
 	off := rapid.IntRange(0, 7).Draw(t, name+" offset")
-	buf := make([]float64, off+n)
-	for i := range n {
-		buf[off+i] = value.Draw(t, name)
+	buf := make([]T, off+n)
+	x := buf[off:]
+	for i := range min(n, 200) {
+		x[i] = gen.Draw(t, name)
 	}
-	return buf[off:]
+	if n > 200 {
+		for i := 200; i < n; i++ {
+			x[i] = x[i-200]
+		}
+		for range rapid.IntRange(0, 4).Draw(t, name+" places") {
+			x[rapid.IntRange(0, n-1).Draw(t, name+" place")] = gen.Draw(t, name)
+		}
+	}
+	return x
+}
+
+// value32 draws any float32, specials often.
+var value32 = rapid.Custom(func(t *rapid.T) float32 {
+	switch rapid.IntRange(0, 3).Draw(t, "kind") {
+	case 0:
+		return rapid.SampledFrom(specials32).Draw(t, "special")
+	case 1:
+		return rapid.Float32().Draw(t, "any")
+	case 2:
+		return math.Float32frombits(rapid.Uint32().Draw(t, "bits"))
+	}
+	return rapid.Float32Range(-1, 1).Draw(t, "unit")
+})
+
+// length draws a vector length: up to 200, across every unroll tail, or
+// one time in four within 40 of the end of the first, second or third
+// chunk of the level-1 kernels.
+func length(t *rapid.T) int {
+	if rapid.IntRange(0, 3).Draw(t, "long") > 0 {
+		return rapid.IntRange(0, 200).Draw(t, "n")
+	}
+	return rapid.IntRange(1, 3).Draw(t, "chunks")*vecChunk + rapid.IntRange(-40, 40).Draw(t, "past the chunks")
 }
 
 // eachImpl calls f with every implementation forced in turn.
@@ -46,7 +83,7 @@ func eachImpl(f func(name string)) {
 }
 
 func checkDot(t *rapid.T) {
-	n := rapid.IntRange(0, 200).Draw(t, "n")
+	n := length(t)
 	x, y := vector(t, "x", n), vector(t, "y", n)
 	want := refDot(x, y)
 	eachImpl(func(name string) {
@@ -57,7 +94,7 @@ func checkDot(t *rapid.T) {
 }
 
 func checkAxpyScal(t *rapid.T) {
-	n := rapid.IntRange(0, 200).Draw(t, "n")
+	n := length(t)
 	alpha := value.Draw(t, "alpha")
 	x, y := vector(t, "x", n), vector(t, "y", n)
 	eachImpl(func(name string) {
@@ -79,13 +116,11 @@ func checkAxpyScal(t *rapid.T) {
 }
 
 func checkNrm2(t *rapid.T) {
-	x := vector(t, "x", rapid.IntRange(0, 200).Draw(t, "n"))
-	restore := forceImpl(generic)
-	want := Nrm2(x)
-	restore()
+	x := vector(t, "x", length(t))
+	want := refNrm2(x)
 	eachImpl(func(name string) {
 		if got := Nrm2(x); !same(got, want) {
-			t.Fatalf("%s: Nrm2 = %v, generic %v", name, got, want)
+			t.Fatalf("%s: Nrm2 = %v, want %v", name, got, want)
 		}
 	})
 	hasInf, hasNaN := false, false
@@ -151,16 +186,38 @@ func checkGram(t *rapid.T) {
 	})
 }
 
+// checkGramFloat32: GramFloat32 is Gram's order on the widened matrix, and
+// GramFloat32Add from K = 0 is GramFloat32.
+func checkGramFloat32(t *rapid.T) {
+	n := rapid.IntRange(0, 11).Draw(t, "n")
+	p := rapid.SampledFrom([]int{0, 1, 5, 8, 13, 40, 1030}).Draw(t, "p")
+	q := vectorOf(t, value32, "q", n*p)
+	want := refGram(widened(q), n, p)
+	eachImpl(func(name string) {
+		for _, f := range []func(k []float64, q []float32, n, p int){GramFloat32, GramFloat32Add} {
+			k := make([]float64, n*n)
+			f(k, q, n, p)
+			for i := range want {
+				if !same(k[i], want[i]) {
+					t.Fatalf("%s: K[%d] = %v, want %v", name, i, k[i], want[i])
+				}
+			}
+		}
+	})
+}
+
 func TestProperties(t *testing.T) {
 	t.Run("Dot", rapid.MakeCheck(checkDot))
 	t.Run("AxpyScal", rapid.MakeCheck(checkAxpyScal))
 	t.Run("Nrm2", rapid.MakeCheck(checkNrm2))
 	t.Run("Gemm", rapid.MakeCheck(checkGemm))
 	t.Run("Gram", rapid.MakeCheck(checkGram))
+	t.Run("GramFloat32", rapid.MakeCheck(checkGramFloat32))
 }
 
-func FuzzDot(f *testing.F)      { f.Fuzz(rapid.MakeFuzz(checkDot)) }
-func FuzzAxpyScal(f *testing.F) { f.Fuzz(rapid.MakeFuzz(checkAxpyScal)) }
-func FuzzNrm2(f *testing.F)     { f.Fuzz(rapid.MakeFuzz(checkNrm2)) }
-func FuzzGemm(f *testing.F)     { f.Fuzz(rapid.MakeFuzz(checkGemm)) }
-func FuzzGram(f *testing.F)     { f.Fuzz(rapid.MakeFuzz(checkGram)) }
+func FuzzDot(f *testing.F)         { f.Fuzz(rapid.MakeFuzz(checkDot)) }
+func FuzzAxpyScal(f *testing.F)    { f.Fuzz(rapid.MakeFuzz(checkAxpyScal)) }
+func FuzzNrm2(f *testing.F)        { f.Fuzz(rapid.MakeFuzz(checkNrm2)) }
+func FuzzGemm(f *testing.F)        { f.Fuzz(rapid.MakeFuzz(checkGemm)) }
+func FuzzGram(f *testing.F)        { f.Fuzz(rapid.MakeFuzz(checkGram)) }
+func FuzzGramFloat32(f *testing.F) { f.Fuzz(rapid.MakeFuzz(checkGramFloat32)) }

@@ -3,16 +3,17 @@ package numerics
 import (
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // gramKernel is a Gram kernel of tr x tc tiles: for each tile k < nx, fn
 // adds to out[k*tr*tc+a*tc+b] the chunkSum of row x[(tr*k+a)*xs:] against
 // row y[b*ys:] over their first n elements (n > 0, a multiple of 8), and may
-// prefetch the first n elements of the rows pf[b*pfs:] (which may run past
-// pf).
+// prefetch the 8n bytes at pf+b*pfs (pfs in bytes, which may run past the
+// object pf points into) for b < tc.
 type gramKernel struct {
 	tr, tc int
-	fn     func(x []float64, xs, nx int, y []float64, ys, n int, pf []float64, pfs int, out []float64)
+	fn     func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64)
 }
 
 const (
@@ -39,7 +40,7 @@ const (
 // FMA chain lane[l] = FMA(x[e], y[e], lane[l]) over the e ≡ l (mod 8) of the
 // chunk in increasing e and reduce8 the tree lane[l] += lane[l+w], w = 4, 2,
 // 1; then s = FMA(x[e], y[e], s) for e = m, …, p-1.
-func Gram(k, q []float64, n, p int) { gram("Gram", k, q, n, p, false) }
+func Gram(k, q []float64, n, p int) { gram("Gram", k, gramMatrix{f64: q, n: n, p: p}, false) }
 
 // GramAdd adds Q Qᵀ to the symmetric K: it is Gram with each sum s started
 // at K[i][j] (read from the upper triangle) instead of 0. So the columns of
@@ -49,25 +50,98 @@ func Gram(k, q []float64, n, p int) { gram("Gram", k, q, n, p, false) }
 // of gramChunk = 512 (the chunks of each block are then Gram's chunks, in
 // Gram's order, and only the last block has a tail past a multiple of 8).
 // This is how a Q too large for memory is streamed from a file.
-func GramAdd(k, q []float64, n, p int) { gram("GramAdd", k, q, n, p, true) }
+func GramAdd(k, q []float64, n, p int) { gram("GramAdd", k, gramMatrix{f64: q, n: n, p: p}, true) }
 
-// GramBlock is the width that GramAdd's blocks must be a multiple of to give
-// Gram's bits.
+// GramBlock is the width that the blocks of GramAdd and GramFloat32Add must
+// be a multiple of to give the bits of Gram and GramFloat32.
 const GramBlock = gramChunk
 
-// gram is Gram (add = false) and GramAdd (add = true).
-func gram(name string, k, q []float64, n, p int, add bool) {
+// GramFloat32 writes K = Q Qᵀ into k (n x n, row-major, both triangles) for
+// the row-major n x p matrix q of float32 values, such as the per-sample
+// gradients PyTorch writes. Each float32 is widened to float64, which is
+// exact, and the products and sums are float64 in Gram's order: K has the
+// bits of Gram on the widened matrix, on every path and for every
+// GOMAXPROCS, and no float32 rounding. It reads half the bytes Gram reads.
+// It panics if n or p is negative or a slice is too short.
+func GramFloat32(k []float64, q []float32, n, p int) {
+	gram("GramFloat32", k, gramMatrix{f32: q, narrow: true, n: n, p: p}, false)
+}
+
+// GramFloat32Add adds Q Qᵀ to the symmetric K for float32 rows: it is to
+// GramFloat32 what GramAdd is to Gram, with the same guarantee: over column
+// blocks of widths a multiple of GramBlock, the last excepted, of a K that
+// starts zero, it gives GramFloat32(Q)'s bits, which are Gram's on the
+// widened Q. This is how float32 gradients streamed from a file a block of
+// columns at a time are read without widening the blocks first.
+func GramFloat32Add(k []float64, q []float32, n, p int) {
+	gram("GramFloat32Add", k, gramMatrix{f32: q, narrow: true, n: n, p: p}, true)
+}
+
+// gramMatrix is the row-major n x p matrix Q of a Gram: float64 rows, which
+// the kernels can read in place, or, when narrow, float32 rows, which they
+// read widened to float64 a chunk at a time.
+type gramMatrix struct {
+	f64    []float64
+	f32    []float32
+	narrow bool
+	n, p   int
+}
+
+// at returns Q[i][e] as a float64.
+func (q gramMatrix) at(i, e int) float64 {
+	if q.narrow {
+		return float64(q.f32[i*q.p+e])
+	}
+	return q.f64[i*q.p+e]
+}
+
+// rows writes the chunk [c, c+cl) of rows [r0, r1) to dst as float64, a row
+// each gramChunk elements, zero rows past n.
+func (q gramMatrix) rows(dst []float64, r0, r1, c, cl int) {
+	for r := r0; r < r1; r++ {
+		row := dst[(r-r0)*gramChunk : (r-r0)*gramChunk+cl]
+		switch {
+		case r >= q.n:
+			clear(row)
+		case q.narrow:
+			active.widen(row, q.f32[r*q.p+c:r*q.p+c+cl])
+		default:
+			copy(row, q.f64[r*q.p+c:])
+		}
+	}
+}
+
+// addr returns the address of Q[i][e] and the stride of Q's rows in bytes,
+// for the kernels to prefetch from; nil past the end of Q.
+func (q gramMatrix) addr(i, e int) (*byte, int) {
+	at := i*q.p + e
+	switch {
+	case q.narrow && at < len(q.f32):
+		return (*byte)(unsafe.Pointer(&q.f32[at])), 4 * q.p
+	case !q.narrow && at < len(q.f64):
+		return (*byte)(unsafe.Pointer(&q.f64[at])), 8 * q.p
+	}
+	return nil, 0
+}
+
+// gram is Gram, GramAdd (add), and their float32 twins.
+func gram(name string, k []float64, q gramMatrix, add bool) {
+	n, p := q.n, q.p
 	if n < 0 || p < 0 {
 		panic(fmt.Sprintf("numerics: %s: negative size %dx%d", name, n, p))
 	}
-	if len(q) < n*p || len(k) < n*n {
+	if max(len(q.f64), len(q.f32)) < n*p || len(k) < n*n {
 		panic("numerics: " + name + ": slice too short")
 	}
-	pack := n*gramChunk*8 > gramL2
+	// Rows of more than gramL2 a chunk are packed a block at a time, for
+	// the kernel of packed rows; float32 rows are always packed, widened,
+	// for the kernel of their size.
+	big := n*gramChunk*8 > gramL2
 	kern := active.gram
-	if pack {
+	if big {
 		kern = active.gramPacked
 	}
+	pack := big || q.narrow
 	lay := newGramLayout(n, kern.tr, kern.tc)
 	out := make([]float64, lay.start[lay.nj]*kern.tr*kern.tc)
 	if add {
@@ -83,15 +157,14 @@ func gram(name string, k, q []float64, n, p int, add bool) {
 		w := workers(float64(n) * float64(n) * float64(p) / 2)
 		cuts := split(len(units), w, 1, cost)
 		parallel(len(cuts)-1, func(g int) {
-			gramRun(kern, lay, units[cuts[g]:cuts[g+1]], q, p, m, pack, out)
+			gramRun(kern, lay, units[cuts[g]:cuts[g+1]], q, m, pack, out)
 		})
 	}
 	for j := range n {
 		for i := 0; i <= j; i++ {
 			s := out[lay.at(i, j)]
-			x, y := q[i*p:(i+1)*p], q[j*p:(j+1)*p]
 			for e := m; e < p; e++ {
-				s = math.FMA(x[e], y[e], s)
+				s = math.FMA(q.at(i, e), q.at(j, e), s)
 			}
 			k[i*n+j], k[j*n+i] = s, s
 		}
@@ -144,29 +217,21 @@ func (l gramLayout) units(bt int) ([]gramUnit, func(int) float64) {
 // gramRun runs units (consecutive ones sharing a block) chunk by chunk.
 //
 // Read in place, the kernels prefetch the next chunk of each tile column.
-// Packed, the chunk of the rows of a block is copied gramChunk apart, so that
-// the kernels stream it from L2 without a page break every row. The rows of
-// the last tile row and column are padded with zero rows past n.
-func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q []float64, p, m int, pack bool, out []float64) {
-	tr, tc, n := kern.tr, kern.tc, lay.n
+// Packed, the chunk of the rows of a block is copied gramChunk apart, so
+// that the kernels stream it from L2 without a page break every row. Float32
+// rows are always packed, widened, those of a tile column past the block
+// tile column by tile column, and the kernels that prefetch fetch their next
+// chunk from Q. The rows of the last tile row and column are padded with
+// zero rows past n.
+func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m int, pack bool, out []float64) {
+	tr, tc, n, p := kern.tr, kern.tc, lay.n, q.p
 	bt := gramBlockRows / tr
-	buf := getBuffer((bt*tr + tr + tc) * gramChunk)
+	buf := getBuffer((bt*tr + tr + 2*tc) * gramChunk)
 	defer putBuffer(buf)
-	padI, padJ, xp := (*buf)[:tr*gramChunk], (*buf)[tr*gramChunk:(tr+tc)*gramChunk], (*buf)[(tr+tc)*gramChunk:]
+	padI, padJ, yw, xp := (*buf)[:tr*gramChunk], (*buf)[tr*gramChunk:(tr+tc)*gramChunk],
+		(*buf)[(tr+tc)*gramChunk:(tr+2*tc)*gramChunk], (*buf)[(tr+2*tc)*gramChunk:]
 	lastI, lastJ := lay.ni-1, lay.nj-1
 	partI, partJ := n%tr != 0, n%tc != 0
-	// fill copies the chunk [c, c+cl) of rows [r0, r1) to dst, a row each
-	// gramChunk elements, zero past row n.
-	fill := func(dst []float64, r0, r1, c, cl int) {
-		for r := r0; r < r1; r++ {
-			row := dst[(r-r0)*gramChunk : (r-r0)*gramChunk+cl]
-			if r < n {
-				copy(row, q[r*p+c:])
-			} else {
-				clear(row)
-			}
-		}
-	}
 	for len(units) > 0 {
 		run := 1
 		for run < len(units) && units[run].b == units[0].b {
@@ -174,16 +239,22 @@ func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q []float64, p, 
 		}
 		// The rows of the block.
 		r0, r1 := units[0].b*bt*tr, min((units[0].b+1)*bt, lay.ni)*tr
+		// Those the units read, as tile rows or as tile columns, to pack:
+		// the units another goroutine runs may read the rest.
+		used := r0
+		for _, u := range units[:run] {
+			used = max(used, u.hi*tr, min(r1, u.j*tc+tc))
+		}
 		for c := 0; c < m; c += gramChunk {
 			cl := min(gramChunk, m-c)
 			if pack {
-				fill(xp, r0, r1, c, cl)
+				q.rows(xp, r0, used, c, cl)
 			}
 			if partI {
-				fill(padI, lastI*tr, lastI*tr+tr, c, cl)
+				q.rows(padI, lastI*tr, lastI*tr+tr, c, cl)
 			}
 			if partJ {
-				fill(padJ, lastJ*tc, lastJ*tc+tc, c, cl)
+				q.rows(padJ, lastJ*tc, lastJ*tc+tc, c, cl)
 			}
 			// xrows returns tile row i from column c on, and its stride.
 			xrows := func(i int) ([]float64, int) {
@@ -193,19 +264,28 @@ func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q []float64, p, 
 				case partI && i == lastI:
 					return padI, gramChunk
 				}
-				return q[i*tr*p+c:], p
+				return q.f64[i*tr*p+c:], p
 			}
 			for _, u := range units[:run] {
-				y, ys := q[min(u.j*tc*p+c, len(q)):], p
+				var y []float64
+				ys := gramChunk
 				switch {
 				case pack && u.j*tc >= r0 && u.j*tc+tc <= r1:
-					y, ys = xp[(u.j*tc-r0)*gramChunk:], gramChunk
+					y = xp[(u.j*tc-r0)*gramChunk:]
 				case partJ && u.j == lastJ:
-					y, ys = padJ, gramChunk
+					y = padJ
+				case q.narrow:
+					q.rows(yw, u.j*tc, u.j*tc+tc, c, cl)
+					y = yw
+				default:
+					y, ys = q.f64[u.j*tc*p+c:], p
 				}
-				var pf []float64 // the next chunk of these rows
-				if at := u.j*tc*p + c + cl; !pack && at < len(q) {
-					pf = q[at:]
+				// The next chunk of these rows in Q, unless it is in
+				// a packed copy already.
+				var pf *byte
+				var pfs int
+				if !pack || q.narrow {
+					pf, pfs = q.addr(u.j*tc, c+cl)
 				}
 				for lo := u.lo; lo < u.hi; {
 					k := u.hi // tiles of one stride go in one call
@@ -214,7 +294,7 @@ func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q []float64, p, 
 					}
 					x, xs := xrows(lo)
 					o := (lay.start[u.j] + lo) * tr * tc
-					kern.fn(x, xs, k-lo, y, ys, cl, pf, p, out[o:o+(k-lo)*tr*tc])
+					kern.fn(x, xs, k-lo, y, ys, cl, pf, pfs, out[o:o+(k-lo)*tr*tc])
 					lo = k
 				}
 			}

@@ -9,25 +9,25 @@ import (
 
 // colBlock returns columns [c0, c1) of the row-major n x p matrix q as a
 // row-major n x (c1-c0) matrix.
-func colBlock(q []float64, n, p, c0, c1 int) []float64 {
-	out := make([]float64, 0, n*(c1-c0))
+func colBlock[T any](q []T, n, p, c0, c1 int) []T {
+	out := make([]T, 0, n*(c1-c0))
 	for i := range n {
 		out = append(out, q[i*p+c0:i*p+c1]...)
 	}
 	return out
 }
 
-// gramByBlocks is K = Q Qᵀ by GramAdd over column blocks of the given
-// widths, the last block taking the rest.
-func gramByBlocks(q []float64, n, p int, widths ...int) []float64 {
+// gramByBlocks is K = Q Qᵀ by add (GramAdd or GramFloat32Add) over column
+// blocks of the given widths, the last block taking the rest.
+func gramByBlocks[T any](add func(k []float64, q []T, n, p int), q []T, n, p int, widths ...int) []float64 {
 	k := make([]float64, n*n)
 	c := 0
 	for _, w := range widths {
 		w = min(w, p-c)
-		GramAdd(k, colBlock(q, n, p, c, c+w), n, w)
+		add(k, colBlock(q, n, p, c, c+w), n, w)
 		c += w
 	}
-	GramAdd(k, colBlock(q, n, p, c, p), n, p-c)
+	add(k, colBlock(q, n, p, c, p), n, p-c)
 	return k
 }
 
@@ -56,9 +56,9 @@ func TestGramAddBlocks(t *testing.T) {
 			want := make([]float64, s.n*s.n)
 			Gram(want, q, s.n, s.p)
 			what := fmt.Sprintf("n=%d p=%d blocks %v", s.n, s.p, s.widths)
-			sameSlices(t, what, gramByBlocks(q, s.n, s.p, s.widths...), want)
+			sameSlices(t, what, gramByBlocks(GramAdd, q, s.n, s.p, s.widths...), want)
 			if s.p > 2*GramBlock {
-				got := gramByBlocks(q, s.n, s.p, GramBlock/2)
+				got := gramByBlocks(GramAdd, q, s.n, s.p, GramBlock/2)
 				differs := false
 				for i := range got {
 					differs = differs || !same(got[i], want[i])

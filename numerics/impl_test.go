@@ -52,11 +52,11 @@ var guardNaN = math.Float64frombits(0x7ff8_dead_beef_0001)
 const guardLen = 9
 
 // guarded returns x of length n inside buf, with guardLen guard NaNs on each
-// side, filled by fill.
-func guarded(n int, fill func(i int) float64) (buf, x []float64) {
-	buf = make([]float64, n+2*guardLen)
+// side (guardNaN, narrowed for float32), filled by fill.
+func guarded[T float32 | float64](n int, fill func(i int) T) (buf, x []T) {
+	buf = make([]T, n+2*guardLen)
 	for i := range buf {
-		buf[i] = guardNaN
+		buf[i] = T(guardNaN)
 	}
 	x = buf[guardLen : guardLen+n]
 	for i := range x {
@@ -66,11 +66,12 @@ func guarded(n int, fill func(i int) float64) (buf, x []float64) {
 }
 
 // checkGuards fails t if a guard of buf was written.
-func checkGuards(t *testing.T, what string, buf []float64) {
+func checkGuards[T float32 | float64](t *testing.T, what string, buf []T) {
 	t.Helper()
 	n := len(buf) - 2*guardLen
+	guard := math.Float64bits(float64(T(guardNaN)))
 	for i, v := range buf {
-		if (i < guardLen || i >= guardLen+n) && math.Float64bits(v) != math.Float64bits(guardNaN) {
+		if (i < guardLen || i >= guardLen+n) && math.Float64bits(float64(v)) != guard {
 			t.Fatalf("%s: guard %d written: %v", what, i, v)
 		}
 	}
@@ -89,4 +90,18 @@ func lengths() []int {
 		l = append(l, n)
 	}
 	return append(l, 127, 128, 129, 1000, 4099)
+}
+
+// longLengths are the lengths of the tests of long vectors: around the
+// boundaries of one, two and three chunks of Dot, Axpy and Nrm2, around
+// 2^18 = 16 chunks, from which two goroutines share them, and past 1e6
+// (62 chunks, the last of 555 elements); with -short (CI's race pass), one
+// of each kind.
+func longLengths() []int {
+	const c = vecChunk
+	if testing.Short() {
+		return []int{c, c + 33, 2*c - 1, minWork + 7}
+	}
+	return []int{c - 1, c, c + 1, c + 31, c + 32, c + 33, 2*c - 1, 2 * c, 2*c + 1, 3*c + 17,
+		minWork - 1, minWork, minWork + 7, 1e6 + 3}
 }

@@ -2,7 +2,11 @@
 
 package numerics
 
-import "golang.org/x/sys/cpu"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 //go:generate sh -c "cd _asm && go run . -out ../asm_amd64.s -stubs ../asm_amd64.go -pkg numerics"
 
@@ -23,6 +27,7 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 			maxAbs:     maxAbsAVX512,
 			axpy:       axpyAVX512,
 			scal:       scalAVX512,
+			widen:      widenAVX512,
 			gemm:       gemmKernel{mr: 15, nr: 16, fn: gemmAsm(15, 16, gemm15x16AVX512)},
 			gram:       gramKernel{tr: 4, tc: 4, fn: gramAsm(4, 4, gram4x4AVX512)},
 			gramPacked: gramKernel{tr: 3, tc: 8, fn: gramAsm(3, 8, gram3x8AVX512)},
@@ -36,6 +41,7 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 			maxAbs:     maxAbsAVX2,
 			axpy:       axpyAVX2,
 			scal:       scalAVX2,
+			widen:      widenAVX2,
 			gemm:       gemmKernel{mr: 4, nr: 12, fn: gemmAsm(4, 12, gemm4x12AVX2)},
 			gram:       gramKernel{tr: 2, tc: 2, fn: gramAsm(2, 2, gram2x2AVX2)},
 			gramPacked: gramKernel{tr: 2, tc: 2, fn: gramAsm(2, 2, gram2x2AVX2)},
@@ -54,17 +60,16 @@ func gemmAsm(mr, nr int, f func(kc int, a, b, c *float64, ldc int, next *float64
 }
 
 // gramAsm adapts an assembly Gram kernel of tr x tc tiles to slices,
-// checking the bounds it relies on; an empty pf prefetches nothing new.
-func gramAsm(tr, tc int, f func(x *float64, xs, nx int, y *float64, ys, n int, pf *float64, pfs int, out *float64)) func(x []float64, xs, nx int, y []float64, ys, n int, pf []float64, pfs int, out []float64) {
-	return func(x []float64, xs, nx int, y []float64, ys, n int, pf []float64, pfs int, out []float64) {
+// checking the bounds it relies on; a nil pf prefetches nothing new.
+func gramAsm(tr, tc int, f func(x *float64, xs, nx int, y *float64, ys, n int, pf *byte, pfs int, out *float64)) func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64) {
+	return func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64) {
 		if n <= 0 || n%8 != 0 || nx <= 0 {
 			panic("numerics: Gram kernel: bad chunk")
 		}
 		_, _, _ = x[(tr*nx-1)*xs+n-1], y[(tc-1)*ys+n-1], out[nx*tr*tc-1]
-		p := &y[0]
-		if len(pf) > 0 {
-			p = &pf[0]
+		if pf == nil {
+			pf, pfs = (*byte)(unsafe.Pointer(&y[0])), 8*ys
 		}
-		f(&x[0], xs, nx, &y[0], ys, n, p, pfs, &out[0])
+		f(&x[0], xs, nx, &y[0], ys, n, pf, pfs, &out[0])
 	}
 }

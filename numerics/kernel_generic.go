@@ -16,6 +16,7 @@ type impl struct {
 	maxAbs func(x []float64) float64
 	axpy   func(alpha float64, x, y []float64)
 	scal   func(alpha float64, x []float64)
+	widen  func(dst []float64, src []float32)
 	gemm   gemmKernel
 	// gram reads rows in place and prefetches; gramPacked reads packed rows.
 	gram, gramPacked gramKernel
@@ -31,6 +32,7 @@ var generic = &impl{
 	maxAbs:     maxAbsGeneric,
 	axpy:       axpyGeneric,
 	scal:       scalGeneric,
+	widen:      widenGeneric,
 	gemm:       gemmKernel{mr: 4, nr: 4, fn: gemmGeneric},
 	gram:       gramKernel{tr: 2, tc: 2, fn: gramGeneric},
 	gramPacked: gramKernel{tr: 2, tc: 2, fn: gramGeneric},
@@ -103,6 +105,15 @@ func scalGeneric(alpha float64, x []float64) {
 	}
 }
 
+// widenGeneric sets dst[i] = float64(src[i]) (exact) for i < len(dst); src
+// is at least as long.
+func widenGeneric(dst []float64, src []float32) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] = float64(v)
+	}
+}
+
 // reduce32 sums the lanes by the tree l[i] += l[i+w], w = 16, 8, 4, 2, 1.
 func reduce32(l *[lanes]float64) float64 {
 	for w := lanes / 2; w > 0; w /= 2 {
@@ -162,7 +173,7 @@ func chunkSum(x, y []float64) float64 {
 // gramGeneric is the Gram kernel of 2x2 tiles: for each tile k < nx,
 // out[k*4+a*2+b] += chunkSum of row x[(2k+a)*xs:] against row y[b*ys:] over
 // their first n elements; it does not prefetch.
-func gramGeneric(x []float64, xs, nx int, y []float64, ys, n int, _ []float64, _ int, out []float64) {
+func gramGeneric(x []float64, xs, nx int, y []float64, ys, n int, _ *byte, _ int, out []float64) {
 	for k := range nx {
 		for a := range 2 {
 			xa := x[(2*k+a)*xs:]

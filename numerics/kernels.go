@@ -1,25 +1,58 @@
 package numerics
 
-import "math"
+import (
+	"math"
+	"slices"
+)
+
+// vecChunk is the length of the chunks Dot, Axpy and Nrm2 cut a longer vector
+// into: chunk c is [c*vecChunk, (c+1)*vecChunk) ∩ [0, len(x)). A chunk is the
+// unit of their order and of their parallel work, whatever GOMAXPROCS is. Its
+// 128 KiB of float64 stay in L2 between the two passes of Nrm2. Changing it
+// changes the bits of Dot and Nrm2 on vectors longer than it.
+const vecChunk = 1 << 14
 
 // Dot returns Σ x[i]*y[i] over the len(x) elements of x; y must be at least as
 // long as x (Dot panics otherwise).
 //
-// The order of the sum is part of the contract, the same on every path: with
+// The order of the sum is part of the contract, the same on every path and
+// for every GOMAXPROCS. On a vector of at most vecChunk = 2^14 elements, with
 // m = len(x)&^31, lane l (0 ≤ l < 32) is the FMA chain
 //
 //	lane[l] = FMA(x[i], y[i], lane[l]) for i ≡ l (mod 32), i < m, i increasing,
 //
 // the lanes are summed by the tree lane[l] += lane[l+w] for w = 16, 8, 4, 2, 1,
-// and the tail i = m, …, len(x)-1 follows as s = FMA(x[i], y[i], s).
+// and the tail i = m, …, len(x)-1 follows as s = FMA(x[i], y[i], s). A longer
+// vector is cut into chunks of 2^14 elements (the last one shorter), each
+// chunk's dot product is taken in that order, and the chunks' sums s_0, …,
+// s_{k-1} are added pairwise: sum(s) = sum(s[:h]) + sum(s[h:]) with
+// h = len(s)/2, the sum of one being itself. Two or more goroutines share
+// the chunks of vectors of 2^18 elements or more.
 func Dot(x, y []float64) float64 {
-	return active.dot(x, y[:len(x)])
+	y = y[:len(x)]
+	if len(x) <= vecChunk {
+		return active.dot(x, y)
+	}
+	sums := make([]float64, chunks(len(x)))
+	eachChunk(len(x), func(c, lo, hi int) { sums[c] = active.dot(x[lo:hi], y[lo:hi]) })
+	return pairwise(sums)
 }
 
 // Axpy sets y[i] = FMA(alpha, x[i], y[i]) (y += alpha*x with one rounding) for
-// i < len(x); y must be at least as long as x (Axpy panics otherwise).
+// i < len(x); y must be at least as long as x (Axpy panics otherwise). Two or
+// more goroutines share the chunks of Dot on vectors of 2^18 elements or
+// more; each element is one FMA, so the result never depends on it.
 func Axpy(alpha float64, x, y []float64) {
 	y = y[:len(x)]
+	if len(x) <= vecChunk {
+		axpy(alpha, x, y)
+		return
+	}
+	eachChunk(len(x), func(_, lo, hi int) { axpy(alpha, x[lo:hi], y[lo:hi]) })
+}
+
+// axpy is Axpy on one goroutine; y is as long as x.
+func axpy(alpha float64, x, y []float64) {
 	m := len(x) &^ (lanes - 1)
 	if m > 0 {
 		active.axpy(alpha, x[:m], y[:m])
@@ -44,21 +77,83 @@ func Scal(alpha float64, x []float64) {
 // underflow: entries near 1e±300 give the right finite answer. It returns +Inf
 // if any entry is infinite and NaN if any is NaN (and none is infinite).
 //
-// It takes two passes. The first finds a = max |x[i]| (NaNs ignored) and the
-// power of two s = 2^e, e = min(1023, -exponent(a)), that brings a into
-// [1/2, 1); the second is the sum of squares of the exactly scaled x[i]*s in
-// the lane order of Dot (32 FMA lanes, the same tree, then the tail), and the
-// result is Ldexp(sqrt(sum), -e). Scaling by a power of two is exact, so only
-// entries below 2^-1022·a, which cannot change the result, lose bits.
+// It cuts x into the chunks of Dot and takes two passes over each chunk,
+// the second while the chunk is in cache. The first finds a_c = max |x[i]|
+// over the chunk (NaNs ignored) and the power of two 2^e_c,
+// e_c = scale(a_c) = min(1023, -exponent(a_c)) (0 for a_c = 0), that brings
+// a_c into [1/2, 1); the second is the sum of squares S_c of the exactly
+// scaled x[i]*2^e_c in the lane order of Dot (32 FMA lanes, the same tree,
+// then the tail). With a = max_c a_c and e = scale(a), the result is
+// Ldexp(sqrt(T), -e), T the pairwise sum (Dot's) of the Ldexp(S_c, 2(e-e_c)).
+// Scaling by a power of two is exact, so only entries below 2^-1022·a_c, and
+// chunk sums below 2^-1022·T, which cannot change the result, lose bits. On
+// a vector of one chunk, T = S_0. Two or more goroutines share the chunks of
+// vectors of 2^18 elements or more.
 func Nrm2(x []float64) float64 {
-	a := active.maxAbs(x)
+	if len(x) <= vecChunk {
+		a, s := nrm2Chunk(x)
+		if math.IsInf(a, 1) {
+			return a
+		}
+		return math.Ldexp(math.Sqrt(s), -nrm2Scale(a))
+	}
+	k := chunks(len(x))
+	amax, sums := make([]float64, k), make([]float64, k)
+	eachChunk(len(x), func(c, lo, hi int) { amax[c], sums[c] = nrm2Chunk(x[lo:hi]) })
+	a := slices.Max(amax)
 	if math.IsInf(a, 1) {
 		return a
 	}
-	e := 0
-	if a != 0 {
-		_, exp := math.Frexp(a)
-		e = min(1023, -exp)
+	e := nrm2Scale(a)
+	for c, s := range sums {
+		sums[c] = math.Ldexp(s, 2*(e-nrm2Scale(amax[c])))
 	}
-	return math.Ldexp(math.Sqrt(active.sumSq(x, math.Ldexp(1, e))), -e)
+	return math.Ldexp(math.Sqrt(pairwise(sums)), -e)
+}
+
+// nrm2Chunk returns a = max |x[i]| (NaNs ignored) and, unless a is infinite,
+// the sum of squares of the x[i] scaled by 2^nrm2Scale(a).
+func nrm2Chunk(x []float64) (a, s float64) {
+	a = active.maxAbs(x)
+	if math.IsInf(a, 1) {
+		return a, 0
+	}
+	return a, active.sumSq(x, math.Ldexp(1, nrm2Scale(a)))
+}
+
+// nrm2Scale returns min(1023, -exponent(a)), where a = frac·2^exponent with
+// frac in [1/2, 1), or 0 for a = 0: the power of two that brings a into
+// [1/2, 1), or as close as a float64 scale can.
+func nrm2Scale(a float64) int {
+	if a == 0 {
+		return 0
+	}
+	_, exp := math.Frexp(a)
+	return min(1023, -exp)
+}
+
+// chunks returns how many chunks of vecChunk elements cut n.
+func chunks(n int) int { return (n + vecChunk - 1) / vecChunk }
+
+// eachChunk calls f(c, lo, hi) for every chunk c = [lo, hi) of [0, n), the
+// goroutines workers(n) allows taking consecutive runs of chunks: which
+// goroutine runs a chunk changes nothing in what f computes on it.
+func eachChunk(n int, f func(c, lo, hi int)) {
+	k := chunks(n)
+	cuts := split(k, workers(float64(n)), 1, func(int) float64 { return 1 })
+	parallel(len(cuts)-1, func(g int) {
+		for c := cuts[g]; c < cuts[g+1]; c++ {
+			f(c, c*vecChunk, min(n, (c+1)*vecChunk))
+		}
+	})
+}
+
+// pairwise returns the sum of s (not empty) by the tree
+// sum(s) = sum(s[:h]) + sum(s[h:]), h = len(s)/2, the sum of one being itself.
+func pairwise(s []float64) float64 {
+	if len(s) == 1 {
+		return s[0]
+	}
+	h := len(s) / 2
+	return pairwise(s[:h]) + pairwise(s[h:])
 }

@@ -106,6 +106,11 @@ func BenchmarkAxpy(b *testing.B) {
 
 func BenchmarkNrm2(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 3))
-	x := randSlice(r, 1e5)
-	pair(b, "n=1e5", 2e5, "GFLOP/s", func() { numerics.Nrm2(x) }, func() { Dnrm2(x) })
+	for _, s := range []struct {
+		name string
+		n    int
+	}{{"n=1e5", 1e5}, {"n=1e7", 1e7}} {
+		x := randSlice(r, s.n)
+		pair(b, s.name, 2*float64(s.n), "GFLOP/s", func() { numerics.Nrm2(x) }, func() { Dnrm2(x) })
+	}
 }

@@ -76,6 +76,7 @@ func main() {
 		maxAbs(s)
 		axpy(s)
 		scal(s)
+		widen(s)
 		gemmKernel(s)
 		for _, g := range s.gram {
 			gramTile(s, g)
@@ -137,14 +138,18 @@ func reduce32(s isa, acc []VecVirtual, op func(a, b, dst Op)) Register {
 }
 
 // tail runs body over the len%32 elements past the blocks, pointed at by the
-// registers ptrs, advancing them by 8 bytes a time.
-func tail(length Register, ptrs []Register, body func()) {
+// registers ptrs, advancing them by size[i] bytes (8 if size is nil) a time.
+func tail(length Register, ptrs []Register, size []int, body func()) {
 	ANDQ(U32(block-1), length)
 	JZ(LabelRef("end"))
 	Label("tail")
 	body()
-	for _, p := range ptrs {
-		ADDQ(U8(8), p)
+	for i, p := range ptrs {
+		b := 8
+		if size != nil {
+			b = size[i]
+		}
+		ADDQ(U8(b), p)
 	}
 	DECQ(length)
 	JNZ(LabelRef("tail"))
@@ -176,7 +181,7 @@ func reduceKernel(s isa, x string, others []string, step func(p []Register, i in
 	JNZ(LabelRef("loop"))
 	Label("reduce")
 	r := reduce32(s, acc, op)
-	tail(length, p, func() { tail1(p, r) })
+	tail(length, p, nil, func() { tail1(p, r) })
 	Store(r, ReturnIndex(0))
 	ret()
 }
@@ -280,6 +285,32 @@ func scal(s isa) {
 	TEXT("scal"+s.name, NOSPLIT, "func(alpha float64, x []float64)")
 	Doc("scal" + s.name + " sets x[i] = alpha*x[i] for i < len(x)&^31.")
 	elementwise(s, "x", func(_ int, alpha, t VecVirtual) { VMULPD(t, alpha, t) })
+}
+
+// widen emits the conversion of float32 rows to float64 that Gram of float32
+// rows packs its chunks with: VCVTPS2PD loads, exact.
+func widen(s isa) {
+	TEXT("widen"+s.name, NOSPLIT, "func(dst []float64, src []float32)")
+	Doc("widen" + s.name + " sets dst[i] = float64(src[i]) (exact) for i < len(dst); src is at least as long.")
+	src := Load(Param("src").Base(), GP64())
+	dst, n, length := blocks("dst", "rest")
+	Label("loop")
+	for i := 0; i < block/s.width; i++ {
+		t := s.vec()
+		VCVTPS2PD(Mem{Base: src, Disp: 4 * s.width * i}, t)
+		VMOVUPD(t, Mem{Base: dst, Disp: 8 * s.width * i})
+	}
+	ADDQ(U32(4*block), src)
+	ADDQ(U32(8*block), dst)
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+	Label("rest")
+	tail(length, []Register{src, dst}, []int{4, 8}, func() {
+		t := XMM()
+		VCVTSS2SD(Mem{Base: src}, t, t)
+		VMOVSD(t, Mem{Base: dst})
+	})
+	ret()
 }
 
 // gemmKernel emits the register-blocked micro-kernel of Gemm and Syrk.
@@ -396,14 +427,14 @@ func gemmKernel(s isa) {
 func gramTile(s isa, g gramShape) {
 	r, cc := g.r, g.c
 	name := fmt.Sprintf("gram%dx%d%s", r, cc, s.name)
-	TEXT(name, NOSPLIT, "func(x *float64, xs, nx int, y *float64, ys, n int, pf *float64, pfs int, out *float64)")
+	TEXT(name, NOSPLIT, "func(x *float64, xs, nx int, y *float64, ys, n int, pf *byte, pfs int, out *float64)")
 	Doc(fmt.Sprintf("%s adds to out[k*%d+a*%d+b], for the tiles k < nx, the chunk sum", name, r*cc, cc),
 		fmt.Sprintf("reduce8(lanes) of row x[(%d*k+a)*xs:] against row y[b*ys:] over their first n", r),
 		"elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of",
 		"elements i ≡ l (mod 8) in increasing i.")
 	if g.prefetch {
-		Doc(fmt.Sprintf("It prefetches into L2, during the first tile, the first n elements of the %d", cc),
-			"rows pf[b*pfs:], which need not be valid memory.")
+		Doc(fmt.Sprintf("It prefetches into L2, during the first tile, the 8n bytes at pf+b*pfs (pfs in"),
+			fmt.Sprintf("bytes) for b < %d, which need not be valid memory.", cc))
 	} else {
 		Doc("It ignores pf and pfs.")
 	}
@@ -411,10 +442,13 @@ func gramTile(s isa, g gramShape) {
 	// -8n up to 0 over them.
 	n8 := Load(Param("n"), GP64())
 	SHLQ(U8(3), n8)
-	rows := func(base, stride string, k int) []Register {
+	// rows returns k row pointers from base, stride<<shift bytes apart.
+	rows := func(base, stride string, k int, shift uint8) []Register {
 		p := Load(Param(base), GP64())
 		st := Load(Param(stride), GP64())
-		SHLQ(U8(3), st)
+		if shift > 0 {
+			SHLQ(U8(shift), st)
+		}
 		ADDQ(n8, p)
 		ptr := make([]Register, k)
 		for b := range ptr {
@@ -424,12 +458,12 @@ func gramTile(s isa, g gramShape) {
 		}
 		return ptr
 	}
-	yr := rows("y", "ys", cc)
+	yr := rows("y", "ys", cc, 3)
 	var pr []Register
 	if g.prefetch {
-		pr = rows("pf", "pfs", cc)
+		pr = rows("pf", "pfs", cc, 0) // pfs is in bytes
 	}
-	xr := rows("x", "xs", r)
+	xr := rows("x", "xs", r, 3)
 	// Locals: how far the x rows move a tile, and the end of out.
 	step, last := AllocLocal(8), AllocLocal(8)
 	t := Load(Param("xs"), GP64())
