@@ -113,33 +113,13 @@ func OpenStream(path string) (*Stream, error) {
 
 func openStream(path string) (*Stream, error) {
 	if file, name, ok := splitNPZ(path); ok {
-		f, size, err := openFile(file)
-		if err != nil {
-			return nil, err
-		}
-		s, err := openNPZStream(f, size, name)
-		if err != nil {
-			f.Close()
-			return nil, err
-		}
-		s.closers = append(s.closers, f.Close)
-		s.path = path
-		return s, nil
+		return openFileStream(path, file, func(r io.ReaderAt, size int64) (*Stream, error) {
+			return openNPZStream(r, size, name)
+		})
 	}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".npy":
-		f, size, err := openFile(path)
-		if err != nil {
-			return nil, err
-		}
-		s, err := openNPYStream(f, size)
-		if err != nil {
-			f.Close()
-			return nil, err
-		}
-		s.closers = append(s.closers, f.Close)
-		s.path = path
-		return s, nil
+		return openFileStream(path, path, openNPYStream)
 	case ".csv":
 		a, err := ReadFile(path, Matrix)
 		if err != nil {
@@ -156,6 +136,23 @@ const wantedTypes = "want a .npy, .npz or .csv file"
 // openFile opens a file for reading and returns its length; an error is the
 // operating system's (fs.ErrNotExist, "is a directory"), unwrapped from
 // its *fs.PathError since the *Error names the file.
+// openFileStream opens file and the stream open reads from it, which the
+// stream closes with itself; path is the name the stream reports.
+func openFileStream(path, file string, open func(r io.ReaderAt, size int64) (*Stream, error)) (*Stream, error) {
+	f, size, err := openFile(file)
+	if err != nil {
+		return nil, err
+	}
+	s, err := open(f, size)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	s.closers = append(s.closers, f.Close)
+	s.path = path
+	return s, nil
+}
+
 func openFile(path string) (*os.File, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
