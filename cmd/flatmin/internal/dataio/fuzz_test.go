@@ -110,6 +110,9 @@ func FuzzStreamNPY(f *testing.F) {
 		switch {
 		case werr == nil && err != nil && len(b) > maxNPYHeader:
 			// A header longer than a Stream reads, which DecodeNPY reads.
+		case errors.Is(werr, ErrNotFinite) && err == nil && every > 1:
+			// The NaN or Inf is in a row the selection leaves out: a
+			// Stream reads and checks only the rows selected.
 		case (werr == nil) != (err == nil):
 			t.Fatalf("stream error %v, DecodeNPY error %v", err, werr)
 		case err == nil && !cmp.Equal(selectRows(want, everyKth(s.Rows, int(every))), got):
