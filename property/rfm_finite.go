@@ -72,10 +72,10 @@ func init() {
 }
 
 // finiteTailCases: each case enumerates up to maxCounts count vectors
-// (about 10 ms), so the check costs about a second.
+// (a few ms), so the check costs about a second.
 const (
 	finiteTailCases = 100
-	maxCounts       = 60000
+	maxCounts       = 20000
 )
 
 // weissmanEpsilon is ε with P(‖ρ̂ - ρ‖_1 >= ε) <= δ for n draws from k
