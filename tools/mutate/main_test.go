@@ -46,3 +46,14 @@ func f(a, b float64) float64 {
 		t.Errorf("sites:\n got %q\nwant %q", ids, want)
 	}
 }
+
+// A -test value splits into stages at ";", flags (a value joined by "=") apart from packages, and
+// an empty stage is dropped.
+func TestParseStages(t *testing.T) {
+	got := parseStages("-short ./a ./b; -run=X ./c ;")
+	if len(got) != 2 ||
+		!slices.Equal(got[0].flags, []string{"-short"}) || !slices.Equal(got[0].pkgs, []string{"./a", "./b"}) ||
+		!slices.Equal(got[1].flags, []string{"-run=X"}) || !slices.Equal(got[1].pkgs, []string{"./c"}) {
+		t.Errorf("parseStages: %+v", got)
+	}
+}
