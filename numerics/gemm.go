@@ -235,6 +235,22 @@ func microTile(kern gemmKernel, t triangle, m, n, i0, j0, kb int, aq, bq []float
 		kern.fn(kb, aq, bq, c[at:], ldc, next, zero)
 		return
 	}
+	if t == full {
+		// A tile that only sticks out of C: its rows inside C go through the
+		// scratch tile as slices. With zero the kernel stores and reads
+		// nothing of the tile; the part outside C is never copied back.
+		rows, cols := min(mr, m-i0), min(nr, n-j0)
+		if !zero {
+			for i := range rows {
+				copy(tile[i*nr:i*nr+cols], c[(i0+i)*ldc+j0:])
+			}
+		}
+		kern.fn(kb, aq, bq, tile, nr, tile, zero)
+		for i := range rows {
+			copy(c[(i0+i)*ldc+j0:(i0+i)*ldc+j0+cols], tile[i*nr:])
+		}
+		return
+	}
 	for i := range mr {
 		for j := range nr {
 			v := 0.0
