@@ -72,11 +72,12 @@ type caseState struct {
 
 // record accumulates over the cases of one check.
 type record struct {
-	cases   int
-	worst   float64 // smallest margin seen
-	worstAt string
-	tally   map[string]int
-	long    bool // Options.Long
+	cases    int
+	worst    float64 // smallest margin seen
+	worstAt  string
+	tally    map[string]int
+	long     bool   // Options.Long
+	cacheDir string // Options.CacheDir
 
 	// The cases by what they decided: checked (an assertion that could
 	// fail ran), vacuous (T.Vacuous: the claim holds trivially there),
@@ -144,6 +145,10 @@ func (t *T) margin(label string, m float64) {
 
 // Long reports whether the run asked for the long statistical sweeps.
 func (t *T) Long() bool { return t.rec.long }
+
+// CacheDir is the run cache of the experiment rows (Options.CacheDir), ""
+// for none.
+func (t *T) CacheDir() string { return t.rec.cacheDir }
 
 // Tally counts a case in a named bucket (for example "η within 10% of η*").
 func (t *T) Tally(bucket string) { t.rec.tally[bucket]++ }

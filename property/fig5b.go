@@ -120,7 +120,7 @@ func fig5bRows(t *T) []experiment.Tightness {
 			todo, todoRuns = append(todo, j), append(todoRuns, done[i])
 		}
 	}
-	rows, err := experiment.Tightnesses(todo, todoRuns, experiment.RunOptions{Workers: runtime.GOMAXPROCS(0)})
+	rows, err := experiment.Tightnesses(todo, todoRuns, experiment.RunOptions{Workers: runtime.GOMAXPROCS(0), CacheDir: t.CacheDir()})
 	if err != nil {
 		t.Fatalf("fig5b: %v", err)
 	}

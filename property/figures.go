@@ -95,7 +95,7 @@ func cachedRuns(t *T, jobs []experiment.Job) []experiment.Run {
 			todo = append(todo, j)
 		}
 	}
-	done, err := experiment.RunJobs(todo, experiment.RunOptions{Workers: runtime.GOMAXPROCS(0)})
+	done, err := experiment.RunJobs(todo, experiment.RunOptions{Workers: runtime.GOMAXPROCS(0), CacheDir: t.CacheDir()})
 	if err != nil {
 		t.Fatalf("training: %v", err)
 	}

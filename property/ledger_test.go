@@ -94,3 +94,17 @@ func TestCatalogueIsGenerated(t *testing.T) {
 		t.Error("CLAIMS.md is stale: regenerate it with go generate ./property")
 	}
 }
+
+// Options.Long and Options.CacheDir reach the checks, which pass the cache
+// on to the experiment runs (figures.go, fig5b.go).
+func TestOptionsReachTheChecks(t *testing.T) {
+	var long bool
+	var dir string
+	c := Claim{ID: "options", Checks: []Check{{Name: "see", Kind: Exact, Cases: 1, Run: func(t *T) {
+		long, dir = t.Long(), t.CacheDir()
+	}}}}
+	Run(c, Options{Seed: DefaultSeed, Long: true, CacheDir: "runs"})
+	if !long || dir != "runs" {
+		t.Errorf("the check saw Long %v, CacheDir %q; want true, \"runs\"", long, dir)
+	}
+}

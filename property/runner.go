@@ -70,6 +70,12 @@ type Options struct {
 	// replicates) that checks read through T.Long; the default run keeps
 	// them short enough for CI.
 	Long bool
+	// CacheDir, when not empty, is the run cache of `flatmin experiment`
+	// (experiment.RunOptions.CacheDir): the experiment rows read back the
+	// trained runs they find there and keep there those they train, so that
+	// a long ledger run after `flatmin experiment all` with the same seed
+	// does not train its networks again.
+	CacheDir string
 }
 
 // DefaultSeed is the seed of `flatmin verify` and of `go test ./property`.
@@ -92,7 +98,7 @@ func Run(c Claim, opt Options) Result {
 	res.Status = Verified
 	var kinds []string
 	rec := newRecord()
-	rec.long = opt.Long
+	rec.long, rec.cacheDir = opt.Long, opt.CacheDir
 	for _, chk := range c.Checks {
 		if !contains(kinds, string(chk.Kind)) {
 			kinds = append(kinds, string(chk.Kind))

@@ -12,7 +12,7 @@ import (
 // ten times rapid's default, which `go test ./property` uses.
 const defaultChecks = 1000
 
-const verifyHelp = `usage: flatmin verify [--seed N] [--checks N] [--only ID,...] [--json] [--long]
+const verifyHelp = `usage: flatmin verify [--seed N] [--checks N] [--only ID,...] [--json] [--long] [--cache DIR]
 
 Runs the claims ledger: every claim of the paper that flatmin checks, with
 its checks and negative controls, and every misprint found, printed as a
@@ -32,6 +32,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	only := fs.String("only", "", "comma-separated claim IDs to run (default: all)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	long := fs.Bool("long", false, "run the long statistical sweeps (larger samples, more replicates)")
+	cache := fs.String("cache", "", "run cache of `flatmin experiment` (its DIR/runs or --cache): the experiment rows read back the runs found there instead of training them, and keep there those they train")
 	if _, code, ok := fs.parse(args); !ok {
 		return code
 	}
@@ -47,7 +48,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 			ids = append(ids, strings.TrimSpace(id))
 		}
 	}
-	rep, err := property.RunLedger(property.Options{Seed: *seed, Checks: *checks, Long: *long}, ids, ledgerProgress(stderr))
+	rep, err := property.RunLedger(property.Options{Seed: *seed, Checks: *checks, Long: *long, CacheDir: *cache}, ids, ledgerProgress(stderr))
 	if err != nil { // an unknown claim ID, found before anything runs
 		return usageError(stderr, "verify", "--only: %v", err)
 	}
