@@ -23,6 +23,7 @@ func TestNewStateErrors(t *testing.T) {
 		{"e too long", []float64{1, 2, 3, 4}, 2, 2, []float64{1, 1, 1}, ErrShape, "e"},
 		{"NaN in Q", []float64{1, 2, 3, nan, 5, 6}, 2, 3, []float64{1, 1}, ErrNotFinite, "Q[1, 0]"},
 		{"Inf in Q", []float64{1, 2, inf, 4, 5, 6}, 2, 3, []float64{1, 1}, ErrNotFinite, "Q[0, 2]"},
+		{"NaN in a one-column Q", []float64{1, nan, 3}, 3, 1, []float64{1, 1, 1}, ErrNotFinite, "Q[1, 0]"},
 		{"NaN in e", []float64{1, 2, 3, 4}, 2, 2, []float64{1, nan}, ErrNotFinite, "e[1]"},
 		{"zero Gram", []float64{0, 0, 0, 0}, 2, 2, []float64{1, 1}, ErrZeroGram, "Q"},
 	} {
