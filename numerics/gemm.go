@@ -312,10 +312,42 @@ var zeros = make([]float64, gemmKC)
 
 // packB copies rows [pc, pc+kb) and columns [jc, jc+jn) of b, times alpha,
 // into bp as panels of nr columns, row after row: bp[p*nr*kb + l*nr + j] =
-// alpha*b(pc+l, jc+p*nr+j), zero from column n on. It reads b row by row,
-// in the order of memory when b is not transposed.
+// alpha*b(pc+l, jc+p*nr+j), zero from column n on. It reads b in the order
+// of memory: row by row when b is stored as is, column by column when it is
+// stored transposed (a row-by-row read would then walk nr·np columns at once,
+// a cache line apiece: the convolutions' dW = D Pᵀ spent more time packing
+// Pᵀ so than multiplying).
 func packB(bp []float64, b matrix, pc, kb, jc, jn, n, nr int, alpha float64) {
 	np := (jn + nr - 1) / nr
+	if b.rs == 1 && b.cs != 1 {
+		// Blocks of packRows rows keep the panel lines written (packRows of
+		// them) in L1 while nr columns stream in.
+		const packRows = 64
+		for p := range np {
+			w := min(nr, n-jc-p*nr) // columns of the panel in B
+			for l0 := 0; l0 < kb; l0 += packRows {
+				lb := min(packRows, kb-l0)
+				panel := bp[p*nr*kb+l0*nr : p*nr*kb+(l0+lb)*nr]
+				for j := range w {
+					col := b.d[pc+l0+(jc+p*nr+j)*b.cs:][:lb]
+					for l, v := range col {
+						panel[l*nr+j] = v
+					}
+					if alpha != 1 {
+						for l := range col {
+							panel[l*nr+j] *= alpha
+						}
+					}
+				}
+				for j := w; j < nr; j++ {
+					for l := range lb {
+						panel[l*nr+j] = 0
+					}
+				}
+			}
+		}
+		return
+	}
 	for l := range kb {
 		at := (pc+l)*b.rs + jc*b.cs
 		for p := range np {
