@@ -223,6 +223,50 @@ func run(m mutant, src []byte, stages []stage, timeout time.Duration, tmp string
 	return survived, time.Since(start), nil
 }
 
+// result is a mutant's outcome and how long its tests ran.
+type result struct {
+	o    outcome
+	took time.Duration
+}
+
+// readReport reads the outcomes of an earlier report (one line a mutant, as
+// mutate writes them) by mutant ID. An equivalent mutant is read as the
+// survivor it was, so that the equivalence list applies afresh. A line that
+// is not a whole report line (the last one of an interrupted run, say) is
+// left out, and its mutant runs again.
+func readReport(r io.Reader) (map[string]result, error) {
+	done := map[string]result{}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		_, rest, _ := strings.Cut(line, " ") // the index
+		rest = strings.TrimSpace(rest)
+		var o outcome
+		for _, c := range []outcome{timedOut, killed, survived, notViable, equivalent} {
+			if strings.HasPrefix(rest, string(c)+" ") {
+				o = c
+				break
+			}
+		}
+		f := strings.Fields(strings.TrimPrefix(rest, string(o)))
+		if o == "" || len(f) < 3 || !strings.HasPrefix(f[2], "(") {
+			continue
+		}
+		took, err := time.ParseDuration(f[0])
+		if err != nil {
+			continue
+		}
+		if o == equivalent {
+			o = survived
+		}
+		done[f[1]] = result{o, took}
+	}
+	return done, sc.Err()
+}
+
 // readEquivalent reads the equivalence list: one mutant ID a line, then
 // " # " and the reason; blank lines and lines starting with # are skipped.
 func readEquivalent(path string) (map[string]string, error) {
@@ -260,18 +304,33 @@ func main() {
 	eqFile := flag.String("equivalent", "tools/mutate/equivalent.txt", "the list of equivalent mutants")
 	list := flag.Bool("list", false, "only list the sampled mutants")
 	only := flag.String("only", "", "comma-separated mutant IDs to run (from the sample of -n and -seed; -n 0 for any)")
+	resume := flag.String("resume", "", "an earlier report of the same sample on the same code: its mutants are not run again, their outcomes are taken from it")
 	flag.Parse()
 	var ids []string
 	if *only != "" {
 		ids = strings.Split(*only, ",")
 	}
-	if err := mutate(os.Stdout, strings.Split(*pkgs, ","), *n, *seed, parseStages(*tests), *timeout, *eqFile, *list, ids); err != nil {
+	var done map[string]result
+	if *resume != "" {
+		f, err := os.Open(*resume)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "mutate:", err)
+			os.Exit(1)
+		}
+		done, err = readReport(f)
+		f.Close()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "mutate: -resume:", err)
+			os.Exit(1)
+		}
+	}
+	if err := mutate(os.Stdout, strings.Split(*pkgs, ","), *n, *seed, parseStages(*tests), *timeout, *eqFile, *list, ids, done); err != nil {
 		fmt.Fprintln(os.Stderr, "mutate:", err)
 		os.Exit(1)
 	}
 }
 
-func mutate(w io.Writer, dirs []string, n int, seed uint64, stages []stage, timeout time.Duration, eqFile string, listOnly bool, only []string) error {
+func mutate(w io.Writer, dirs []string, n int, seed uint64, stages []stage, timeout time.Duration, eqFile string, listOnly bool, only []string, done map[string]result) error {
 	files, err := packageFiles(dirs)
 	if err != nil {
 		return err
@@ -324,11 +383,13 @@ func mutate(w io.Writer, dirs []string, n int, seed uint64, stages []stage, time
 	defer os.RemoveAll(tmp)
 	counts := map[outcome]int{}
 	for i, m := range all {
-		o, took, err := run(m, sources[m.File], stages, timeout, tmp)
-		if err != nil {
+		note := ""
+		o, took := done[m.ID()].o, time.Duration(0)
+		if o != "" {
+			took, note = done[m.ID()].took, " (resumed)"
+		} else if o, took, err = run(m, sources[m.File], stages, timeout, tmp); err != nil {
 			return err
 		}
-		note := ""
 		if reason, ok := eq[m.ID()]; ok && o == survived {
 			o, note = equivalent, " # "+reason
 		}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"slices"
+	"strings"
 	"testing"
+	"time"
 )
 
 // Every kind of site is found once, at the right place, and nothing in
@@ -55,5 +57,36 @@ func TestParseStages(t *testing.T) {
 		!slices.Equal(got[0].flags, []string{"-short"}) || !slices.Equal(got[0].pkgs, []string{"./a", "./b"}) ||
 		!slices.Equal(got[1].flags, []string{"-run=X"}) || !slices.Equal(got[1].pkgs, []string{"./c"}) {
 		t.Errorf("parseStages: %+v", got)
+	}
+}
+
+// An earlier report is read back by mutant ID: a timeout as such, an
+// equivalent mutant as a survivor, and partial or foreign lines not at all.
+func TestReadReport(t *testing.T) {
+	report := `# 4 mutants sampled with seed 1 from ./theory
+  1 killed              4.8s  a.go:1:2:+->-  (operator + -> -)
+  2 killed (timeout)  900.0s  a.go:3:4:<-><=  (operator < -> <=)
+  3 equivalent        120.5s  a.go:5:6:1->2  (constant 1 -> 2) # the reason
+  4 SURVIVED           90.0s  a.go:7:8:-->  (negation dropped) (resumed)
+  5 killed
+  660.6s  a.go:9:9:*->/  (operator * -> /)
+`
+	got, err := readReport(strings.NewReader(report))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]result{
+		"a.go:1:2:+->-":  {killed, 4800 * time.Millisecond},
+		"a.go:3:4:<-><=": {timedOut, 900 * time.Second},
+		"a.go:5:6:1->2":  {survived, 120500 * time.Millisecond},
+		"a.go:7:8:-->":   {survived, 90 * time.Second},
+	}
+	if len(got) != len(want) {
+		t.Errorf("read %d mutants, want %d: %v", len(got), len(want), got)
+	}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("%s: %+v, want %+v", id, got[id], w)
+		}
 	}
 }
