@@ -1,6 +1,7 @@
 package oracle
 
 import (
+	"strings"
 	"fmt"
 	"math"
 	"math/cmplx"
@@ -306,6 +307,13 @@ func TestCheckSize(t *testing.T) {
 			t.Errorf("CheckSize(%d, %d) = %v, want ok = %v", c.n, c.p, err, c.ok)
 		}
 	}
+	// The estimate is in GB: n = 40000 needs at least the four n x n
+	// float64 arrays, 51.2 GB, and less than twice that.
+	err := CheckSize(40000, 100)
+	var gb float64
+	if _, scanErr := fmt.Sscanf(err.Error()[strings.Index(err.Error(), "about ")+len("about "):], "%g GB", &gb); scanErr != nil || gb < 51.2 || gb > 102.4 {
+		t.Errorf("CheckSize(40000, 100): %v: the estimate %v GB is not within [51.2, 102.4]", err, gb)
+	}
 }
 
 // BenchmarkReportLarge is the oracle at the paper's scale, n = r in the
@@ -358,6 +366,13 @@ func TestProvesAtMostNeedsDefiniteY(t *testing.T) {
 	py := []float64{0, 2, 2, 0} // c = 1: cY - P(Y) = I
 	if provesAtMost(y, py, make([]float64, 4), 2, 1) {
 		t.Fatal("an indefinite Y proved λ_max <= c")
+	}
+	// A singular Y = [[1, 1], [1, 1]] (cY - P(Y) = I again) is not proven
+	// definite either: the margin of the Cholesky test shrinks its diagonal.
+	y = []float64{1, 1, 1, 1}
+	py = []float64{0, 1, 1, 0}
+	if provesAtMost(y, py, make([]float64, 4), 2, 1) {
+		t.Fatal("a singular Y proved λ_max <= c")
 	}
 	// The same with a definite Y does prove it.
 	y = []float64{2, 1, 1, 2}

@@ -64,3 +64,19 @@ func TestKernelValues(t *testing.T) {
 		t.Errorf("d = 1: %v", err)
 	}
 }
+
+// roundingGamma is Higham's γ_k = ku/(1-ku) with u = 2^-53, exactly as
+// computed: the quadratures' stated error bounds rest on it.
+func TestRoundingGamma(t *testing.T) {
+	const u = 0x1p-53
+	for _, k := range []int{1, 10, 1000, 1 << 40} {
+		want := float64(k) * u / (1 - float64(k)*u)
+		if got := roundingGamma(k); got != want {
+			t.Errorf("γ_%d = %v, want %v", k, got, want)
+		}
+	}
+	// γ_k > ku: the denominator is below 1 (1 - 2^13 u > 0.999).
+	if g := roundingGamma(1 << 40); !(g > (1<<40)*u) {
+		t.Errorf("γ_{2^40} = %v is not above 2^40·u", g)
+	}
+}

@@ -52,6 +52,7 @@ func TestNewStateGramErrors(t *testing.T) {
 		{"K too short", []float64{1, 2, 3}, 2, 2, nil, ErrShape, "len(K) = 3"},
 		{"e too short", []float64{1, 0, 0, 1}, 2, 2, []float64{1}, ErrShape, "len(e) = 1"},
 		{"NaN in K", []float64{1, nan, nan, 1}, 2, 2, nil, ErrNotFinite, "K[0, 1]"},
+		{"NaN in e", []float64{1, 0, 0, 1}, 2, 2, []float64{1, nan}, ErrNotFinite, "e[1]: "},
 		{"asymmetric", []float64{1, 2, 2.5, 1}, 2, 2, nil, ErrShape, "K[1, 0]"},
 		{"zero", []float64{0, 0, 0, 0}, 2, 2, nil, ErrZeroGram, "K"},
 	} {
