@@ -1,11 +1,11 @@
 package oracle
 
 import (
-	"strings"
 	"fmt"
 	"math"
 	"math/cmplx"
 	"runtime"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
