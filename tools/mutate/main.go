@@ -295,10 +295,11 @@ func main() {
 	pkgs := flag.String("pkgs", "./theory,./oracle", "comma-separated package directories to mutate")
 	n := flag.Int("n", 100, "mutants to sample (0: all)")
 	seed := flag.Uint64("seed", 1, "seed of the sample")
-	// The quick packages first, then property's checks, and last the
-	// experiment controls (about 70 s of the 90 s that property takes with
-	// -short): a mutant that any of the earlier runs kills never pays them.
-	tests := flag.String("test", "-short ./theory ./oracle ./golden; -short -skip=TestControls/fig- ./property; -short -run=TestControls/fig- ./property",
+	// The quick packages first, then property's checks (-short skips the
+	// experiment rows), and last the experiment rows and their controls,
+	// which train networks (about 90 s): a mutant that an earlier run kills
+	// never pays them.
+	tests := flag.String("test", "-short ./theory ./oracle ./golden; -short -skip=TestControls/fig- ./property; -run=Test(Ledger|Controls)/fig- ./property",
 		"stages separated by \";\", each flags (a value joined by =) and packages given to go test; the packages are tested in turn, stage after stage, until one fails")
 	timeout := flag.Duration("timeout", 15*time.Minute, "test time limit a mutant (a timeout counts as killed)")
 	eqFile := flag.String("equivalent", "tools/mutate/equivalent.txt", "the list of equivalent mutants")
