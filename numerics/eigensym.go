@@ -42,20 +42,7 @@ func SymmetricEigen(n int, a, w []float64) (ok bool) {
 		return true
 	}
 	var impl gonum.Implementation
-	// Scale into the range where the iteration neither overflows nor
-	// underflows, as Dsyev does.
-	smlnum := dlamchS / dlamchP
-	rmin, rmax := math.Sqrt(smlnum), math.Sqrt(1/smlnum)
-	anrm := impl.Dlansy(lapack.MaxAbs, blas.Upper, n, a, n, nil)
-	sigma := 1.0
-	if anrm > 0 && anrm < rmin {
-		sigma = rmin / anrm
-	} else if anrm > rmax {
-		sigma = rmax / anrm
-	}
-	if sigma != 1 {
-		impl.Dlascl(lapack.UpperTri, 0, 0, 1, sigma, n, n, a, n)
-	}
+	sigma := scaleSymmetric(n, a)
 	// Dsyev's workspace: the blocking of the reduction depends on it.
 	nb := impl.Ilaenv(1, "DSYTRD", "U", n, -1, -1, -1)
 	e, tau, work := make([]float64, n), make([]float64, n), make([]float64, nb*n)
@@ -64,10 +51,42 @@ func SymmetricEigen(n int, a, w []float64) (ok bool) {
 	if !tridiagonalQL(n, w, e, a) {
 		return false
 	}
-	if sigma != 1 {
-		blas64.Implementation().Dscal(n, 1/sigma, w, 1)
-	}
+	unscale(w[:n], sigma)
 	return true
+}
+
+// scaleSymmetric scales the upper triangle of the symmetric n x n A into
+// the range where the reduction and the iteration neither overflow nor
+// underflow, as Dsyev does: by sigma = rmin/‖A‖_max when 0 < ‖A‖_max <
+// rmin = sqrt(2^-1022/ε), by rmax/‖A‖_max when ‖A‖_max > rmax = 1/rmin, ε
+// = 2^-52 (Dlascl, which multiplies in steps that do not overflow), and
+// returns sigma (1: not scaled).
+func scaleSymmetric(n int, a []float64) (sigma float64) {
+	var impl gonum.Implementation
+	smlnum := dlamchS / dlamchP
+	rmin, rmax := math.Sqrt(smlnum), math.Sqrt(1/smlnum)
+	anrm := impl.Dlansy(lapack.MaxAbs, blas.Upper, n, a, n, nil)
+	sigma = 1.0
+	if anrm > 0 && anrm < rmin {
+		sigma = rmin / anrm
+	} else if anrm > rmax {
+		sigma = rmax / anrm
+	}
+	if sigma != 1 {
+		impl.Dlascl(lapack.UpperTri, 0, 0, 1, sigma, n, n, a, n)
+	}
+	return sigma
+}
+
+// unscale undoes scaleSymmetric on the eigenvalues, w[i] = (1/sigma)·w[i],
+// as Dsyev does (Dscal).
+func unscale(w []float64, sigma float64) {
+	if sigma != 1 {
+		r := 1 / sigma
+		for i := range w {
+			w[i] *= r
+		}
+	}
 }
 
 // LAPACK's machine constants (dlamch) as gonum's Dsyev and Dsteqr use them.
@@ -81,7 +100,8 @@ const (
 // the eigenvalues of the symmetric tridiagonal matrix with diagonal d and
 // off-diagonal e into d (ascending), z (n x n, row-major) multiplied on the
 // right by the eigenvectors; e is destroyed. The rotations go through a
-// rotationLog instead of Dlasr.
+// rotationLog instead of Dlasr. With z nil it computes the eigenvalues
+// alone, the same bits (the iteration on d and e never reads z).
 func tridiagonalQL(n int, d, e, z []float64) bool {
 	var impl gonum.Implementation
 	const maxit = 30
@@ -165,7 +185,9 @@ func tridiagonalQL(n int, d, e, z []float64) bool {
 		}
 		if k != i {
 			d[k], d[i] = d[i], p
-			bi.Dswap(n, z[i:], n, z[k:], n)
+			if z != nil {
+				bi.Dswap(n, z[i:], n, z[k:], n)
+			}
 		}
 	}
 	return true
@@ -320,13 +342,21 @@ const logCapacity = 1 << 14
 // chains (each rotation of a row reads what the previous one wrote).
 const rowBlock = 4
 
+// newRotationLog returns the log of z, or nil, which logs nothing, for a
+// nil z.
 func newRotationLog(z []float64, n int) *rotationLog {
+	if z == nil {
+		return nil
+	}
 	return &rotationLog{z: z, n: n, pending: make([]rotation, 0, logCapacity)}
 }
 
 // add logs the rotation of plane (j, j+1), skipped when it is the identity
 // as Dlasr skips it.
 func (g *rotationLog) add(j int, c, s float64) {
+	if g == nil {
+		return
+	}
 	if c == 1 && s == 0 {
 		return
 	}
@@ -338,7 +368,7 @@ func (g *rotationLog) add(j int, c, s float64) {
 
 // flush applies the pending rotations to every row of z.
 func (g *rotationLog) flush() {
-	if len(g.pending) == 0 {
+	if g == nil || len(g.pending) == 0 {
 		return
 	}
 	n, rot := g.n, g.pending
