@@ -26,11 +26,12 @@ func SymmetricEigenvalues(n int, a, w []float64) (ok bool) {
 	if n < 0 || len(a) < n*n || len(w) < n {
 		panic("numerics: SymmetricEigenvalues: slice too short")
 	}
-	if n == 0 {
+	if n <= 1 {
+		copy(w, a[:n]) // DSYEV's quick return: w = a, unscaled
 		return true
 	}
 	sigma := scaleSymmetric(n, a)
-	e := make([]float64, max(n-1, 1))
+	e := make([]float64, n-1)
 	tridiagonalize(n, a, w[:n], e, make([]float64, n))
 	if !tridiagonalQL(n, w, e, nil) {
 		return false
@@ -261,5 +262,57 @@ func (s *symvWork) upper(m int, a []float64, lda int, v, w []float64) {
 		for j := cuts[b]; j < m; j++ {
 			w[j] += u[j]
 		}
+	}
+}
+
+// formQ writes Q = H_0 H_1 … H_{n-2} of tridiagonalize (n >= 2; the
+// reflectors in the rows of a, a[i*n+i+1] not read, and tau) into z
+// (n x n, row-major), as LAPACK's DORGTR (DORGQR: DLARFT, DLARFB) forms
+// it: z = I, then for the blocks of tridiagBlock reflectors [s, s+b), from
+// the last to the first, z[s+1:][s+1:] = (I - V·T·Vᵀ)·z[s+1:][s+1:], V the
+// m x b matrix of v_s, …, v_{s+b-1} on rows s+1, …, n-1 (m = n-s-1) and T
+// the b x b upper triangular factor with H_s ⋯ H_{s+b-1} = I - V·T·Vᵀ
+// (DLARFT, forward and columnwise: T[i][i] = tau_i, T[:i][i] =
+// T[:i][:i]·t with t_j = -tau_i·(v_j·v_i), Dot, the product summed in
+// increasing k). The update is three products of Gemm's order: Y = Vᵀ·z
+// (b x m), Y' = T·Y, z = z - V·Y'.
+func formQ(n int, a, tau, z []float64) {
+	z = z[:n*n]
+	clear(z)
+	for i := range n {
+		z[i*n+i] = 1
+	}
+	nr := n - 1 // reflectors
+	b0 := min(tridiagBlock, nr)
+	vt := make([]float64, b0*(n-1))
+	y, ty := make([]float64, b0*(n-1)), make([]float64, b0*(n-1))
+	t, tmp := make([]float64, b0*b0), make([]float64, b0)
+	for s := (nr - 1) / tridiagBlock * tridiagBlock; s >= 0; s -= tridiagBlock {
+		b, m := min(tridiagBlock, nr-s), n-s-1
+		// Vᵀ: row k is v_{s+k} on s+1, …, n-1: zero, one at s+k+1, a after.
+		v := vt[:b*m]
+		clear(v)
+		for k := range b {
+			v[k*m+k] = 1
+			copy(v[k*m+k+1:(k+1)*m], a[(s+k)*n+s+k+2:(s+k+1)*n])
+		}
+		clear(t)
+		for i := range b {
+			t[i*b+i] = tau[s+i]
+			for j := range i {
+				tmp[j] = -tau[s+i] * Dot(v[j*m:(j+1)*m], v[i*m:(i+1)*m])
+			}
+			for j := range i {
+				sum := 0.0
+				for k := j; k < i; k++ {
+					sum += t[j*b+k] * tmp[k]
+				}
+				t[j*b+i] = sum
+			}
+		}
+		zt := z[(s+1)*n+s+1:]
+		Gemm(false, false, b, m, m, 1, v, m, zt, n, 0, y[:b*m], m)
+		Gemm(false, false, b, m, b, 1, t[:b*b], b, y[:b*m], m, 0, ty[:b*m], m)
+		Gemm(true, false, m, m, b, -1, v, m, ty[:b*m], m, 1, zt, n)
 	}
 }
