@@ -300,8 +300,12 @@ func TestSymmetricEigenControl(t *testing.T) {
 	}
 }
 
+// BenchmarkSymmetricEigen times the decomposition with vectors against
+// what SymmetricEigen was before its reduction came to numerics (gonum's
+// Dsytrd and Dorgtr on numerics' kernels as gonum's BLAS, then
+// tridiagonalQL: dsyev-before) and gonum's mat.EigenSym on the same BLAS.
 func BenchmarkSymmetricEigen(b *testing.B) {
-	for _, n := range []int{500, 1000} {
+	for _, n := range []int{500, 1000, 2000} {
 		a := sineMatrix(n)
 		b.Run(fmt.Sprintf("numerics/n=%d", n), func(b *testing.B) {
 			v, w := make([]float64, n*n), make([]float64, n)
@@ -310,7 +314,17 @@ func BenchmarkSymmetricEigen(b *testing.B) {
 				SymmetricEigen(n, v, w)
 			}
 		})
+		b.Run(fmt.Sprintf("dsyev-before/n=%d", n), func(b *testing.B) {
+			defer UseAsGonumBLAS()()
+			for b.Loop() {
+				dsyevEigenvalues(n, a)
+			}
+		})
+		if n > 1000 {
+			continue
+		}
 		b.Run(fmt.Sprintf("gonum/n=%d", n), func(b *testing.B) {
+			defer UseAsGonumBLAS()()
 			for b.Loop() {
 				gonumEigen(n, a)
 			}
