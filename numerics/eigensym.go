@@ -20,9 +20,9 @@ import (
 // SymmetricEigenvalues' reduction (tridiagonalize), Q formed from its
 // reflectors as DORGTR forms it (formQ, on Gemm), then the implicit QL/QR
 // iteration, LAPACK's DSTEQR in gonum's row-major translation. The
-// eigenvalues are SymmetricEigenvalues' bits (the iteration on T never
-// reads the vectors), and the result is the same bits on every path and
-// for every GOMAXPROCS. It is not gonum's Dsyev bit for bit (this function
+// eigenvalues are those of SymmetricEigenvalues' T, by another iteration
+// (DSTEQR, not DSTERF): equal to rounding. The result is the same bits on
+// every path and for every GOMAXPROCS. It is not gonum's Dsyev bit for bit (this function
 // was until the reduction came to numerics), but an eigen-decomposition to
 // LAPACK's own test threshold (TestSymmetricEigenAccurate).
 //
@@ -106,8 +106,7 @@ const (
 // the eigenvalues of the symmetric tridiagonal matrix with diagonal d and
 // off-diagonal e into d (ascending), z (n x n, row-major) multiplied on the
 // right by the eigenvectors; e is destroyed. The rotations go through a
-// rotationLog instead of Dlasr. With z nil it computes the eigenvalues
-// alone, the same bits (the iteration on d and e never reads z).
+// rotationLog instead of Dlasr.
 func tridiagonalQL(n int, d, e, z []float64) bool {
 	var impl gonum.Implementation
 	const maxit = 30
@@ -191,9 +190,7 @@ func tridiagonalQL(n int, d, e, z []float64) bool {
 		}
 		if k != i {
 			d[k], d[i] = d[i], p
-			if z != nil {
-				bi.Dswap(n, z[i:], n, z[k:], n)
-			}
+			bi.Dswap(n, z[i:], n, z[k:], n)
 		}
 	}
 	return true
@@ -348,21 +345,13 @@ const logCapacity = 1 << 14
 // chains (each rotation of a row reads what the previous one wrote).
 const rowBlock = 4
 
-// newRotationLog returns the log of z, or nil, which logs nothing, for a
-// nil z.
 func newRotationLog(z []float64, n int) *rotationLog {
-	if z == nil {
-		return nil
-	}
 	return &rotationLog{z: z, n: n, pending: make([]rotation, 0, logCapacity)}
 }
 
 // add logs the rotation of plane (j, j+1), skipped when it is the identity
 // as Dlasr skips it.
 func (g *rotationLog) add(j int, c, s float64) {
-	if g == nil {
-		return
-	}
 	if c == 1 && s == 0 {
 		return
 	}
@@ -374,7 +363,7 @@ func (g *rotationLog) add(j int, c, s float64) {
 
 // flush applies the pending rotations to every row of z.
 func (g *rotationLog) flush() {
-	if g == nil || len(g.pending) == 0 {
+	if len(g.pending) == 0 {
 		return
 	}
 	n, rot := g.n, g.pending

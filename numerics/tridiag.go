@@ -12,10 +12,8 @@ import "math"
 // scales it (see SymmetricEigen), reduced to a symmetric tridiagonal T =
 // QᵀAQ by Householder reflections (tridiagonalize: LAPACK's blocked DSYTRD,
 // DLATRD panels and a rank-2k update), and T's eigenvalues are computed by
-// the implicit QL/QR iteration of SymmetricEigen without its vectors
-// (LAPACK's DSTEQR, O(n²) flops; not gonum's Dsterf, which DSYEV calls
-// but which in gonum v0.17.0 panics on a block it has to rescale, its
-// Dlascl given the column-major stride n for a vector). The
+// LAPACK's DSTERF (tridiagonalValues: gonum's Dsterf, O(n²), with the bug
+// fixed that made it panic on a block it has to rescale). The
 // reduction, n³·4/3 flops, is where the time goes; it runs on this
 // package's kernels (see tridiagonalize for its order), so the result is
 // the same bits on every path and for every GOMAXPROCS. It is not gonum's
@@ -33,7 +31,7 @@ func SymmetricEigenvalues(n int, a, w []float64) (ok bool) {
 	sigma := scaleSymmetric(n, a)
 	e := make([]float64, n-1)
 	tridiagonalize(n, a, w[:n], e, make([]float64, n))
-	if !tridiagonalQL(n, w, e, nil) {
+	if !tridiagonalValues(n, w, e) {
 		return false
 	}
 	unscale(w[:n], sigma)

@@ -72,19 +72,33 @@ func TestSymmetricEigenvaluesNearDsyev(t *testing.T) {
 		if !ok || n == 0 {
 			return
 		}
-		norm := math.Max(math.Abs(want[0]), math.Abs(want[n-1]))
-		tol := 60*float64(n)*0x1p-52*norm + 2*0x1p-1074
-		for i := range w {
-			// Equal covers an eigenvalue beyond the largest float64,
-			// +Inf for both (a Gram at scale 2^1020).
-			if w[i] != want[i] && !(math.Abs(w[i]-want[i]) <= tol) {
-				t.Fatalf("n=%d: eigenvalue %d is %v, gonum %v: |difference| %g > %g", n, i, w[i], want[i], math.Abs(w[i]-want[i]), tol)
-			}
+		if err := nearEigenvalues(w, want); err != nil {
+			t.Fatalf("n=%d: %v", n, err)
 		}
 		if !slices.IsSorted(w) {
 			t.Fatalf("n=%d: eigenvalues not ascending: %v", n, w)
 		}
 	})
+}
+
+// nearEigenvalues checks two backward-stable solvers' ascending
+// eigenvalues of the same matrix against each other, to the bound of
+// TestSymmetricEigenvaluesNearDsyev: 60·n·ε·max|λ|, plus 2^-1073 for the
+// rounding of subnormal results. Equal values pass (+Inf for both past the
+// float64 range).
+func nearEigenvalues(got, want []float64) error {
+	n := len(want)
+	if n == 0 {
+		return nil
+	}
+	norm := math.Max(math.Abs(want[0]), math.Abs(want[n-1]))
+	tol := 60*float64(n)*0x1p-52*norm + 2*0x1p-1074
+	for i := range want {
+		if got[i] != want[i] && !(math.Abs(got[i]-want[i]) <= tol) {
+			return fmt.Errorf("eigenvalue %d is %v, the reference's %v: |difference| %g > %g", i, got[i], want[i], math.Abs(got[i]-want[i]), tol)
+		}
+	}
+	return nil
 }
 
 // randomGram returns a symmetric positive semi-definite n x n Gram QQᵀ of
@@ -230,5 +244,24 @@ func BenchmarkSymmetricEigenvalues(b *testing.B) {
 				gonumEigenvalues(n, a)
 			}
 		})
+	}
+}
+
+// tridiagonalValues on the blocks gonum's Dsterf mishandles: a 2 x 2 block
+// it has to rescale (norm 1e-200, below 2^-511/ε² ≈ 1e-122; gonum panics)
+// after a 1 x 1 block, and a 1 x 1 block in the middle. The eigenvalues are
+// 1, a ± b and 3, each to a few roundings (4ε relative: the rescaling
+// there and back and Dlae2's).
+func TestTridiagonalValuesBlocks(t *testing.T) {
+	const a, b = 1e-200, 1e-201
+	d := []float64{1, a, a, 3}
+	e := []float64{0, b, 0}
+	if !tridiagonalValues(len(d), d, e) {
+		t.Fatal("no convergence")
+	}
+	for i, want := range []float64{a - b, a + b, 1, 3} {
+		if math.Abs(d[i]-want) > 4*0x1p-52*want {
+			t.Errorf("eigenvalue %d is %v, want %v", i, d[i], want)
+		}
 	}
 }
