@@ -140,14 +140,8 @@ func tridiagonalValues(n int, d, e []float64) (ok bool) {
 				}
 				jtot++
 
-				// Form shift.
-				rte := math.Sqrt(e[l])
-				sigma := (d[l+1] - p) / (2 * rte)
-				r := impl.Dlapy2(sigma, 1)
-				sigma = p - (rte / (sigma + math.Copysign(r, sigma)))
-
-				c := 1.0
-				s := 0.0
+				sigma := sterfShift(impl, p, d[l+1], e[l])
+				c, s := 1.0, 0.0
 				gamma := d[m] - sigma
 				p = gamma * gamma
 
@@ -211,14 +205,8 @@ func tridiagonalValues(n int, d, e []float64) (ok bool) {
 				}
 				jtot++
 
-				// Form shift.
-				rte := math.Sqrt(e[l-1])
-				sigma := (d[l-1] - p) / (2 * rte)
-				r := impl.Dlapy2(sigma, 1)
-				sigma = p - (rte / (sigma + math.Copysign(r, sigma)))
-
-				c := 1.0
-				s := 0.0
+				sigma := sterfShift(impl, p, d[l-1], e[l-1])
+				c, s := 1.0, 0.0
 				gamma := d[m] - sigma
 				p = gamma * gamma
 
@@ -267,4 +255,13 @@ func tridiagonalValues(n int, d, e []float64) (ok bool) {
 	}
 	impl.Dlasrt(lapack.SortIncreasing, n, d)
 	return true
+}
+
+// sterfShift is DSTERF's shift: the eigenvalue of the leading 2 x 2 block
+// (diagonal p and next, squared off-diagonal e2) nearer p.
+func sterfShift(impl gonum.Implementation, p, next, e2 float64) float64 {
+	rte := math.Sqrt(e2)
+	sigma := (next - p) / (2 * rte)
+	r := impl.Dlapy2(sigma, 1)
+	return p - (rte / (sigma + math.Copysign(r, sigma)))
 }
