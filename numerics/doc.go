@@ -3,9 +3,12 @@
 // and Syrk, and the tall-skinny Gram K = Q Qᵀ of per-sample gradients, which
 // is the expensive step of every quantity of the paper (its eq. 11 reduces
 // them to n x n algebra on K); GramFloat32 takes the gradients as float32, as
-// PyTorch writes them, and computes in float64. BLAS puts them behind gonum's
-// blas.Float64, so that gonum's mat and lapack run on them too. The package
-// knows nothing about SGD.
+// PyTorch writes them, and computes in float64. SymmetricEigenvalues and
+// SymmetricEigen are LAPACK's DSYEV without and with vectors on these
+// kernels (the blocked Householder reduction to tridiagonal form, the QL
+// iteration), the n x n algebra after the Gram. BLAS puts the kernels
+// behind gonum's blas.Float64, so that gonum's mat and lapack run on them
+// too. The package knows nothing about SGD.
 //
 // # One order, the same bits everywhere
 //
@@ -17,9 +20,12 @@
 // Gram) give each output element to one goroutine, which runs its whole
 // sequence of operations, and Dot and Nrm2 cut long vectors into chunks of a
 // fixed size whose sums are combined in a fixed order, whichever goroutine
-// computed them, so the result does not depend on GOMAXPROCS either. Results
-// are therefore the same bits on every machine, which is what golden files
-// need; only the payload of a NaN result is not part of the contract.
+// computed them, so the result does not depend on GOMAXPROCS either; the
+// symmetric product inside SymmetricEigenvalues cuts its rows into a number
+// of blocks that depends on the size alone, their partial products added in
+// a fixed order, whichever goroutine ran them. Results are therefore the
+// same bits on every machine, which is what golden files need; only the
+// payload of a NaN result is not part of the contract.
 //
 // The orders differ between kernels, each chosen for speed: Dot and Nrm2 sum
 // in 32 lanes over chunks of 2^14 elements, the chunks' sums added pairwise,

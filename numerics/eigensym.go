@@ -15,21 +15,28 @@ import (
 // w[k]. It reports false only if the QL/QR iteration fails to converge,
 // which LAPACK's bound of 30n sweeps makes unreachable for finite input.
 //
-// The result is bit for bit what gonum's lapack Dsyev (and mat.EigenSym)
-// returns, with one exception: the same reduction (Dsytrd, Dorgtr) and the
-// same implicit QL/QR iteration, LAPACK's DSTEQR in gonum's row-major
-// translation. The exception is a bug of gonum v0.17.0's Dsteqr: LAPACK
-// resets its scaling flag for every diagonal block, gonum sets it once, so
-// after one block that had to be rescaled (norm below about 1e-122 or
-// above 1e153) every later block is "unscaled" though it never was, and its
-// eigenvalues come out wrong (TestSymmetricEigenGonumScalingBug). Here the
-// flag is per block, as in LAPACK. Otherwise only the order in which the
-// iteration's plane rotations reach the eigenvector matrix changes: gonum applies each sweep's rotations down the columns of
-// a row-major matrix, a stride of n per element and the bulk of the time at
-// n = 1000; here they are logged and replayed a block of rows at a time,
-// each row in L1 cache, the blocks on every core. Each element undergoes
-// the same operations in the same order, so no bit changes, on any
-// number of cores.
+// It is LAPACK's DSYEV with vectors on this package's kernels: A scaled
+// into range (scaleSymmetric), reduced to tridiagonal form T = QᵀAQ by
+// SymmetricEigenvalues' reduction (tridiagonalize), Q formed from its
+// reflectors as DORGTR forms it (formQ, on Gemm), then the implicit QL/QR
+// iteration, LAPACK's DSTEQR in gonum's row-major translation. The
+// eigenvalues are those of SymmetricEigenvalues' T, by another iteration
+// (DSTEQR, not DSTERF): equal to rounding. The result is the same bits on
+// every path and for every GOMAXPROCS. It is not gonum's Dsyev bit for bit (this function
+// was until the reduction came to numerics), but an eigen-decomposition to
+// LAPACK's own test threshold (TestSymmetricEigenAccurate).
+//
+// Two departures from gonum v0.17.0's Dsteqr. LAPACK resets its scaling
+// flag for every diagonal block, gonum sets it once, so after one block
+// that had to be rescaled (norm below about 1e-122 or above 1e153) every
+// later block is "unscaled" though it never was, and its eigenvalues come
+// out wrong (TestSymmetricEigenGonumScalingBug); here the flag is per
+// block, as in LAPACK. And gonum applies each sweep's plane rotations down
+// the columns of a row-major matrix, a stride of n per element and the
+// bulk of the time at n = 1000; here they are logged and replayed a block
+// of rows at a time, each row in L1 cache, the blocks on every core: each
+// element undergoes the same operations in the same order, so no bit
+// changes, on any number of cores.
 func SymmetricEigen(n int, a, w []float64) (ok bool) {
 	if n < 0 || len(a) < n*n || len(w) < n {
 		panic("numerics: SymmetricEigen: slice too short")
@@ -41,13 +48,31 @@ func SymmetricEigen(n int, a, w []float64) (ok bool) {
 		w[0], a[0] = a[0], 1
 		return true
 	}
+	sigma := scaleSymmetric(n, a)
+	e, tau := make([]float64, n-1), make([]float64, n)
+	tridiagonalize(n, a, w[:n], e, tau)
+	z := make([]float64, n*n)
+	formQ(n, a, tau, z)
+	if !tridiagonalQL(n, w, e, z) {
+		return false
+	}
+	copy(a, z)
+	unscale(w[:n], sigma)
+	return true
+}
+
+// scaleSymmetric scales the upper triangle of the symmetric n x n A into
+// the range where the reduction and the iteration neither overflow nor
+// underflow, as Dsyev does: by sigma = rmin/‖A‖_max when 0 < ‖A‖_max <
+// rmin = sqrt(2^-1022/ε), by rmax/‖A‖_max when ‖A‖_max > rmax = 1/rmin, ε
+// = 2^-52 (Dlascl, which multiplies in steps that do not overflow), and
+// returns sigma (1: not scaled).
+func scaleSymmetric(n int, a []float64) (sigma float64) {
 	var impl gonum.Implementation
-	// Scale into the range where the iteration neither overflows nor
-	// underflows, as Dsyev does.
 	smlnum := dlamchS / dlamchP
 	rmin, rmax := math.Sqrt(smlnum), math.Sqrt(1/smlnum)
 	anrm := impl.Dlansy(lapack.MaxAbs, blas.Upper, n, a, n, nil)
-	sigma := 1.0
+	sigma = 1.0
 	if anrm > 0 && anrm < rmin {
 		sigma = rmin / anrm
 	} else if anrm > rmax {
@@ -56,18 +81,18 @@ func SymmetricEigen(n int, a, w []float64) (ok bool) {
 	if sigma != 1 {
 		impl.Dlascl(lapack.UpperTri, 0, 0, 1, sigma, n, n, a, n)
 	}
-	// Dsyev's workspace: the blocking of the reduction depends on it.
-	nb := impl.Ilaenv(1, "DSYTRD", "U", n, -1, -1, -1)
-	e, tau, work := make([]float64, n), make([]float64, n), make([]float64, nb*n)
-	impl.Dsytrd(blas.Upper, n, a, n, w, e, tau, work, len(work))
-	impl.Dorgtr(blas.Upper, n, a, n, tau, work, len(work))
-	if !tridiagonalQL(n, w, e, a) {
-		return false
-	}
+	return sigma
+}
+
+// unscale undoes scaleSymmetric on the eigenvalues, w[i] = (1/sigma)·w[i],
+// as Dsyev does (Dscal).
+func unscale(w []float64, sigma float64) {
 	if sigma != 1 {
-		blas64.Implementation().Dscal(n, 1/sigma, w, 1)
+		r := 1 / sigma
+		for i := range w {
+			w[i] *= r
+		}
 	}
-	return true
 }
 
 // LAPACK's machine constants (dlamch) as gonum's Dsyev and Dsteqr use them.

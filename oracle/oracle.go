@@ -63,9 +63,10 @@ func NewOracleFromState(st *theory.State) (*Oracle, error) {
 		return nil, err
 	}
 	k, kExp := st.ScaledGram()
-	// Dsyev's decomposition, its rotations replayed a row block at a time
-	// (numerics.SymmetricEigen): the same bits, several times faster at
-	// the paper's n = 1000.
+	// LAPACK's DSYEV on numerics' kernels (numerics.SymmetricEigen): the
+	// reduction and Q on its products, the QL rotations replayed a row
+	// block at a time; 2.9x the speed of gonum's reduction at n = 2000
+	// (BENCHMARKS.md).
 	vecs, vals := append([]float64(nil), k.RawSymmetric().Data...), make([]float64, n)
 	if !numerics.SymmetricEigen(n, vecs, vals) {
 		// The QL iteration converges on finite symmetric input, and K̂ is

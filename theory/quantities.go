@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	"gonum.org/v1/gonum/mat"
-
 	"github.com/flatmin/flatmin/numerics"
 )
 
@@ -54,14 +52,16 @@ type Noise struct {
 // eigenvalues returns the eigenvalues of K̂ in ascending order, or
 // ErrNoConvergence (LAPACK's QL iteration converges on finite symmetric
 // input, and K̂ is finite with entries below 1 by construction, so this is
-// not expected).
+// not expected). They are numerics.SymmetricEigenvalues', LAPACK's DSYEV
+// on numerics' kernels: within 60·n·ε·λ_1(K̂) of gonum's Dsyev, which took
+// minutes at n = 5000 (BENCHMARKS.md).
 func (s *State) eigenvalues() ([]float64, error) {
 	if s.eig == nil {
-		var es mat.EigenSym
-		if !es.Factorize(mat.NewSymDense(s.n, append([]float64(nil), s.k...)), false) {
+		eig := make([]float64, s.n)
+		if !numerics.SymmetricEigenvalues(s.n, append([]float64(nil), s.k...), eig) {
 			return nil, fmt.Errorf("theory: the %d x %d Gram matrix: %w", s.n, s.n, ErrNoConvergence)
 		}
-		s.eig = es.Values(nil)
+		s.eig = eig
 	}
 	return s.eig, nil
 }

@@ -64,3 +64,31 @@ func TestNewStateGramErrors(t *testing.T) {
 		})
 	}
 }
+
+// A Gram whose tridiagonal form splits off a block of norm below
+// 2^-511/ε² ≈ 1e-122 relative to λ_1: a sample whose gradient is 1e-100
+// of the others', here a 2 x 2 block [[a, b], [b, a]], a = 1e-200,
+// b = 1e-201. The QL iteration rescales such a block; gonum v0.17.0's
+// Dsterf, which Dsyev without vectors calls, panicked there (a Dlascl
+// given the column-major stride n for the block's diagonal), and so did
+// Geometry before it used numerics.SymmetricEigenvalues. Its eigenvalues
+// are 1 and a ± b = 1.1e-200, 9e-201; those of K/n within 8ε, the
+// roundings (each at most ε/2 relative) of the block's rescaling there and
+// back, of its 2 x 2 eigenvalues (Dlaev2) and of the division by n.
+func TestGeometryTinyBlock(t *testing.T) {
+	const a, b = 1e-200, 1e-201
+	k := []float64{1, 0, 0, 0, a, b, 0, b, a}
+	s, err := NewStateGram(k, 3, 10, []float64{1, 1, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eig, err := s.Spectrum()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []float64{1.0 / 3, (a + b) / 3, (a - b) / 3} {
+		if math.Abs(eig[i]-want) > 8*0x1p-52*want {
+			t.Errorf("eigenvalue %d of K/n is %v, want %v", i, eig[i], want)
+		}
+	}
+}
