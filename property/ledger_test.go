@@ -32,8 +32,8 @@ func TestMain(m *testing.M) {
 // Under -short rapid runs a fifth of its checks: a property's 100 cases
 // become 20, but a check with a fixed count of fewer than five (an exact
 // enumeration, a closed form) would run none and pass. Such a check runs its
-// count in full; an experiment, which trains networks for a minute, is
-// skipped, and says so.
+// count in full (casesFlag); an experiment, which trains networks for a
+// minute, is skipped, and says so.
 func TestLedger(t *testing.T) {
 	for _, c := range Claims() {
 		t.Run(c.ID, func(t *testing.T) {
@@ -46,7 +46,7 @@ func TestLedger(t *testing.T) {
 						t.Skip("an experiment trains networks: run it without -short")
 					}
 					if chk.Cases > 0 {
-						defer setFlags(map[string]string{"rapid.checks": strconv.Itoa(shortProof(chk.Cases))}, true)()
+						defer setFlags(map[string]string{"rapid.checks": strconv.Itoa(casesFlag(chk.Cases))}, true)()
 					}
 					rapid.Check(t, Wrap(chk.Run))
 				})
@@ -80,15 +80,6 @@ func TestEveryCheckedClaimHasAControl(t *testing.T) {
 			t.Errorf("%s has checks but no negative control", c.ID)
 		}
 	}
-}
-
-// shortProof is the rapid.checks value that makes rapid run cases cases:
-// under -short rapid divides it by 5.
-func shortProof(cases int) int {
-	if testing.Short() {
-		return 5 * cases
-	}
-	return cases
 }
 
 func seedFromFlag() uint64 {

@@ -198,7 +198,7 @@ func runRapid(name string, opt Options, cases int, prop func(*rapid.T)) *capture
 	}
 	restore := setFlags(map[string]string{
 		"rapid.seed":       strconv.FormatUint(seed, 10),
-		"rapid.checks":     strconv.Itoa(n),
+		"rapid.checks":     strconv.Itoa(casesFlag(n)),
 		"rapid.nofailfile": "true",
 	}, n > 0)
 	defer restore()
@@ -213,6 +213,17 @@ func runRapid(name string, opt Options, cases int, prop func(*rapid.T)) *capture
 		<-done
 	})
 	return tb
+}
+
+// casesFlag is the rapid.checks value that makes rapid run n cases: under
+// go test -short rapid runs a fifth of rapid.checks (none at all of a
+// check of fewer than five cases), and the ledger's case counts are its
+// own, not go test's.
+func casesFlag(n int) int {
+	if testing.Testing() && testing.Short() {
+		return 5 * n
+	}
+	return n
 }
 
 // withTestingFlags runs f where rapid can call testing.Short, which panics

@@ -174,24 +174,25 @@ func parseStages(s string) []stage {
 
 // run applies m through an overlay and runs the tests: each stage's flags
 // with each of its packages in turn, stopping at the first run that fails,
-// so that a killed mutant costs only the runs up to its killer.
-func run(m mutant, src []byte, stages []stage, timeout time.Duration, tmp string) (outcome, time.Duration, error) {
+// so that a killed mutant costs only the runs up to its killer, which it
+// names (the package and the first failing test).
+func run(m mutant, src []byte, stages []stage, timeout time.Duration, tmp string) (outcome, time.Duration, string, error) {
 	mutated := append(append(append([]byte{}, src[:m.Start]...), m.Replace...), src[m.End:]...)
 	abs, err := filepath.Abs(m.File)
 	if err != nil {
-		return "", 0, err
+		return "", 0, "", err
 	}
 	mf := filepath.Join(tmp, "mutant.go")
 	if err := os.WriteFile(mf, mutated, 0o644); err != nil {
-		return "", 0, err
+		return "", 0, "", err
 	}
 	ov, err := json.Marshal(map[string]map[string]string{"Replace": {abs: mf}})
 	if err != nil {
-		return "", 0, err
+		return "", 0, "", err
 	}
 	of := filepath.Join(tmp, "overlay.json")
 	if err := os.WriteFile(of, ov, 0o644); err != nil {
-		return "", 0, err
+		return "", 0, "", err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -205,22 +206,34 @@ func run(m mutant, src []byte, stages []stage, timeout time.Duration, tmp string
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out
 			err := cmd.Run()
+			by := pkg + failingTest(out.String())
 			switch {
 			case ctx.Err() != nil || strings.Contains(out.String(), "panic: test timed out after"):
-				return timedOut, time.Since(start), nil
+				return timedOut, time.Since(start), by, nil
 			case err == nil:
 				continue
 			case strings.Contains(out.String(), "[build failed]") || strings.Contains(out.String(), "[setup failed]"):
-				return notViable, time.Since(start), nil
+				return notViable, time.Since(start), "", nil
 			}
 			var exit *exec.ExitError
 			if errors.As(err, &exit) {
-				return killed, time.Since(start), nil
+				return killed, time.Since(start), by, nil
 			}
-			return "", time.Since(start), err
+			return "", time.Since(start), "", err
 		}
 	}
-	return survived, time.Since(start), nil
+	return survived, time.Since(start), "", nil
+}
+
+// failingTest returns " " and the name of the first failing test in go
+// test's output, or "" if none is named (a build error, a panic at init).
+func failingTest(out string) string {
+	_, rest, ok := strings.Cut(out, "--- FAIL: ")
+	if !ok {
+		return ""
+	}
+	name, _, _ := strings.Cut(rest, " ")
+	return " " + name
 }
 
 // result is a mutant's outcome and how long its tests ran.
@@ -382,14 +395,30 @@ func mutate(w io.Writer, dirs []string, n int, seed uint64, stages []stage, time
 		return err
 	}
 	defer os.RemoveAll(tmp)
+	// The tests must pass on the code as it is, or every mutant would look
+	// killed: run them once through an overlay that changes nothing.
+	if len(all) > 0 {
+		f := all[0].File
+		o, _, by, err := run(mutant{File: f}, sources[f], stages, timeout, tmp)
+		if err != nil {
+			return err
+		}
+		if o != survived {
+			return fmt.Errorf("the tests do not pass on the unmutated code (%s by %s): fix them first", o, by)
+		}
+		fmt.Fprintf(w, "# the tests pass on the unmutated code\n")
+	}
 	counts := map[outcome]int{}
 	for i, m := range all {
-		note := ""
+		note, by := "", ""
 		o, took := done[m.ID()].o, time.Duration(0)
 		if o != "" {
 			took, note = done[m.ID()].took, " (resumed)"
-		} else if o, took, err = run(m, sources[m.File], stages, timeout, tmp); err != nil {
+		} else if o, took, by, err = run(m, sources[m.File], stages, timeout, tmp); err != nil {
 			return err
+		}
+		if by != "" {
+			note = " by " + by + note
 		}
 		if reason, ok := eq[m.ID()]; ok && o == survived {
 			o, note = equivalent, " # "+reason

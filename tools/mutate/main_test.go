@@ -90,3 +90,14 @@ func TestReadReport(t *testing.T) {
 		}
 	}
 }
+
+// failingTest names the first failing test of go test's output, or nothing.
+func TestFailingTest(t *testing.T) {
+	out := "=== RUN   TestA\n--- FAIL: TestA/sub (0.00s)\n--- FAIL: TestA (0.00s)\nFAIL\n"
+	if got := failingTest(out); got != " TestA/sub" {
+		t.Errorf("failingTest: %q", got)
+	}
+	if got := failingTest("# pkg\n./a.go:1:1: syntax error\nFAIL\tpkg [build failed]\n"); got != "" {
+		t.Errorf("failingTest on a build failure: %q", got)
+	}
+}
