@@ -3,6 +3,7 @@ package oracle
 import (
 	"errors"
 	"math"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -362,6 +363,13 @@ func TestOracleBadInput(t *testing.T) {
 		t.Errorf("NaN: %v", err)
 	}
 	o := mustOracle(t, oracleCases[0])
+	for _, v := range []float64{math.NaN(), math.Inf(-1)} {
+		e := make([]float64, o.N())
+		e[1] = v
+		if _, err := o.PointMoment(e); !errors.Is(err, theory.ErrNotFinite) || !strings.HasPrefix(err.Error(), "e[1]: ") {
+			t.Errorf("PointMoment with e[1] = %v: %v", v, err)
+		}
+	}
 	d, _ := o.SGD(2, WithReplacement)
 	for _, eta := range []float64{0, -1, math.NaN(), math.Inf(1)} {
 		if _, err := d.SpectralRadius(eta); !errors.Is(err, theory.ErrParam) {
