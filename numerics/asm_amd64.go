@@ -60,5 +60,5 @@ func widenAVX2(dst []float64, src []float32)
 func gemm4x12AVX2(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
 
 // It prefetches into L2, during the first tile, the 8n bytes at pf+b*pfs (pfs in
-// bytes) for b < 2, which need not be valid memory.
-func gram2x2AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
+// bytes) for b < 4, which need not be valid memory.
+func gram3x4AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)

@@ -36,6 +36,11 @@ type gramShape struct {
 	// prefetch: fetch the next chunk of the c rows read in place during the
 	// first tile (rows packed in L2 need no help).
 	prefetch bool
+	// halves: run over the chunk twice, lanes 0-3 of every entry, then
+	// lanes 4-7, so that an entry holds one register at a time instead of
+	// two (AVX2): the lanes are independent chains, so this is the same
+	// order, and a tile can have twice the entries.
+	halves bool
 }
 
 var avx512 = isa{
@@ -50,7 +55,7 @@ var avx512 = isa{
 	gemmMR: 15, gemmNR: 16,
 	// 16 zmm accumulators, 8 loads a step of 16 FMAs; for rows packed in
 	// L2, 24 accumulators and 3 loads from L2 a step of 24 FMAs.
-	gram: []gramShape{{4, 4, true}, {3, 8, false}},
+	gram: []gramShape{{4, 4, true, false}, {3, 8, false, false}},
 }
 
 var avx2 = isa{
@@ -61,7 +66,12 @@ var avx2 = isa{
 	half:  func(y, x Op) { VEXTRACTF128(U8(1), y, x) },
 	// 12 ymm accumulators: the 16 registers of AVX2 hold no more.
 	gemmMR: 4, gemmNR: 12,
-	gram: []gramShape{{2, 2, true}},
+	// 3 x 4 tiles in two passes (halves): 12 ymm accumulators, the 3 lanes
+	// of x of a step and one of y, all 16 registers; 7 loads a step of 12
+	// FMAs (the 2 x 2 tiles of whole entries, 8 accumulators, took 8 loads
+	// for 8 FMAs and ran at 0.75x OpenBLAS's dsyrk at n = 1000). The same
+	// kernel reads rows in place and packed: BENCHMARKS.md.
+	gram: []gramShape{{3, 4, true, true}},
 }
 
 // block is the number of elements the one-dimensional kernels take a loop
@@ -432,6 +442,9 @@ func gramTile(s isa, g gramShape) {
 		fmt.Sprintf("reduce8(lanes) of row x[(%d*k+a)*xs:] against row y[b*ys:] over their first n", r),
 		"elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of",
 		"elements i ≡ l (mod 8) in increasing i.")
+	if g.halves {
+		Doc("It runs over the chunk twice, lanes 0-3 of every entry of a tile, then lanes 4-7.")
+	}
 	if g.prefetch {
 		Doc(fmt.Sprintf("It prefetches into L2, during the first tile, the 8n bytes at pf+b*pfs (pfs in"),
 			fmt.Sprintf("bytes) for b < %d, which need not be valid memory.", cc))
@@ -475,40 +488,71 @@ func gramTile(s isa, g gramShape) {
 	ADDQ(out, t)
 	MOVQ(t, last)
 	per := 8 / s.width // registers an entry
+	passes := 1
+	var saved Mem // lanes 0-3 of every entry, between the passes
+	if g.halves {
+		if per != 2 {
+			panic("halves needs two registers an entry")
+		}
+		passes, per = 2, 1
+		saved = AllocLocal(8 * s.width * r * cc)
+	}
 	Label("tile")
-	acc := make([][]VecVirtual, r*cc)
-	for e := range acc {
-		acc[e] = accumulators(s, per)
-	}
-	off := Load(Param("n"), GP64())
-	SHLQ(U8(3), off)
-	NEGQ(off)
-	Label("loop")
-	xi := make([][]VecVirtual, r)
-	for a := range xi {
-		xi[a] = make([]VecVirtual, per)
-		for h := range xi[a] {
-			xi[a][h] = s.vec()
-			VMOVUPD(Mem{Base: xr[a], Index: off, Scale: 1, Disp: 8 * s.width * h}, xi[a][h])
+	var acc [][]VecVirtual
+	for h := range passes {
+		acc = make([][]VecVirtual, r*cc)
+		for e := range acc {
+			acc[e] = accumulators(s, per)
 		}
-	}
-	for _, p := range pr {
-		PREFETCHT1(Mem{Base: p, Index: off, Scale: 1})
-	}
-	for b := 0; b < cc; b++ {
-		t := make([]VecVirtual, per)
-		for h := range t {
-			t[h] = s.vec()
-			VMOVUPD(Mem{Base: yr[b], Index: off, Scale: 1, Disp: 8 * s.width * h}, t[h])
+		off := Load(Param("n"), GP64())
+		SHLQ(U8(3), off)
+		NEGQ(off)
+		loop := fmt.Sprintf("loop%d", h)
+		Label(loop)
+		// at addresses register k of the entry's lanes in this pass.
+		at := func(row Register, k int) Mem {
+			return Mem{Base: row, Index: off, Scale: 1, Disp: 8 * s.width * (h*per + k)}
 		}
-		for a := 0; a < r; a++ {
-			for h := range t {
-				VFMADD231PD(t[h], xi[a][h], acc[a*cc+b][h])
+		xi := make([][]VecVirtual, r)
+		for a := range xi {
+			xi[a] = make([]VecVirtual, per)
+			for k := range xi[a] {
+				xi[a][k] = s.vec()
+				VMOVUPD(at(xr[a], k), xi[a][k])
+			}
+		}
+		if h == 0 {
+			for _, p := range pr {
+				PREFETCHT1(Mem{Base: p, Index: off, Scale: 1})
+			}
+		}
+		for b := 0; b < cc; b++ {
+			t := make([]VecVirtual, per)
+			for k := range t {
+				t[k] = s.vec()
+				VMOVUPD(at(yr[b], k), t[k])
+			}
+			for a := 0; a < r; a++ {
+				for k := range t {
+					VFMADD231PD(t[k], xi[a][k], acc[a*cc+b][k])
+				}
+			}
+		}
+		ADDQ(U32(64), off)
+		JNZ(LabelRef(loop))
+		if h < passes-1 {
+			for e, v := range acc {
+				VMOVUPD(v[0], saved.Offset(8*s.width*e))
 			}
 		}
 	}
-	ADDQ(U32(64), off)
-	JNZ(LabelRef("loop"))
+	if passes > 1 {
+		// Level 1 of reduce8, lane l plus lane l+4: lanes 4-7 plus the
+		// saved lanes 0-3, the same sums (addition commutes).
+		for e, v := range acc {
+			VADDPD(saved.Offset(8*s.width*e), v[0], v[0])
+		}
+	}
 	reduceEntries(s, acc, out)
 	// One tile's worth of prefetches is the whole of the pf rows: the next
 	// tiles prefetch the y rows, which are in L1.
@@ -546,9 +590,12 @@ func reduceEntries(s isa, acc [][]VecVirtual, out Register) {
 		VMOVUPD(v, m)
 	}
 	if s.width == 4 {
-		// Entry e is acc[e][0] (lanes 0-3) and acc[e][1] (lanes 4-7).
+		// Entry e is acc[e][0] (lanes 0-3) and acc[e][1] (lanes 4-7),
+		// or acc[e][0] alone when level 1 is done (halves).
 		for _, v := range acc {
-			VADDPD(v[1], v[0], v[0])
+			if len(v) > 1 {
+				VADDPD(v[1], v[0], v[0])
+			}
 		}
 		// Level 2 of two entries: their low halves plus their high halves.
 		level2 := func(p, q VecVirtual) VecVirtual {
