@@ -71,11 +71,13 @@ var avx2 = isa{
 	// four rows of A of a step are one load, rotated, not four broadcasts:
 	// 4 loads a step of 12 FMAs instead of 7, as OpenBLAS's Haswell kernel.
 	gemmMR: 4, gemmNR: 12, gemmRotate: true,
-	// 3 x 4 tiles in two passes (halves): 12 ymm accumulators, the 3 lanes
-	// of x of a step and one of y, all 16 registers; 7 loads a step of 12
-	// FMAs (the 2 x 2 tiles of whole entries, 8 accumulators, took 8 loads
-	// for 8 FMAs and ran at 0.75x OpenBLAS's dsyrk at n = 1000). The same
-	// kernel reads rows in place and packed: BENCHMARKS.md.
+	// 3 x 4 tiles in two passes (halves): 12 ymm accumulators, and the 3
+	// registers of x and the one of y of a step, all 16 registers; 7 loads
+	// a step of 12 FMAs (the 2 x 2 tiles of whole entries, 8 accumulators,
+	// took 8 loads for 8 FMAs and ran at 0.75x OpenBLAS's dsyrk at
+	// n = 1000). The same kernel reads rows in place and packed (a twin
+	// for packed rows that also fetched the next tile's x rows into L1 was
+	// no faster): BENCHMARKS.md.
 	gram: []gramShape{{3, 4, true, true}},
 }
 
@@ -375,8 +377,8 @@ func gemmKernel(s isa) {
 			PREFETCHT0(Mem{Base: b, Disp: 8*nr*(k+8) + 64})
 		} else {
 			// Each line of both panels once, eight steps ahead: those
-			// that start in the bytes of step k (the panels are 64-byte
-			// aligned); B's 48 KB panel overflows L1 with A's.
+			// that start in the bytes of step k+8 (the panels are
+			// 64-byte aligned); B's 48 KB panel overflows L1 with A's.
 			for _, p := range []struct {
 				base Register
 				w    int
