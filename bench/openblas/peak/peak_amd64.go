@@ -6,7 +6,8 @@ package peak
 //go:noescape
 func fmaYMM(n int)
 
-// fmaZMM is fmaYMM on zmm registers (AVX-512F): 192 flops an iteration.
+// fmaZMM is fmaYMM on zmm registers (AVX-512F and DQ): 192 flops an
+// iteration.
 //
 //go:noescape
 func fmaZMM(n int)

@@ -19,7 +19,7 @@ func BenchmarkPeak(b *testing.B) {
 		f     func(int)
 	}{
 		{"ymm", 12 * 4 * 2, cpu.X86.HasAVX2 && cpu.X86.HasFMA, fmaYMM},
-		{"zmm", 12 * 8 * 2, cpu.X86.HasAVX512F, fmaZMM},
+		{"zmm", 12 * 8 * 2, cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ, fmaZMM},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			if !c.ok {
