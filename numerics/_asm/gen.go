@@ -503,19 +503,23 @@ func gramTile(s isa, g gramShape) {
 	r, cc := g.r, g.c
 	name := fmt.Sprintf("gram%dx%d%s", r, cc, s.name)
 	TEXT(name, NOSPLIT, "func(x *float64, xs, nx int, y *float64, ys, n int, pf *byte, pfs int, out *float64)")
-	Doc(fmt.Sprintf("%s adds to out[k*%d+a*%d+b], for the tiles k < nx, the chunk sum", name, r*cc, cc),
+	// Doc replaces the lines of an earlier call: one call with them all.
+	doc := []string{
+		fmt.Sprintf("%s adds to out[k*%d+a*%d+b], for the tiles k < nx, the chunk sum", name, r*cc, cc),
 		fmt.Sprintf("reduce8(lanes) of row x[(%d*k+a)*xs:] against row y[b*ys:] over their first n", r),
 		"elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of",
-		"elements i ≡ l (mod 8) in increasing i.")
+		"elements i ≡ l (mod 8) in increasing i.",
+	}
 	if g.halves {
-		Doc("It runs over the chunk twice, lanes 0-3 of every entry of a tile, then lanes 4-7.")
+		doc = append(doc, "It runs over the chunk twice, lanes 0-3 of every entry of a tile, then lanes 4-7.")
 	}
 	if g.prefetch {
-		Doc(fmt.Sprintf("It prefetches into L2, during the first tile, the 8n bytes at pf+b*pfs (pfs in"),
+		doc = append(doc, "It prefetches into L2, during the first tile, the 8n bytes at pf+b*pfs (pfs in",
 			fmt.Sprintf("bytes) for b < %d, which need not be valid memory.", cc))
 	} else {
-		Doc("It ignores pf and pfs.")
+		doc = append(doc, "It ignores pf and pfs.")
 	}
+	Doc(doc...)
 	// Every row pointer points at the end of its chunk, and off runs from
 	// -8n up to 0 over them.
 	n8 := Load(Param("n"), GP64())
