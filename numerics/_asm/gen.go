@@ -71,14 +71,17 @@ var avx2 = isa{
 	// four rows of A of a step are one load, rotated, not four broadcasts:
 	// 4 loads a step of 12 FMAs instead of 7, as OpenBLAS's Haswell kernel.
 	gemmMR: 4, gemmNR: 12, gemmRotate: true,
-	// 3 x 4 tiles in two passes (halves): 12 ymm accumulators, and the 3
-	// registers of x and the one of y of a step, all 16 registers; 7 loads
-	// a step of 12 FMAs (the 2 x 2 tiles of whole entries, 8 accumulators,
-	// took 8 loads for 8 FMAs and ran at 0.75x OpenBLAS's dsyrk at
-	// n = 1000). The same kernel reads rows in place and packed (a twin
-	// for packed rows that also fetched the next tile's x rows into L1 was
-	// no faster): BENCHMARKS.md.
-	gram: []gramShape{{3, 4, true, true}},
+	// Tiles of 12 entries in two passes (halves): 12 ymm accumulators, and
+	// the registers of x and the one of y of a step. Rows in place, 3 x 4
+	// tiles: 7 loads a step of 12 FMAs, and 13 of the 15 general registers
+	// with the prefetch of the next chunk (the 2 x 2 tiles of whole
+	// entries, 8 accumulators, took 8 loads for 8 FMAs and ran at 0.75x
+	// OpenBLAS's dsyrk at n = 1000). Rows packed in L2, 2 x 6 tiles: 8
+	// loads a step, but the first pass streams two x rows from L2 instead
+	// of three (measured: 5-7 % faster at n = 1000 than 3 x 4; a 3 x 4
+	// twin that also fetched the next tile's x rows into L1 was not).
+	// BENCHMARKS.md.
+	gram: []gramShape{{3, 4, true, true}, {2, 6, false, true}},
 }
 
 // block is the number of elements the one-dimensional kernels take a loop
