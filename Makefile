@@ -2,7 +2,7 @@
 GO       ?= go
 FUZZTIME ?= 30s
 
-.PHONY: all test verify fuzz bench bench-openblas asm asm-check mnist mnist-check golden-update lint
+.PHONY: all test verify fuzz bench bench-openblas bench-openblas-avx2 asm asm-check mnist mnist-check golden-update lint
 
 all: lint test
 
@@ -36,6 +36,14 @@ bench:
 # apt-get install -y libopenblas-dev. Cooperlake is its best kernel here.
 bench-openblas:
 	cd bench/openblas && GOMAXPROCS=1 env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=Cooperlake $(GO) test -run '^$$' -bench . -count 6 -cpu 1
+
+# The AVX2+FMA path (forced, also on an AVX-512 machine) against OpenBLAS's
+# Haswell kernels, one core and two, and the FMA peak of one core
+# (BENCHMARKS.md, "AVX2+FMA path").
+bench-openblas-avx2:
+	cd bench/openblas && GOMAXPROCS=1 $(GO) test -run '^$$' -bench . -count 6 ./peak
+	cd bench/openblas && GOMAXPROCS=1 FLATMIN_NUMERICS=avx2 OPENBLAS_CORETYPE=Haswell $(GO) test -run '^$$' -bench '(Gemm|Gram)$$' -count 6 -cpu 1
+	cd bench/openblas && GOMAXPROCS=2 FLATMIN_NUMERICS=avx2 OPENBLAS_CORETYPE=Haswell $(GO) test -run '^$$' -bench '(Gemm|Gram)$$' -count 6 -cpu 2
 
 # Regenerate the assembly with avo (numerics/_asm is a module of its own),
 # and check that regenerating changes nothing.

@@ -28,10 +28,18 @@ func widenAVX512(dst []float64, src []float32)
 // next is the tile to come, prefetched.
 func gemm15x16AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
 
+// gram4x4AVX512 adds to out[k*16+a*4+b], for the tiles k < nx, the chunk sum
+// reduce8(lanes) of row x[(4*k+a)*xs:] against row y[b*ys:] over their first n
+// elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
+// elements i ≡ l (mod 8) in increasing i.
 // It prefetches into L2, during the first tile, the 8n bytes at pf+b*pfs (pfs in
 // bytes) for b < 4, which need not be valid memory.
 func gram4x4AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
 
+// gram3x8AVX512 adds to out[k*24+a*8+b], for the tiles k < nx, the chunk sum
+// reduce8(lanes) of row x[(3*k+a)*xs:] against row y[b*ys:] over their first n
+// elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
+// elements i ≡ l (mod 8) in increasing i.
 // It ignores pf and pfs.
 func gram3x8AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
 
@@ -59,6 +67,19 @@ func widenAVX2(dst []float64, src []float32)
 // next is the tile to come, prefetched.
 func gemm4x12AVX2(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
 
+// gram3x4AVX2 adds to out[k*12+a*4+b], for the tiles k < nx, the chunk sum
+// reduce8(lanes) of row x[(3*k+a)*xs:] against row y[b*ys:] over their first n
+// elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
+// elements i ≡ l (mod 8) in increasing i.
+// It runs over the chunk twice, lanes 0-3 of every entry of a tile, then lanes 4-7.
 // It prefetches into L2, during the first tile, the 8n bytes at pf+b*pfs (pfs in
-// bytes) for b < 2, which need not be valid memory.
-func gram2x2AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
+// bytes) for b < 4, which need not be valid memory.
+func gram3x4AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
+
+// gram2x6AVX2 adds to out[k*12+a*6+b], for the tiles k < nx, the chunk sum
+// reduce8(lanes) of row x[(2*k+a)*xs:] against row y[b*ys:] over their first n
+// elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
+// elements i ≡ l (mod 8) in increasing i.
+// It runs over the chunk twice, lanes 0-3 of every entry of a tile, then lanes 4-7.
+// It ignores pf and pfs.
+func gram2x6AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)

@@ -42,6 +42,18 @@
 // error. Inputs are never written; outputs may not alias inputs. The kernels
 // are safe for concurrent use.
 //
+// # Choosing the implementation
+//
+// The environment variable FLATMIN_NUMERICS (EnvImpl), read once when the
+// package is initialized, forces an implementation: avx512, avx2 or generic.
+// So the AVX2+FMA path, which most users' CPUs run, can be run and
+// benchmarked on an AVX-512 machine, and the pure-Go twin without a rebuild.
+// Unset or empty, the best one of the CPU runs. A value the CPU or the build
+// cannot run (avx512 without AVX-512, anything but generic with purego) or
+// that names nothing is ignored, never a panic: Implementation returns the
+// name of the one that runs and why the variable was ignored. The bits are
+// the same whichever runs.
+//
 // # Build tags
 //
 //   - purego: use the pure-Go twins on amd64 too (no assembly).

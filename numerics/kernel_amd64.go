@@ -43,8 +43,8 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 			scal:       scalAVX2,
 			widen:      widenAVX2,
 			gemm:       gemmKernel{mr: 4, nr: 12, fn: gemmAsm(4, 12, gemm4x12AVX2)},
-			gram:       gramKernel{tr: 2, tc: 2, fn: gramAsm(2, 2, gram2x2AVX2)},
-			gramPacked: gramKernel{tr: 2, tc: 2, fn: gramAsm(2, 2, gram2x2AVX2)},
+			gram:       gramKernel{tr: 3, tc: 4, fn: gramAsm(3, 4, gram3x4AVX2)},
+			gramPacked: gramKernel{tr: 2, tc: 6, fn: gramAsm(2, 6, gram2x6AVX2)},
 		})
 	}
 	return append(l, generic)

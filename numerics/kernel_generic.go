@@ -38,9 +38,6 @@ var generic = &impl{
 	gramPacked: gramKernel{tr: 2, tc: 2, fn: gramGeneric},
 }
 
-// active is the implementation the kernels run on: the best one available.
-var active = impls[0]
-
 // dotGeneric returns Dot(x, y) in its documented order; y is as long as x.
 func dotGeneric(x, y []float64) float64 {
 	var l [lanes]float64

@@ -11,10 +11,14 @@ import (
 )
 
 // TestMain says which kernels OpenBLAS runs: its choice depends on
-// OPENBLAS_CORETYPE, which these machines may set to an older core.
+// OPENBLAS_CORETYPE, which these machines may set to an older core; and
+// which flatmin runs, which FLATMIN_NUMERICS may force (to avx2 on an
+// AVX-512 machine, say).
 func TestMain(m *testing.M) {
 	fmt.Fprintf(os.Stderr, "openblas: core %s; config %s; OPENBLAS_CORETYPE=%q\n",
 		Core(), Config(), os.Getenv("OPENBLAS_CORETYPE"))
+	name, ignored := numerics.Implementation()
+	fmt.Fprintf(os.Stderr, "flatmin: numerics %s %s\n", name, ignored)
 	os.Exit(m.Run())
 }
 

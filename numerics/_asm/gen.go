@@ -27,6 +27,9 @@ type isa struct {
 	half func(y, x Op)
 	// gemm tile shape: rows broadcast x vector columns.
 	gemmMR, gemmNR int
+	// gemmRotate: the mr = width rows of A of a step are one vector load,
+	// rotated in registers instead of broadcast (gemmKernel).
+	gemmRotate bool
 	// gram tile shapes: rows x columns, and whether to prefetch.
 	gram []gramShape
 }
@@ -36,6 +39,11 @@ type gramShape struct {
 	// prefetch: fetch the next chunk of the c rows read in place during the
 	// first tile (rows packed in L2 need no help).
 	prefetch bool
+	// halves: run over the chunk twice, lanes 0-3 of every entry, then
+	// lanes 4-7, so that an entry holds one register at a time instead of
+	// two (AVX2): the lanes are independent chains, so this is the same
+	// order, and a tile can have twice the entries.
+	halves bool
 }
 
 var avx512 = isa{
@@ -50,7 +58,7 @@ var avx512 = isa{
 	gemmMR: 15, gemmNR: 16,
 	// 16 zmm accumulators, 8 loads a step of 16 FMAs; for rows packed in
 	// L2, 24 accumulators and 3 loads from L2 a step of 24 FMAs.
-	gram: []gramShape{{4, 4, true}, {3, 8, false}},
+	gram: []gramShape{{4, 4, true, false}, {3, 8, false, false}},
 }
 
 var avx2 = isa{
@@ -59,9 +67,21 @@ var avx2 = isa{
 	vec:   YMM,
 	zero:  func(r Op) { VXORPD(r, r, r) },
 	half:  func(y, x Op) { VEXTRACTF128(U8(1), y, x) },
-	// 12 ymm accumulators: the 16 registers of AVX2 hold no more.
-	gemmMR: 4, gemmNR: 12,
-	gram: []gramShape{{2, 2, true}},
+	// 12 ymm accumulators: the 16 registers of AVX2 hold no more. The
+	// four rows of A of a step are one load, rotated, not four broadcasts:
+	// 4 loads a step of 12 FMAs instead of 7, as OpenBLAS's Haswell kernel.
+	gemmMR: 4, gemmNR: 12, gemmRotate: true,
+	// Tiles of 12 entries in two passes (halves): 12 ymm accumulators, and
+	// the registers of x and the one of y of a step. Rows in place, 3 x 4
+	// tiles: 7 loads a step of 12 FMAs, and 13 of the 15 general registers
+	// with the prefetch of the next chunk (the 2 x 2 tiles of whole
+	// entries, 8 accumulators, took 8 loads for 8 FMAs and ran at 0.75x
+	// OpenBLAS's dsyrk at n = 1000). Rows packed in L2, 2 x 6 tiles: 8
+	// loads a step, but the first pass streams two x rows from L2 instead
+	// of three (measured: 5-7 % faster at n = 1000 than 3 x 4; a 3 x 4
+	// twin that also fetched the next tile's x rows into L1 was not).
+	// BENCHMARKS.md.
+	gram: []gramShape{{3, 4, true, true}, {2, 6, false, true}},
 }
 
 // block is the number of elements the one-dimensional kernels take a loop
@@ -353,16 +373,46 @@ func gemmKernel(s isa) {
 		// The packed panels of A and B stream from L2 (they are 60 and 64
 		// KB on AVX-512): fetch them eight steps ahead, every line of both
 		// on AVX-512 (measured: 2-4 % faster than one line of A a step).
-		PREFETCHT0(Mem{Base: a, Disp: 8 * mr * (k + 8)})
 		if s.width == 8 {
+			PREFETCHT0(Mem{Base: a, Disp: 8 * mr * (k + 8)})
 			PREFETCHT0(Mem{Base: a, Disp: 8*mr*(k+8) + 64})
 			PREFETCHT0(Mem{Base: b, Disp: 8 * nr * (k + 8)})
 			PREFETCHT0(Mem{Base: b, Disp: 8*nr*(k+8) + 64})
+		} else {
+			// Each line of both panels once, eight steps ahead: those
+			// that start in the bytes of step k+8 (the panels are
+			// 64-byte aligned); B's 48 KB panel overflows L1 with A's.
+			for _, p := range []struct {
+				base Register
+				w    int
+			}{{a, 8 * mr}, {b, 8 * nr}} {
+				for o := (k*p.w + 63) / 64 * 64; o < (k+1)*p.w; o += 64 {
+					PREFETCHT0(Mem{Base: p.base, Disp: 8*p.w + o})
+				}
+			}
 		}
 		bv := make([]VecVirtual, nv)
 		for j := range bv {
 			bv[j] = s.vec()
 			VMOVUPD(Mem{Base: b, Disp: 8 * (k*nr + s.width*j)}, bv[j])
+		}
+		if s.gemmRotate {
+			// acc[p] gathers the products of rotation p of the rows:
+			// lane t of acc[p][j] is the element of row t^p.
+			av := s.vec()
+			VMOVUPD(Mem{Base: a, Disp: 8 * k * mr}, av)
+			for p := range mr {
+				switch p {
+				case 1, 3: // swap the rows of each pair: t^1, then t^3
+					VPERMILPD(U8(0x05), av, av)
+				case 2: // reverse the rows: t^1^3 = t^2
+					VPERMPD(U8(0x1b), av, av)
+				}
+				for j := range bv {
+					VFMADD231PD(bv[j], av, acc[p][j])
+				}
+			}
+			return
 		}
 		for i := 0; i < mr; i++ {
 			if s.width == 8 {
@@ -398,6 +448,9 @@ func gemmKernel(s isa) {
 	JNZ(LabelRef("loop"))
 	Label("store")
 	prefetchTile(func(m Op) { PREFETCHT0(m) })
+	if s.gemmRotate {
+		unrotate(acc)
+	}
 	// The panel's sums go to c once, added to it unless zero.
 	row := GP64()
 	MOVQ(c, row)
@@ -421,6 +474,31 @@ func gemmKernel(s isa) {
 	ret()
 }
 
+// unrotate puts the sums of gemmKernel's rotations back in rows: lane t of
+// acc[p][j] on entry is row t^p, column t, of column block j (mr = width =
+// 4), and acc[i][j] holds row i on return. Blends only move lanes, so the
+// sums keep their bits: row r is acc[r][0], acc[r^1][1], acc[r^2][2],
+// acc[r^3][3], its low half from the pair of rotations (r, r^1) and its high
+// half from the other pair.
+func unrotate(acc [][]VecVirtual) {
+	// blend returns lane t of x where bit t of imm is 0, of y where it is 1.
+	blend := func(imm uint8, x, y VecVirtual) VecVirtual {
+		d := YMM()
+		VBLENDPD(U8(imm), y, x, d)
+		return d
+	}
+	for j := range acc[0] {
+		x01 := blend(0b1010, acc[0][j], acc[1][j]) // lanes of rows 0, 0, 2, 2
+		y01 := blend(0b0101, acc[0][j], acc[1][j]) // rows 1, 1, 3, 3
+		x23 := blend(0b1010, acc[2][j], acc[3][j]) // rows 2, 2, 0, 0
+		y23 := blend(0b0101, acc[2][j], acc[3][j]) // rows 3, 3, 1, 1
+		acc[0][j] = blend(0b1100, x01, x23)
+		acc[1][j] = blend(0b1100, y01, y23)
+		acc[2][j] = blend(0b1100, x23, x01)
+		acc[3][j] = blend(0b1100, y23, y01)
+	}
+}
+
 // gramTile emits the tile kernel of Gram: for each of nx tiles, R rows
 // against the same C rows, each entry an 8-lane FMA chain along the rows
 // reduced by the tree of reduce8.
@@ -428,16 +506,23 @@ func gramTile(s isa, g gramShape) {
 	r, cc := g.r, g.c
 	name := fmt.Sprintf("gram%dx%d%s", r, cc, s.name)
 	TEXT(name, NOSPLIT, "func(x *float64, xs, nx int, y *float64, ys, n int, pf *byte, pfs int, out *float64)")
-	Doc(fmt.Sprintf("%s adds to out[k*%d+a*%d+b], for the tiles k < nx, the chunk sum", name, r*cc, cc),
+	// Doc replaces the lines of an earlier call: one call with them all.
+	doc := []string{
+		fmt.Sprintf("%s adds to out[k*%d+a*%d+b], for the tiles k < nx, the chunk sum", name, r*cc, cc),
 		fmt.Sprintf("reduce8(lanes) of row x[(%d*k+a)*xs:] against row y[b*ys:] over their first n", r),
 		"elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of",
-		"elements i ≡ l (mod 8) in increasing i.")
+		"elements i ≡ l (mod 8) in increasing i.",
+	}
+	if g.halves {
+		doc = append(doc, "It runs over the chunk twice, lanes 0-3 of every entry of a tile, then lanes 4-7.")
+	}
 	if g.prefetch {
-		Doc(fmt.Sprintf("It prefetches into L2, during the first tile, the 8n bytes at pf+b*pfs (pfs in"),
+		doc = append(doc, "It prefetches into L2, during the first tile, the 8n bytes at pf+b*pfs (pfs in",
 			fmt.Sprintf("bytes) for b < %d, which need not be valid memory.", cc))
 	} else {
-		Doc("It ignores pf and pfs.")
+		doc = append(doc, "It ignores pf and pfs.")
 	}
+	Doc(doc...)
 	// Every row pointer points at the end of its chunk, and off runs from
 	// -8n up to 0 over them.
 	n8 := Load(Param("n"), GP64())
@@ -475,40 +560,71 @@ func gramTile(s isa, g gramShape) {
 	ADDQ(out, t)
 	MOVQ(t, last)
 	per := 8 / s.width // registers an entry
+	passes := 1
+	var saved Mem // lanes 0-3 of every entry, between the passes
+	if g.halves {
+		if per != 2 {
+			panic("halves needs two registers an entry")
+		}
+		passes, per = 2, 1
+		saved = AllocLocal(8 * s.width * r * cc)
+	}
 	Label("tile")
-	acc := make([][]VecVirtual, r*cc)
-	for e := range acc {
-		acc[e] = accumulators(s, per)
-	}
-	off := Load(Param("n"), GP64())
-	SHLQ(U8(3), off)
-	NEGQ(off)
-	Label("loop")
-	xi := make([][]VecVirtual, r)
-	for a := range xi {
-		xi[a] = make([]VecVirtual, per)
-		for h := range xi[a] {
-			xi[a][h] = s.vec()
-			VMOVUPD(Mem{Base: xr[a], Index: off, Scale: 1, Disp: 8 * s.width * h}, xi[a][h])
+	var acc [][]VecVirtual
+	for h := range passes {
+		acc = make([][]VecVirtual, r*cc)
+		for e := range acc {
+			acc[e] = accumulators(s, per)
 		}
-	}
-	for _, p := range pr {
-		PREFETCHT1(Mem{Base: p, Index: off, Scale: 1})
-	}
-	for b := 0; b < cc; b++ {
-		t := make([]VecVirtual, per)
-		for h := range t {
-			t[h] = s.vec()
-			VMOVUPD(Mem{Base: yr[b], Index: off, Scale: 1, Disp: 8 * s.width * h}, t[h])
+		off := Load(Param("n"), GP64())
+		SHLQ(U8(3), off)
+		NEGQ(off)
+		loop := fmt.Sprintf("loop%d", h)
+		Label(loop)
+		// at addresses register k of the entry's lanes in this pass.
+		at := func(row Register, k int) Mem {
+			return Mem{Base: row, Index: off, Scale: 1, Disp: 8 * s.width * (h*per + k)}
 		}
-		for a := 0; a < r; a++ {
-			for h := range t {
-				VFMADD231PD(t[h], xi[a][h], acc[a*cc+b][h])
+		xi := make([][]VecVirtual, r)
+		for a := range xi {
+			xi[a] = make([]VecVirtual, per)
+			for k := range xi[a] {
+				xi[a][k] = s.vec()
+				VMOVUPD(at(xr[a], k), xi[a][k])
+			}
+		}
+		if h == 0 {
+			for _, p := range pr {
+				PREFETCHT1(Mem{Base: p, Index: off, Scale: 1})
+			}
+		}
+		for b := 0; b < cc; b++ {
+			t := make([]VecVirtual, per)
+			for k := range t {
+				t[k] = s.vec()
+				VMOVUPD(at(yr[b], k), t[k])
+			}
+			for a := 0; a < r; a++ {
+				for k := range t {
+					VFMADD231PD(t[k], xi[a][k], acc[a*cc+b][k])
+				}
+			}
+		}
+		ADDQ(U32(64), off)
+		JNZ(LabelRef(loop))
+		if h < passes-1 {
+			for e, v := range acc {
+				VMOVUPD(v[0], saved.Offset(8*s.width*e))
 			}
 		}
 	}
-	ADDQ(U32(64), off)
-	JNZ(LabelRef("loop"))
+	if passes > 1 {
+		// Level 1 of reduce8, lane l plus lane l+4: lanes 4-7 plus the
+		// saved lanes 0-3, the same sums (addition commutes).
+		for e, v := range acc {
+			VADDPD(saved.Offset(8*s.width*e), v[0], v[0])
+		}
+	}
 	reduceEntries(s, acc, out)
 	// One tile's worth of prefetches is the whole of the pf rows: the next
 	// tiles prefetch the y rows, which are in L1.
@@ -546,9 +662,12 @@ func reduceEntries(s isa, acc [][]VecVirtual, out Register) {
 		VMOVUPD(v, m)
 	}
 	if s.width == 4 {
-		// Entry e is acc[e][0] (lanes 0-3) and acc[e][1] (lanes 4-7).
+		// Entry e is acc[e][0] (lanes 0-3) and acc[e][1] (lanes 4-7),
+		// or acc[e][0] alone when level 1 is done (halves).
 		for _, v := range acc {
-			VADDPD(v[1], v[0], v[0])
+			if len(v) > 1 {
+				VADDPD(v[1], v[0], v[0])
+			}
 		}
 		// Level 2 of two entries: their low halves plus their high halves.
 		level2 := func(p, q VecVirtual) VecVirtual {
