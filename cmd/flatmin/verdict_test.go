@@ -10,32 +10,35 @@ import (
 	"github.com/flatmin/flatmin/oracle"
 )
 
-// etaStarHi returns the upper end of the oracle's enclosure of η* for
-// testdata/q.npy at B = 4, with replacement, as stability --json prints it
-// (17 significant digits: the float64 itself).
-func etaStarHi(t *testing.T) float64 {
+// etaStarInside returns the oracle's estimate of η* for testdata/q.npy at
+// B = 4, with replacement, as stability --json prints it (17 significant
+// digits: the float64 itself), after checking that it lies strictly inside
+// the enclosure of η*.
+func etaStarInside(t *testing.T) float64 {
 	t.Helper()
 	code, out, errs := runCmd("stability", "--grads", testdata("q.npy"), "--lr", "0.1", "--batch", "4", "--json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	_, v := orderedJSON(t, out)
-	lo, hi := number(t, v["eta_star_with_lo"]), number(t, v["eta_star_with_hi"])
-	if !(lo < hi) {
-		t.Fatalf("η* enclosure [%v, %v] is a point: no η is undecided", lo, hi)
+	lo, mid, hi := number(t, v["eta_star_with_lo"]), number(t, v["eta_star_with"]), number(t, v["eta_star_with_hi"])
+	if !(lo < mid && mid < hi) {
+		t.Fatalf("η* = %v is not strictly inside its enclosure [%v, %v]: no η is undecided", mid, lo, hi)
 	}
-	return hi
+	return mid
 }
 
 // TestCheckExitStatus: measure --check and stability --check exit 0 at a
 // stable η, 3 at an unstable one (here also above Theorem 3.3's bound),
-// 4 at the upper end of the oracle's enclosure of η* (undecided: Decide
-// calls η <= Hi undecided and η > Hi unstable), 1 for bad data and 2 for a
+// 4 at the oracle's estimate of η*, strictly inside its enclosure, where
+// the enclosure of ρ contains 1 too (undecided: Decide calls Lo < η <= Hi
+// undecided; at η = Hi itself ρ may already be proven above 1, as it is
+// here), 1 for bad data and 2 for a
 // usage error, with the report on stdout and nothing on stderr for 0, 3 and
 // 4. The verdict line says the same.
 func TestCheckExitStatus(t *testing.T) {
 	q, e := testdata("q.npy"), testdata("e.npy")
-	edge := strconv.FormatFloat(etaStarHi(t), 'g', -1, 64)
+	edge := strconv.FormatFloat(etaStarInside(t), 'g', -1, 64)
 	for _, cmd := range []string{"measure", "stability"} {
 		for _, tc := range []struct {
 			lr   string
