@@ -200,8 +200,8 @@ func (p *pencil) applyBounded(dst, y []float64) {
 // eigenvalue of p, from start, by Lanczos with full reorthogonalization
 // restarted every kmax steps from its Ritz vector; it stops when the
 // residual norm is at most tol times the Ritz value, or after maxApply
-// products. It returns the number of products.
-func (p *pencil) lanczos(start []float64, tol float64, kmax, maxApply int) ([]float64, int) {
+// products.
+func (p *pencil) lanczos(start []float64, tol float64, kmax, maxApply int) []float64 {
 	dim := len(start)
 	x := append([]float64(nil), start...)
 	numerics.Scal(1/numerics.Nrm2(x), x)
@@ -248,7 +248,7 @@ func (p *pencil) lanczos(start []float64, tol float64, kmax, maxApply int) ([]fl
 			break
 		}
 	}
-	return x, applies
+	return x
 }
 
 // tridiagonalTop returns the largest eigenvalue of the symmetric
@@ -289,22 +289,21 @@ type topPair struct {
 }
 
 // top finds the largest eigenpair of p from start (see lanczos).
-func (p *pencil) top(start []float64, tol float64) (topPair, int) {
+func (p *pencil) top(start []float64, tol float64) topPair {
 	r := p.f.r
 	dim := r * r
 	// At most 20 Lanczos vectors, fewer when r² is large: the basis stays
 	// under 2 GiB.
 	kmax := min(20, max(4, (1<<28)/dim))
-	y, applies := p.lanczos(start, tol, kmax, 50*kmax)
+	y := p.lanczos(start, tol, kmax, 50*kmax)
 	if tr := trace(y, r); tr < 0 {
 		numerics.Scal(-1, y)
 	}
 	tp := topPair{y: y, py: make([]float64, dim)}
 	p.applyBounded(tp.py, y)
 	tp.errPY = append([]float64(nil), p.errSum...)
-	applies += 2
 	tp.mu, tp.lower = rayleighLower(y, tp.py, tp.errPY)
-	return tp, applies
+	return tp
 }
 
 func trace(y []float64, r int) float64 {
@@ -448,12 +447,12 @@ var certificateSteps = []float64{1e-13, 1e-11, 1e-9, 1e-7, 1e-5, 1e-4, 1e-3, 1e-
 //
 // start is the Lanczos start (nil: the identity); the eigenvector found is
 // returned for the next problem to start from.
-func krylovCriticalRate(f *sgdFeatures, start []float64) (Interval, []float64, int) {
+func krylovCriticalRate(f *sgdFeatures, start []float64) (Interval, []float64) {
 	if start == nil {
 		start = identity(f.r)
 	}
 	p := newPencil(f, 0, 1, 1, 0)
-	tp, applies := p.top(start, 1e-12)
+	tp := p.top(start, 1e-12)
 	upper := math.Inf(1)
 	for _, step := range certificateSteps {
 		if c := tp.mu * (1 + step); p.proveAtMost(&tp, c) {
@@ -465,7 +464,7 @@ func krylovCriticalRate(f *sgdFeatures, start []float64) (Interval, []float64, i
 	if tp.lower > 0 {
 		iv.Hi = 1 / tp.lower * (1 + 2*unitRoundoff)
 	}
-	return iv, tp.y, applies
+	return iv, tp.y
 }
 
 // krylovSpectralRadius returns the enclosure of ρ(T(η̂)), given c >=
@@ -493,7 +492,7 @@ func krylovCriticalRate(f *sgdFeatures, start []float64) (Interval, []float64, i
 //
 // start is the Lanczos start (nil: the identity), for example the
 // eigenvector of the η* problem, which the Perron vector of P_δ resembles.
-func krylovSpectralRadius(f *sgdFeatures, eta, c float64, start []float64) (Interval, int) {
+func krylovSpectralRadius(f *sgdFeatures, eta, c float64, start []float64) Interval {
 	n, r := f.n, f.r
 	e2 := eta * eta
 	h0, h1 := f.h[r-1], f.h[0]
@@ -524,10 +523,8 @@ func krylovSpectralRadius(f *sgdFeatures, eta, c float64, start []float64) (Inte
 	if y == nil {
 		y = identity(r)
 	}
-	applies := 0
 	base := 0.0
-	var prevDelta, prevMu float64
-	havePrev := false
+	var prev *probe
 	tol := 1e-4
 	stalled := 0
 	for it := 0; it < 80; it++ {
@@ -535,8 +532,7 @@ func krylovSpectralRadius(f *sgdFeatures, eta, c float64, start []float64) (Inte
 		// The eigenvector need only be as accurate as the step it drives:
 		// any y gives a valid lower bound, and its Rayleigh quotient's
 		// error is the square of y's.
-		tp, k := p.top(y, tol)
-		applies += k
+		tp := p.top(y, tol)
 		y = tp.y
 		w := weightedNorm(p.s, y)
 		base = 1 / w
@@ -564,25 +560,9 @@ func krylovSpectralRadius(f *sgdFeatures, eta, c float64, start []float64) (Inte
 		if hi-lo <= 16*unitRoundoff*(lo+base) || (tp.mu >= 1 && lo-prevLo <= 1e-13*(lo+base)) {
 			break
 		}
-		// Newton's step for g, from the left, is the new lo itself; it
-		// converges quadratically once near the root but crawls where g
-		// is steep far from it, and then the model takes over.
-		next := lo
-		slow := havePrev && tp.mu > 1 && tp.mu-1 > (prevMu-1)/4
-		if slow && delta != prevDelta {
-			slope := tp.mu * w // -dμ/dδ (Hellmann–Feynman)
-			if dd := (prevMu - tp.mu) / (slope * (delta - prevDelta)); dd > 1 {
-				t := dd * (delta - prevDelta) / (dd - 1)
-				if c0 := tp.mu - slope*t; t > 0 && c0 < 1 {
-					next = slope*t*t/(1-c0) - t + delta
-				}
-			}
-		}
-		prevDelta, prevMu, havePrev = delta, tp.mu, true
+		next := nextDelta(lo, hi, w, probe{delta, tp.mu}, prev)
+		prev = &probe{delta, tp.mu}
 		tol = max(1e-10, min(1e-4, math.Abs(tp.mu-1)/100))
-		if !(next >= lo && next < hi) || (tp.mu < 1 && next == delta) {
-			next = math.Sqrt(lo * hi)
-		}
 		if next == delta {
 			break
 		}
@@ -593,8 +573,7 @@ func krylovSpectralRadius(f *sgdFeatures, eta, c float64, start []float64) (Inte
 		// eigenvector at lo refined to rounding level: the certificate's
 		// margin must exceed its residual.
 		p := newPencil(f, lo, eta, e2, h0)
-		tp, k := p.top(y, 1e-14)
-		applies += k
+		tp := p.top(y, 1e-14)
 		y = tp.y
 		if l := lo + (tp.lower-1)/weightedNorm(p.s, y)*(1-gamma(r*r+4)); l > lo {
 			lo = l
@@ -607,7 +586,6 @@ func krylovSpectralRadius(f *sgdFeatures, eta, c float64, start []float64) (Inte
 			}
 			ph := newPencil(f, d, eta, e2, h0)
 			ph.applyBounded(py, y)
-			applies += 2
 			at := topPair{y: y, py: py, errPY: ph.errSum}
 			if ph.proveAtMost(&at, 1) {
 				hi = d
@@ -618,7 +596,39 @@ func krylovSpectralRadius(f *sgdFeatures, eta, c float64, start []float64) (Inte
 	// ρ = 1 - 2ηh0 + δ, each operation rounded outward.
 	off := 2 * eta * h0
 	widen := 4 * unitRoundoff * (1 + off + hi)
-	return Interval{Value: 1 - off + lo, Lo: 1 - off + lo - widen, Hi: 1 - off + hi + widen}, applies
+	return Interval{Value: 1 - off + lo, Lo: 1 - off + lo - widen, Hi: 1 - off + hi + widen}
+}
+
+// probe is one step of krylovSpectralRadius's search: δ and λ_max(P_δ).
+type probe struct{ delta, mu float64 }
+
+// nextDelta is the search's next δ after probing cur (prev is the probe
+// before it, nil at the first), within the proven bracket [lo, hi] of the
+// root; w is Σ S²y² at cur's eigenvector.
+//
+// Newton's step for g, from the left, is lo itself; it converges
+// quadratically once near the root but crawls where g is steep far from
+// it. When the last step did not close three quarters of μ - 1, the root
+// of the model μ ≈ a/(δ + b) + c' through cur and prev (its slope at cur
+// from Hellmann–Feynman, -dμ/dδ = μw) takes over; and any step that
+// leaves the bracket, or repeats a probe below the root, falls back to the
+// geometric mean of the bracket.
+func nextDelta(lo, hi, w float64, cur probe, prev *probe) float64 {
+	next := lo
+	slow := prev != nil && cur.mu > 1 && cur.mu-1 > (prev.mu-1)/4
+	if slow && cur.delta != prev.delta {
+		slope := cur.mu * w
+		if dd := (prev.mu - cur.mu) / (slope * (cur.delta - prev.delta)); dd > 1 {
+			t := dd * (cur.delta - prev.delta) / (dd - 1)
+			if c0 := cur.mu - slope*t; t > 0 && c0 < 1 {
+				next = slope*t*t/(1-c0) - t + cur.delta
+			}
+		}
+	}
+	if !(next >= lo && next < hi) || (cur.mu < 1 && next == cur.delta) {
+		next = math.Sqrt(lo * hi)
+	}
+	return next
 }
 
 // weightedNorm is Σ S_kl² y_kl² = Σ y²/x.

@@ -81,7 +81,7 @@ func checkKrylov(mutate func(*sgdFeatures) *sgdFeatures) func(*rapid.T) {
 			t.Skip("GD: no noise")
 		}
 		f := mutate(c.d.sgdFeatures())
-		star, _, _ := krylovCriticalRate(f, nil)
+		star, _ := krylovCriticalRate(f, nil)
 		if !(star.Lo > 0 && star.Lo <= star.Value && star.Value <= star.Hi) {
 			t.Fatalf("%s: η̂* enclosure %+v is not an interval around its value", c.tag, star)
 		}
@@ -103,7 +103,7 @@ func checkKrylov(mutate func(*sgdFeatures) *sgdFeatures) func(*rapid.T) {
 		// ρ on both sides of the edge and at it.
 		x := rapid.SampledFrom([]float64{1e-3, 0.5, 1 - 1e-6, 1, 1 + 1e-6, 2, 50}).Draw(t, "η/η*")
 		eta := star.Value * x
-		rho, _ := krylovSpectralRadius(f, eta, 1/star.Lo, nil)
+		rho := krylovSpectralRadius(f, eta, 1/star.Lo, nil)
 		want, tol := rhoRef(eta), denseAccuracy(t, c, eta)
 		if !(rho.Lo-tol <= want && want <= rho.Hi+tol) {
 			t.Fatalf("%s: at η̂ = %v·η̂*, ρ in [%v, %v], the dense operator's %v (accuracy %.2g)", c.tag, x, rho.Lo, rho.Hi, want, tol)
@@ -275,7 +275,7 @@ func TestKrylovAgainstExact(t *testing.T) {
 				t.Fatal(err)
 			}
 			f := d.sgdFeatures()
-			star, _, _ := krylovCriticalRate(f, nil)
+			star, _ := krylovCriticalRate(f, nil)
 			scaled := math.Ldexp(want, o.kExp)
 			if !(star.Lo <= scaled*(1+exactRelTol) && scaled*(1-exactRelTol) <= star.Hi) {
 				t.Errorf("n = %d %v: exact η̂* %v outside [%v, %v]", sz.n, s, scaled, star.Lo, star.Hi)
@@ -285,7 +285,7 @@ func TestKrylovAgainstExact(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				rho, _ := krylovSpectralRadius(f, scaled*x, 1/star.Lo, nil)
+				rho := krylovSpectralRadius(f, scaled*x, 1/star.Lo, nil)
 				slack := exactRelTol * rhoExact
 				if !(rho.Lo-slack <= rhoExact && rhoExact <= rho.Hi+slack) {
 					t.Errorf("n = %d %v η = %v·η*: exact ρ %v outside [%v, %v]", sz.n, s, x, rhoExact, rho.Lo, rho.Hi)
@@ -379,5 +379,41 @@ func TestProvesAtMostNeedsDefiniteY(t *testing.T) {
 	py = []float64{1, 1, 1, 1}
 	if !provesAtMost(y, py, make([]float64, 4), 2, 1) {
 		t.Fatal("Y ≻ 0 with cY - P(Y) = I ≻ 0 did not prove λ_max <= c")
+	}
+}
+
+// TestNextDelta pins the spectral search's choice of probe: the lower end
+// of the bracket while μ falls fast enough, the root of the secular model
+// μ = a/(δ + b) + c' when it does not (exact for a μ of that form: here
+// a = 1, b = 0.5, c' = 0.2, root 1/0.8 - 0.5 = 0.75), and the geometric
+// mean of the bracket when the step leaves it or repeats a probe above
+// the root.
+func TestNextDelta(t *testing.T) {
+	model := func(d float64) probe { return probe{d, 1/(d+0.5) + 0.2} }
+	slope := func(d float64) float64 { return 1 / ((d + 0.5) * (d + 0.5)) } // -dμ/dδ
+	cur, prev := model(0.2), model(0.1)
+	w := slope(cur.delta) / cur.mu
+	// The model is fitted through two probes: a few roundings of the
+	// quantities it divides by, about 1e-15 relative.
+	if got := nextDelta(0.2, 2, w, cur, &prev); math.Abs(got-0.75) > 1e-13 {
+		t.Errorf("model step %v, want its root 0.75", got)
+	}
+	tests := []struct {
+		name      string
+		lo, hi, w float64
+		cur       probe
+		prev      *probe
+		want      float64
+	}{
+		{"first probe: Newton, the lower end", 0.3, 1, w, probe{0.2, 1.5}, nil, 0.3},
+		{"fast fall: the lower end", 0.3, 1, w, probe{0.2, 1.1}, &probe{0.1, 1.8}, 0.3},
+		{"repeat above the root: geometric mean", 0.25, 1, w, probe{0.25, 0.5}, nil, 0.5},
+		{"empty bracket: geometric mean", 0.25, 0.25, w, probe{0.2, 1.5}, nil, 0.25},
+		{"model step beyond hi: geometric mean", 0.2, 0.5, w, cur, &prev, math.Sqrt(0.2 * 0.5)},
+	}
+	for _, tc := range tests {
+		if got := nextDelta(tc.lo, tc.hi, tc.w, tc.cur, tc.prev); got != tc.want {
+			t.Errorf("%s: nextDelta = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

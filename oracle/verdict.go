@@ -73,7 +73,7 @@ func (d *Dynamics) CriticalRateBounds() (Interval, error) {
 	}
 	var iv Interval
 	if d.certified() {
-		sc, y, _ := krylovCriticalRate(d.features(), d.start)
+		sc, y := krylovCriticalRate(d.features(), d.start)
 		d.perron = y
 		iv = Interval{Value: math.Ldexp(sc.Value, -d.o.kExp), Lo: math.Ldexp(sc.Lo, -d.o.kExp), Hi: math.Ldexp(sc.Hi, -d.o.kExp)}
 		if d.exact() {
@@ -117,7 +117,7 @@ func (d *Dynamics) SpectralRadiusBounds(eta float64) (Interval, error) {
 	}
 	// λ_max(A1^{-1/2}A2A1^{-1/2}) = 1/η̂* <= 1/η̂*_lo.
 	c := 1 / math.Ldexp(star.Lo, d.o.kExp)
-	iv, _ := krylovSpectralRadius(d.features(), e, c, d.perron)
+	iv := krylovSpectralRadius(d.features(), e, c, d.perron)
 	if d.exact() {
 		v, err := d.SpectralRadius(eta)
 		if err != nil {

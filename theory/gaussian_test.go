@@ -35,6 +35,11 @@ func TestGaussianBadInput(t *testing.T) {
 	if _, err := OLMPopulation(mat.NewSymDense(2, []float64{1, 0, 0, 1}), mat.NewDense(3, 1, nil), []float64{1, 1}); !errors.Is(err, ErrShape) {
 		t.Errorf("J of the wrong height: %v", err)
 	}
+	for _, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		if _, err := OLMPopulation(mat.NewSymDense(1, []float64{1}), mat.NewDense(1, 2, []float64{1, v}), []float64{1}); !errors.Is(err, ErrNotFinite) {
+			t.Errorf("%v in J: %v", v, err)
+		}
+	}
 	mo, err := OLMPopulation(mat.NewSymDense(1, []float64{1}), mat.NewDense(1, 1, []float64{1}), []float64{0})
 	if err != nil {
 		t.Fatal(err)
