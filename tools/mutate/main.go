@@ -1,8 +1,9 @@
 // Command mutate measures how many one-token mutants of a package the tests
 // kill. It lists every mutation site of the non-test Go files of the
 // packages named (an arithmetic or comparison operator swapped, a constant
-// 0, 1 or 2 changed, a math.Sqrt or math.Abs dropped, a negation dropped),
-// draws a sample of them with a seed, and for each one runs the test
+// 0, 1 or 2 changed, a math.Sqrt or math.Abs dropped, a negation dropped;
+// not in the values returned beside a non-nil error, which Go's convention
+// leaves unspecified), draws a sample of them with a seed, and for each one runs the test
 // command with the mutated file substituted through `go test -overlay`: the
 // working tree is never touched. A mutant whose tests fail is killed; one
 // whose tests pass survived; one that does not compile is not viable and
@@ -74,13 +75,37 @@ func sites(file string, src []byte) ([]mutant, error) {
 		return nil, err
 	}
 	var out []mutant
+	// Values returned beside a non-nil error are unspecified (the Go
+	// convention every caller here follows: it returns on the error
+	// without reading them), so their mutants are equivalent by
+	// construction and not drawn.
+	var besideErr []ast.Node
 	add := func(pos token.Pos, end token.Pos, replace, what string) {
+		for _, r := range besideErr {
+			if r.Pos() <= pos && pos < r.End() {
+				return
+			}
+		}
 		p, e := fset.Position(pos), fset.Position(end)
 		out = append(out, mutant{File: file, Line: p.Line, Col: p.Column, Start: p.Offset, End: e.Offset,
 			Original: string(src[p.Offset:e.Offset]), Replace: replace, What: what})
 	}
 	ast.Inspect(f, func(n ast.Node) bool {
 		switch x := n.(type) {
+		case *ast.IfStmt:
+			if name := notNilCheck(x.Cond); name != "" {
+				for _, st := range x.Body.List {
+					if ret, ok := st.(*ast.ReturnStmt); ok && len(ret.Results) > 1 {
+						if id, ok := ret.Results[len(ret.Results)-1].(*ast.Ident); ok && id.Name == name {
+							besideErr = append(besideErr, valuesOf(ret)...)
+						}
+					}
+				}
+			}
+		case *ast.ReturnStmt:
+			if len(x.Results) > 1 && makesError(x.Results[len(x.Results)-1]) {
+				besideErr = append(besideErr, valuesOf(x)...)
+			}
 		case *ast.GenDecl:
 			// Constant and type declarations hold array sizes and
 			// enumerations whose mutants rarely compile or mean anything.
@@ -114,6 +139,48 @@ func sites(file string, src []byte) ([]mutant, error) {
 		return true
 	})
 	return out, nil
+}
+
+// notNilCheck returns v when cond is `v != nil`, else "".
+func notNilCheck(cond ast.Expr) string {
+	b, ok := cond.(*ast.BinaryExpr)
+	if !ok || b.Op != token.NEQ {
+		return ""
+	}
+	id, ok := b.X.(*ast.Ident)
+	if nilY, isIdent := b.Y.(*ast.Ident); !ok || !isIdent || nilY.Name != "nil" {
+		return ""
+	}
+	return id.Name
+}
+
+// makesError reports whether e is a call that builds an error: errors.New,
+// fmt.Errorf, or a constructor named err… or …Err (inputErr, paramErr).
+func makesError(e ast.Expr) bool {
+	call, ok := e.(*ast.CallExpr)
+	if !ok {
+		return false
+	}
+	var name string
+	switch f := call.Fun.(type) {
+	case *ast.Ident:
+		name = f.Name
+	case *ast.SelectorExpr:
+		if pkg, ok := f.X.(*ast.Ident); ok && pkg.Name == "errors" && f.Sel.Name == "New" {
+			return true
+		}
+		name = f.Sel.Name
+	}
+	return name == "Errorf" || strings.HasPrefix(name, "err") || strings.HasSuffix(name, "Err")
+}
+
+// valuesOf returns the results of ret before its last (the error).
+func valuesOf(ret *ast.ReturnStmt) []ast.Node {
+	var v []ast.Node
+	for _, r := range ret.Results[:len(ret.Results)-1] {
+		v = append(v, r)
+	}
+	return v
 }
 
 // packageFiles lists the non-test Go files of the package directories.

@@ -8,7 +8,7 @@ import (
 )
 
 // Every kind of site is found once, at the right place, and nothing in
-// constant declarations.
+// constant declarations or in the values returned beside a non-nil error.
 func TestSites(t *testing.T) {
 	src := []byte(`package p
 
@@ -22,6 +22,16 @@ func f(a, b float64) float64 {
 		return -math.Sqrt(a * b)
 	}
 	return math.Abs(a - 2)
+}
+
+func g(err error) (float64, error) {
+	if err != nil {
+		return 1, err
+	}
+	if a := 2; a > 0 {
+		return -2, paramErr("a")
+	}
+	return 0, nil
 }
 `)
 	got, err := sites("p.go", src)
@@ -41,6 +51,7 @@ func f(a, b float64) float64 {
 		"p.go:9:11:&&->||", "p.go:9:7:<-><=", "p.go:9:16:!=->==", "p.go:9:19:0->1",
 		"p.go:10:10:-->", "p.go:10:11:math.Sqrt->", "p.go:10:23:*->/",
 		"p.go:12:9:math.Abs->", "p.go:12:20:-->+", "p.go:12:22:2->1",
+		"p.go:16:9:!=->==", "p.go:19:10:2->1", "p.go:19:15:>->>=", "p.go:19:17:0->1", "p.go:22:9:0->1",
 	}
 	slices.Sort(ids)
 	slices.Sort(want)
