@@ -444,3 +444,23 @@ func TestReportR100Fast(t *testing.T) {
 		t.Errorf("r = 100 took %v of CPU, want < 2 s", c)
 	}
 }
+
+// TestReportFullBatchWithout: at B = n, sampling without replacement draws
+// every sample each step, so SGD is GD: the report includes it, with GD's
+// critical rate 2/λ_1 inside its enclosure (λ_1 from a backward-stable
+// eigensolver is within a few n·u of the exact value, far inside the 1e-12
+// allowed).
+func TestReportFullBatchWithout(t *testing.T) {
+	spec := fixtures.FeatureSpec{N: 6, P: 9, Rank: 6, Spectrum: fixtures.Geometric, LogCond: 1, Seed: 3}
+	o, err := NewOracle(spec.Build(), spec.N, spec.P)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := o.Report(theory.SGD{Eta: 0.5 / o.LambdaMax(), Batch: spec.N}, 1e-3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gd, iv := 2/o.LambdaMax(), rep.EtaStarWithoutBounds; !(iv.Lo <= gd*(1+1e-12) && gd*(1-1e-12) <= iv.Hi) {
+		t.Errorf("B = n without replacement: η* in [%v, %v], want GD's 2/λ_1 = %v", iv.Lo, iv.Hi, gd)
+	}
+}

@@ -48,6 +48,29 @@ type measured struct {
 	g   float64 // γ_k for the longest operation chain (see opsBound)
 }
 
+// gammaTauErrors bounds the errors of γ (Definition 2.2) and τ(G) =
+// λ_1²/‖G‖_F² from the magnitudes, with g the error factor of each χ_i and
+// of ‖G‖_F (γ_k of one path, twice that between two paths), to first
+// order. γ = min χ/mean χ moves by at most (dχ_min + γ·dmean)/mean; λ_1
+// comes from a backward-stable eigensolver, within a few (n+p)·u·‖G‖_F,
+// and τ moves by τ(2dλ/λ_1 + 2d‖G‖/‖G‖_F).
+func (m measured) gammaTauErrors(g float64) (dGamma, dTau float64) {
+	nf := float64(m.n)
+	minI, meanChi, dMean := 0, 0.0, 0.0
+	for i, x := range m.geo.Chi {
+		if x < m.geo.Chi[minI] {
+			minI = i
+		}
+		meanChi += x / nf
+		dMean += g * m.mag.chi[i] / nf
+	}
+	dGamma = (g*m.mag.chi[minI] + m.geo.Gamma*dMean) / meanChi
+	dG := g * m.mag.froG
+	dLambda := dG + 4*float64(m.n+m.p)*u*m.geo.FroG
+	dTau = m.geo.Tau * (2*dLambda/m.geo.LambdaMax + 2*dG/m.geo.FroG)
+	return dGamma, dTau
+}
+
 // reading is where a check reads the quantities it tests from a measured
 // case. A check is handed readings, theory's own; a negative control
 // hands it a copy with one entry swapped for a wrong formula.

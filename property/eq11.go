@@ -125,6 +125,9 @@ func eq11VsNaive(read reading) func(*T) {
 		for i := range geo.Chi {
 			t.Close(fmt.Sprintf("χ_%d", i), geo.Chi[i], ngeo.Chi[i], g*mag.chi[i])
 		}
+		dGamma, dTau := m.gammaTauErrors(g)
+		t.Close("γ", geo.Gamma, ngeo.Gamma, dGamma)
+		t.Close("τ(G)", geo.Tau, ngeo.Tau, dTau)
 		// λ_1 of K/n and of G: a backward-stable symmetric eigensolver is
 		// within a few p·u·‖·‖_2 <= p·u·‖G‖_F of the exact value on each path.
 		t.Close("λ_1(G)", geo.LambdaMax, ngeo.LambdaMax, g*mag.froG+4*float64(c.n+c.p)*u*geo.FroG)

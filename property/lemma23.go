@@ -50,7 +50,6 @@ func lemma23On(draw func(*T) featureCase, read reading) func(*T) {
 	return func(t *T) {
 		m := measure(t, draw(t))
 		c, geo, nz, mag, g := m.featureCase, m.geo, m.nz, m.mag, m.g
-		nf := float64(c.n)
 
 		gam, mu1 := read.gamma(m), read.mu1(m)
 
@@ -60,18 +59,7 @@ func lemma23On(draw func(*T) featureCase, read reading) func(*T) {
 		dDen := gamma(c.n+4) + 2*dG/geo.FroG
 		denom := 2 * nz.Loss * geo.FroG * geo.FroG
 		dMu := func(mu float64) float64 { return g*mag.traces/denom + mu*dDen }
-		minI, meanChi, dMean := 0, 0.0, 0.0
-		for i, x := range geo.Chi {
-			if x < geo.Chi[minI] {
-				minI = i
-			}
-			meanChi += x / nf
-			dMean += g * mag.chi[i] / nf
-		}
-		dGamma := (g*mag.chi[minI] + geo.Gamma*dMean) / meanChi
-		// λ_1: backward-stable eigensolver, within a few (n+p)·u·‖G‖_F.
-		dLambda := dG + 4*float64(c.n+c.p)*u*geo.FroG
-		dTau := geo.Tau * (2*dLambda/geo.LambdaMax + 2*dG/geo.FroG)
+		dGamma, dTau := m.gammaTauErrors(g)
 
 		t.AtLeast("μ1 >= γ", mu1, gam, dMu(nz.Mu1)+dGamma)
 		t.AtMost("μ2 <= τ(G)", nz.Mu2, geo.Tau, dMu(nz.Mu2)+dTau)

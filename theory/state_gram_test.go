@@ -7,34 +7,39 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/flatmin/flatmin/numerics"
 )
 
 // TestNewStateGramMatchesQ: a Gram formed from Q by numerics.Gram gives the
 // same state, bit for bit, as Q itself (within the range where NewState does
-// not rescale Q, both normalise the same K by the same power of two).
+// not rescale Q, both normalise the same K by the same power of two), one
+// sample included.
 func TestNewStateGramMatchesQ(t *testing.T) {
-	n, p := 4, 3
 	q := []float64{1, 2, 0.5, -1, 0, 3, 0.25, 0.25, -2, 4, 1, 1}
 	e := []float64{0.5, -1, 2, 0.125}
-	fromQ, err := NewState(q, n, p, e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := make([]float64, n*n)
-	numerics.Gram(k, q, n, p)
-	fromK, err := NewStateGram(k, n, p, e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(mustGeometry(t, fromQ), mustGeometry(t, fromK)); diff != "" {
-		t.Errorf("geometry differs (-Q +K):\n%s", diff)
-	}
-	nq, _ := fromQ.Noise()
-	nk, _ := fromK.Noise()
-	if diff := cmp.Diff(nq, nk); diff != "" {
-		t.Errorf("noise differs (-Q +K):\n%s", diff)
+	for _, n := range []int{4, 1} {
+		p := 3
+		fromQ, err := NewState(q[:n*p], n, p, e[:n])
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := make([]float64, n*n)
+		numerics.Gram(k, q[:n*p], n, p)
+		fromK, err := NewStateGram(k, n, p, e[:n])
+		if err != nil {
+			t.Fatalf("n = %d: %v", n, err)
+		}
+		if diff := cmp.Diff(mustGeometry(t, fromQ), mustGeometry(t, fromK)); diff != "" {
+			t.Errorf("n = %d: geometry differs (-Q +K):\n%s", n, diff)
+		}
+		nq, errQ := fromQ.Noise()
+		nk, errK := fromK.Noise()
+		// α is NaN at n = 1 on both paths (Σ = 0: 0/0, as documented).
+		if diff := cmp.Diff(nq, nk, cmpopts.EquateNaNs()); diff != "" || (errQ == nil) != (errK == nil) {
+			t.Errorf("n = %d: noise differs (-Q +K), errors %v and %v:\n%s", n, errQ, errK, diff)
+		}
 	}
 }
 
