@@ -3,6 +3,8 @@ package oracle
 import (
 	"math"
 	"testing"
+
+	"github.com/flatmin/flatmin/fixtures"
 )
 
 // TestClimbBisectsAfterThreeSlowSteps pins climb's safeguard: lower bounds
@@ -29,5 +31,28 @@ func TestClimbBisectsAfterThreeSlowSteps(t *testing.T) {
 	}
 	if want := math.Sqrt(lo * 2); probes[4] != want {
 		t.Errorf("probe 4 at %v, want the geometric mean sqrt(lo·hi) = %v after three slow steps (probes %v)", probes[4], want, probes[:5])
+	}
+}
+
+// TestExactPathSize: SGD's exact path holds n·r(r+1)/2 entries, at most
+// 2^25; n = r = 400 (32,080,000) takes it and n = r = 410 (34,544,550)
+// takes the matrix-free one.
+func TestExactPathSize(t *testing.T) {
+	for _, c := range []struct {
+		n     int
+		exact bool
+	}{{400, true}, {410, false}} {
+		spec := fixtures.FeatureSpec{N: c.n, P: c.n, Rank: c.n, Spectrum: fixtures.Geometric, LogCond: 1, Seed: 1}
+		o, err := NewOracle(spec.Build(), c.n, c.n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := o.SGD(1, WithReplacement)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.exact() != c.exact {
+			t.Errorf("n = r = %d: exact path %v, want %v", c.n, d.exact(), c.exact)
+		}
 	}
 }

@@ -3,7 +3,8 @@
 // packages named (an arithmetic or comparison operator swapped, a constant
 // 0, 1 or 2 changed, a math.Sqrt or math.Abs dropped, a negation dropped;
 // not in the values returned beside a non-nil error, which Go's convention
-// leaves unspecified), draws a sample of them with a seed, and for each one runs the test
+// leaves unspecified, nor in math.Inf's constant, of which only the sign
+// counts), draws a sample of them with a seed, and for each one runs the test
 // command with the mutated file substituted through `go test -overlay`: the
 // working tree is never touched. A mutant whose tests fail is killed; one
 // whose tests pass survived; one that does not compile is not viable and
@@ -75,13 +76,14 @@ func sites(file string, src []byte) ([]mutant, error) {
 		return nil, err
 	}
 	var out []mutant
-	// Values returned beside a non-nil error are unspecified (the Go
+	// Mutants equivalent by construction are not drawn: those of values
+	// returned beside a non-nil error, which are unspecified (the Go
 	// convention every caller here follows: it returns on the error
-	// without reading them), so their mutants are equivalent by
-	// construction and not drawn.
-	var besideErr []ast.Node
+	// without reading them), and those of the constant in math.Inf(±c),
+	// which reads only its sign.
+	var equivalent []ast.Node
 	add := func(pos token.Pos, end token.Pos, replace, what string) {
-		for _, r := range besideErr {
+		for _, r := range equivalent {
 			if r.Pos() <= pos && pos < r.End() {
 				return
 			}
@@ -97,14 +99,14 @@ func sites(file string, src []byte) ([]mutant, error) {
 				for _, st := range x.Body.List {
 					if ret, ok := st.(*ast.ReturnStmt); ok && len(ret.Results) > 1 {
 						if id, ok := ret.Results[len(ret.Results)-1].(*ast.Ident); ok && id.Name == name {
-							besideErr = append(besideErr, valuesOf(ret)...)
+							equivalent = append(equivalent, valuesOf(ret)...)
 						}
 					}
 				}
 			}
 		case *ast.ReturnStmt:
 			if len(x.Results) > 1 && makesError(x.Results[len(x.Results)-1]) {
-				besideErr = append(besideErr, valuesOf(x)...)
+				equivalent = append(equivalent, valuesOf(x)...)
 			}
 		case *ast.GenDecl:
 			// Constant and type declarations hold array sizes and
@@ -133,6 +135,15 @@ func sites(file string, src []byte) ([]mutant, error) {
 			if sel, ok := x.Fun.(*ast.SelectorExpr); ok {
 				if id, ok := sel.X.(*ast.Ident); ok && id.Name == "math" && (sel.Sel.Name == "Sqrt" || sel.Sel.Name == "Abs") {
 					add(x.Fun.Pos(), x.Fun.End(), "", "math."+sel.Sel.Name+" dropped")
+				}
+				if id, ok := sel.X.(*ast.Ident); ok && id.Name == "math" && sel.Sel.Name == "Inf" && len(x.Args) == 1 {
+					arg := x.Args[0]
+					if neg, ok := arg.(*ast.UnaryExpr); ok {
+						arg = neg.X // the negation stays a site: it flips the sign
+					}
+					if lit, ok := arg.(*ast.BasicLit); ok {
+						equivalent = append(equivalent, lit)
+					}
 				}
 			}
 		}
@@ -411,24 +422,60 @@ func main() {
 	}
 }
 
-func mutate(w io.Writer, dirs []string, n int, seed uint64, stages []stage, timeout time.Duration, eqFile string, listOnly bool, only []string, done map[string]result) error {
+// allSites returns every mutation site of the packages' non-test files,
+// and the files' sources by path.
+func allSites(dirs []string) ([]mutant, map[string][]byte, error) {
 	files, err := packageFiles(dirs)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	sources := map[string][]byte{}
 	var all []mutant
 	for _, f := range files {
 		src, err := os.ReadFile(f)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		sources[f] = src
 		s, err := sites(f, src)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		all = append(all, s...)
+	}
+	return all, sources, nil
+}
+
+// staleEquivalents returns the entries of the equivalence list that name a
+// file among sources but no site of it: the code moved under them (their
+// line or column changed) or the site is gone.
+func staleEquivalents(all []mutant, sources map[string][]byte, eq map[string]string) []string {
+	ids := map[string]bool{}
+	for _, m := range all {
+		ids[m.ID()] = true
+	}
+	var stale []string
+	for id := range eq {
+		file, _, _ := strings.Cut(id, ":")
+		if _, ok := sources[file]; ok && !ids[id] {
+			stale = append(stale, id)
+		}
+	}
+	sort.Strings(stale)
+	return stale
+}
+
+func mutate(w io.Writer, dirs []string, n int, seed uint64, stages []stage, timeout time.Duration, eqFile string, listOnly bool, only []string, done map[string]result) error {
+	all, sources, err := allSites(dirs)
+	if err != nil {
+		return err
+	}
+	eq, err := readEquivalent(eqFile)
+	if err != nil {
+		return err
+	}
+	if stale := staleEquivalents(all, sources, eq); len(stale) > 0 {
+		return fmt.Errorf("%s: no mutation site matches %s: update their line and column, or remove them", eqFile, strings.Join(stale, ", "))
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x6d757461))
 	rng.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
@@ -452,10 +499,6 @@ func mutate(w io.Writer, dirs []string, n int, seed uint64, stages []stage, time
 			fmt.Fprintf(w, "%s\t%s\n", m.ID(), m.What)
 		}
 		return nil
-	}
-	eq, err := readEquivalent(eqFile)
-	if err != nil {
-		return err
 	}
 	tmp, err := os.MkdirTemp("", "mutate")
 	if err != nil {

@@ -8,7 +8,8 @@ import (
 )
 
 // Every kind of site is found once, at the right place, and nothing in
-// constant declarations or in the values returned beside a non-nil error.
+// constant declarations, in the values returned beside a non-nil error or
+// in math.Inf's constant (its negation is a site).
 func TestSites(t *testing.T) {
 	src := []byte(`package p
 
@@ -31,7 +32,7 @@ func g(err error) (float64, error) {
 	if a := 2; a > 0 {
 		return -2, paramErr("a")
 	}
-	return 0, nil
+	return math.Inf(-1), nil
 }
 `)
 	got, err := sites("p.go", src)
@@ -51,7 +52,7 @@ func g(err error) (float64, error) {
 		"p.go:9:11:&&->||", "p.go:9:7:<-><=", "p.go:9:16:!=->==", "p.go:9:19:0->1",
 		"p.go:10:10:-->", "p.go:10:11:math.Sqrt->", "p.go:10:23:*->/",
 		"p.go:12:9:math.Abs->", "p.go:12:20:-->+", "p.go:12:22:2->1",
-		"p.go:16:9:!=->==", "p.go:19:10:2->1", "p.go:19:15:>->>=", "p.go:19:17:0->1", "p.go:22:9:0->1",
+		"p.go:16:9:!=->==", "p.go:19:10:2->1", "p.go:19:15:>->>=", "p.go:19:17:0->1", "p.go:22:18:-->",
 	}
 	slices.Sort(ids)
 	slices.Sort(want)
@@ -110,5 +111,26 @@ func TestFailingTest(t *testing.T) {
 	}
 	if got := failingTest("# pkg\n./a.go:1:1: syntax error\nFAIL\tpkg [build failed]\n"); got != "" {
 		t.Errorf("failingTest on a build failure: %q", got)
+	}
+}
+
+// TestEquivalentListCurrent: every entry of the committed equivalence list
+// names a mutation site of today's theory and oracle (the list is keyed by
+// line and column, which move when the code does).
+func TestEquivalentListCurrent(t *testing.T) {
+	t.Chdir("../..")
+	all, sources, err := allSites([]string{"./theory", "./oracle"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq, err := readEquivalent("tools/mutate/equivalent.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(eq) == 0 {
+		t.Fatal("the equivalence list is empty")
+	}
+	if stale := staleEquivalents(all, sources, eq); len(stale) > 0 {
+		t.Errorf("stale entries of tools/mutate/equivalent.txt: %q", stale)
 	}
 }
