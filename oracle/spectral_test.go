@@ -56,3 +56,31 @@ func TestExactPathSize(t *testing.T) {
 		}
 	}
 }
+
+// TestClimbStallAtTolerance pins the edge of climb's stall test: a probe
+// just above a lower bound that moves it by exactly the tolerance counts
+// as stalled, and the next probe is the geometric mean of the bracket. The
+// numbers are dyadic so that the move equals tol = 32u(base + lo) exactly:
+// lo goes from 1/2 to 1/2 + 2^-47 with base + lo = 2.
+func TestClimbStallAtTolerance(t *testing.T) {
+	lo0, move := 0.5, 0x1p-47
+	base := 2 - (lo0 + move)
+	var probes []float64
+	eval := func(x, lo float64) (float64, float64) {
+		probes = append(probes, x)
+		switch len(probes) {
+		case 1: // no move: the next is a probe above lo
+			return 1.5, lo
+		case 2: // the probe is below the root and the bound moves by tol
+			return 1.5, lo0 + move
+		}
+		return 0.5, lo // above the root from here on
+	}
+	climb(lo0, 1, base, eval)
+	if len(probes) < 3 {
+		t.Fatalf("climb stopped after %d probes", len(probes))
+	}
+	if want := math.Sqrt((lo0 + move) * 1); probes[2] != want {
+		t.Errorf("third probe at %v, want the geometric mean %v (probes %v)", probes[2], want, probes[:3])
+	}
+}
