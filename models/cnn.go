@@ -79,6 +79,9 @@ const (
 	// the cores: at M = 20 it took 12.3, 10.0, 9.4 and 8.5 ms with blocks of
 	// 8, 1, 2 and 3 on two cores.
 	cnnLossBlock = 3
+	// cnnChunk is the size, in elements, of the packed patches the forward
+	// pass builds and multiplies at once: 512 KB stay in L2 between the two.
+	cnnChunk = 1 << 16
 )
 
 // cnnGramCap is the most memory, in bytes, Gram spends on the per-sample conv
@@ -200,34 +203,64 @@ func (c CNN) params(theta []float64) *cnnParams {
 // cnnWork is the workspace of one goroutine, for up to bs samples. A block
 // of ns samples with ch channels on r positions is stored ch x (ns·r):
 // element (c, sample i, position y·side + x) at c·ns·r + i·r + y·side + x.
+// A conv layer's input is also kept zero padded, plane c·ns + i of
+// (side+2)² at (c·ns + i)·(side+2)², its borders zero, so that every tap of
+// every patch is a plain read (cnnTables).
 type cnnWork struct {
-	m, bs int
-	p     [4][]float64 // patches Pᵀ (9in x ns·r), then their gradient
-	a     [4][]float64 // post-ReLU outputs (out x ns·r), then the signals D
-	pool1 []float64    // 2M x ns·196
-	feat  []float64    // ns x 49M, each row CHW
-	g     []float64    // input gradients of a conv layer
-	out   []float64    // outputs of the block
+	m, bs, nr int
+	pad       [4][]float64 // padded inputs of the conv layers
+	p         []float64    // patches of one layer, packed, then their gradient
+	a         [4][]float64 // post-ReLU outputs (out x ns·r), then the signals D
+	pool1     []float64    // 2M x ns·196
+	feat      []float64    // ns x 49M, each row CHW
+	g         []float64    // padded input gradient of a conv layer
+	out       []float64    // outputs of the block
+	delta     []float64    // output signals of the block
+	base      []int        // cnnTables' column offsets
+	qoff      []int        // cnnTables' patch row offsets
 }
 
 var cnnWorks sync.Pool
 
+// cnnPartials recycles LossGradient's partial gradients.
+var cnnPartials sync.Pool
+
+// getPartial returns a buffer of p elements (not cleared) from cnnPartials.
+func getPartial(p int) *[]float64 {
+	if b, ok := cnnPartials.Get().(*[]float64); ok && len(*b) == p {
+		return b
+	}
+	b := make([]float64, p)
+	return &b
+}
+
 func (c CNN) getWork(bs int) *cnnWork {
-	if w, ok := cnnWorks.Get().(*cnnWork); ok && w.m == c.M && w.bs >= bs {
+	nr := numerics.PanelWidth()
+	if w, ok := cnnWorks.Get().(*cnnWork); ok && w.m == c.M && w.bs >= bs && w.nr == nr {
 		return w
 	}
 	m := c.M
-	w := &cnnWork{m: m, bs: bs}
+	w := &cnnWork{m: m, bs: bs, nr: nr}
+	var np, ng int
 	for l, s := range c.convs() {
-		w.p[l] = make([]float64, bs*s.rows()*s.k())
-		w.a[l] = make([]float64, bs*s.rows()*s.out)
+		cols, k := bs*s.rows(), s.k()
+		np = max(np, roundUp(cols, nr)*k, cols*roundUp(k, nr))
+		w.pad[l] = make([]float64, s.in*bs*(s.side+2)*(s.side+2))
+		ng = max(ng, len(w.pad[l]))
+		w.a[l] = make([]float64, cols*s.out)
 	}
+	w.p = make([]float64, np)
 	w.pool1 = make([]float64, bs*196*2*m)
 	w.feat = make([]float64, bs*49*m)
-	w.g = make([]float64, bs*max(784*m, 196*2*m))
+	w.g = make([]float64, ng)
 	w.out = make([]float64, bs)
+	w.delta = make([]float64, bs)
+	w.base = make([]int, roundUp(bs*784, nr))
+	w.qoff = make([]int, roundUp(9*2*m, nr))
 	return w
 }
+
+func roundUp(x, m int) int { return (x + m - 1) / m * m }
 
 // run calls f on the blocks [lo, hi) of n samples, block at a time, from
 // up to GOMAXPROCS goroutines, each with its own workspace.
@@ -254,73 +287,107 @@ func (c CNN) run(n, block int, f func(w *cnnWork, b, lo, hi int)) {
 	wg.Wait()
 }
 
-// im2col writes the patches Pᵀ (9ch x ns·side², row (c, ky, kx)) of the ns
-// samples in (ch x ns·side²), zero padded.
-func im2col(p, in []float64, ns, side, ch int) {
-	r := side * side
-	cols := ns * r
-	for ci := range ch {
-		for ky := range 3 {
-			for kx := range 3 {
-				row := p[(ci*9+ky*3+kx)*cols : (ci*9+ky*3+kx+1)*cols]
-				for i := range ns {
-					src := in[ci*cols+i*r : ci*cols+(i+1)*r]
-					for y := range side {
-						dst := row[i*r+y*side : i*r+(y+1)*side]
-						yy := y + ky - 1
-						if yy < 0 || yy >= side {
-							clear(dst)
-							continue
-						}
-						s := src[yy*side : (yy+1)*side]
-						switch kx {
-						case 0:
-							dst[0] = 0
-							copy(dst[1:], s[:side-1])
-						case 1:
-							copy(dst, s)
-						case 2:
-							copy(dst, s[1:])
-							dst[side-1] = 0
-						}
-					}
-				}
-			}
+// padPlanes copies the planes of side x side of in (planes·side² entries)
+// into the interiors of the (side+2)² planes of pad, whose borders stay zero.
+func padPlanes(pad, in []float64, planes, side int) {
+	w := side + 2
+	for t := range planes {
+		src := in[t*side*side : (t+1)*side*side]
+		dst := pad[t*w*w : (t+1)*w*w]
+		for y := range side {
+			copy(dst[(y+1)*w+1:(y+1)*w+1+side], src[y*side:(y+1)*side])
 		}
 	}
 }
 
-// col2im sets g (ch x ns·side²) to the sum of the patch gradients dp (laid
-// out as Pᵀ) over the patches each input entry belongs to, taps in order.
+// cnnTables fills the offsets that turn the padded input of conv layer s
+// (ns samples) into its patches: the patch matrix Pᵀ (9in x ns·side², row
+// q = (c, ky, kx) in PyTorch's order, column (i, y, x)) has entry (q, col)
+// = pad[qoff[q] + base[col]], qoff[q] = c·ns·(side+2)² + ky·(side+2) + kx
+// and base[col] = i·(side+2)² + y·(side+2) + x. Both are filled up to a
+// multiple of nr with 0 (a border zero, or a harmless entry of the input)
+// for the padding rows and columns of the panels, which change nothing.
+func cnnTables(base, qoff []int, ns int, s convShape, nr int) (cols, k int) {
+	w := s.side + 2
+	cols, k = ns*s.rows(), s.k()
+	base = base[:roundUp(cols, nr)]
+	for i := range ns {
+		for y := range s.side {
+			row := base[(i*s.side+y)*s.side : (i*s.side+y+1)*s.side]
+			for x := range row {
+				row[x] = i*w*w + y*w + x
+			}
+		}
+	}
+	clear(base[cols:])
+	qoff = qoff[:roundUp(k, nr)]
+	for ci := range s.in {
+		for t := range 9 {
+			qoff[ci*9+t] = ci*ns*w*w + t/3*w + t%3
+		}
+	}
+	clear(qoff[k:])
+	return cols, k
+}
+
+// gather sets dst[a·len(inner) + j] = src[outer[a] + inner[j]]: one panel
+// of a packed patch matrix, in the layout of numerics.GemmPacked.
+func gather(dst, src []float64, outer, inner []int) {
+	n := len(inner)
+	dst = dst[:len(outer)*n]
+	for a, o := range outer {
+		d := dst[a*n : (a+1)*n]
+		for j, v := range inner {
+			d[j] = src[o+v]
+		}
+	}
+}
+
+// packPatches writes the columns [j0, j0+jn) (j0 a multiple of nr) of the
+// patches Pᵀ (k x cols) that cnnTables described into w.p, packed for
+// numerics.GemmPacked with panel stride k·nr: the B of the forward product
+// Zᵀ = W Pᵀ on those columns.
+func (w *cnnWork) packPatches(pad []float64, j0, jn, k int) {
+	nr := w.nr
+	for p := range (jn + nr - 1) / nr {
+		gather(w.p[p*k*nr:(p+1)*k*nr], pad, w.qoff[:k], w.base[j0+p*nr:j0+(p+1)*nr])
+	}
+}
+
+// packPatchesT writes the patches of conv layer s into w.p as the B of the
+// weight gradient dW = D·P (P: cols x 9in) packed for numerics.GemmPacked
+// with panel stride cols·nr: the rows [j0, j0+c) of P, a sample's among
+// them, are w.p[j0·nr:] with the same stride.
+func (w *cnnWork) packPatchesT(pad []float64, ns int, s convShape) (cols, k int) {
+	nr := w.nr
+	cols, k = cnnTables(w.base, w.qoff, ns, s, nr)
+	for p := range (k + nr - 1) / nr {
+		gather(w.p[p*cols*nr:(p+1)*cols*nr], pad, w.base[:cols], w.qoff[p*nr:(p+1)*nr])
+	}
+	return cols, k
+}
+
+// col2im sets the interiors of the padded planes g (ch·ns of (side+2)²) to
+// the sums of the patch gradients dp (laid out as Pᵀ, 9ch x ns·side²) over
+// the patches each input entry belongs to, taps in the order of the rows of
+// dp: tap (ky, kx) of position (y, x) lands on (y+ky, x+kx) of the padded
+// plane, the border when it is outside the input, so the borders collect
+// what falls outside and the interiors get, from +0, the same sums in the
+// same order as the zero-padded convolution's transpose.
 func col2im(g, dp []float64, ns, side, ch int) {
-	r := side * side
+	r, w := side*side, side+2
 	cols := ns * r
-	clear(g[:ch*cols])
-	for ci := range ch {
-		for ky := range 3 {
-			for kx := range 3 {
-				row := dp[(ci*9+ky*3+kx)*cols : (ci*9+ky*3+kx+1)*cols]
-				for i := range ns {
-					dst := g[ci*cols+i*r : ci*cols+(i+1)*r]
-					for y := range side {
-						yy := y + ky - 1
-						if yy < 0 || yy >= side {
-							continue
-						}
-						s := row[i*r+y*side : i*r+(y+1)*side]
-						d := dst[yy*side : (yy+1)*side]
-						switch kx {
-						case 0:
-							s = s[1:]
-						case 1:
-						case 2:
-							s = s[:side-1]
-							d = d[1:]
-						}
-						for j, v := range s {
-							d[j] += v
-						}
-					}
+	clear(g[:ch*ns*w*w])
+	for q := range 9 * ch {
+		ci, ky, kx := q/9, q%9/3, q%3
+		row := dp[q*cols : (q+1)*cols]
+		for i := range ns {
+			plane := g[(ci*ns+i)*w*w : (ci*ns+i+1)*w*w]
+			for y := range side {
+				s := row[i*r+y*side : i*r+(y+1)*side]
+				d := plane[(y+ky)*w+kx : (y+ky)*w+kx+side]
+				for j, v := range s {
+					d[j] += v
 				}
 			}
 		}
@@ -330,7 +397,7 @@ func col2im(g, dp []float64, ns, side, ch int) {
 // forward runs the ns samples x (ns x 784) through the network, leaving the
 // patches, activations and features in w and the outputs in w.out.
 func (c CNN) forward(w *cnnWork, par *cnnParams, x []float64, ns int) {
-	m := c.M
+	m, nr := c.M, w.nr
 	for l, s := range c.convs() {
 		var in []float64
 		switch l {
@@ -343,20 +410,29 @@ func (c CNN) forward(w *cnnWork, par *cnnParams, x []float64, ns int) {
 		case 3:
 			in = w.a[2]
 		}
-		cols, k := ns*s.rows(), s.k()
-		p := w.p[l][:k*cols]
-		im2col(p, in, ns, s.side, s.in)
+		padPlanes(w.pad[l], in, s.in*ns, s.side)
+		cols, k := cnnTables(w.base, w.qoff, ns, s, nr)
 		z := w.a[l][:s.out*cols]
-		for o, b := range par.b[l] {
-			row := z[o*cols : (o+1)*cols]
-			for j := range row {
-				row[j] = b
+		// A chunk of columns at a time, its patches, bias, product and ReLU
+		// in cache.
+		cw := max(nr, cnnChunk/k/nr*nr)
+		for j0 := 0; j0 < cols; j0 += cw {
+			jn := min(cw, cols-j0)
+			w.packPatches(w.pad[l], j0, jn, k)
+			for o, b := range par.b[l] {
+				row := z[o*cols+j0 : o*cols+j0+jn]
+				for j := range row {
+					row[j] = b
+				}
 			}
-		}
-		numerics.Gemm(false, false, s.out, cols, k, 1, par.w[l], k, p, cols, 1, z, cols)
-		for i, v := range z {
-			if !(v > 0) {
-				z[i] = 0
+			numerics.GemmPacked(false, s.out, jn, k, par.w[l], k, w.p, k*nr, 1, z[j0:], cols)
+			for o := range s.out {
+				row := z[o*cols+j0 : o*cols+j0+jn]
+				for j, v := range row {
+					if !(v > 0) {
+						row[j] = 0
+					}
+				}
 			}
 		}
 		switch l {
@@ -392,7 +468,7 @@ func (c CNN) forward(w *cnnWork, par *cnnParams, x []float64, ns int) {
 // backward backpropagates the output signals delta (length ns) of the last
 // forward pass down to conv layer lowest. For each conv layer l from the last
 // down, once its signal D_l = ∂(Σ_i delta_i f_i)/∂Z_l (out x ns·r) is in
-// w.a[l] and the patches still in w.p[l], it calls grad(l).
+// w.a[l] and the patches packed by packPatchesT in w.p, it calls grad(l).
 func (c CNN) backward(w *cnnWork, par *cnnParams, ns int, delta []float64, lowest int, grad func(l int)) {
 	m := c.M
 	convs := c.convs()
@@ -418,26 +494,26 @@ func (c CNN) backward(w *cnnWork, par *cnnParams, ns int, delta []float64, lowes
 		}
 	}
 	for l := 3; l >= lowest; l-- {
+		s := convs[l]
+		cols, k := w.packPatchesT(w.pad[l], ns, s)
 		grad(l)
 		if l == lowest {
 			return
 		}
-		s := convs[l]
-		cols, k := ns*s.rows(), s.k()
-		dp := w.p[l][:k*cols]
+		dp := w.p[:k*cols]
 		numerics.Gemm(true, false, k, cols, s.out, 1, par.w[l], k, w.a[l], cols, 0, dp, cols)
-		g := w.g[:s.in*cols]
+		g := w.g
 		col2im(g, dp, ns, s.side, s.in)
 		prev := w.a[l-1]
 		switch l {
-		case 2: // g is the gradient of the first pool's output
+		case 2: // g is the gradient of the first pool's output, planes of 16²
 			for ci := range 2 * m * ns {
 				r := prev[ci*784 : (ci+1)*784]
-				src := g[ci*196 : (ci+1)*196]
+				src := g[ci*256 : (ci+1)*256]
 				for y := range 28 {
 					for x := range 28 {
 						if on(r[y*28+x]) {
-							r[y*28+x] = q * src[(y/2)*14+x/2]
+							r[y*28+x] = q * src[(y/2+1)*16+x/2+1]
 						} else {
 							r[y*28+x] = 0
 						}
@@ -445,11 +521,18 @@ func (c CNN) backward(w *cnnWork, par *cnnParams, ns int, delta []float64, lowes
 				}
 			}
 		default:
-			for i, v := range g {
-				if on(prev[i]) {
-					prev[i] = v
-				} else {
-					prev[i] = 0
+			side, pw := s.side, s.side+2
+			for t := range s.in * ns {
+				r := prev[t*side*side : (t+1)*side*side]
+				src := g[t*pw*pw : (t+1)*pw*pw]
+				for y := range side {
+					for x := range side {
+						if on(r[y*side+x]) {
+							r[y*side+x] = src[(y+1)*pw+x+1]
+						} else {
+							r[y*side+x] = 0
+						}
+					}
 				}
 			}
 		}
@@ -458,12 +541,13 @@ func (c CNN) backward(w *cnnWork, par *cnnParams, ns int, delta []float64, lowes
 
 // convGrad writes the gradient of conv layer l in θ's layout (weights, then
 // bias) into dst: dW = D P and the row sums of D, over the columns
-// [j0, j0+cols) of D_l (out x ld) and of the patches Pᵀ (9in x ld).
+// [j0, j0+cols) of D_l (out x ld) and the rows [j0, j0+cols) of the patches
+// P (ld x 9in) packed by packPatchesT.
 func (c CNN) convGrad(w *cnnWork, l, ld, j0, cols int, dst []float64) {
 	s := c.convs()[l]
 	k := s.k()
 	d := w.a[l][j0:]
-	numerics.Gemm(false, true, s.out, k, cols, 1, d, ld, w.p[l][j0:], ld, 0, dst, k)
+	numerics.GemmPacked(false, s.out, k, cols, d, ld, w.p[j0*w.nr:], ld*w.nr, 0, dst, k)
 	bias := dst[s.out*k : s.out*k+s.out]
 	for o := range s.out {
 		var sum float64
@@ -493,7 +577,10 @@ func (c CNN) Outputs(out, theta, x []float64) error {
 
 // LossGradient returns L = Σ e_i²/(2n) and writes ∇L = Σ e_i g_i / n into
 // grad, backpropagating e_i/n; the weight gradient of a block of samples is
-// one Gemm, and the blocks are summed in order.
+// one Gemm, and the blocks are summed in order: block 0's gradient is grad
+// itself, and grad += block b's for b = 1, 2, … in turn, each as soon as the
+// blocks before it are in, so that only the few partial gradients the
+// goroutines have ahead wait, in buffers reused from call to call.
 func (c CNN) LossGradient(grad, theta, x, y []float64) (float64, error) {
 	n, err := c.check(theta, x)
 	if err != nil {
@@ -513,19 +600,23 @@ func (c CNN) LossGradient(grad, theta, x, y []float64) (float64, error) {
 	off, head := c.offsets()
 	convs := c.convs()
 	m := c.M
-	nb := (n + cnnLossBlock - 1) / cnnLossBlock
-	partial := make([][]float64, nb)
+	var (
+		mu    sync.Mutex
+		ready = map[int]*[]float64{} // finished partial gradients, by block
+		added int                    // blocks summed into grad
+	)
 	e := make([]float64, n)
 	inv := 1 / float64(n)
 	c.run(n, cnnLossBlock, func(w *cnnWork, b, lo, hi int) {
 		ns := hi - lo
 		g := grad
+		var buf *[]float64
 		if b > 0 {
-			g = make([]float64, p)
+			buf = getPartial(p)
+			g = *buf
 		}
-		partial[b] = g
 		c.forward(w, par, x[lo*cnnIn:hi*cnnIn], ns)
-		delta := make([]float64, ns)
+		delta := w.delta[:ns]
 		for i := range ns {
 			e[lo+i] = w.out[i] - y[lo+i]
 			delta[i] = e[lo+i] * inv
@@ -541,12 +632,24 @@ func (c CNN) LossGradient(grad, theta, x, y []float64) (float64, error) {
 			cols := ns * convs[l].rows()
 			c.convGrad(w, l, cols, 0, cols, g[off[l]:off[l]+convs[l].params()])
 		})
-	})
-	for _, g := range partial[1:] {
-		for j, v := range g {
-			grad[j] += v
+		mu.Lock()
+		defer mu.Unlock()
+		ready[b] = buf
+		for {
+			r, ok := ready[added]
+			if !ok {
+				return
+			}
+			delete(ready, added)
+			if added > 0 {
+				for j, v := range *r {
+					grad[j] += v
+				}
+				cnnPartials.Put(r)
+			}
+			added++
 		}
-	}
+	})
 	var loss float64
 	for _, v := range e {
 		loss += v * v

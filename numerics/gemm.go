@@ -27,19 +27,21 @@ const (
 	gemmNC = 3072
 )
 
-// matrix is a strided view: element (i, j) is d[i*rs+j*cs].
+// matrix is a strided view: element (i, j) is d[i*rs+j*cs]; or, when ps > 0
+// (B operands only), a matrix already packed in the panels of nr columns the
+// micro-kernel reads, element (i, j) at d[(j/nr)*ps+i*nr+j%nr].
 type matrix struct {
-	d      []float64
-	rs, cs int
+	d          []float64
+	rs, cs, ps int
 }
 
 // view returns the r x c matrix stored row-major in d with leading dimension
 // ld, transposed if trans (then d holds c x r).
 func view(d []float64, trans bool, ld int) matrix {
 	if trans {
-		return matrix{d, 1, ld}
+		return matrix{d: d, rs: 1, cs: ld}
 	}
-	return matrix{d, ld, 1}
+	return matrix{d: d, rs: ld, cs: 1}
 }
 
 // triangle selects the elements of C a product writes.
@@ -84,6 +86,37 @@ func Gemm(tA, tB bool, m, n, k int, alpha float64, a []float64, lda int, b []flo
 	checkMatrix("Gemm", "B", tB, k, n, b, ldb)
 	checkMatrix("Gemm", "C", false, m, n, c, ldc)
 	product(full, m, n, k, alpha, view(a, tA, lda), view(b, tB, ldb), beta, c, ldc)
+}
+
+// PanelWidth returns nr, the number of columns of the panels in which the
+// micro-kernel of the implementation the kernels run on reads the B operand
+// of a product (16 on AVX-512, 12 on AVX2, 4 on the generic twin): the
+// layout of GemmPacked's B.
+func PanelWidth() int { return active.gemm.nr }
+
+// GemmPacked computes C = op(A)*B + beta*C like Gemm with alpha = 1, for a
+// k x n matrix B that its caller has already laid out in the panels Gemm
+// packs B into, so that this copy of B is skipped: with nr = PanelWidth(),
+// element (l, j) of B is bp[(j/nr)*ps + l*nr + j%nr], ps >= k*nr being the
+// stride of the panels. The entries of the last panel past column n are read
+// but change nothing in C. A caller that builds B anyway (the patch matrices
+// of models.CNN's convolutions, built by im2col) writes it so at no extra
+// cost; k-panels of it, ranges of rows [l0, l1), are bp[l0*nr:] with the
+// same ps. The order is Gemm's, so the bits are those of Gemm on the same
+// B; it panics like Gemm on bad sizes.
+func GemmPacked(tA bool, m, n, k int, a []float64, lda int, bp []float64, ps int, beta float64, c []float64, ldc int) {
+	checkMatrix("GemmPacked", "A", tA, m, k, a, lda)
+	nr := PanelWidth()
+	switch np := (n + nr - 1) / nr; {
+	case n < 0 || k < 0:
+		panic(fmt.Sprintf("numerics: GemmPacked: B has negative size %dx%d", k, n))
+	case ps < max(1, k*nr):
+		panic(fmt.Sprintf("numerics: GemmPacked: panel stride %d of B below its %d elements", ps, k*nr))
+	case n > 0 && k > 0 && len(bp) < (np-1)*ps+k*nr:
+		panic(fmt.Sprintf("numerics: GemmPacked: B holds %d elements, needs %d", len(bp), (np-1)*ps+k*nr))
+	}
+	checkMatrix("GemmPacked", "C", false, m, n, c, ldc)
+	product(full, m, n, k, 1, view(a, tA, lda), matrix{d: bp, ps: ps}, beta, c, ldc)
 }
 
 // Syrk computes the triangle of C = alpha*op(A)*op(A)ᵀ + beta*C selected by
@@ -185,9 +218,13 @@ func columns(kern gemmKernel, t triangle, m, j0, j1, k int, alpha float64, a, b 
 	mr, nr := kern.mr, kern.nr
 	kc := min(gemmKC, k)
 	nc := min(gemmNC, roundUp(j1-j0, nr))
-	buf := getBuffer(kc*nc + kc*min(gemmMC, roundUp(m, mr)) + mr*nr)
+	nb := kc * nc // packed B, unless it comes so
+	if b.ps > 0 {
+		nb = 0
+	}
+	buf := getBuffer(nb + kc*min(gemmMC, roundUp(m, mr)) + mr*nr)
 	defer putBuffer(buf)
-	bp, ap := (*buf)[:kc*nc], (*buf)[kc*nc:]
+	bp, ap := (*buf)[:nb], (*buf)[nb:]
 	tile := ap[len(ap)-mr*nr:]
 	for jc := j0; jc < j1; jc += nc {
 		jn := min(nc, j1-jc)
@@ -201,12 +238,20 @@ func columns(kern gemmKernel, t triangle, m, j0, j1, k int, alpha float64, a, b 
 		}
 		for pc := 0; pc < k; pc += kc {
 			kb := min(kc, k-pc)
-			packB(bp, b, pc, kb, jc, jn, j1, nr, alpha)
+			if b.ps == 0 {
+				packB(bp, b, pc, kb, jc, jn, j1, nr, alpha)
+			}
 			for ic := ilo; ic < ihi; ic += gemmMC {
 				ib := min(gemmMC, ihi-ic)
 				packA(ap, a, ic, ib, m, pc, kb, mr)
 				for jr := 0; jr < jn; jr += nr {
-					bq := bp[jr*kb : (jr+nr)*kb]
+					var bq []float64
+					if b.ps > 0 { // jc + jr is a multiple of nr
+						at := (jc+jr)/nr*b.ps + pc*nr
+						bq = b.d[at : at+kb*nr]
+					} else {
+						bq = bp[jr*kb : (jr+nr)*kb]
+					}
 					for ir := 0; ir < ib; ir += mr {
 						aq := ap[ir*kb : (ir+mr)*kb]
 						microTile(kern, t, m, j1, ic+ir, jc+jr, kb, aq, bq, zero && pc == 0, c, ldc, tile)
@@ -272,9 +317,12 @@ func microTile(kern gemmKernel, t triangle, m, n, i0, j0, kb int, aq, bq []float
 
 // packA copies rows [ic, ic+ib) and columns [pc, pc+kb) of a into ap as
 // panels of mr rows, column after column: ap[p*mr*kb + l*mr + i] =
-// a(ic+p*mr+i, pc+l), zero past row m.
+// a(ic+p*mr+i, pc+l), zero past row m. It reads a in the order of memory:
+// column by column when a is stored transposed, row by row otherwise, in
+// blocks of packRows columns that keep the panel lines written in L1 (the
+// weight gradients of models.CNN's convolutions pack their signals D so,
+// thousands of columns long).
 func packA(ap []float64, a matrix, ic, ib, m, pc, kb, mr int) {
-	src := make([][]float64, mr)
 	for p := 0; p*mr < ib; p++ {
 		panel := ap[p*mr*kb : (p+1)*mr*kb]
 		if a.cs != 1 {
@@ -292,23 +340,29 @@ func packA(ap []float64, a matrix, ic, ib, m, pc, kb, mr int) {
 			}
 			continue
 		}
-		for i := range src {
-			src[i] = zeros[:kb]
-			if r := ic + p*mr + i; r < m {
-				src[i] = a.d[r*a.rs+pc : r*a.rs+pc+kb]
-			}
-		}
-		for l := range kb {
-			dst := panel[l*mr : (l+1)*mr]
-			for i, s := range src {
-				dst[i] = s[l]
+		for l0 := 0; l0 < kb; l0 += packRows {
+			lb := min(packRows, kb-l0)
+			lines := panel[l0*mr : (l0+lb)*mr]
+			for i := range mr {
+				r := ic + p*mr + i
+				if r >= m {
+					for l := range lb {
+						lines[l*mr+i] = 0
+					}
+					continue
+				}
+				for l, v := range a.d[r*a.rs+pc+l0 : r*a.rs+pc+l0+lb] {
+					lines[l*mr+i] = v
+				}
 			}
 		}
 	}
 }
 
-// zeros stands for the rows of A past m.
-var zeros = make([]float64, gemmKC)
+// packRows is the number of lines of a panel packA and packB write at once
+// when they read their matrix across the panel's lines: they stay in L1
+// while the nr or mr lines of the matrix stream in.
+const packRows = 64
 
 // packB copies rows [pc, pc+kb) and columns [jc, jc+jn) of b, times alpha,
 // into bp as panels of nr columns, row after row: bp[p*nr*kb + l*nr + j] =
@@ -320,9 +374,6 @@ var zeros = make([]float64, gemmKC)
 func packB(bp []float64, b matrix, pc, kb, jc, jn, n, nr int, alpha float64) {
 	np := (jn + nr - 1) / nr
 	if b.rs == 1 && b.cs != 1 {
-		// Blocks of packRows rows keep the panel lines written (packRows of
-		// them) in L1 while nr columns stream in.
-		const packRows = 64
 		for p := range np {
 			w := min(nr, n-jc-p*nr) // columns of the panel in B
 			for l0 := 0; l0 < kb; l0 += packRows {

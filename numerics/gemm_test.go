@@ -206,3 +206,74 @@ func TestProductPanics(t *testing.T) {
 		}()
 	}
 }
+
+// packPanels lays out the k x n matrix b(l, j) as GemmPacked reads it, with
+// panel stride k*nr + gap: NaN in the gaps and in the columns past n, which
+// must change nothing.
+func packPanels(k, n, gap int, b func(l, j int) float64) (bp []float64, ps int) {
+	nr := PanelWidth()
+	ps = k*nr + gap
+	np := (n + nr - 1) / nr
+	bp = make([]float64, max(0, np*ps))
+	for i := range bp {
+		bp[i] = guardNaN
+	}
+	for j := range np * nr {
+		for l := range k {
+			if j < n {
+				bp[j/nr*ps+l*nr+j%nr] = b(l, j)
+			}
+		}
+	}
+	return bp, ps
+}
+
+// GemmPacked gives the bits of the documented order (Gemm's with alpha = 1)
+// on a B given in panels, whole or as a k-range of a taller packed B.
+func TestGemmPacked(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 4))
+	forEachImpl(t, func(t *testing.T) {
+		for _, s := range gemmSizes {
+			for _, tA := range []bool{false, true} {
+				beta := scalars[r.IntN(3)]
+				what := fmt.Sprintf("GemmPacked %dx%dx%d tA=%v beta=%v", s.m, s.n, s.k, tA, beta)
+				a := newOperand(s.m, s.k, tA, uniform(r))
+				b := newOperand(s.k+3, s.n, false, uniform(r)) // rows [3, k+3) are B
+				c := newOperand(s.m, s.n, false, uniform(r))
+				bp, ps := packPanels(s.k+3, s.n, 5, b.at)
+				bp0 := slices.Clone(bp)
+				want := slices.Clone(c.d)
+				at := func(l, j int) float64 { return b.at(l+3, j) }
+				refProduct(full, s.m, s.n, s.k, 1, a.at, at, beta, want, c.ld)
+				GemmPacked(tA, s.m, s.n, s.k, a.d, a.ld, bp[min(len(bp), 3*PanelWidth()):], ps, beta, c.d, c.ld)
+				sameSlices(t, what, c.d, want)
+				c.checkPadding(t, what, s.m, s.n)
+				sameSlices(t, what+" B", bp, bp0)
+			}
+		}
+	})
+}
+
+func TestGemmPackedPanics(t *testing.T) {
+	nr := PanelWidth()
+	a, c := make([]float64, 6), make([]float64, 2*(nr+1))
+	for name, f := range map[string]func(){
+		"negative":   func() { GemmPacked(false, 2, -1, 3, a, 3, nil, 3*nr, 0, c, nr+1) },
+		"stride":     func() { GemmPacked(false, 2, nr+1, 3, a, 3, make([]float64, 6*nr), 3*nr-1, 0, c, nr+1) },
+		"short B":    func() { GemmPacked(false, 2, nr+1, 3, a, 3, make([]float64, 6*nr-1), 3*nr, 0, c, nr+1) },
+		"short C":    func() { GemmPacked(false, 2, nr+1, 3, a, 3, make([]float64, 6*nr), 3*nr, 0, c[1:], nr+1) },
+		"short A":    func() { GemmPacked(true, 2, nr+1, 3, a[1:], 2, make([]float64, 6*nr), 3*nr, 0, c, nr+1) },
+		"zero width": func() { GemmPacked(false, 2, nr+1, 0, a, 1, nil, 0, 0, c, nr+1) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+	// The smallest B that holds the panels is enough.
+	GemmPacked(false, 2, nr+1, 3, a, 3, make([]float64, 6*nr), 3*nr, 0, c, nr+1)
+}
