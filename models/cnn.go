@@ -244,7 +244,7 @@ func (c CNN) getWork(bs int) *cnnWork {
 	var np, ng int
 	for l, s := range c.convs() {
 		cols, k := bs*s.rows(), s.k()
-		np = max(np, roundUp(cols, nr)*k, cols*roundUp(k, nr))
+		np = max(np, max(cnnChunk, nr*k), min(cols, numerics.KPanel)*roundUp(k, nr), s.rows()*k)
 		w.pad[l] = make([]float64, s.in*bs*(s.side+2)*(s.side+2))
 		ng = max(ng, len(w.pad[l]))
 		w.a[l] = make([]float64, cols*s.out)
@@ -354,44 +354,62 @@ func (w *cnnWork) packPatches(pad []float64, j0, jn, k int) {
 	}
 }
 
-// packPatchesT writes the patches of conv layer s into w.p as the B of the
-// weight gradient dW = D·P (P: cols x 9in) packed for numerics.GemmPacked
-// with panel stride cols·nr: the rows [j0, j0+c) of P, a sample's among
-// them, are w.p[j0·nr:] with the same stride.
-func (w *cnnWork) packPatchesT(pad []float64, ns int, s convShape) (cols, k int) {
+// packPatchesT writes the rows [r0, r0+rn) of the patches P (cols x k,
+// the transpose of the Pᵀ that cnnTables described) into w.p, packed for
+// numerics.GemmPacked with panel stride rn·nr: the B of the weight gradient
+// dW = D P over those positions.
+func (w *cnnWork) packPatchesT(pad []float64, r0, rn, k int) {
 	nr := w.nr
-	cols, k = cnnTables(w.base, w.qoff, ns, s, nr)
 	for p := range (k + nr - 1) / nr {
-		gather(w.p[p*cols*nr:(p+1)*cols*nr], pad, w.base[:cols], w.qoff[p*nr:(p+1)*nr])
+		gather(w.p[p*rn*nr:(p+1)*rn*nr], pad, w.base[r0:r0+rn], w.qoff[p*nr:(p+1)*nr])
 	}
-	return cols, k
 }
 
-// col2im sets the interiors of the padded planes g (ch·ns of (side+2)²) to
-// the sums of the patch gradients dp (laid out as Pᵀ, 9ch x ns·side²) over
-// the patches each input entry belongs to, taps in the order of the rows of
-// dp: tap (ky, kx) of position (y, x) lands on (y+ky, x+kx) of the padded
-// plane, the border when it is outside the input, so the borders collect
-// what falls outside and the interiors get, from +0, the same sums in the
-// same order as the zero-padded convolution's transpose.
-func col2im(g, dp []float64, ns, side, ch int) {
+// col2im adds to the interiors of the padded planes of sample i of ns in g
+// (plane c·ns + i of (side+2)², for the ch channels c) the patch gradients
+// dp of that sample (laid out as its Pᵀ, 9ch x side²), summed over the
+// patches each input entry belongs to, taps in the order of the rows of dp:
+// tap (ky, kx) of position (y, x) lands on (y+ky, x+kx) of the padded plane,
+// the border when it is outside the input. From cleared planes, the
+// interiors get the same sums in the same order as the zero-padded
+// convolution's transpose; the borders collect what falls outside.
+func col2im(g, dp []float64, i, ns, side, ch int) {
 	r, w := side*side, side+2
-	cols := ns * r
-	clear(g[:ch*ns*w*w])
 	for q := range 9 * ch {
 		ci, ky, kx := q/9, q%9/3, q%3
-		row := dp[q*cols : (q+1)*cols]
-		for i := range ns {
-			plane := g[(ci*ns+i)*w*w : (ci*ns+i+1)*w*w]
-			for y := range side {
-				s := row[i*r+y*side : i*r+(y+1)*side]
-				d := plane[(y+ky)*w+kx : (y+ky)*w+kx+side]
-				for j, v := range s {
-					d[j] += v
-				}
+		row := dp[q*r : (q+1)*r]
+		plane := g[(ci*ns+i)*w*w : (ci*ns+i+1)*w*w]
+		for y := range side {
+			s := row[y*side : (y+1)*side]
+			d := plane[(y+ky)*w+kx : (y+ky)*w+kx+side]
+			d = d[:len(s)]
+			for j, v := range s {
+				d[j] += v
 			}
 		}
 	}
+}
+
+// relu returns v if v > 0 and +0 otherwise (for NaN too), without a branch
+// that the signs of the pre-activations would mispredict half of the time:
+// v > 0 exactly when its bits, an unsigned integer, are in [1, bits(+Inf)].
+func relu(v float64) float64 {
+	b := math.Float64bits(v)
+	if b-1 >= 0x7ff0_0000_0000_0000 {
+		b = 0
+	}
+	return math.Float64frombits(b)
+}
+
+// masked returns v times ReLU'(a) for a post-ReLU activation a (+0 or
+// positive), that is v, or +0 when a = +0, unless all is all ones (then v):
+// the signal of the backward pass, without a branch.
+func masked(v, a float64, all uint64) float64 {
+	b := math.Float64bits(v)
+	if math.Float64bits(a)|all == 0 {
+		b = 0
+	}
+	return math.Float64frombits(b)
 }
 
 // forward runs the ns samples x (ns x 784) through the network, leaving the
@@ -429,9 +447,7 @@ func (c CNN) forward(w *cnnWork, par *cnnParams, x []float64, ns int) {
 			for o := range s.out {
 				row := z[o*cols+j0 : o*cols+j0+jn]
 				for j, v := range row {
-					if !(v > 0) {
-						row[j] = 0
-					}
+					row[j] = relu(v)
 				}
 			}
 		}
@@ -468,7 +484,7 @@ func (c CNN) forward(w *cnnWork, par *cnnParams, x []float64, ns int) {
 // backward backpropagates the output signals delta (length ns) of the last
 // forward pass down to conv layer lowest. For each conv layer l from the last
 // down, once its signal D_l = ∂(Σ_i delta_i f_i)/∂Z_l (out x ns·r) is in
-// w.a[l] and the patches packed by packPatchesT in w.p, it calls grad(l).
+// w.a[l] and cnnTables describes its patches, it calls grad(l).
 func (c CNN) backward(w *cnnWork, par *cnnParams, ns int, delta []float64, lowest int, grad func(l int)) {
 	m := c.M
 	convs := c.convs()
@@ -476,7 +492,13 @@ func (c CNN) backward(w *cnnWork, par *cnnParams, ns int, delta []float64, lowes
 	if c.variant == cnnBadPool {
 		q = 1
 	}
-	on := func(a float64) bool { return a > 0 || c.variant == cnnAbs }
+	// A post-ReLU value a (+0 or positive) has ReLU' = 1 when
+	// bits(a)|all != 0: a select without a branch, which the signs of the
+	// activations would mispredict half of the time.
+	var all uint64
+	if c.variant == cnnAbs {
+		all = ^all // ReLU' := 1
+	}
 	// Head and second pool: D_3 = ReLU' · q · delta_i fc[c·49 + pooled position].
 	for ci := range m {
 		for i := range ns {
@@ -484,26 +506,27 @@ func (c CNN) backward(w *cnnWork, par *cnnParams, ns int, delta []float64, lowes
 			fc := par.fc[ci*49 : (ci+1)*49]
 			for y := range 14 {
 				for x := range 14 {
-					if on(r[y*14+x]) {
-						r[y*14+x] = q * (delta[i] * fc[(y/2)*7+x/2])
-					} else {
-						r[y*14+x] = 0
-					}
+					r[y*14+x] = masked(q*(delta[i]*fc[(y/2)*7+x/2]), r[y*14+x], all)
 				}
 			}
 		}
 	}
 	for l := 3; l >= lowest; l-- {
 		s := convs[l]
-		cols, k := w.packPatchesT(w.pad[l], ns, s)
+		cols, k := cnnTables(w.base, w.qoff, ns, s, w.nr)
 		grad(l)
 		if l == lowest {
 			return
 		}
-		dp := w.p[:k*cols]
-		numerics.Gemm(true, false, k, cols, s.out, 1, par.w[l], k, w.a[l], cols, 0, dp, cols)
-		g := w.g
-		col2im(g, dp, ns, s.side, s.in)
+		// The patch gradients dPᵀ = Wᵀ Dᵀ of a sample at a time, in cache
+		// for col2im.
+		g, r, pw := w.g, s.rows(), s.side+2
+		clear(g[:s.in*ns*pw*pw])
+		for i := range ns {
+			dp := w.p[:k*r]
+			numerics.Gemm(true, false, k, r, s.out, 1, par.w[l], k, w.a[l][i*r:], cols, 0, dp, r)
+			col2im(g, dp, i, ns, s.side, s.in)
+		}
 		prev := w.a[l-1]
 		switch l {
 		case 2: // g is the gradient of the first pool's output, planes of 16²
@@ -512,26 +535,18 @@ func (c CNN) backward(w *cnnWork, par *cnnParams, ns int, delta []float64, lowes
 				src := g[ci*256 : (ci+1)*256]
 				for y := range 28 {
 					for x := range 28 {
-						if on(r[y*28+x]) {
-							r[y*28+x] = q * src[(y/2+1)*16+x/2+1]
-						} else {
-							r[y*28+x] = 0
-						}
+						r[y*28+x] = masked(q*src[(y/2+1)*16+x/2+1], r[y*28+x], all)
 					}
 				}
 			}
 		default:
-			side, pw := s.side, s.side+2
+			side := s.side
 			for t := range s.in * ns {
 				r := prev[t*side*side : (t+1)*side*side]
 				src := g[t*pw*pw : (t+1)*pw*pw]
 				for y := range side {
 					for x := range side {
-						if on(r[y*side+x]) {
-							r[y*side+x] = src[(y+1)*pw+x+1]
-						} else {
-							r[y*side+x] = 0
-						}
+						r[y*side+x] = masked(src[(y+1)*pw+x+1], r[y*side+x], all)
 					}
 				}
 			}
@@ -542,12 +557,22 @@ func (c CNN) backward(w *cnnWork, par *cnnParams, ns int, delta []float64, lowes
 // convGrad writes the gradient of conv layer l in θ's layout (weights, then
 // bias) into dst: dW = D P and the row sums of D, over the columns
 // [j0, j0+cols) of D_l (out x ld) and the rows [j0, j0+cols) of the patches
-// P (ld x 9in) packed by packPatchesT.
+// P (ld x 9in) that cnnTables describes. The product is taken one k-panel of
+// numerics.KPanel positions at a time, the panel's patches packed just
+// before it: the bits of one product, its k-panels in cache.
 func (c CNN) convGrad(w *cnnWork, l, ld, j0, cols int, dst []float64) {
 	s := c.convs()[l]
 	k := s.k()
 	d := w.a[l][j0:]
-	numerics.GemmPacked(false, s.out, k, cols, d, ld, w.p[j0*w.nr:], ld*w.nr, 0, dst, k)
+	for k0 := 0; k0 < cols; k0 += numerics.KPanel {
+		kn := min(numerics.KPanel, cols-k0)
+		w.packPatchesT(w.pad[l], j0+k0, kn, k)
+		beta := 1.0
+		if k0 == 0 {
+			beta = 0
+		}
+		numerics.GemmPacked(false, s.out, k, kn, d[k0:], ld, w.p, kn*w.nr, beta, dst, k)
+	}
 	bias := dst[s.out*k : s.out*k+s.out]
 	for o := range s.out {
 		var sum float64

@@ -27,6 +27,13 @@ const (
 	gemmNC = 3072
 )
 
+// KPanel is the length of the k-panels of the order of Gemm and GemmPacked,
+// 512: a product over k ≤ KPanel is one FMA chain per element of C, and a
+// longer one is, bit for bit, the products of its k-panels summed into C in
+// turn, the first with the caller's beta and the others with beta = 1. A
+// caller can so build a long packed B one k-panel at a time.
+const KPanel = gemmKC
+
 // matrix is a strided view: element (i, j) is d[i*rs+j*cs]; or, when ps > 0
 // (B operands only), a matrix already packed in the panels of nr columns the
 // micro-kernel reads, element (i, j) at d[(j/nr)*ps+i*nr+j%nr].
