@@ -330,42 +330,12 @@ func cnnTables(base, qoff []int, ns int, s convShape, nr int) (cols, k int) {
 	return cols, k
 }
 
-// gather sets dst[a·len(inner) + j] = src[outer[a] + inner[j]]: one panel
-// of a packed patch matrix, in the layout of numerics.GemmPacked. Four lines
-// at a time share each load of inner and the loop's overhead (a quarter
-// faster than one at a time).
-func gather(dst, src []float64, outer, inner []int) {
-	n := len(inner)
-	dst = dst[:len(outer)*n]
-	a := 0
-	for ; a+4 <= len(outer); a += 4 {
-		o0, o1, o2, o3 := outer[a], outer[a+1], outer[a+2], outer[a+3]
-		d := dst[a*n : (a+4)*n]
-		d0, d1, d2, d3 := d[:n], d[n:2*n], d[2*n:3*n], d[3*n:4*n]
-		for j, v := range inner {
-			d0[j] = src[o0+v]
-			d1[j] = src[o1+v]
-			d2[j] = src[o2+v]
-			d3[j] = src[o3+v]
-		}
-	}
-	for ; a < len(outer); a++ {
-		o, d := outer[a], dst[a*n:(a+1)*n]
-		for j, v := range inner {
-			d[j] = src[o+v]
-		}
-	}
-}
-
 // packPatches writes the columns [j0, j0+jn) (j0 a multiple of nr) of the
 // patches Pᵀ (k x cols) that cnnTables described into w.p, packed for
 // numerics.GemmPacked with panel stride k·nr: the B of the forward product
 // Zᵀ = W Pᵀ on those columns.
 func (w *cnnWork) packPatches(pad []float64, j0, jn, k int) {
-	nr := w.nr
-	for p := range (jn + nr - 1) / nr {
-		gather(w.p[p*k*nr:(p+1)*k*nr], pad, w.qoff[:k], w.base[j0+p*nr:j0+(p+1)*nr])
-	}
+	numerics.Gather(w.p, pad, w.qoff[:k], w.base[j0:j0+roundUp(jn, w.nr)], w.nr)
 }
 
 // packPatchesT writes the rows [r0, r0+rn) of the patches P (cols x k,
@@ -373,10 +343,7 @@ func (w *cnnWork) packPatches(pad []float64, j0, jn, k int) {
 // numerics.GemmPacked with panel stride rn·nr: the B of the weight gradient
 // dW = D P over those positions.
 func (w *cnnWork) packPatchesT(pad []float64, r0, rn, k int) {
-	nr := w.nr
-	for p := range (k + nr - 1) / nr {
-		gather(w.p[p*rn*nr:(p+1)*rn*nr], pad, w.base[r0:r0+rn], w.qoff[p*nr:(p+1)*nr])
-	}
+	numerics.Gather(w.p, pad, w.base[r0:r0+rn], w.qoff[:roundUp(k, w.nr)], w.nr)
 }
 
 // col2im adds to the interiors of the padded planes of sample i of ns in g

@@ -270,6 +270,37 @@ end:
 	VZEROUPPER
 	RET
 
+// func gatherAVX512(dst *float64, src *float64, outer *int, no int, inner *int, ni int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·gatherAVX512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ outer+16(FP), DX
+	MOVQ no+24(FP), BX
+	MOVQ inner+32(FP), SI
+	MOVQ ni+40(FP), DI
+	SHRQ $0x03, DI
+
+line:
+	VPBROADCASTQ (DX), Z0
+	MOVQ         SI, R8
+	MOVQ         DI, R9
+
+vector:
+	VPADDQ     (R8), Z0, Z1
+	KXNORB     K1, K1, K1
+	VGATHERQPD (CX)(Z1*8), K1, Z2
+	VMOVUPD    Z2, (AX)
+	ADDQ       $0x00000040, R8
+	ADDQ       $0x00000040, AX
+	DECQ       R9
+	JNZ        vector
+	ADDQ       $0x08, DX
+	DECQ       BX
+	JNZ        line
+	VZEROUPPER
+	RET
+
 // func gemm15x16AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
 // Requires: AVX, AVX512F, MMX+
 TEXT ·gemm15x16AVX512(SB), NOSPLIT, $0-49
@@ -1312,6 +1343,37 @@ tail:
 	JNZ       tail
 
 end:
+	VZEROUPPER
+	RET
+
+// func gatherAVX2(dst *float64, src *float64, outer *int, no int, inner *int, ni int)
+// Requires: AVX, AVX2
+TEXT ·gatherAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ outer+16(FP), DX
+	MOVQ no+24(FP), BX
+	MOVQ inner+32(FP), SI
+	MOVQ ni+40(FP), DI
+	SHRQ $0x02, DI
+
+line:
+	VPBROADCASTQ (DX), Y0
+	MOVQ         SI, R8
+	MOVQ         DI, R9
+
+vector:
+	VPADDQ     (R8), Y0, Y1
+	VPCMPEQQ   Y3, Y3, Y3
+	VGATHERQPD Y3, (CX)(Y1*8), Y2
+	VMOVUPD    Y2, (AX)
+	ADDQ       $0x00000020, R8
+	ADDQ       $0x00000020, AX
+	DECQ       R9
+	JNZ        vector
+	ADDQ       $0x08, DX
+	DECQ       BX
+	JNZ        line
 	VZEROUPPER
 	RET
 

