@@ -358,16 +358,8 @@ func col2im(g, dp []float64, i, ns, side, ch int) {
 	r, w := side*side, side+2
 	for q := range 9 * ch {
 		ci, ky, kx := q/9, q%9/3, q%3
-		row := dp[q*r : (q+1)*r]
 		plane := g[(ci*ns+i)*w*w : (ci*ns+i+1)*w*w]
-		for y := range side {
-			s := row[y*side : (y+1)*side]
-			d := plane[(y+ky)*w+kx : (y+ky)*w+kx+side]
-			d = d[:len(s)]
-			for j, v := range s {
-				d[j] += v
-			}
-		}
+		numerics.AddBlock(plane[ky*w+kx:], w, dp[q*r:(q+1)*r], side, side, side)
 	}
 }
 

@@ -301,6 +301,49 @@ vector:
 	VZEROUPPER
 	RET
 
+// func addBlockAVX512(dst *float64, ldd int, src *float64, lds int, rows int, cols int)
+// Requires: AVX, AVX512F
+TEXT ·addBlockAVX512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), AX
+	MOVQ ldd+8(FP), CX
+	MOVQ src+16(FP), DX
+	MOVQ lds+24(FP), BX
+	MOVQ rows+32(FP), SI
+	MOVQ cols+40(FP), DI
+	SHLQ $0x03, CX
+	SHLQ $0x03, BX
+
+row:
+	MOVQ AX, R8
+	MOVQ DX, R9
+	MOVQ DI, R10
+	SHRQ $0x03, R10
+	JZ   quarter
+
+vector:
+	VMOVUPD (R9), Z0
+	VADDPD  (R8), Z0, Z0
+	VMOVUPD Z0, (R8)
+	ADDQ    $0x00000040, R9
+	ADDQ    $0x00000040, R8
+	DECQ    R10
+	JNZ     vector
+
+quarter:
+	TESTQ   $0x00000004, DI
+	JZ      next
+	VMOVUPD (R9), Y0
+	VADDPD  (R8), Y0, Y0
+	VMOVUPD Y0, (R8)
+
+next:
+	ADDQ CX, AX
+	ADDQ BX, DX
+	DECQ SI
+	JNZ  row
+	VZEROUPPER
+	RET
+
 // func gemm15x16AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
 // Requires: AVX, AVX512F, MMX+
 TEXT ·gemm15x16AVX512(SB), NOSPLIT, $0-49
@@ -1374,6 +1417,42 @@ vector:
 	ADDQ       $0x08, DX
 	DECQ       BX
 	JNZ        line
+	VZEROUPPER
+	RET
+
+// func addBlockAVX2(dst *float64, ldd int, src *float64, lds int, rows int, cols int)
+// Requires: AVX
+TEXT ·addBlockAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), AX
+	MOVQ ldd+8(FP), CX
+	MOVQ src+16(FP), DX
+	MOVQ lds+24(FP), BX
+	MOVQ rows+32(FP), SI
+	MOVQ cols+40(FP), DI
+	SHLQ $0x03, CX
+	SHLQ $0x03, BX
+
+row:
+	MOVQ AX, R8
+	MOVQ DX, R9
+	MOVQ DI, R10
+	SHRQ $0x02, R10
+	JZ   quarter
+
+vector:
+	VMOVUPD (R9), Y0
+	VADDPD  (R8), Y0, Y0
+	VMOVUPD Y0, (R8)
+	ADDQ    $0x00000020, R9
+	ADDQ    $0x00000020, R8
+	DECQ    R10
+	JNZ     vector
+
+quarter:
+	ADDQ CX, AX
+	ADDQ BX, DX
+	DECQ SI
+	JNZ  row
 	VZEROUPPER
 	RET
 

@@ -159,6 +159,20 @@ func Gather(dst, src []float64, outer, inner []int, w int) {
 	}
 }
 
+// AddBlock adds the rows x cols matrix src (row-major, leading dimension
+// lds) into the one dst holds with leading dimension ldd: dst[r*ldd+j] +=
+// src[r*lds+j], one rounding each, so that the sums an element of dst
+// receives from successive calls are in the order of the calls (the col2im
+// of models.CNN's convolutions, a tap's patch gradients at a time). It
+// panics like Gemm on bad sizes.
+func AddBlock(dst []float64, ldd int, src []float64, lds int, rows, cols int) {
+	checkMatrix("AddBlock", "dst", false, rows, cols, dst, ldd)
+	checkMatrix("AddBlock", "src", false, rows, cols, src, lds)
+	if rows > 0 && cols > 0 {
+		active.addBlock(dst, ldd, src, lds, rows, cols)
+	}
+}
+
 // Syrk computes the triangle of C = alpha*op(A)*op(A)ᵀ + beta*C selected by
 // upper (j >= i if upper, j <= i otherwise) for a row-major n x n C: op(A) is
 // the n x k matrix A, or Aᵀ for a k x n A when trans. Elements outside the

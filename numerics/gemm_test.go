@@ -336,3 +336,33 @@ func TestGatherPanics(t *testing.T) {
 	// The last element of src is inside.
 	Gather(dst, src, []int{0, 5}, []int{0, 4}, 2)
 }
+
+// AddBlock adds every element once, on every path: widths around the
+// vector kernels' full vectors and quarters and their scalar tails.
+func TestAddBlock(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 6))
+	forEachImpl(t, func(t *testing.T) {
+		for _, rows := range []int{0, 1, 2, 5} {
+			for cols := range 30 {
+				what := fmt.Sprintf("AddBlock %dx%d", rows, cols)
+				dst := newOperand(rows, cols, false, uniform(r))
+				src := newOperand(rows, cols+1, false, uniform(r)) // another stride
+				want := slices.Clone(dst.d)
+				for i := range rows {
+					for j := range cols {
+						want[i*dst.ld+j] += src.d[i*src.ld+j]
+					}
+				}
+				AddBlock(dst.d, dst.ld, src.d, src.ld, rows, cols)
+				sameSlices(t, what, dst.d, want)
+				dst.checkPadding(t, what, rows, cols)
+			}
+		}
+	})
+	defer func() {
+		if recover() == nil {
+			t.Error("AddBlock on a short src: no panic")
+		}
+	}()
+	AddBlock(make([]float64, 8), 4, make([]float64, 7), 4, 2, 4)
+}

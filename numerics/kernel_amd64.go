@@ -29,6 +29,7 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 			scal:       scalAVX512,
 			widen:      widenAVX512,
 			gather:     gatherAsm(8, gatherAVX512),
+			addBlock:   addBlockAsm(addBlockAVX512),
 			gemm:       gemmKernel{mr: 15, nr: 16, fn: gemmAsm(15, 16, gemm15x16AVX512)},
 			gram:       gramKernel{tr: 4, tc: 4, fn: gramAsm(4, 4, gram4x4AVX512)},
 			gramPacked: gramKernel{tr: 3, tc: 8, fn: gramAsm(3, 8, gram3x8AVX512)},
@@ -44,6 +45,7 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 			scal:       scalAVX2,
 			widen:      widenAVX2,
 			gather:     gatherAsm(4, gatherAVX2),
+			addBlock:   addBlockAsm(addBlockAVX2),
 			gemm:       gemmKernel{mr: 4, nr: 12, fn: gemmAsm(4, 12, gemm4x12AVX2)},
 			gram:       gramKernel{tr: 3, tc: 4, fn: gramAsm(3, 4, gram3x4AVX2)},
 			gramPacked: gramKernel{tr: 2, tc: 6, fn: gramAsm(2, 6, gram2x6AVX2)},
@@ -72,6 +74,21 @@ func gatherAsm(width int, f func(dst, src *float64, outer *int, no int, inner *i
 		}
 		_ = dst[len(outer)*len(inner)-1]
 		f(&dst[0], &src[0], &outer[0], len(outer), &inner[0], len(inner))
+	}
+}
+
+// addBlockAsm adapts an assembly AddBlock of the columns [0, cols&^3) to
+// slices (checked by AddBlock); the last cols%4 columns go to the generic
+// twin.
+func addBlockAsm(f func(dst *float64, ldd int, src *float64, lds int, rows, cols int)) func(dst []float64, ldd int, src []float64, lds int, rows, cols int) {
+	return func(dst []float64, ldd int, src []float64, lds int, rows, cols int) {
+		v := cols &^ 3
+		if rows > 0 && v > 0 {
+			f(&dst[0], ldd, &src[0], lds, rows, v)
+		}
+		if v < cols {
+			addBlockGeneric(dst[v:], ldd, src[v:], lds, rows, cols-v)
+		}
 	}
 }
 

@@ -18,7 +18,9 @@ type impl struct {
 	scal   func(alpha float64, x []float64)
 	widen  func(dst []float64, src []float32)
 	gather func(dst, src []float64, outer, inner []int)
-	gemm   gemmKernel
+	// addBlock has the contract of AddBlock, its arguments checked.
+	addBlock func(dst []float64, ldd int, src []float64, lds int, rows, cols int)
+	gemm     gemmKernel
 	// gram reads rows in place and prefetches; gramPacked reads packed rows.
 	gram, gramPacked gramKernel
 }
@@ -35,6 +37,7 @@ var generic = &impl{
 	scal:       scalGeneric,
 	widen:      widenGeneric,
 	gather:     gatherGeneric,
+	addBlock:   addBlockGeneric,
 	gemm:       gemmKernel{mr: 4, nr: 4, fn: gemmGeneric},
 	gram:       gramKernel{tr: 2, tc: 2, fn: gramGeneric},
 	gramPacked: gramKernel{tr: 2, tc: 2, fn: gramGeneric},
@@ -135,6 +138,16 @@ func gatherGeneric(dst, src []float64, outer, inner []int) {
 		o, d := outer[a], dst[a*n:(a+1)*n]
 		for j, v := range inner {
 			d[j] = src[o+v]
+		}
+	}
+}
+
+// addBlockGeneric sets dst[r*ldd+j] += src[r*lds+j] for r < rows, j < cols.
+func addBlockGeneric(dst []float64, ldd int, src []float64, lds int, rows, cols int) {
+	for r := range rows {
+		d, s := dst[r*ldd:r*ldd+cols], src[r*lds:r*lds+cols]
+		for j, v := range s {
+			d[j] += v
 		}
 	}
 }

@@ -98,6 +98,7 @@ func main() {
 		scal(s)
 		widen(s)
 		gather(s)
+		addBlock(s)
 		gemmKernel(s)
 		for _, g := range s.gram {
 			gramTile(s, g)
@@ -376,6 +377,53 @@ func gather(s isa) {
 	ADDQ(U8(8), outer)
 	DECQ(no)
 	JNZ(LabelRef("line"))
+	ret()
+}
+
+// addBlock emits the kernel of AddBlock on the columns [0, cols&^3): full
+// vectors, then (AVX-512) one of four lanes; VADDPD, one rounding a sum.
+func addBlock(s isa) {
+	TEXT("addBlock"+s.name, NOSPLIT, "func(dst *float64, ldd int, src *float64, lds int, rows, cols int)")
+	Doc("addBlock"+s.name+" sets dst[r*ldd+j] += src[r*lds+j] for r < rows, j < cols&^3;",
+		"rows > 0.")
+	dst := Load(Param("dst"), GP64())
+	ldd := Load(Param("ldd"), GP64())
+	src := Load(Param("src"), GP64())
+	lds := Load(Param("lds"), GP64())
+	rows := Load(Param("rows"), GP64())
+	cols := Load(Param("cols"), GP64())
+	SHLQ(U8(3), ldd) // bytes
+	SHLQ(U8(3), lds)
+	d, sp, n := GP64(), GP64(), GP64()
+	Label("row")
+	MOVQ(dst, d)
+	MOVQ(src, sp)
+	MOVQ(cols, n)
+	SHRQ(U8(map[int]uint8{4: 2, 8: 3}[s.width]), n) // full vectors
+	JZ(LabelRef("quarter"))
+	Label("vector")
+	t := s.vec()
+	VMOVUPD(Mem{Base: sp}, t)
+	VADDPD(Mem{Base: d}, t, t)
+	VMOVUPD(t, Mem{Base: d})
+	ADDQ(U32(8*s.width), sp)
+	ADDQ(U32(8*s.width), d)
+	DECQ(n)
+	JNZ(LabelRef("vector"))
+	Label("quarter")
+	if s.width == 8 {
+		TESTQ(U32(4), cols)
+		JZ(LabelRef("next"))
+		y := YMM()
+		VMOVUPD(Mem{Base: sp}, y)
+		VADDPD(Mem{Base: d}, y, y)
+		VMOVUPD(y, Mem{Base: d})
+	}
+	Label("next")
+	ADDQ(ldd, dst)
+	ADDQ(lds, src)
+	DECQ(rows)
+	JNZ(LabelRef("row"))
 	ret()
 }
 
