@@ -181,24 +181,51 @@ func (c CNN) check(theta, x []float64) (int, error) {
 }
 
 // cnnParams is θ viewed by layer.
+// The weights are also packed once a call, for all the blocks of samples:
+// W as the A of the forward products Zᵀ = W Pᵀ, Wᵀ as that of the patch
+// gradients dPᵀ = Wᵀ Dᵀ.
 type cnnParams struct {
 	w   [4][]float64 // out x 9in, PyTorch's layout
 	b   [4][]float64
 	fc  []float64 // CHW order
 	fcb float64
+	wp  [4]numerics.Operand // W packed
+	wtp [4]numerics.Operand // Wᵀ packed
+	buf *[]float64          // holds wp and wtp, from cnnPacked
 }
 
+// cnnPacked recycles the packed weights of cnnParams.
+var cnnPacked sync.Pool
+
+// params views θ by layer and packs the weights; release returns the packed
+// weights to cnnPacked.
 func (c CNN) params(theta []float64) *cnnParams {
 	par := &cnnParams{}
 	off, head := c.offsets()
+	mr := numerics.PanelHeight()
+	var n int
+	for _, s := range c.convs() {
+		n += roundUp(s.out, mr)*s.k() + roundUp(s.k(), mr)*s.out
+	}
+	par.buf = getBuffer(&cnnPacked, n)
+	d := *par.buf
 	for l, s := range c.convs() {
-		par.w[l] = theta[off[l] : off[l]+s.out*s.k()]
-		par.b[l] = theta[off[l]+s.out*s.k() : off[l]+s.params()]
+		k := s.k()
+		par.w[l] = theta[off[l] : off[l]+s.out*k]
+		par.b[l] = theta[off[l]+s.out*k : off[l]+s.params()]
+		a, at := roundUp(s.out, mr)*k, roundUp(k, mr)*s.out
+		numerics.PackA(d[:a], false, s.out, k, par.w[l], k)
+		numerics.PackA(d[a:a+at], true, k, s.out, par.w[l], k)
+		par.wp[l] = numerics.Operand{Data: d[:a], Stride: k * mr}
+		par.wtp[l] = numerics.Operand{Data: d[a : a+at], Stride: s.out * mr}
+		d = d[a+at:]
 	}
 	par.fc = theta[head : head+49*c.M]
 	par.fcb = theta[head+49*c.M]
 	return par
 }
+
+func (par *cnnParams) release() { cnnPacked.Put(par.buf) }
 
 // cnnWork is the workspace of one goroutine, for up to bs samples. A block
 // of ns samples with ch channels on r positions is stored ch x (ns·r):
@@ -225,12 +252,12 @@ var cnnWorks sync.Pool
 // cnnPartials recycles LossGradient's partial gradients.
 var cnnPartials sync.Pool
 
-// getPartial returns a buffer of p elements (not cleared) from cnnPartials.
-func getPartial(p int) *[]float64 {
-	if b, ok := cnnPartials.Get().(*[]float64); ok && len(*b) == p {
+// getBuffer returns a buffer of n elements (not cleared) from pool.
+func getBuffer(pool *sync.Pool, n int) *[]float64 {
+	if b, ok := pool.Get().(*[]float64); ok && len(*b) == n {
 		return b
 	}
-	b := make([]float64, p)
+	b := make([]float64, n)
 	return &b
 }
 
@@ -416,7 +443,7 @@ func (c CNN) forward(w *cnnWork, par *cnnParams, x []float64, ns int) {
 					row[j] = b
 				}
 			}
-			numerics.GemmPacked(false, s.out, jn, k, par.w[l], k, w.p, k*nr, 1, z[j0:], cols)
+			numerics.GemmPacked(s.out, jn, k, par.wp[l], numerics.Operand{Data: w.p, Stride: k * nr}, 1, z[j0:], cols)
 			for o := range s.out {
 				row := z[o*cols+j0 : o*cols+j0+jn]
 				for j, v := range row {
@@ -497,7 +524,7 @@ func (c CNN) backward(w *cnnWork, par *cnnParams, ns int, delta []float64, lowes
 		clear(g[:s.in*ns*pw*pw])
 		for i := range ns {
 			dp := w.p[:k*r]
-			numerics.Gemm(true, false, k, r, s.out, 1, par.w[l], k, w.a[l][i*r:], cols, 0, dp, r)
+			numerics.GemmPacked(k, r, s.out, par.wtp[l], numerics.Operand{Data: w.a[l][i*r:], Ld: cols}, 0, dp, r)
 			col2im(g, dp, i, ns, s.side, s.in)
 		}
 		prev := w.a[l-1]
@@ -544,7 +571,7 @@ func (c CNN) convGrad(w *cnnWork, l, ld, j0, cols int, dst []float64) {
 		if k0 == 0 {
 			beta = 0
 		}
-		numerics.GemmPacked(false, s.out, k, kn, d[k0:], ld, w.p, kn*w.nr, beta, dst, k)
+		numerics.GemmPacked(s.out, k, kn, numerics.Operand{Data: d[k0:], Ld: ld}, numerics.Operand{Data: w.p, Stride: kn * w.nr}, beta, dst, k)
 	}
 	bias := dst[s.out*k : s.out*k+s.out]
 	for o := range s.out {
@@ -566,6 +593,7 @@ func (c CNN) Outputs(out, theta, x []float64) error {
 		return err
 	}
 	par := c.params(theta)
+	defer par.release()
 	c.run(n, cnnBlock, func(w *cnnWork, _, lo, hi int) {
 		c.forward(w, par, x[lo*cnnIn:hi*cnnIn], hi-lo)
 		copy(out[lo:hi], w.out)
@@ -595,6 +623,7 @@ func (c CNN) LossGradient(grad, theta, x, y []float64) (float64, error) {
 		return 0, err
 	}
 	par := c.params(theta)
+	defer par.release()
 	off, head := c.offsets()
 	convs := c.convs()
 	m := c.M
@@ -610,7 +639,7 @@ func (c CNN) LossGradient(grad, theta, x, y []float64) (float64, error) {
 		g := grad
 		var buf *[]float64
 		if b > 0 {
-			buf = getPartial(p)
+			buf = getBuffer(&cnnPartials, p)
 			g = *buf
 		}
 		c.forward(w, par, x[lo*cnnIn:hi*cnnIn], ns)
@@ -666,6 +695,7 @@ func (c CNN) PerSampleGradients(q, theta, x []float64) error {
 		return err
 	}
 	par := c.params(theta)
+	defer par.release()
 	off, head := c.offsets()
 	m := c.M
 	c.run(n, cnnBlock, func(w *cnnWork, _, lo, hi int) {
@@ -723,6 +753,7 @@ func (c CNN) Gram(k, out, theta, x []float64) error {
 		return err
 	}
 	par := c.params(theta)
+	defer par.release()
 	convs := c.convs()
 	m := c.M
 	_, pconv := c.offsets()

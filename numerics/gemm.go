@@ -26,7 +26,7 @@ type gemmKernel struct {
 // k > gemmKC.
 const (
 	gemmKC = 512
-	gemmMC = 180
+	gemmMC = 180 // a multiple of every mr
 	gemmNC = 3072
 )
 
@@ -37,9 +37,9 @@ const (
 // caller can so build a long packed B one k-panel at a time.
 const KPanel = gemmKC
 
-// matrix is a strided view: element (i, j) is d[i*rs+j*cs]; or, when ps > 0
-// (B operands only), a matrix already packed in the panels of nr columns the
-// micro-kernel reads, element (i, j) at d[(j/nr)*ps+i*nr+j%nr].
+// matrix is a strided view: element (i, j) is d[i*rs+j*cs]; or, when ps > 0,
+// an operand already packed in the panels the micro-kernel reads, with panel
+// stride ps (Operand).
 type matrix struct {
 	d          []float64
 	rs, cs, ps int
@@ -101,32 +101,78 @@ func Gemm(tA, tB bool, m, n, k int, alpha float64, a []float64, lda int, b []flo
 // PanelWidth returns nr, the number of columns of the panels in which the
 // micro-kernel of the implementation the kernels run on reads the B operand
 // of a product (16 on AVX-512, 12 on AVX2, 4 on the generic twin): the
-// layout of GemmPacked's B.
+// layout of a packed B of GemmPacked.
 func PanelWidth() int { return active.gemm.nr }
 
-// GemmPacked computes C = op(A)*B + beta*C like Gemm with alpha = 1, for a
-// k x n matrix B that its caller has already laid out in the panels Gemm
-// packs B into, so that this copy of B is skipped: with nr = PanelWidth(),
-// element (l, j) of B is bp[(j/nr)*ps + l*nr + j%nr], ps >= k*nr being the
-// stride of the panels. The entries of the last panel past column n are read
-// but change nothing in C. A caller that builds B anyway (the patch matrices
-// of models.CNN's convolutions, built by im2col) writes it so at no extra
-// cost; k-panels of it, ranges of rows [l0, l1), are bp[l0*nr:] with the
-// same ps. The order is Gemm's, so the bits are those of Gemm on the same
-// B; it panics like Gemm on bad sizes.
-func GemmPacked(tA bool, m, n, k int, a []float64, lda int, bp []float64, ps int, beta float64, c []float64, ldc int) {
-	checkMatrix("GemmPacked", "A", tA, m, k, a, lda)
-	nr := PanelWidth()
-	switch np := (n + nr - 1) / nr; {
-	case n < 0 || k < 0:
-		panic(fmt.Sprintf("numerics: GemmPacked: B has negative size %dx%d", k, n))
-	case ps < max(1, k*nr):
-		panic(fmt.Sprintf("numerics: GemmPacked: panel stride %d of B below its %d elements", ps, k*nr))
-	case n > 0 && k > 0 && len(bp) < (np-1)*ps+k*nr:
-		panic(fmt.Sprintf("numerics: GemmPacked: B holds %d elements, needs %d", len(bp), (np-1)*ps+k*nr))
-	}
+// PanelHeight returns mr, the number of rows of the panels in which the
+// micro-kernel reads the A operand of a product (15 on AVX-512, 4 on AVX2
+// and on the generic twin): the layout of PackA.
+func PanelHeight() int { return active.gemm.mr }
+
+// Operand is an operand of GemmPacked: a row-major matrix (transposed if
+// Trans) with leading dimension Ld, as Gemm takes them, or, when Stride > 0,
+// a matrix already laid out in the panels the micro-kernel reads, whose copy
+// into them GemmPacked skips. Packed, an m x k A has element (i, l) at
+// Data[(i/mr)*Stride + l*mr + i%mr] (PackA writes it so, with Stride =
+// k*mr) and a k x n B element (l, j) at Data[(j/nr)*Stride + l*nr + j%nr];
+// Stride is at least k*mr (k*nr), and the entries of the last panel past
+// row m (column n) are read but change nothing in C. A k-range of rows
+// [l0, l1) of a packed operand is Data[l0*mr:] (Data[l0*nr:]) with the same
+// Stride.
+type Operand struct {
+	Data   []float64
+	Ld     int
+	Trans  bool
+	Stride int
+}
+
+// GemmPacked computes C = op(A)*op(B) + beta*C like Gemm with alpha = 1, for
+// operands each given as a matrix or packed: a caller that builds an operand
+// anyway (the patch matrices of models.CNN's convolutions, built by im2col)
+// writes it in panels at no extra cost, and one that multiplies by the same
+// matrix many times (the network's weights, for every block of samples)
+// packs it once. The order is Gemm's, so the bits are those of Gemm on the
+// same matrices; it panics like Gemm on bad sizes.
+func GemmPacked(m, n, k int, a, b Operand, beta float64, c []float64, ldc int) {
+	am := operandView("GemmPacked", "A", a, m, k, PanelHeight())
+	bm := operandView("GemmPacked", "B", b, n, k, PanelWidth())
 	checkMatrix("GemmPacked", "C", false, m, n, c, ldc)
-	product(full, m, n, k, 1, view(a, tA, lda), matrix{d: bp, ps: ps}, beta, c, ldc)
+	product(full, m, n, k, 1, am, bm, beta, c, ldc)
+}
+
+// operandView checks o as the A (r = m, w = mr) or the B (r = n, w = nr) of a
+// product over k and returns its view; an A is m x k, a B k x n.
+func operandView(fn, name string, o Operand, r, k, w int) matrix {
+	if o.Stride <= 0 {
+		if name == "A" {
+			checkMatrix(fn, name, o.Trans, r, k, o.Data, o.Ld)
+		} else {
+			checkMatrix(fn, name, o.Trans, k, r, o.Data, o.Ld)
+		}
+		return view(o.Data, o.Trans, o.Ld)
+	}
+	switch np := (r + w - 1) / w; {
+	case r < 0 || k < 0:
+		panic(fmt.Sprintf("numerics: %s: %s has negative size", fn, name))
+	case o.Stride < k*w:
+		panic(fmt.Sprintf("numerics: %s: panel stride %d of %s below its %d elements", fn, o.Stride, name, k*w))
+	case r > 0 && k > 0 && len(o.Data) < (np-1)*o.Stride+k*w:
+		panic(fmt.Sprintf("numerics: %s: %s holds %d elements, needs %d", fn, name, len(o.Data), (np-1)*o.Stride+k*w))
+	}
+	return matrix{d: o.Data, ps: o.Stride}
+}
+
+// PackA writes op(A) (m x k; A itself k x m when tA, with leading dimension
+// lda) into ap as the packed A of GemmPacked with Stride k*mr, mr =
+// PanelHeight(): ap needs ⌈m/mr⌉·mr·k elements, and the rows of the last
+// panel past m are zero. It panics like Gemm on bad sizes.
+func PackA(ap []float64, tA bool, m, k int, a []float64, lda int) {
+	checkMatrix("PackA", "A", tA, m, k, a, lda)
+	mr := PanelHeight()
+	if need := roundUp(m, mr) * k; len(ap) < need {
+		panic(fmt.Sprintf("numerics: PackA: ap holds %d elements, needs %d", len(ap), need))
+	}
+	packA(ap, view(a, tA, lda), 0, m, m, 0, k, mr)
 }
 
 // Gather sets dst[(g*len(outer)+a)*w + j] = src[outer[a] + inner[g*w+j]]
@@ -272,11 +318,14 @@ func columns(kern gemmKernel, t triangle, m, j0, j1, k int, alpha float64, a, b 
 	mr, nr := kern.mr, kern.nr
 	kc := min(gemmKC, k)
 	nc := min(gemmNC, roundUp(j1-j0, nr))
-	nb := kc * nc // packed B, unless it comes so
+	nb, na := kc*nc, kc*min(gemmMC, roundUp(m, mr)) // packed B and A, unless they come so
 	if b.ps > 0 {
 		nb = 0
 	}
-	buf := getBuffer(nb + kc*min(gemmMC, roundUp(m, mr)) + mr*nr)
+	if a.ps > 0 {
+		na = 0
+	}
+	buf := getBuffer(nb + na + mr*nr)
 	defer putBuffer(buf)
 	bp, ap := (*buf)[:nb], (*buf)[nb:]
 	tile := ap[len(ap)-mr*nr:]
@@ -297,7 +346,9 @@ func columns(kern gemmKernel, t triangle, m, j0, j1, k int, alpha float64, a, b 
 			}
 			for ic := ilo; ic < ihi; ic += gemmMC {
 				ib := min(gemmMC, ihi-ic)
-				packA(ap, a, ic, ib, m, pc, kb, mr)
+				if a.ps == 0 {
+					packA(ap, a, ic, ib, m, pc, kb, mr)
+				}
 				for jr := 0; jr < jn; jr += nr {
 					var bq []float64
 					if b.ps > 0 { // jc + jr is a multiple of nr
@@ -307,7 +358,13 @@ func columns(kern gemmKernel, t triangle, m, j0, j1, k int, alpha float64, a, b 
 						bq = bp[jr*kb : (jr+nr)*kb]
 					}
 					for ir := 0; ir < ib; ir += mr {
-						aq := ap[ir*kb : (ir+mr)*kb]
+						var aq []float64
+						if a.ps > 0 { // ic + ir is a multiple of mr
+							at := (ic+ir)/mr*a.ps + pc*mr
+							aq = a.d[at : at+kb*mr]
+						} else {
+							aq = ap[ir*kb : (ir+mr)*kb]
+						}
 						microTile(kern, t, m, j1, ic+ir, jc+jr, kb, aq, bq, zero && pc == 0, c, ldc, tile)
 					}
 				}

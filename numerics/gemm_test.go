@@ -207,63 +207,101 @@ func TestProductPanics(t *testing.T) {
 	}
 }
 
-// packPanels lays out the k x n matrix b(l, j) as GemmPacked reads it, with
-// panel stride k*nr + gap: NaN in the gaps and in the columns past n, which
-// must change nothing.
-func packPanels(k, n, gap int, b func(l, j int) float64) (bp []float64, ps int) {
-	nr := PanelWidth()
-	ps = k*nr + gap
-	np := (n + nr - 1) / nr
-	bp = make([]float64, max(0, np*ps))
-	for i := range bp {
-		bp[i] = guardNaN
+// packPanels lays out the r x k (an A, w = PanelHeight()) or k x r (a B,
+// w = PanelWidth()) matrix x as GemmPacked reads it, x(i, l) being the
+// element of row or column i and k-index l, with panel stride k*w + gap:
+// NaN in the gaps and in the lines past r, which must change nothing.
+func packPanels(r, k, w, gap int, x func(i, l int) float64) (d []float64, stride int) {
+	stride = k*w + gap
+	np := (r + w - 1) / w
+	d = make([]float64, max(0, np*stride))
+	for i := range d {
+		d[i] = guardNaN
 	}
-	for j := range np * nr {
+	for i := range r {
 		for l := range k {
-			if j < n {
-				bp[j/nr*ps+l*nr+j%nr] = b(l, j)
-			}
+			d[i/w*stride+l*w+i%w] = x(i, l)
 		}
 	}
-	return bp, ps
+	return d, stride
 }
 
 // GemmPacked gives the bits of the documented order (Gemm's with alpha = 1)
-// on a B given in panels, whole or as a k-range of a taller packed B.
+// on every combination of plain and packed operands, a packed one whole or
+// as a k-range of a longer one, and PackA packs as GemmPacked reads.
 func TestGemmPacked(t *testing.T) {
 	r := rand.New(rand.NewPCG(2, 4))
 	forEachImpl(t, func(t *testing.T) {
-		for _, s := range gemmSizes {
-			for _, tA := range []bool{false, true} {
+		mr, nr := PanelHeight(), PanelWidth()
+		for _, s := range append(gemmSizes, gemmCase{200, 20, 30}) { // and two blocks of rows
+			for v := range 6 {
+				tA, tB := v%2 == 1, v%3 == 1
 				beta := scalars[r.IntN(3)]
-				what := fmt.Sprintf("GemmPacked %dx%dx%d tA=%v beta=%v", s.m, s.n, s.k, tA, beta)
-				a := newOperand(s.m, s.k, tA, uniform(r))
-				b := newOperand(s.k+3, s.n, false, uniform(r)) // rows [3, k+3) are B
+				what := fmt.Sprintf("GemmPacked %dx%dx%d variant %d beta=%v", s.m, s.n, s.k, v, beta)
+				a := newOperand(s.m, s.k+3, tA, uniform(r)) // k-indices [3, k+3) are the product's
+				b := newOperand(s.k+3, s.n, tB, uniform(r))
 				c := newOperand(s.m, s.n, false, uniform(r))
-				bp, ps := packPanels(s.k+3, s.n, 5, b.at)
-				bp0 := slices.Clone(bp)
+				at := func(i, l int) float64 { return a.at(i, l+3) }
+				bt := func(l, j int) float64 { return b.at(l+3, j) }
+				oa := Operand{Data: a.d[min(len(a.d), 3*a.ld):], Ld: a.ld, Trans: true}
+				if !tA {
+					oa = Operand{Data: a.d[min(len(a.d), 3):], Ld: a.ld}
+				}
+				ob := Operand{Data: b.d[min(len(b.d), 3):], Ld: b.ld, Trans: true}
+				if !tB {
+					ob = Operand{Data: b.d[min(len(b.d), 3*b.ld):], Ld: b.ld}
+				}
+				switch v / 2 {
+				case 1: // packed A, plain B
+					d, stride := packPanels(s.m, s.k+3, mr, 7, a.at)
+					oa = Operand{Data: d[min(len(d), 3*mr):], Stride: stride}
+				case 2: // both packed
+					d, stride := packPanels(s.m, s.k+3, mr, 0, a.at)
+					oa = Operand{Data: d[min(len(d), 3*mr):], Stride: stride}
+					fallthrough
+				case 0: // packed B
+					d, stride := packPanels(s.n, s.k+3, nr, 5, func(j, l int) float64 { return b.at(l, j) })
+					ob = Operand{Data: d[min(len(d), 3*nr):], Stride: stride}
+				}
 				want := slices.Clone(c.d)
-				at := func(l, j int) float64 { return b.at(l+3, j) }
-				refProduct(full, s.m, s.n, s.k, 1, a.at, at, beta, want, c.ld)
-				GemmPacked(tA, s.m, s.n, s.k, a.d, a.ld, bp[min(len(bp), 3*PanelWidth()):], ps, beta, c.d, c.ld)
+				refProduct(full, s.m, s.n, s.k, 1, at, bt, beta, want, c.ld)
+				GemmPacked(s.m, s.n, s.k, oa, ob, beta, c.d, c.ld)
 				sameSlices(t, what, c.d, want)
 				c.checkPadding(t, what, s.m, s.n)
-				sameSlices(t, what+" B", bp, bp0)
 			}
+			a := newOperand(s.m, s.k, true, uniform(r))
+			want, _ := packPanels(s.m, s.k, mr, 0, a.at)
+			for i := range want {
+				if math.IsNaN(want[i]) {
+					want[i] = 0 // the rows past m
+				}
+			}
+			got := make([]float64, len(want)+1)
+			PackA(got, true, s.m, s.k, a.d, a.ld)
+			sameSlices(t, fmt.Sprintf("PackA %dx%d", s.m, s.k), got, want)
 		}
 	})
 }
 
 func TestGemmPackedPanics(t *testing.T) {
-	nr := PanelWidth()
-	a, c := make([]float64, 6), make([]float64, 2*(nr+1))
+	nr, mr := PanelWidth(), PanelHeight()
+	a, c := Operand{Data: make([]float64, 6), Ld: 3}, make([]float64, 2*(nr+1))
+	b := func(n, stride int) Operand { return Operand{Data: make([]float64, n), Stride: stride} }
 	for name, f := range map[string]func(){
-		"negative":   func() { GemmPacked(false, 2, -1, 3, a, 3, nil, 3*nr, 0, c, nr+1) },
-		"stride":     func() { GemmPacked(false, 2, nr+1, 3, a, 3, make([]float64, 6*nr), 3*nr-1, 0, c, nr+1) },
-		"short B":    func() { GemmPacked(false, 2, nr+1, 3, a, 3, make([]float64, 6*nr-1), 3*nr, 0, c, nr+1) },
-		"short C":    func() { GemmPacked(false, 2, nr+1, 3, a, 3, make([]float64, 6*nr), 3*nr, 0, c[1:], nr+1) },
-		"short A":    func() { GemmPacked(true, 2, nr+1, 3, a[1:], 2, make([]float64, 6*nr), 3*nr, 0, c, nr+1) },
-		"zero width": func() { GemmPacked(false, 2, nr+1, 0, a, 1, nil, 0, 0, c, nr+1) },
+		"negative": func() { GemmPacked(2, -1, 3, a, b(3*nr, 3*nr), 0, c, nr+1) },
+		"stride":   func() { GemmPacked(2, nr+1, 3, a, b(6*nr, 3*nr-1), 0, c, nr+1) },
+		"short B":  func() { GemmPacked(2, nr+1, 3, a, b(6*nr-1, 3*nr), 0, c, nr+1) },
+		"short C":  func() { GemmPacked(2, nr+1, 3, a, b(6*nr, 3*nr), 0, c[1:], nr+1) },
+		"short A": func() {
+			GemmPacked(2, nr+1, 3, Operand{Data: a.Data[1:], Ld: 2, Trans: true}, b(6*nr, 3*nr), 0, c, nr+1)
+		},
+		"A stride": func() {
+			GemmPacked(2, nr+1, 3, Operand{Data: make([]float64, 3*mr), Stride: 3*mr - 1}, b(6*nr, 3*nr), 0, c, nr+1)
+		},
+		"short A 2": func() {
+			GemmPacked(2, nr+1, 3, Operand{Data: make([]float64, 3*mr-1), Stride: 3 * mr}, b(6*nr, 3*nr), 0, c, nr+1)
+		},
+		"PackA": func() { PackA(make([]float64, 3*mr-1), false, 2, 3, a.Data, 3) },
 	} {
 		func() {
 			defer func() {
@@ -274,8 +312,8 @@ func TestGemmPackedPanics(t *testing.T) {
 			f()
 		}()
 	}
-	// The smallest B that holds the panels is enough.
-	GemmPacked(false, 2, nr+1, 3, a, 3, make([]float64, 6*nr), 3*nr, 0, c, nr+1)
+	// The smallest operands that hold the panels are enough.
+	GemmPacked(2, nr+1, 3, Operand{Data: make([]float64, 3*mr), Stride: 3 * mr}, b(6*nr, 3*nr), 0, c, nr+1)
 }
 
 // Gather reads src through its tables on every path: groups of every width
