@@ -32,14 +32,25 @@ import (
 // Convolutions run as im2col + numerics.Gemm: the 3x3 patches of a sample
 // form a (positions x 9·in) matrix P, so the forward pass Z = P Wᵀ + b, the
 // patch gradient dP = D W (scattered back by col2im) and the weight gradient
-// dW = Dᵀ P are each one Gemm, with the patches of a block of samples
-// stacked. They are stored transposed, Pᵀ (9·in x positions, rows in
+// dW = Dᵀ P are each one product, with the patches of a block of samples
+// stacked. They are taken transposed, Pᵀ (9·in x positions, rows in
 // PyTorch's (channel, ky, kx) order) and activations channels x positions:
 // then Zᵀ = W Pᵀ, dPᵀ = Wᵀ Dᵀ and dW = Dᵀ·P take W and dW in θ's own layout,
 // and the long dimension (thousands of positions) is the columns of C, which
 // Gemm splits among its goroutines without each packing all of A (with
 // positions as rows, a LossGradient of B = 5 at M = 20 took 16.0 ms instead
 // of 14.4 ms, same blocks).
+//
+// The patches are never stored as a matrix: numerics.Gather reads them from
+// the zero-padded input straight into the panels the Gemm micro-kernel
+// reads (numerics.GemmPacked), through tables of offsets (cnnTables), a
+// chunk of columns at a time for the forward product and a k-panel of
+// positions at a time for dW, each in cache when multiplied; the weights
+// are packed once a call, and col2im adds a sample's patch gradients into
+// padded planes with numerics.AddBlock. Packing moves data, never changes a
+// sum: the bits are those of the stored-Pᵀ implementation
+// (TestCNNPinnedBits), at 2.3x its speed (BenchmarkCNNLossGradient, M = 20,
+// one core).
 //
 // ReLU'(0) = 0, as in PyTorch. Samples are processed in blocks of fixed size
 // on up to GOMAXPROCS goroutines; every per-sample result depends on that
@@ -71,7 +82,7 @@ const (
 	// cnnMaxM keeps every size far from overflow.
 	cnnMaxM = 1 << 12
 	// cnnBlock is the number of samples a goroutine processes at once: the
-	// workspace of a block at M = 20 is about 23 MB. It changes no bits.
+	// workspace of a block at M = 20 is about 10 MB. It changes no bits.
 	cnnBlock = 8
 	// cnnLossBlock is the block of LossGradient, which sums the weight
 	// gradient of a block in one Gemm and the blocks in order: it fixes the
