@@ -213,10 +213,9 @@ var cnnPacked sync.Pool
 func (c CNN) params(theta []float64) *cnnParams {
 	par := &cnnParams{}
 	off, head := c.offsets()
-	mr := numerics.PanelHeight()
 	var n int
 	for _, s := range c.convs() {
-		n += roundUp(s.out, mr)*s.k() + roundUp(s.k(), mr)*s.out
+		n += roundUp(s.out, numerics.PanelHeight(s.out))*s.k() + roundUp(s.k(), numerics.PanelHeight(s.k()))*s.out
 	}
 	par.buf = getBuffer(&cnnPacked, n)
 	d := *par.buf
@@ -224,11 +223,12 @@ func (c CNN) params(theta []float64) *cnnParams {
 		k := s.k()
 		par.w[l] = theta[off[l] : off[l]+s.out*k]
 		par.b[l] = theta[off[l]+s.out*k : off[l]+s.params()]
-		a, at := roundUp(s.out, mr)*k, roundUp(k, mr)*s.out
+		mr, mrt := numerics.PanelHeight(s.out), numerics.PanelHeight(k)
+		a, at := roundUp(s.out, mr)*k, roundUp(k, mrt)*s.out
 		numerics.PackA(d[:a], false, s.out, k, par.w[l], k)
 		numerics.PackA(d[a:a+at], true, k, s.out, par.w[l], k)
 		par.wp[l] = numerics.Operand{Data: d[:a], Stride: k * mr}
-		par.wtp[l] = numerics.Operand{Data: d[a : a+at], Stride: s.out * mr}
+		par.wtp[l] = numerics.Operand{Data: d[a : a+at], Stride: s.out * mrt}
 		d = d[a+at:]
 	}
 	par.fc = theta[head : head+49*c.M]

@@ -207,7 +207,7 @@ func TestProductPanics(t *testing.T) {
 	}
 }
 
-// packPanels lays out the r x k (an A, w = PanelHeight()) or k x r (a B,
+// packPanels lays out the r x k (an A, w = PanelHeight(r)) or k x r (a B,
 // w = PanelWidth()) matrix x as GemmPacked reads it, x(i, l) being the
 // element of row or column i and k-index l, with panel stride k*w + gap:
 // NaN in the gaps and in the lines past r, which must change nothing.
@@ -232,8 +232,9 @@ func packPanels(r, k, w, gap int, x func(i, l int) float64) (d []float64, stride
 func TestGemmPacked(t *testing.T) {
 	r := rand.New(rand.NewPCG(2, 4))
 	forEachImpl(t, func(t *testing.T) {
-		mr, nr := PanelHeight(), PanelWidth()
+		nr := PanelWidth()
 		for _, s := range append(gemmSizes, gemmCase{200, 20, 30}) { // and two blocks of rows
+			mr := PanelHeight(s.m)
 			for v := range 6 {
 				tA, tB := v%2 == 1, v%3 == 1
 				beta := scalars[r.IntN(3)]
@@ -284,7 +285,7 @@ func TestGemmPacked(t *testing.T) {
 }
 
 func TestGemmPackedPanics(t *testing.T) {
-	nr, mr := PanelWidth(), PanelHeight()
+	nr, mr := PanelWidth(), PanelHeight(2)
 	a, c := Operand{Data: make([]float64, 6), Ld: 3}, make([]float64, 2*(nr+1))
 	b := func(n, stride int) Operand { return Operand{Data: make([]float64, n), Stride: stride} }
 	for name, f := range map[string]func(){

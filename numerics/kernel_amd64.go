@@ -31,6 +31,7 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 			gather:     gatherAsm(8, gatherAVX512),
 			addBlock:   addBlockAsm(addBlockAVX512),
 			gemm:       gemmKernel{mr: 15, nr: 16, fn: gemmAsm(15, 16, gemm15x16AVX512)},
+			gemmFew:    gemmKernel{mr: 10, nr: 16, fn: gemmAsm(10, 16, gemm10x16AVX512)},
 			gram:       gramKernel{tr: 4, tc: 4, fn: gramAsm(4, 4, gram4x4AVX512)},
 			gramPacked: gramKernel{tr: 3, tc: 8, fn: gramAsm(3, 8, gram3x8AVX512)},
 		})
@@ -77,18 +78,10 @@ func gatherAsm(width int, f func(dst, src *float64, outer *int, no int, inner *i
 	}
 }
 
-// addBlockAsm adapts an assembly AddBlock of the columns [0, cols&^3) to
-// slices (checked by AddBlock); the last cols%4 columns go to the generic
-// twin.
+// addBlockAsm adapts an assembly AddBlock to slices, checked by AddBlock.
 func addBlockAsm(f func(dst *float64, ldd int, src *float64, lds int, rows, cols int)) func(dst []float64, ldd int, src []float64, lds int, rows, cols int) {
 	return func(dst []float64, ldd int, src []float64, lds int, rows, cols int) {
-		v := cols &^ 3
-		if rows > 0 && v > 0 {
-			f(&dst[0], ldd, &src[0], lds, rows, v)
-		}
-		if v < cols {
-			addBlockGeneric(dst[v:], ldd, src[v:], lds, rows, cols-v)
-		}
+		f(&dst[0], ldd, &src[0], lds, rows, cols)
 	}
 }
 

@@ -21,6 +21,9 @@ type impl struct {
 	// addBlock has the contract of AddBlock, its arguments checked.
 	addBlock func(dst []float64, ldd int, src []float64, lds int, rows, cols int)
 	gemm     gemmKernel
+	// gemmFew, if its fn is not nil, is a micro-kernel of fewer rows for
+	// products of few rows (gemmFor).
+	gemmFew gemmKernel
 	// gram reads rows in place and prefetches; gramPacked reads packed rows.
 	gram, gramPacked gramKernel
 }

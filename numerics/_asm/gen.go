@@ -25,8 +25,9 @@ type isa struct {
 	zero  func(r Op)
 	// half extracts the upper 128 bits of a 256-bit register.
 	half func(y, x Op)
-	// gemm tile shape: rows broadcast x vector columns.
-	gemmMR, gemmNR int
+	// gemm tile shape: rows broadcast x vector columns; gemmFewMR, if not
+	// 0, the rows of a second kernel for products of few rows.
+	gemmMR, gemmNR, gemmFewMR int
 	// gemmRotate: the mr = width rows of A of a step are one vector load,
 	// rotated in registers instead of broadcast (gemmKernel).
 	gemmRotate bool
@@ -56,6 +57,9 @@ var avx512 = isa{
 	// step, which are all 32 registers: the 30 FMAs of a step broadcast
 	// their element of A from memory (measured: 2 % faster than 14 rows).
 	gemmMR: 15, gemmNR: 16,
+	// And 10 x 16 tiles, 20 accumulators: a product of 20 or 40 rows (the
+	// convolutions of models.CNN) in whole tiles.
+	gemmFewMR: 10,
 	// 16 zmm accumulators, 8 loads a step of 16 FMAs; for rows packed in
 	// L2, 24 accumulators and 3 loads from L2 a step of 24 FMAs.
 	gram: []gramShape{{4, 4, true, false}, {3, 8, false, false}},
@@ -100,6 +104,11 @@ func main() {
 		gather(s)
 		addBlock(s)
 		gemmKernel(s)
+		if s.gemmFewMR > 0 {
+			few := s
+			few.gemmMR = s.gemmFewMR
+			gemmKernel(few)
+		}
 		for _, g := range s.gram {
 			gramTile(s, g)
 		}
@@ -380,11 +389,11 @@ func gather(s isa) {
 	ret()
 }
 
-// addBlock emits the kernel of AddBlock on the columns [0, cols&^3): full
-// vectors, then (AVX-512) one of four lanes; VADDPD, one rounding a sum.
+// addBlock emits the kernel of AddBlock: full vectors, then (AVX-512) one
+// of four lanes, one of two and a scalar; VADDPD, one rounding a sum.
 func addBlock(s isa) {
 	TEXT("addBlock"+s.name, NOSPLIT, "func(dst *float64, ldd int, src *float64, lds int, rows, cols int)")
-	Doc("addBlock"+s.name+" sets dst[r*ldd+j] += src[r*lds+j] for r < rows, j < cols&^3;",
+	Doc("addBlock"+s.name+" sets dst[r*ldd+j] += src[r*lds+j] for r < rows, j < cols;",
 		"rows > 0.")
 	dst := Load(Param("dst"), GP64())
 	ldd := Load(Param("ldd"), GP64())
@@ -400,7 +409,7 @@ func addBlock(s isa) {
 	MOVQ(src, sp)
 	MOVQ(cols, n)
 	SHRQ(U8(map[int]uint8{4: 2, 8: 3}[s.width]), n) // full vectors
-	JZ(LabelRef("quarter"))
+	JZ(LabelRef(fmt.Sprintf("tail%d", s.width/2)))
 	Label("vector")
 	t := s.vec()
 	VMOVUPD(Mem{Base: sp}, t)
@@ -410,16 +419,37 @@ func addBlock(s isa) {
 	ADDQ(U32(8*s.width), d)
 	DECQ(n)
 	JNZ(LabelRef("vector"))
-	Label("quarter")
-	if s.width == 8 {
-		TESTQ(U32(4), cols)
-		JZ(LabelRef("next"))
-		y := YMM()
-		VMOVUPD(Mem{Base: sp}, y)
-		VADDPD(Mem{Base: d}, y, y)
-		VMOVUPD(y, Mem{Base: d})
+	// The tail: 4 (AVX-512), 2 and 1 columns.
+	for _, w := range []int{4, 2, 1} {
+		if w >= s.width {
+			continue
+		}
+		Label(fmt.Sprintf("tail%d", w))
+		TESTQ(U32(w), cols)
+		JZ(LabelRef(fmt.Sprintf("tail%d", w/2)))
+		switch w {
+		case 4:
+			y := YMM()
+			VMOVUPD(Mem{Base: sp}, y)
+			VADDPD(Mem{Base: d}, y, y)
+			VMOVUPD(y, Mem{Base: d})
+			ADDQ(U32(32), sp)
+			ADDQ(U32(32), d)
+		case 2:
+			x := XMM()
+			VMOVUPD(Mem{Base: sp}, x)
+			VADDPD(Mem{Base: d}, x, x)
+			VMOVUPD(x, Mem{Base: d})
+			ADDQ(U32(16), sp)
+			ADDQ(U32(16), d)
+		case 1:
+			x := XMM()
+			VMOVSD(Mem{Base: sp}, x)
+			VADDSD(Mem{Base: d}, x, x)
+			VMOVSD(x, Mem{Base: d})
+		}
 	}
-	Label("next")
+	Label("tail0")
 	ADDQ(ldd, dst)
 	ADDQ(lds, src)
 	DECQ(rows)
