@@ -249,7 +249,6 @@ type cnnWork struct {
 	pad       [4][]float64 // padded inputs of the conv layers
 	p         []float64    // patches of one layer, packed, then their gradient
 	a         [4][]float64 // post-ReLU outputs (out x ns·r), then the signals D
-	pool1     []float64    // 2M x ns·196
 	feat      []float64    // ns x 49M, each row CHW
 	g         []float64    // padded input gradient of a conv layer
 	out       []float64    // outputs of the block
@@ -288,7 +287,6 @@ func (c CNN) getWork(bs int) *cnnWork {
 		w.a[l] = make([]float64, cols*s.out)
 	}
 	w.p = make([]float64, np)
-	w.pool1 = make([]float64, bs*196*2*m)
 	w.feat = make([]float64, bs*49*m)
 	w.g = make([]float64, ng)
 	w.out = make([]float64, bs)
@@ -428,18 +426,12 @@ func masked(v, a float64, all uint64) float64 {
 func (c CNN) forward(w *cnnWork, par *cnnParams, x []float64, ns int) {
 	m, nr := c.M, w.nr
 	for l, s := range c.convs() {
-		var in []float64
-		switch l {
+		switch l { // the first pool writes the padded input of conv 3 itself
 		case 0:
-			in = x // 1 x ns·784
-		case 1:
-			in = w.a[0]
-		case 2:
-			in = w.pool1
-		case 3:
-			in = w.a[2]
+			padPlanes(w.pad[0], x, ns, s.side) // 1 x ns·784
+		case 1, 3:
+			padPlanes(w.pad[l], w.a[l-1], s.in*ns, s.side)
 		}
-		padPlanes(w.pad[l], in, s.in*ns, s.side)
 		cols, k := cnnTables(w.base, w.qoff, ns, s, nr)
 		z := w.a[l][:s.out*cols]
 		// A chunk of columns at a time, its patches, bias, product and ReLU
@@ -463,13 +455,13 @@ func (c CNN) forward(w *cnnWork, par *cnnParams, x []float64, ns int) {
 			}
 		}
 		switch l {
-		case 1: // 2M x ns·784 → 2M x ns·196
+		case 1: // 2M x ns·784 → 2M x ns·196, padded to planes of 16²
 			for ci := range 2 * m * ns {
 				src := z[ci*784 : (ci+1)*784]
-				dst := w.pool1[ci*196 : (ci+1)*196]
+				dst := w.pad[2][ci*256 : (ci+1)*256]
 				for y := range 14 {
 					for x := range 14 {
-						dst[y*14+x] = (src[2*y*28+2*x] + src[2*y*28+2*x+1] + src[(2*y+1)*28+2*x] + src[(2*y+1)*28+2*x+1]) * 0.25
+						dst[(y+1)*16+x+1] = (src[2*y*28+2*x] + src[2*y*28+2*x+1] + src[(2*y+1)*28+2*x] + src[(2*y+1)*28+2*x+1]) * 0.25
 					}
 				}
 			}
