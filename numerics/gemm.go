@@ -272,6 +272,11 @@ func checkMatrix(fn, name string, trans bool, r, c int, d []float64, ld int) {
 // goroutines, which own them whole, so no element depends on how many run.
 func product(t triangle, m, n, k int, alpha float64, a, b matrix, beta float64, c []float64, ldc int) {
 	kern := active.gemmFor(m)
+	w := workers(float64(m) * float64(n) * float64(k))
+	if w <= 1 { // no goroutine, nor its closures
+		productColumns(kern, t, m, 0, n, k, alpha, a, b, beta, c, ldc)
+		return
+	}
 	work := func(j int) float64 { // elements of column j in the triangle
 		switch t {
 		case upper:
@@ -281,20 +286,23 @@ func product(t triangle, m, n, k int, alpha float64, a, b matrix, beta float64, 
 		}
 		return float64(m)
 	}
-	w := workers(float64(m) * float64(n) * float64(k))
 	cuts := split(n, w, kern.nr, work)
 	parallel(len(cuts)-1, func(g int) {
-		j0, j1 := cuts[g], cuts[g+1]
-		if alpha == 0 || k == 0 {
-			scaleC(t, m, j0, j1, beta, c, ldc)
-			return
-		}
-		// With beta == 0 the first panel is stored, not added to C.
-		if beta != 0 {
-			scaleC(t, m, j0, j1, beta, c, ldc)
-		}
-		columns(kern, t, m, j0, j1, k, alpha, a, b, beta == 0, c, ldc)
+		productColumns(kern, t, m, cuts[g], cuts[g+1], k, alpha, a, b, beta, c, ldc)
 	})
+}
+
+// productColumns is the part of product on the columns [j0, j1) of C.
+func productColumns(kern gemmKernel, t triangle, m, j0, j1, k int, alpha float64, a, b matrix, beta float64, c []float64, ldc int) {
+	if alpha == 0 || k == 0 {
+		scaleC(t, m, j0, j1, beta, c, ldc)
+		return
+	}
+	// With beta == 0 the first panel is stored, not added to C.
+	if beta != 0 {
+		scaleC(t, m, j0, j1, beta, c, ldc)
+	}
+	columns(kern, t, m, j0, j1, k, alpha, a, b, beta == 0, c, ldc)
 }
 
 // scaleC applies beta to the elements of columns [j0, j1) in the triangle.
