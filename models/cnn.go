@@ -49,8 +49,8 @@ import (
 // are packed once a call, and col2im adds a sample's patch gradients into
 // padded planes with numerics.AddBlock. Packing moves data, never changes a
 // sum: the bits are those of the stored-Pᵀ implementation
-// (TestCNNPinnedBits), at 2.3x its speed (BenchmarkCNNLossGradient, M = 20,
-// one core).
+// (TestCNNPinnedBits), at 2.2x its speed (BenchmarkCNNLossGradient, M = 20,
+// one core, under load; BenchmarkCNNGram 2.9x).
 //
 // ReLU'(0) = 0, as in PyTorch. Samples are processed in blocks of fixed size
 // on up to GOMAXPROCS goroutines; every per-sample result depends on that
