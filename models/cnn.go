@@ -32,14 +32,25 @@ import (
 // Convolutions run as im2col + numerics.Gemm: the 3x3 patches of a sample
 // form a (positions x 9·in) matrix P, so the forward pass Z = P Wᵀ + b, the
 // patch gradient dP = D W (scattered back by col2im) and the weight gradient
-// dW = Dᵀ P are each one Gemm, with the patches of a block of samples
-// stacked. They are stored transposed, Pᵀ (9·in x positions, rows in
+// dW = Dᵀ P are each one product, with the patches of a block of samples
+// stacked. They are taken transposed, Pᵀ (9·in x positions, rows in
 // PyTorch's (channel, ky, kx) order) and activations channels x positions:
 // then Zᵀ = W Pᵀ, dPᵀ = Wᵀ Dᵀ and dW = Dᵀ·P take W and dW in θ's own layout,
 // and the long dimension (thousands of positions) is the columns of C, which
 // Gemm splits among its goroutines without each packing all of A (with
 // positions as rows, a LossGradient of B = 5 at M = 20 took 16.0 ms instead
 // of 14.4 ms, same blocks).
+//
+// The patches are never stored as a matrix: numerics.Gather reads them from
+// the zero-padded input straight into the panels the Gemm micro-kernel
+// reads (numerics.GemmPacked), through tables of offsets (cnnTables), a
+// chunk of columns at a time for the forward product and a k-panel of
+// positions at a time for dW, each in cache when multiplied; the weights
+// are packed once a call, and col2im adds a sample's patch gradients into
+// padded planes with numerics.AddBlock. Packing moves data, never changes a
+// sum: the bits are those of the stored-Pᵀ implementation
+// (TestCNNPinnedBits), at 2.2x its speed (BenchmarkCNNLossGradient, M = 20,
+// one core, under load; BenchmarkCNNGram 2.9x).
 //
 // ReLU'(0) = 0, as in PyTorch. Samples are processed in blocks of fixed size
 // on up to GOMAXPROCS goroutines; every per-sample result depends on that
@@ -71,7 +82,7 @@ const (
 	// cnnMaxM keeps every size far from overflow.
 	cnnMaxM = 1 << 12
 	// cnnBlock is the number of samples a goroutine processes at once: the
-	// workspace of a block at M = 20 is about 23 MB. It changes no bits.
+	// workspace of a block at M = 20 is about 10 MB. It changes no bits.
 	cnnBlock = 8
 	// cnnLossBlock is the block of LossGradient, which sums the weight
 	// gradient of a block in one Gemm and the blocks in order: it fixes the
@@ -79,6 +90,9 @@ const (
 	// the cores: at M = 20 it took 12.3, 10.0, 9.4 and 8.5 ms with blocks of
 	// 8, 1, 2 and 3 on two cores.
 	cnnLossBlock = 3
+	// cnnChunk is the size, in elements, of the packed patches the forward
+	// pass builds and multiplies at once: 512 KB stay in L2 between the two.
+	cnnChunk = 1 << 16
 )
 
 // cnnGramCap is the most memory, in bytes, Gram spends on the per-sample conv
@@ -178,56 +192,111 @@ func (c CNN) check(theta, x []float64) (int, error) {
 }
 
 // cnnParams is θ viewed by layer.
+// The weights are also packed once a call, for all the blocks of samples:
+// W as the A of the forward products Zᵀ = W Pᵀ, Wᵀ as that of the patch
+// gradients dPᵀ = Wᵀ Dᵀ.
 type cnnParams struct {
 	w   [4][]float64 // out x 9in, PyTorch's layout
 	b   [4][]float64
 	fc  []float64 // CHW order
 	fcb float64
+	wp  [4]numerics.Operand // W packed
+	wtp [4]numerics.Operand // Wᵀ packed
+	buf *[]float64          // holds wp and wtp, from cnnPacked
 }
 
+// cnnPacked recycles the packed weights of cnnParams.
+var cnnPacked sync.Pool
+
+// params views θ by layer and packs the weights; release returns the packed
+// weights to cnnPacked.
 func (c CNN) params(theta []float64) *cnnParams {
 	par := &cnnParams{}
 	off, head := c.offsets()
+	var n int
+	for _, s := range c.convs() {
+		n += roundUp(s.out, numerics.PanelHeight(s.out))*s.k() + roundUp(s.k(), numerics.PanelHeight(s.k()))*s.out
+	}
+	par.buf = getBuffer(&cnnPacked, n)
+	d := *par.buf
 	for l, s := range c.convs() {
-		par.w[l] = theta[off[l] : off[l]+s.out*s.k()]
-		par.b[l] = theta[off[l]+s.out*s.k() : off[l]+s.params()]
+		k := s.k()
+		par.w[l] = theta[off[l] : off[l]+s.out*k]
+		par.b[l] = theta[off[l]+s.out*k : off[l]+s.params()]
+		mr, mrt := numerics.PanelHeight(s.out), numerics.PanelHeight(k)
+		a, at := roundUp(s.out, mr)*k, roundUp(k, mrt)*s.out
+		numerics.PackA(d[:a], false, s.out, k, par.w[l], k)
+		numerics.PackA(d[a:a+at], true, k, s.out, par.w[l], k)
+		par.wp[l] = numerics.Operand{Data: d[:a], Stride: k * mr}
+		par.wtp[l] = numerics.Operand{Data: d[a : a+at], Stride: s.out * mrt}
+		d = d[a+at:]
 	}
 	par.fc = theta[head : head+49*c.M]
 	par.fcb = theta[head+49*c.M]
 	return par
 }
 
+func (par *cnnParams) release() { cnnPacked.Put(par.buf) }
+
 // cnnWork is the workspace of one goroutine, for up to bs samples. A block
 // of ns samples with ch channels on r positions is stored ch x (ns·r):
 // element (c, sample i, position y·side + x) at c·ns·r + i·r + y·side + x.
+// A conv layer's input is also kept zero padded, plane c·ns + i of
+// (side+2)² at (c·ns + i)·(side+2)², its borders zero, so that every tap of
+// every patch is a plain read (cnnTables).
 type cnnWork struct {
-	m, bs int
-	p     [4][]float64 // patches Pᵀ (9in x ns·r), then their gradient
-	a     [4][]float64 // post-ReLU outputs (out x ns·r), then the signals D
-	pool1 []float64    // 2M x ns·196
-	feat  []float64    // ns x 49M, each row CHW
-	g     []float64    // input gradients of a conv layer
-	out   []float64    // outputs of the block
+	m, bs, nr int
+	pad       [4][]float64 // padded inputs of the conv layers
+	p         []float64    // patches of one layer, packed, then their gradient
+	a         [4][]float64 // post-ReLU outputs (out x ns·r), then the signals D
+	feat      []float64    // ns x 49M, each row CHW
+	g         []float64    // padded input gradient of a conv layer
+	out       []float64    // outputs of the block
+	delta     []float64    // output signals of the block
+	base      []int        // cnnTables' column offsets
+	qoff      []int        // cnnTables' patch row offsets
 }
 
 var cnnWorks sync.Pool
 
+// cnnPartials recycles LossGradient's partial gradients.
+var cnnPartials sync.Pool
+
+// getBuffer returns a buffer of n elements (not cleared) from pool.
+func getBuffer(pool *sync.Pool, n int) *[]float64 {
+	if b, ok := pool.Get().(*[]float64); ok && len(*b) == n {
+		return b
+	}
+	b := make([]float64, n)
+	return &b
+}
+
 func (c CNN) getWork(bs int) *cnnWork {
-	if w, ok := cnnWorks.Get().(*cnnWork); ok && w.m == c.M && w.bs >= bs {
+	nr := numerics.PanelWidth()
+	if w, ok := cnnWorks.Get().(*cnnWork); ok && w.m == c.M && w.bs >= bs && w.nr == nr {
 		return w
 	}
 	m := c.M
-	w := &cnnWork{m: m, bs: bs}
+	w := &cnnWork{m: m, bs: bs, nr: nr}
+	var np, ng int
 	for l, s := range c.convs() {
-		w.p[l] = make([]float64, bs*s.rows()*s.k())
-		w.a[l] = make([]float64, bs*s.rows()*s.out)
+		cols, k := bs*s.rows(), s.k()
+		np = max(np, max(cnnChunk, nr*k), min(cols, numerics.KPanel)*roundUp(k, nr), s.rows()*k)
+		w.pad[l] = make([]float64, s.in*bs*(s.side+2)*(s.side+2))
+		ng = max(ng, len(w.pad[l]))
+		w.a[l] = make([]float64, cols*s.out)
 	}
-	w.pool1 = make([]float64, bs*196*2*m)
+	w.p = make([]float64, np)
 	w.feat = make([]float64, bs*49*m)
-	w.g = make([]float64, bs*max(784*m, 196*2*m))
+	w.g = make([]float64, ng)
 	w.out = make([]float64, bs)
+	w.delta = make([]float64, bs)
+	w.base = make([]int, roundUp(bs*784, nr))
+	w.qoff = make([]int, roundUp(9*2*m, nr))
 	return w
 }
+
+func roundUp(x, m int) int { return (x + m - 1) / m * m }
 
 // run calls f on the blocks [lo, hi) of n samples, block at a time, from
 // up to GOMAXPROCS goroutines, each with its own workspace.
@@ -254,119 +323,145 @@ func (c CNN) run(n, block int, f func(w *cnnWork, b, lo, hi int)) {
 	wg.Wait()
 }
 
-// im2col writes the patches Pᵀ (9ch x ns·side², row (c, ky, kx)) of the ns
-// samples in (ch x ns·side²), zero padded.
-func im2col(p, in []float64, ns, side, ch int) {
-	r := side * side
-	cols := ns * r
-	for ci := range ch {
-		for ky := range 3 {
-			for kx := range 3 {
-				row := p[(ci*9+ky*3+kx)*cols : (ci*9+ky*3+kx+1)*cols]
-				for i := range ns {
-					src := in[ci*cols+i*r : ci*cols+(i+1)*r]
-					for y := range side {
-						dst := row[i*r+y*side : i*r+(y+1)*side]
-						yy := y + ky - 1
-						if yy < 0 || yy >= side {
-							clear(dst)
-							continue
-						}
-						s := src[yy*side : (yy+1)*side]
-						switch kx {
-						case 0:
-							dst[0] = 0
-							copy(dst[1:], s[:side-1])
-						case 1:
-							copy(dst, s)
-						case 2:
-							copy(dst, s[1:])
-							dst[side-1] = 0
-						}
-					}
-				}
-			}
+// padPlanes copies the planes of side x side of in (planes·side² entries)
+// into the interiors of the (side+2)² planes of pad, whose borders stay zero.
+func padPlanes(pad, in []float64, planes, side int) {
+	w := side + 2
+	for t := range planes {
+		src := in[t*side*side : (t+1)*side*side]
+		dst := pad[t*w*w : (t+1)*w*w]
+		for y := range side {
+			copy(dst[(y+1)*w+1:(y+1)*w+1+side], src[y*side:(y+1)*side])
 		}
 	}
 }
 
-// col2im sets g (ch x ns·side²) to the sum of the patch gradients dp (laid
-// out as Pᵀ) over the patches each input entry belongs to, taps in order.
-func col2im(g, dp []float64, ns, side, ch int) {
-	r := side * side
-	cols := ns * r
-	clear(g[:ch*cols])
-	for ci := range ch {
-		for ky := range 3 {
-			for kx := range 3 {
-				row := dp[(ci*9+ky*3+kx)*cols : (ci*9+ky*3+kx+1)*cols]
-				for i := range ns {
-					dst := g[ci*cols+i*r : ci*cols+(i+1)*r]
-					for y := range side {
-						yy := y + ky - 1
-						if yy < 0 || yy >= side {
-							continue
-						}
-						s := row[i*r+y*side : i*r+(y+1)*side]
-						d := dst[yy*side : (yy+1)*side]
-						switch kx {
-						case 0:
-							s = s[1:]
-						case 1:
-						case 2:
-							s = s[:side-1]
-							d = d[1:]
-						}
-						for j, v := range s {
-							d[j] += v
-						}
-					}
-				}
+// cnnTables fills the offsets that turn the padded input of conv layer s
+// (ns samples) into its patches: the patch matrix Pᵀ (9in x ns·side², row
+// q = (c, ky, kx) in PyTorch's order, column (i, y, x)) has entry (q, col)
+// = pad[qoff[q] + base[col]], qoff[q] = c·ns·(side+2)² + ky·(side+2) + kx
+// and base[col] = i·(side+2)² + y·(side+2) + x. Both are filled up to a
+// multiple of nr with 0 (a border zero, or a harmless entry of the input)
+// for the padding rows and columns of the panels, which change nothing.
+func cnnTables(base, qoff []int, ns int, s convShape, nr int) (cols, k int) {
+	w := s.side + 2
+	cols, k = ns*s.rows(), s.k()
+	base = base[:roundUp(cols, nr)]
+	for i := range ns {
+		for y := range s.side {
+			row := base[(i*s.side+y)*s.side : (i*s.side+y+1)*s.side]
+			for x := range row {
+				row[x] = i*w*w + y*w + x
 			}
 		}
 	}
+	clear(base[cols:])
+	qoff = qoff[:roundUp(k, nr)]
+	for ci := range s.in {
+		for t := range 9 {
+			qoff[ci*9+t] = ci*ns*w*w + t/3*w + t%3
+		}
+	}
+	clear(qoff[k:])
+	return cols, k
+}
+
+// packPatches writes the columns [j0, j0+jn) (j0 a multiple of nr) of the
+// patches Pᵀ (k x cols) that cnnTables described into w.p, packed for
+// numerics.GemmPacked with panel stride k·nr: the B of the forward product
+// Zᵀ = W Pᵀ on those columns.
+func (w *cnnWork) packPatches(pad []float64, j0, jn, k int) {
+	numerics.Gather(w.p, pad, w.qoff[:k], w.base[j0:j0+roundUp(jn, w.nr)], w.nr)
+}
+
+// packPatchesT writes the rows [r0, r0+rn) of the patches P (cols x k,
+// the transpose of the Pᵀ that cnnTables described) into w.p, packed for
+// numerics.GemmPacked with panel stride rn·nr: the B of the weight gradient
+// dW = D P over those positions.
+func (w *cnnWork) packPatchesT(pad []float64, r0, rn, k int) {
+	numerics.Gather(w.p, pad, w.base[r0:r0+rn], w.qoff[:roundUp(k, w.nr)], w.nr)
+}
+
+// col2im adds to the interiors of the padded planes of sample i of ns in g
+// (plane c·ns + i of (side+2)², for the ch channels c) the patch gradients
+// dp of that sample (laid out as its Pᵀ, 9ch x side²), summed over the
+// patches each input entry belongs to, taps in the order of the rows of dp:
+// tap (ky, kx) of position (y, x) lands on (y+ky, x+kx) of the padded plane,
+// the border when it is outside the input. From cleared planes, the
+// interiors get the same sums in the same order as the zero-padded
+// convolution's transpose; the borders collect what falls outside.
+func col2im(g, dp []float64, i, ns, side, ch int) {
+	r, w := side*side, side+2
+	for q := range 9 * ch {
+		ci, ky, kx := q/9, q%9/3, q%3
+		plane := g[(ci*ns+i)*w*w : (ci*ns+i+1)*w*w]
+		numerics.AddBlock(plane[ky*w+kx:], w, dp[q*r:(q+1)*r], side, side, side)
+	}
+}
+
+// relu returns v if v > 0 and +0 otherwise (for NaN too), without a branch
+// that the signs of the pre-activations would mispredict half of the time:
+// v > 0 exactly when its bits, an unsigned integer, are in [1, bits(+Inf)].
+func relu(v float64) float64 {
+	b := math.Float64bits(v)
+	if b-1 >= 0x7ff0_0000_0000_0000 {
+		b = 0
+	}
+	return math.Float64frombits(b)
+}
+
+// masked returns v times ReLU'(a) for a post-ReLU activation a (+0 or
+// positive), that is v, or +0 when a = +0, unless all is all ones (then v):
+// the signal of the backward pass, without a branch.
+func masked(v, a float64, all uint64) float64 {
+	b := math.Float64bits(v)
+	if math.Float64bits(a)|all == 0 {
+		b = 0
+	}
+	return math.Float64frombits(b)
 }
 
 // forward runs the ns samples x (ns x 784) through the network, leaving the
 // patches, activations and features in w and the outputs in w.out.
 func (c CNN) forward(w *cnnWork, par *cnnParams, x []float64, ns int) {
-	m := c.M
+	m, nr := c.M, w.nr
 	for l, s := range c.convs() {
-		var in []float64
-		switch l {
+		switch l { // the first pool writes the padded input of conv 3 itself
 		case 0:
-			in = x // 1 x ns·784
-		case 1:
-			in = w.a[0]
-		case 2:
-			in = w.pool1
-		case 3:
-			in = w.a[2]
+			padPlanes(w.pad[0], x, ns, s.side) // 1 x ns·784
+		case 1, 3:
+			padPlanes(w.pad[l], w.a[l-1], s.in*ns, s.side)
 		}
-		cols, k := ns*s.rows(), s.k()
-		p := w.p[l][:k*cols]
-		im2col(p, in, ns, s.side, s.in)
+		cols, k := cnnTables(w.base, w.qoff, ns, s, nr)
 		z := w.a[l][:s.out*cols]
-		for o, b := range par.b[l] {
-			row := z[o*cols : (o+1)*cols]
-			for j := range row {
-				row[j] = b
+		// A chunk of columns at a time, its patches, bias, product and ReLU
+		// in cache.
+		cw := max(nr, cnnChunk/k/nr*nr)
+		for j0 := 0; j0 < cols; j0 += cw {
+			jn := min(cw, cols-j0)
+			w.packPatches(w.pad[l], j0, jn, k)
+			for o, b := range par.b[l] {
+				row := z[o*cols+j0 : o*cols+j0+jn]
+				for j := range row {
+					row[j] = b
+				}
 			}
-		}
-		numerics.Gemm(false, false, s.out, cols, k, 1, par.w[l], k, p, cols, 1, z, cols)
-		for i, v := range z {
-			if !(v > 0) {
-				z[i] = 0
+			numerics.GemmPacked(s.out, jn, k, par.wp[l], numerics.Operand{Data: w.p, Stride: k * nr}, 1, z[j0:], cols)
+			for o := range s.out {
+				row := z[o*cols+j0 : o*cols+j0+jn]
+				for j, v := range row {
+					row[j] = relu(v)
+				}
 			}
 		}
 		switch l {
-		case 1: // 2M x ns·784 → 2M x ns·196
+		case 1: // 2M x ns·784 → 2M x ns·196, padded to planes of 16²
 			for ci := range 2 * m * ns {
 				src := z[ci*784 : (ci+1)*784]
-				dst := w.pool1[ci*196 : (ci+1)*196]
+				dst := w.pad[2][ci*256 : (ci+1)*256]
 				for y := range 14 {
 					for x := range 14 {
-						dst[y*14+x] = (src[2*y*28+2*x] + src[2*y*28+2*x+1] + src[(2*y+1)*28+2*x] + src[(2*y+1)*28+2*x+1]) * 0.25
+						dst[(y+1)*16+x+1] = (src[2*y*28+2*x] + src[2*y*28+2*x+1] + src[(2*y+1)*28+2*x] + src[(2*y+1)*28+2*x+1]) * 0.25
 					}
 				}
 			}
@@ -392,7 +487,7 @@ func (c CNN) forward(w *cnnWork, par *cnnParams, x []float64, ns int) {
 // backward backpropagates the output signals delta (length ns) of the last
 // forward pass down to conv layer lowest. For each conv layer l from the last
 // down, once its signal D_l = ∂(Σ_i delta_i f_i)/∂Z_l (out x ns·r) is in
-// w.a[l] and the patches still in w.p[l], it calls grad(l).
+// w.a[l] and cnnTables describes its patches, it calls grad(l).
 func (c CNN) backward(w *cnnWork, par *cnnParams, ns int, delta []float64, lowest int, grad func(l int)) {
 	m := c.M
 	convs := c.convs()
@@ -400,7 +495,13 @@ func (c CNN) backward(w *cnnWork, par *cnnParams, ns int, delta []float64, lowes
 	if c.variant == cnnBadPool {
 		q = 1
 	}
-	on := func(a float64) bool { return a > 0 || c.variant == cnnAbs }
+	// A post-ReLU value a (+0 or positive) has ReLU' = 1 when
+	// bits(a)|all != 0: a select without a branch, which the signs of the
+	// activations would mispredict half of the time.
+	var all uint64
+	if c.variant == cnnAbs {
+		all = ^all // ReLU' := 1
+	}
 	// Head and second pool: D_3 = ReLU' · q · delta_i fc[c·49 + pooled position].
 	for ci := range m {
 		for i := range ns {
@@ -408,48 +509,48 @@ func (c CNN) backward(w *cnnWork, par *cnnParams, ns int, delta []float64, lowes
 			fc := par.fc[ci*49 : (ci+1)*49]
 			for y := range 14 {
 				for x := range 14 {
-					if on(r[y*14+x]) {
-						r[y*14+x] = q * (delta[i] * fc[(y/2)*7+x/2])
-					} else {
-						r[y*14+x] = 0
-					}
+					r[y*14+x] = masked(q*(delta[i]*fc[(y/2)*7+x/2]), r[y*14+x], all)
 				}
 			}
 		}
 	}
 	for l := 3; l >= lowest; l-- {
+		s := convs[l]
+		cols, k := cnnTables(w.base, w.qoff, ns, s, w.nr)
 		grad(l)
 		if l == lowest {
 			return
 		}
-		s := convs[l]
-		cols, k := ns*s.rows(), s.k()
-		dp := w.p[l][:k*cols]
-		numerics.Gemm(true, false, k, cols, s.out, 1, par.w[l], k, w.a[l], cols, 0, dp, cols)
-		g := w.g[:s.in*cols]
-		col2im(g, dp, ns, s.side, s.in)
+		// The patch gradients dPᵀ = Wᵀ Dᵀ of a sample at a time, in cache
+		// for col2im.
+		g, r, pw := w.g, s.rows(), s.side+2
+		clear(g[:s.in*ns*pw*pw])
+		for i := range ns {
+			dp := w.p[:k*r]
+			numerics.GemmPacked(k, r, s.out, par.wtp[l], numerics.Operand{Data: w.a[l][i*r:], Ld: cols}, 0, dp, r)
+			col2im(g, dp, i, ns, s.side, s.in)
+		}
 		prev := w.a[l-1]
 		switch l {
-		case 2: // g is the gradient of the first pool's output
+		case 2: // g is the gradient of the first pool's output, planes of 16²
 			for ci := range 2 * m * ns {
 				r := prev[ci*784 : (ci+1)*784]
-				src := g[ci*196 : (ci+1)*196]
+				src := g[ci*256 : (ci+1)*256]
 				for y := range 28 {
 					for x := range 28 {
-						if on(r[y*28+x]) {
-							r[y*28+x] = q * src[(y/2)*14+x/2]
-						} else {
-							r[y*28+x] = 0
-						}
+						r[y*28+x] = masked(q*src[(y/2+1)*16+x/2+1], r[y*28+x], all)
 					}
 				}
 			}
 		default:
-			for i, v := range g {
-				if on(prev[i]) {
-					prev[i] = v
-				} else {
-					prev[i] = 0
+			side := s.side
+			for t := range s.in * ns {
+				r := prev[t*side*side : (t+1)*side*side]
+				src := g[t*pw*pw : (t+1)*pw*pw]
+				for y := range side {
+					for x := range side {
+						r[y*side+x] = masked(src[(y+1)*pw+x+1], r[y*side+x], all)
+					}
 				}
 			}
 		}
@@ -458,12 +559,23 @@ func (c CNN) backward(w *cnnWork, par *cnnParams, ns int, delta []float64, lowes
 
 // convGrad writes the gradient of conv layer l in θ's layout (weights, then
 // bias) into dst: dW = D P and the row sums of D, over the columns
-// [j0, j0+cols) of D_l (out x ld) and of the patches Pᵀ (9in x ld).
+// [j0, j0+cols) of D_l (out x ld) and the rows [j0, j0+cols) of the patches
+// P (ld x 9in) that cnnTables describes. The product is taken one k-panel of
+// numerics.KPanel positions at a time, the panel's patches packed just
+// before it: the bits of one product, its k-panels in cache.
 func (c CNN) convGrad(w *cnnWork, l, ld, j0, cols int, dst []float64) {
 	s := c.convs()[l]
 	k := s.k()
 	d := w.a[l][j0:]
-	numerics.Gemm(false, true, s.out, k, cols, 1, d, ld, w.p[l][j0:], ld, 0, dst, k)
+	for k0 := 0; k0 < cols; k0 += numerics.KPanel {
+		kn := min(numerics.KPanel, cols-k0)
+		w.packPatchesT(w.pad[l], j0+k0, kn, k)
+		beta := 1.0
+		if k0 == 0 {
+			beta = 0
+		}
+		numerics.GemmPacked(s.out, k, kn, numerics.Operand{Data: d[k0:], Ld: ld}, numerics.Operand{Data: w.p, Stride: kn * w.nr}, beta, dst, k)
+	}
 	bias := dst[s.out*k : s.out*k+s.out]
 	for o := range s.out {
 		var sum float64
@@ -484,6 +596,7 @@ func (c CNN) Outputs(out, theta, x []float64) error {
 		return err
 	}
 	par := c.params(theta)
+	defer par.release()
 	c.run(n, cnnBlock, func(w *cnnWork, _, lo, hi int) {
 		c.forward(w, par, x[lo*cnnIn:hi*cnnIn], hi-lo)
 		copy(out[lo:hi], w.out)
@@ -493,7 +606,10 @@ func (c CNN) Outputs(out, theta, x []float64) error {
 
 // LossGradient returns L = Σ e_i²/(2n) and writes ∇L = Σ e_i g_i / n into
 // grad, backpropagating e_i/n; the weight gradient of a block of samples is
-// one Gemm, and the blocks are summed in order.
+// one Gemm, and the blocks are summed in order: block 0's gradient is grad
+// itself, and grad += block b's for b = 1, 2, … in turn, each as soon as the
+// blocks before it are in, so that only the few partial gradients the
+// goroutines have ahead wait, in buffers reused from call to call.
 func (c CNN) LossGradient(grad, theta, x, y []float64) (float64, error) {
 	n, err := c.check(theta, x)
 	if err != nil {
@@ -510,22 +626,27 @@ func (c CNN) LossGradient(grad, theta, x, y []float64) (float64, error) {
 		return 0, err
 	}
 	par := c.params(theta)
+	defer par.release()
 	off, head := c.offsets()
 	convs := c.convs()
 	m := c.M
-	nb := (n + cnnLossBlock - 1) / cnnLossBlock
-	partial := make([][]float64, nb)
+	var (
+		mu    sync.Mutex
+		ready = map[int]*[]float64{} // finished partial gradients, by block
+		added int                    // blocks summed into grad
+	)
 	e := make([]float64, n)
 	inv := 1 / float64(n)
 	c.run(n, cnnLossBlock, func(w *cnnWork, b, lo, hi int) {
 		ns := hi - lo
 		g := grad
+		var buf *[]float64
 		if b > 0 {
-			g = make([]float64, p)
+			buf = getBuffer(&cnnPartials, p)
+			g = *buf
 		}
-		partial[b] = g
 		c.forward(w, par, x[lo*cnnIn:hi*cnnIn], ns)
-		delta := make([]float64, ns)
+		delta := w.delta[:ns]
 		for i := range ns {
 			e[lo+i] = w.out[i] - y[lo+i]
 			delta[i] = e[lo+i] * inv
@@ -541,12 +662,24 @@ func (c CNN) LossGradient(grad, theta, x, y []float64) (float64, error) {
 			cols := ns * convs[l].rows()
 			c.convGrad(w, l, cols, 0, cols, g[off[l]:off[l]+convs[l].params()])
 		})
-	})
-	for _, g := range partial[1:] {
-		for j, v := range g {
-			grad[j] += v
+		mu.Lock()
+		defer mu.Unlock()
+		ready[b] = buf
+		for {
+			r, ok := ready[added]
+			if !ok {
+				return
+			}
+			delete(ready, added)
+			if added > 0 {
+				for j, v := range *r {
+					grad[j] += v
+				}
+				cnnPartials.Put(r)
+			}
+			added++
 		}
-	}
+	})
 	var loss float64
 	for _, v := range e {
 		loss += v * v
@@ -565,6 +698,7 @@ func (c CNN) PerSampleGradients(q, theta, x []float64) error {
 		return err
 	}
 	par := c.params(theta)
+	defer par.release()
 	off, head := c.offsets()
 	m := c.M
 	c.run(n, cnnBlock, func(w *cnnWork, _, lo, hi int) {
@@ -622,6 +756,7 @@ func (c CNN) Gram(k, out, theta, x []float64) error {
 		return err
 	}
 	par := c.params(theta)
+	defer par.release()
 	convs := c.convs()
 	m := c.M
 	_, pconv := c.offsets()

@@ -1,6 +1,9 @@
 package models
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -576,3 +579,75 @@ func BenchmarkCNNGram(b *testing.B) {
 // weight); 2^-16 crosses about 0.5%, and the tolerance, relative to F_abs,
 // is still near 1e-9.
 const cnnFDStep = 0x1p-16
+
+// cnnBitsHash is the SHA-256 of the bits of the vectors, in order.
+func cnnBitsHash(vs ...[]float64) string {
+	h := sha256.New()
+	var b [8]byte
+	for _, v := range vs {
+		for _, x := range v {
+			binary.LittleEndian.PutUint64(b[:], math.Float64bits(x))
+			h.Write(b[:])
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// TestCNNPinnedBits: the loss, gradient, per-sample gradients, outputs and
+// Gram matrix of a few networks are the bits that the im2col + Gemm
+// implementation computed before the convolutions read packed patches
+// (commit db59e0b): the trained runs cached by the experiments depend on
+// them. Inputs with exact zeros of both signs; odd batches, a block of
+// LossGradient cut short; the test knobs' backward passes.
+func TestCNNPinnedBits(t *testing.T) {
+	for _, tc := range []struct {
+		m, n    int
+		variant cnnVariant
+		init    Init
+		want    string
+	}{
+		{2, 7, cnnExact, KaimingNormal, "dc547064fb8cbb03bb6838af256e9f8a68d10af8d4a1f04debd4d32b05546944"},
+		{3, 3, cnnExact, LinearDefault, "0d82e39eb518be5f354d2ea52f9b4a580835c13c285549f5f03207931503b39a"},
+		{4, 5, cnnAbs, KaimingNormal, "a58e2db9beebc25f7f42be51c46bfd273cf8dca9f5820688bc35bb97c9bafccf"},
+		{3, 4, cnnBadPool, KaimingNormal, "ce5a3866345301899c5040306934f7bf9c5d803f2cd96582b02da2a21ad88712"},
+		{20, 4, cnnExact, KaimingNormal, "b467f45e3e1b37fecb8265a22c99d9b393767c01116398cb2776e1647bbefa5f"},
+	} {
+		rng := rand.New(rand.NewPCG(uint64(tc.m), uint64(tc.n)))
+		c := CNN{M: tc.m, Weights: tc.init, variant: tc.variant}
+		p, n := c.NumParams(), tc.n
+		theta := randomTheta(c, rng, 1)
+		x := randomInputs(rng, n)
+		for i := 0; i < len(x); i += 37 {
+			x[i] = 0
+		}
+		for i := 5; i < len(x); i += 41 {
+			x[i] = math.Copysign(0, -1)
+		}
+		y := make([]float64, n)
+		for i := range y {
+			y[i] = rng.NormFloat64()
+		}
+		grad, q, out := make([]float64, p), make([]float64, n*p), make([]float64, n)
+		loss, err := c.LossGradient(grad, theta, x, y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.PerSampleGradients(q, theta, x); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Outputs(out, theta, x); err != nil {
+			t.Fatal(err)
+		}
+		vs := [][]float64{{loss}, grad, q, out}
+		if tc.variant == cnnExact {
+			k, kout := make([]float64, n*n), make([]float64, n)
+			if err := c.Gram(k, kout, theta, x); err != nil {
+				t.Fatal(err)
+			}
+			vs = append(vs, k, kout)
+		}
+		if got := cnnBitsHash(vs...); got != tc.want {
+			t.Errorf("M = %d, n = %d, variant %d, init %d: bits %s, want %s", tc.m, tc.n, tc.variant, tc.init, got, tc.want)
+		}
+	}
+}

@@ -22,11 +22,25 @@ func scalAVX512(alpha float64, x []float64)
 // widenAVX512 sets dst[i] = float64(src[i]) (exact) for i < len(dst); src is at least as long.
 func widenAVX512(dst []float64, src []float32)
 
+// gatherAVX512 sets dst[a*ni+j] = src[outer[a]+inner[j]] for a < no and j < ni;
+// no > 0, ni a positive multiple of 8, every index inside src.
+func gatherAVX512(dst *float64, src *float64, outer *int, no int, inner *int, ni int)
+
+// addBlockAVX512 sets dst[r*ldd+j] += src[r*lds+j] for r < rows, j < cols;
+// rows > 0.
+func addBlockAVX512(dst *float64, ldd int, src *float64, lds int, rows int, cols int)
+
 // gemm15x16AVX512 adds to the 15x16 tile c (row stride ldc) one k-panel of the product:
 // s = FMA(a[k*15+i], b[k*16+j], s) for k = 0, …, kc-1 in order from s = +0, then
 // c[i*ldc+j] = c[i*ldc+j] + s, or c[i*ldc+j] = s when zero (c is then only written).
 // next is the tile to come, prefetched.
 func gemm15x16AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
+
+// gemm10x16AVX512 adds to the 10x16 tile c (row stride ldc) one k-panel of the product:
+// s = FMA(a[k*10+i], b[k*16+j], s) for k = 0, …, kc-1 in order from s = +0, then
+// c[i*ldc+j] = c[i*ldc+j] + s, or c[i*ldc+j] = s when zero (c is then only written).
+// next is the tile to come, prefetched.
+func gemm10x16AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
 
 // gram4x4AVX512 adds to out[k*16+a*4+b], for the tiles k < nx, the chunk sum
 // reduce8(lanes) of row x[(4*k+a)*xs:] against row y[b*ys:] over their first n
@@ -60,6 +74,14 @@ func scalAVX2(alpha float64, x []float64)
 
 // widenAVX2 sets dst[i] = float64(src[i]) (exact) for i < len(dst); src is at least as long.
 func widenAVX2(dst []float64, src []float32)
+
+// gatherAVX2 sets dst[a*ni+j] = src[outer[a]+inner[j]] for a < no and j < ni;
+// no > 0, ni a positive multiple of 4, every index inside src.
+func gatherAVX2(dst *float64, src *float64, outer *int, no int, inner *int, ni int)
+
+// addBlockAVX2 sets dst[r*ldd+j] += src[r*lds+j] for r < rows, j < cols;
+// rows > 0.
+func addBlockAVX2(dst *float64, ldd int, src *float64, lds int, rows int, cols int)
 
 // gemm4x12AVX2 adds to the 4x12 tile c (row stride ldc) one k-panel of the product:
 // s = FMA(a[k*4+i], b[k*12+j], s) for k = 0, …, kc-1 in order from s = +0, then

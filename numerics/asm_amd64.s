@@ -270,6 +270,98 @@ end:
 	VZEROUPPER
 	RET
 
+// func gatherAVX512(dst *float64, src *float64, outer *int, no int, inner *int, ni int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·gatherAVX512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ outer+16(FP), DX
+	MOVQ no+24(FP), BX
+	MOVQ inner+32(FP), SI
+	MOVQ ni+40(FP), DI
+	SHRQ $0x03, DI
+
+line:
+	VPBROADCASTQ (DX), Z0
+	MOVQ         SI, R8
+	MOVQ         DI, R9
+
+vector:
+	VPADDQ     (R8), Z0, Z1
+	KXNORB     K1, K1, K1
+	VGATHERQPD (CX)(Z1*8), K1, Z2
+	VMOVUPD    Z2, (AX)
+	ADDQ       $0x00000040, R8
+	ADDQ       $0x00000040, AX
+	DECQ       R9
+	JNZ        vector
+	ADDQ       $0x08, DX
+	DECQ       BX
+	JNZ        line
+	VZEROUPPER
+	RET
+
+// func addBlockAVX512(dst *float64, ldd int, src *float64, lds int, rows int, cols int)
+// Requires: AVX, AVX512F
+TEXT ·addBlockAVX512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), AX
+	MOVQ ldd+8(FP), CX
+	MOVQ src+16(FP), DX
+	MOVQ lds+24(FP), BX
+	MOVQ rows+32(FP), SI
+	MOVQ cols+40(FP), DI
+	SHLQ $0x03, CX
+	SHLQ $0x03, BX
+
+row:
+	MOVQ AX, R8
+	MOVQ DX, R9
+	MOVQ DI, R10
+	SHRQ $0x03, R10
+	JZ   tail4
+
+vector:
+	VMOVUPD (R9), Z0
+	VADDPD  (R8), Z0, Z0
+	VMOVUPD Z0, (R8)
+	ADDQ    $0x00000040, R9
+	ADDQ    $0x00000040, R8
+	DECQ    R10
+	JNZ     vector
+
+tail4:
+	TESTQ   $0x00000004, DI
+	JZ      tail2
+	VMOVUPD (R9), Y0
+	VADDPD  (R8), Y0, Y0
+	VMOVUPD Y0, (R8)
+	ADDQ    $0x00000020, R9
+	ADDQ    $0x00000020, R8
+
+tail2:
+	TESTQ   $0x00000002, DI
+	JZ      tail1
+	VMOVUPD (R9), X0
+	VADDPD  (R8), X0, X0
+	VMOVUPD X0, (R8)
+	ADDQ    $0x00000010, R9
+	ADDQ    $0x00000010, R8
+
+tail1:
+	TESTQ  $0x00000001, DI
+	JZ     tail0
+	VMOVSD (R9), X0
+	VADDSD (R8), X0, X0
+	VMOVSD X0, (R8)
+
+tail0:
+	ADDQ CX, AX
+	ADDQ BX, DX
+	DECQ SI
+	JNZ  row
+	VZEROUPPER
+	RET
+
 // func gemm15x16AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
 // Requires: AVX, AVX512F, MMX+
 TEXT ·gemm15x16AVX512(SB), NOSPLIT, $0-49
@@ -621,6 +713,261 @@ write:
 	ADDQ    CX, DX
 	VMOVUPD Z28, (DX)
 	VMOVUPD Z29, 64(DX)
+	ADDQ    CX, DX
+	VZEROUPPER
+	RET
+
+// func gemm10x16AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gemm10x16AVX512(SB), NOSPLIT, $0-49
+	MOVQ             c+24(FP), AX
+	MOVQ             ldc+32(FP), CX
+	SHLQ             $0x03, CX
+	VPXORQ           Z0, Z0, Z0
+	VPXORQ           Z1, Z1, Z1
+	VPXORQ           Z2, Z2, Z2
+	VPXORQ           Z3, Z3, Z3
+	VPXORQ           Z4, Z4, Z4
+	VPXORQ           Z5, Z5, Z5
+	VPXORQ           Z6, Z6, Z6
+	VPXORQ           Z7, Z7, Z7
+	VPXORQ           Z8, Z8, Z8
+	VPXORQ           Z9, Z9, Z9
+	VPXORQ           Z10, Z10, Z10
+	VPXORQ           Z11, Z11, Z11
+	VPXORQ           Z12, Z12, Z12
+	VPXORQ           Z13, Z13, Z13
+	VPXORQ           Z14, Z14, Z14
+	VPXORQ           Z15, Z15, Z15
+	VPXORQ           Z16, Z16, Z16
+	VPXORQ           Z17, Z17, Z17
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	MOVQ             next+40(FP), DX
+	PREFETCHT1       (DX)
+	PREFETCHT1       64(DX)
+	ADDQ             CX, DX
+	PREFETCHT1       (DX)
+	PREFETCHT1       64(DX)
+	ADDQ             CX, DX
+	PREFETCHT1       (DX)
+	PREFETCHT1       64(DX)
+	ADDQ             CX, DX
+	PREFETCHT1       (DX)
+	PREFETCHT1       64(DX)
+	ADDQ             CX, DX
+	PREFETCHT1       (DX)
+	PREFETCHT1       64(DX)
+	ADDQ             CX, DX
+	PREFETCHT1       (DX)
+	PREFETCHT1       64(DX)
+	ADDQ             CX, DX
+	PREFETCHT1       (DX)
+	PREFETCHT1       64(DX)
+	ADDQ             CX, DX
+	PREFETCHT1       (DX)
+	PREFETCHT1       64(DX)
+	ADDQ             CX, DX
+	PREFETCHT1       (DX)
+	PREFETCHT1       64(DX)
+	ADDQ             CX, DX
+	PREFETCHT1       (DX)
+	PREFETCHT1       64(DX)
+	ADDQ             CX, DX
+	MOVQ             a+8(FP), DX
+	MOVQ             b+16(FP), BX
+	MOVQ             kc+0(FP), SI
+	BTQ              $0x00, SI
+	JCC              pairs
+	PREFETCHT0       640(DX)
+	PREFETCHT0       704(DX)
+	PREFETCHT0       1024(BX)
+	PREFETCHT0       1088(BX)
+	VMOVUPD          (BX), Z20
+	VMOVUPD          64(BX), Z21
+	VFMADD231PD.BCST (DX), Z20, Z0
+	VFMADD231PD.BCST (DX), Z21, Z1
+	VFMADD231PD.BCST 8(DX), Z20, Z2
+	VFMADD231PD.BCST 8(DX), Z21, Z3
+	VFMADD231PD.BCST 16(DX), Z20, Z4
+	VFMADD231PD.BCST 16(DX), Z21, Z5
+	VFMADD231PD.BCST 24(DX), Z20, Z6
+	VFMADD231PD.BCST 24(DX), Z21, Z7
+	VFMADD231PD.BCST 32(DX), Z20, Z8
+	VFMADD231PD.BCST 32(DX), Z21, Z9
+	VFMADD231PD.BCST 40(DX), Z20, Z10
+	VFMADD231PD.BCST 40(DX), Z21, Z11
+	VFMADD231PD.BCST 48(DX), Z20, Z12
+	VFMADD231PD.BCST 48(DX), Z21, Z13
+	VFMADD231PD.BCST 56(DX), Z20, Z14
+	VFMADD231PD.BCST 56(DX), Z21, Z15
+	VFMADD231PD.BCST 64(DX), Z20, Z16
+	VFMADD231PD.BCST 64(DX), Z21, Z17
+	VFMADD231PD.BCST 72(DX), Z20, Z18
+	VFMADD231PD.BCST 72(DX), Z21, Z19
+	ADDQ             $0x00000050, DX
+	ADDQ             $0x00000080, BX
+
+pairs:
+	SHRQ $0x01, SI
+	JZ   store
+
+loop:
+	PREFETCHT0       640(DX)
+	PREFETCHT0       704(DX)
+	PREFETCHT0       1024(BX)
+	PREFETCHT0       1088(BX)
+	VMOVUPD          (BX), Z20
+	VMOVUPD          64(BX), Z21
+	VFMADD231PD.BCST (DX), Z20, Z0
+	VFMADD231PD.BCST (DX), Z21, Z1
+	VFMADD231PD.BCST 8(DX), Z20, Z2
+	VFMADD231PD.BCST 8(DX), Z21, Z3
+	VFMADD231PD.BCST 16(DX), Z20, Z4
+	VFMADD231PD.BCST 16(DX), Z21, Z5
+	VFMADD231PD.BCST 24(DX), Z20, Z6
+	VFMADD231PD.BCST 24(DX), Z21, Z7
+	VFMADD231PD.BCST 32(DX), Z20, Z8
+	VFMADD231PD.BCST 32(DX), Z21, Z9
+	VFMADD231PD.BCST 40(DX), Z20, Z10
+	VFMADD231PD.BCST 40(DX), Z21, Z11
+	VFMADD231PD.BCST 48(DX), Z20, Z12
+	VFMADD231PD.BCST 48(DX), Z21, Z13
+	VFMADD231PD.BCST 56(DX), Z20, Z14
+	VFMADD231PD.BCST 56(DX), Z21, Z15
+	VFMADD231PD.BCST 64(DX), Z20, Z16
+	VFMADD231PD.BCST 64(DX), Z21, Z17
+	VFMADD231PD.BCST 72(DX), Z20, Z18
+	VFMADD231PD.BCST 72(DX), Z21, Z19
+	PREFETCHT0       720(DX)
+	PREFETCHT0       784(DX)
+	PREFETCHT0       1152(BX)
+	PREFETCHT0       1216(BX)
+	VMOVUPD          128(BX), Z20
+	VMOVUPD          192(BX), Z21
+	VFMADD231PD.BCST 80(DX), Z20, Z0
+	VFMADD231PD.BCST 80(DX), Z21, Z1
+	VFMADD231PD.BCST 88(DX), Z20, Z2
+	VFMADD231PD.BCST 88(DX), Z21, Z3
+	VFMADD231PD.BCST 96(DX), Z20, Z4
+	VFMADD231PD.BCST 96(DX), Z21, Z5
+	VFMADD231PD.BCST 104(DX), Z20, Z6
+	VFMADD231PD.BCST 104(DX), Z21, Z7
+	VFMADD231PD.BCST 112(DX), Z20, Z8
+	VFMADD231PD.BCST 112(DX), Z21, Z9
+	VFMADD231PD.BCST 120(DX), Z20, Z10
+	VFMADD231PD.BCST 120(DX), Z21, Z11
+	VFMADD231PD.BCST 128(DX), Z20, Z12
+	VFMADD231PD.BCST 128(DX), Z21, Z13
+	VFMADD231PD.BCST 136(DX), Z20, Z14
+	VFMADD231PD.BCST 136(DX), Z21, Z15
+	VFMADD231PD.BCST 144(DX), Z20, Z16
+	VFMADD231PD.BCST 144(DX), Z21, Z17
+	VFMADD231PD.BCST 152(DX), Z20, Z18
+	VFMADD231PD.BCST 152(DX), Z21, Z19
+	ADDQ             $0x000000a0, DX
+	ADDQ             $0x00000100, BX
+	DECQ             SI
+	JNZ              loop
+
+store:
+	MOVQ       next+40(FP), DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       CX, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       CX, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       CX, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       CX, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       CX, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       CX, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       CX, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       CX, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       CX, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       CX, DX
+	MOVQ       AX, DX
+	MOVB       zero+48(FP), BL
+	TESTB      BL, BL
+	JNZ        write
+	VADDPD     (DX), Z0, Z0
+	VADDPD     64(DX), Z1, Z1
+	ADDQ       CX, DX
+	VADDPD     (DX), Z2, Z2
+	VADDPD     64(DX), Z3, Z3
+	ADDQ       CX, DX
+	VADDPD     (DX), Z4, Z4
+	VADDPD     64(DX), Z5, Z5
+	ADDQ       CX, DX
+	VADDPD     (DX), Z6, Z6
+	VADDPD     64(DX), Z7, Z7
+	ADDQ       CX, DX
+	VADDPD     (DX), Z8, Z8
+	VADDPD     64(DX), Z9, Z9
+	ADDQ       CX, DX
+	VADDPD     (DX), Z10, Z10
+	VADDPD     64(DX), Z11, Z11
+	ADDQ       CX, DX
+	VADDPD     (DX), Z12, Z12
+	VADDPD     64(DX), Z13, Z13
+	ADDQ       CX, DX
+	VADDPD     (DX), Z14, Z14
+	VADDPD     64(DX), Z15, Z15
+	ADDQ       CX, DX
+	VADDPD     (DX), Z16, Z16
+	VADDPD     64(DX), Z17, Z17
+	ADDQ       CX, DX
+	VADDPD     (DX), Z18, Z18
+	VADDPD     64(DX), Z19, Z19
+	ADDQ       CX, DX
+	MOVQ       AX, DX
+
+write:
+	VMOVUPD Z0, (DX)
+	VMOVUPD Z1, 64(DX)
+	ADDQ    CX, DX
+	VMOVUPD Z2, (DX)
+	VMOVUPD Z3, 64(DX)
+	ADDQ    CX, DX
+	VMOVUPD Z4, (DX)
+	VMOVUPD Z5, 64(DX)
+	ADDQ    CX, DX
+	VMOVUPD Z6, (DX)
+	VMOVUPD Z7, 64(DX)
+	ADDQ    CX, DX
+	VMOVUPD Z8, (DX)
+	VMOVUPD Z9, 64(DX)
+	ADDQ    CX, DX
+	VMOVUPD Z10, (DX)
+	VMOVUPD Z11, 64(DX)
+	ADDQ    CX, DX
+	VMOVUPD Z12, (DX)
+	VMOVUPD Z13, 64(DX)
+	ADDQ    CX, DX
+	VMOVUPD Z14, (DX)
+	VMOVUPD Z15, 64(DX)
+	ADDQ    CX, DX
+	VMOVUPD Z16, (DX)
+	VMOVUPD Z17, 64(DX)
+	ADDQ    CX, DX
+	VMOVUPD Z18, (DX)
+	VMOVUPD Z19, 64(DX)
 	ADDQ    CX, DX
 	VZEROUPPER
 	RET
@@ -1312,6 +1659,89 @@ tail:
 	JNZ       tail
 
 end:
+	VZEROUPPER
+	RET
+
+// func gatherAVX2(dst *float64, src *float64, outer *int, no int, inner *int, ni int)
+// Requires: AVX, AVX2
+TEXT ·gatherAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ outer+16(FP), DX
+	MOVQ no+24(FP), BX
+	MOVQ inner+32(FP), SI
+	MOVQ ni+40(FP), DI
+	SHRQ $0x02, DI
+
+line:
+	VPBROADCASTQ (DX), Y0
+	MOVQ         SI, R8
+	MOVQ         DI, R9
+
+vector:
+	VPADDQ     (R8), Y0, Y1
+	VPCMPEQQ   Y3, Y3, Y3
+	VGATHERQPD Y3, (CX)(Y1*8), Y2
+	VMOVUPD    Y2, (AX)
+	ADDQ       $0x00000020, R8
+	ADDQ       $0x00000020, AX
+	DECQ       R9
+	JNZ        vector
+	ADDQ       $0x08, DX
+	DECQ       BX
+	JNZ        line
+	VZEROUPPER
+	RET
+
+// func addBlockAVX2(dst *float64, ldd int, src *float64, lds int, rows int, cols int)
+// Requires: AVX
+TEXT ·addBlockAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), AX
+	MOVQ ldd+8(FP), CX
+	MOVQ src+16(FP), DX
+	MOVQ lds+24(FP), BX
+	MOVQ rows+32(FP), SI
+	MOVQ cols+40(FP), DI
+	SHLQ $0x03, CX
+	SHLQ $0x03, BX
+
+row:
+	MOVQ AX, R8
+	MOVQ DX, R9
+	MOVQ DI, R10
+	SHRQ $0x02, R10
+	JZ   tail2
+
+vector:
+	VMOVUPD (R9), Y0
+	VADDPD  (R8), Y0, Y0
+	VMOVUPD Y0, (R8)
+	ADDQ    $0x00000020, R9
+	ADDQ    $0x00000020, R8
+	DECQ    R10
+	JNZ     vector
+
+tail2:
+	TESTQ   $0x00000002, DI
+	JZ      tail1
+	VMOVUPD (R9), X0
+	VADDPD  (R8), X0, X0
+	VMOVUPD X0, (R8)
+	ADDQ    $0x00000010, R9
+	ADDQ    $0x00000010, R8
+
+tail1:
+	TESTQ  $0x00000001, DI
+	JZ     tail0
+	VMOVSD (R9), X0
+	VADDSD (R8), X0, X0
+	VMOVSD X0, (R8)
+
+tail0:
+	ADDQ CX, AX
+	ADDQ BX, DX
+	DECQ SI
+	JNZ  row
 	VZEROUPPER
 	RET
 

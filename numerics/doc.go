@@ -8,7 +8,11 @@
 // kernels (the blocked Householder reduction to tridiagonal form, the QL
 // iteration), the n x n algebra after the Gram. BLAS puts the kernels
 // behind gonum's blas.Float64, so that gonum's mat and lapack run on them
-// too. The package knows nothing about SGD.
+// too. GemmPacked is Gemm on operands that the caller has already laid out
+// in the micro-kernel's panels (PackA, or Gather from an array through tables
+// of offsets, as a convolution's patches), and AddBlock adds one strided
+// matrix into another: the pieces of models.CNN's convolutions. The package
+// knows nothing about SGD.
 //
 // # One order, the same bits everywhere
 //

@@ -1,6 +1,9 @@
 package numerics
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // gemmKernel is a register-blocked micro-kernel: fn adds one k-panel of the
 // product to the mr x nr tile c (row stride ldc), a and b being packed
@@ -23,23 +26,32 @@ type gemmKernel struct {
 // k > gemmKC.
 const (
 	gemmKC = 512
-	gemmMC = 180
+	gemmMC = 180 // a multiple of every mr
 	gemmNC = 3072
 )
 
-// matrix is a strided view: element (i, j) is d[i*rs+j*cs].
+// KPanel is the length of the k-panels of the order of Gemm and GemmPacked,
+// 512: a product over k ≤ KPanel is one FMA chain per element of C, and a
+// longer one is, bit for bit, the products of its k-panels summed into C in
+// turn, the first with the caller's beta and the others with beta = 1. A
+// caller can so build a long packed B one k-panel at a time.
+const KPanel = gemmKC
+
+// matrix is a strided view: element (i, j) is d[i*rs+j*cs]; or, when ps > 0,
+// an operand already packed in the panels the micro-kernel reads, with panel
+// stride ps (Operand).
 type matrix struct {
-	d      []float64
-	rs, cs int
+	d          []float64
+	rs, cs, ps int
 }
 
 // view returns the r x c matrix stored row-major in d with leading dimension
 // ld, transposed if trans (then d holds c x r).
 func view(d []float64, trans bool, ld int) matrix {
 	if trans {
-		return matrix{d, 1, ld}
+		return matrix{d: d, rs: 1, cs: ld}
 	}
-	return matrix{d, ld, 1}
+	return matrix{d: d, rs: ld, cs: 1}
 }
 
 // triangle selects the elements of C a product writes.
@@ -86,6 +98,142 @@ func Gemm(tA, tB bool, m, n, k int, alpha float64, a []float64, lda int, b []flo
 	product(full, m, n, k, alpha, view(a, tA, lda), view(b, tB, ldb), beta, c, ldc)
 }
 
+// PanelWidth returns nr, the number of columns of the panels in which the
+// micro-kernel of the implementation the kernels run on reads the B operand
+// of a product (16 on AVX-512, 12 on AVX2, 4 on the generic twin): the
+// layout of a packed B of GemmPacked.
+func PanelWidth() int { return active.gemm.nr }
+
+// gemmFor returns the micro-kernel of a product of m rows: the one of fewer
+// rows when the product fits one block of rows (m ≤ gemmMC) and it pads
+// fewer rows. On AVX-512, the products of 20 and 40 rows of models.CNN's
+// convolutions run in whole tiles of 10 rows instead of wasting a third or
+// an eighth of those of 15 (measured on its shapes: 0.8x the time of the
+// tiles of 15 at 20 rows, 0.92-0.97x at 40, but 1.05x at 180, which both
+// tile exactly: ties go to 15). The tile changes no bits.
+func (im *impl) gemmFor(m int) gemmKernel {
+	if f := im.gemmFew; f.fn != nil && m <= gemmMC && roundUp(m, f.mr) < roundUp(m, im.gemm.mr) {
+		return f
+	}
+	return im.gemm
+}
+
+// PanelHeight returns mr, the number of rows of the panels in which the
+// micro-kernel reads the A operand of a product of m rows (on AVX-512 15, or
+// 10 when that pads fewer rows of a product of at most 180; 4 on AVX2 and
+// on the generic twin): the layout of PackA.
+func PanelHeight(m int) int { return active.gemmFor(m).mr }
+
+// Operand is an operand of GemmPacked: a row-major matrix (transposed if
+// Trans) with leading dimension Ld, as Gemm takes them, or, when Stride > 0,
+// a matrix already laid out in the panels the micro-kernel reads, whose copy
+// into them GemmPacked skips. Packed, an m x k A has element (i, l) at
+// Data[(i/mr)*Stride + l*mr + i%mr] with mr = PanelHeight(m) (PackA writes
+// it so, with Stride = k*mr), and a k x n B has element (l, j) at
+// Data[(j/nr)*Stride + l*nr + j%nr] with nr = PanelWidth(); Stride is at
+// least k*mr (k*nr), and the entries of the last panel past row m (column
+// n) are read but change nothing in C. The k-range [l0, l1) of a packed
+// operand is Data[l0*mr:] (Data[l0*nr:]) with the same Stride.
+type Operand struct {
+	Data   []float64
+	Ld     int
+	Trans  bool
+	Stride int
+}
+
+// GemmPacked computes C = op(A)*op(B) + beta*C like Gemm with alpha = 1, for
+// operands each given as a matrix or packed: a caller that builds an operand
+// anyway (the patch matrices of models.CNN's convolutions, which Gather
+// reads from its images) writes it in panels at no extra cost, and one that
+// multiplies by the same matrix many times (the network's weights, for every
+// block of samples) packs it once. The order is Gemm's, so the bits are
+// those of Gemm on the same matrices; it panics like Gemm on bad sizes.
+func GemmPacked(m, n, k int, a, b Operand, beta float64, c []float64, ldc int) {
+	am := operandView("GemmPacked", "A", a, m, k, PanelHeight(m))
+	bm := operandView("GemmPacked", "B", b, n, k, PanelWidth())
+	checkMatrix("GemmPacked", "C", false, m, n, c, ldc)
+	product(full, m, n, k, 1, am, bm, beta, c, ldc)
+}
+
+// operandView checks o as the A (r = m, w = mr) or the B (r = n, w = nr) of a
+// product over k and returns its view; an A is m x k, a B k x n.
+func operandView(fn, name string, o Operand, r, k, w int) matrix {
+	if o.Stride <= 0 {
+		if name == "A" {
+			checkMatrix(fn, name, o.Trans, r, k, o.Data, o.Ld)
+		} else {
+			checkMatrix(fn, name, o.Trans, k, r, o.Data, o.Ld)
+		}
+		return view(o.Data, o.Trans, o.Ld)
+	}
+	switch np := (r + w - 1) / w; {
+	case r < 0 || k < 0:
+		panic(fmt.Sprintf("numerics: %s: %s has negative size", fn, name))
+	case o.Stride < k*w:
+		panic(fmt.Sprintf("numerics: %s: panel stride %d of %s below its %d elements", fn, o.Stride, name, k*w))
+	case r > 0 && k > 0 && len(o.Data) < (np-1)*o.Stride+k*w:
+		panic(fmt.Sprintf("numerics: %s: %s holds %d elements, needs %d", fn, name, len(o.Data), (np-1)*o.Stride+k*w))
+	}
+	return matrix{d: o.Data, ps: o.Stride}
+}
+
+// PackA writes op(A) (m x k; A itself k x m when tA, with leading dimension
+// lda) into ap as the packed A of GemmPacked with Stride k*mr, mr =
+// PanelHeight(m): ap needs ⌈m/mr⌉·mr·k elements, and the rows of the last
+// panel past m are zero. It panics like Gemm on bad sizes.
+func PackA(ap []float64, tA bool, m, k int, a []float64, lda int) {
+	checkMatrix("PackA", "A", tA, m, k, a, lda)
+	mr := PanelHeight(m)
+	if need := roundUp(m, mr) * k; len(ap) < need {
+		panic(fmt.Sprintf("numerics: PackA: ap holds %d elements, needs %d", len(ap), need))
+	}
+	packA(ap, view(a, tA, lda), 0, m, m, 0, k, mr)
+}
+
+// Gather sets dst[(g*len(outer)+a)*w + j] = src[outer[a] + inner[g*w+j]]
+// for every group g < len(inner)/w of w inner offsets, a < len(outer) and
+// j < w: lines of w entries of src read through tables of offsets, group
+// after group. With w = PanelWidth() and a group a panel, this builds the
+// packed B of GemmPacked from an array and the offsets of its entries:
+// models.CNN's patch matrices from its zero-padded images, whose Pᵀ entry
+// (q, col) is image[qoff[q] + base[col]] (outer = qoff and inner = base
+// for the forward product's Pᵀ, the other way round for the weight
+// gradient's P). On AVX-512 and AVX2 it is one VGATHERQPD a vector. It
+// panics if w < 1, len(inner) is not a multiple of w, dst is shorter than
+// len(outer)*len(inner) or an index is outside src.
+func Gather(dst, src []float64, outer, inner []int, w int) {
+	switch {
+	case w < 1 || len(inner)%w != 0:
+		panic(fmt.Sprintf("numerics: Gather: %d inner offsets are not groups of %d", len(inner), w))
+	case len(dst) < len(outer)*len(inner):
+		panic(fmt.Sprintf("numerics: Gather: dst holds %d elements, needs %d", len(dst), len(outer)*len(inner)))
+	case len(outer) == 0 || len(inner) == 0:
+		return
+	}
+	lo, hi := slices.Min(outer)+slices.Min(inner), slices.Max(outer)+slices.Max(inner)
+	if lo < 0 || hi >= len(src) {
+		panic(fmt.Sprintf("numerics: Gather: indices [%d, %d] outside the %d elements of src", lo, hi, len(src)))
+	}
+	n := len(outer) * w
+	for g := range len(inner) / w {
+		active.gather(dst[g*n:(g+1)*n], src, outer, inner[g*w:(g+1)*w])
+	}
+}
+
+// AddBlock adds the rows x cols matrix src (row-major, leading dimension
+// lds) into the one dst holds with leading dimension ldd: dst[r*ldd+j] +=
+// src[r*lds+j], one rounding each, so that the sums an element of dst
+// receives from successive calls are in the order of the calls (the col2im
+// of models.CNN's convolutions, a tap's patch gradients at a time). It
+// panics like Gemm on bad sizes.
+func AddBlock(dst []float64, ldd int, src []float64, lds int, rows, cols int) {
+	checkMatrix("AddBlock", "dst", false, rows, cols, dst, ldd)
+	checkMatrix("AddBlock", "src", false, rows, cols, src, lds)
+	if rows > 0 && cols > 0 {
+		active.addBlock(dst, ldd, src, lds, rows, cols)
+	}
+}
+
 // Syrk computes the triangle of C = alpha*op(A)*op(A)ᵀ + beta*C selected by
 // upper (j >= i if upper, j <= i otherwise) for a row-major n x n C: op(A) is
 // the n x k matrix A, or Aᵀ for a k x n A when trans. Elements outside the
@@ -125,7 +273,12 @@ func checkMatrix(fn, name string, trans bool, r, c int, d []float64, ld int) {
 // product is the driver of Gemm and Syrk: it splits the columns of C among
 // goroutines, which own them whole, so no element depends on how many run.
 func product(t triangle, m, n, k int, alpha float64, a, b matrix, beta float64, c []float64, ldc int) {
-	kern := active.gemm
+	kern := active.gemmFor(m)
+	w := workers(float64(m) * float64(n) * float64(k))
+	if w <= 1 { // no goroutine, nor its closures
+		productColumns(kern, t, m, 0, n, k, alpha, a, b, beta, c, ldc)
+		return
+	}
 	work := func(j int) float64 { // elements of column j in the triangle
 		switch t {
 		case upper:
@@ -135,20 +288,23 @@ func product(t triangle, m, n, k int, alpha float64, a, b matrix, beta float64, 
 		}
 		return float64(m)
 	}
-	w := workers(float64(m) * float64(n) * float64(k))
 	cuts := split(n, w, kern.nr, work)
 	parallel(len(cuts)-1, func(g int) {
-		j0, j1 := cuts[g], cuts[g+1]
-		if alpha == 0 || k == 0 {
-			scaleC(t, m, j0, j1, beta, c, ldc)
-			return
-		}
-		// With beta == 0 the first panel is stored, not added to C.
-		if beta != 0 {
-			scaleC(t, m, j0, j1, beta, c, ldc)
-		}
-		columns(kern, t, m, j0, j1, k, alpha, a, b, beta == 0, c, ldc)
+		productColumns(kern, t, m, cuts[g], cuts[g+1], k, alpha, a, b, beta, c, ldc)
 	})
+}
+
+// productColumns is the part of product on the columns [j0, j1) of C.
+func productColumns(kern gemmKernel, t triangle, m, j0, j1, k int, alpha float64, a, b matrix, beta float64, c []float64, ldc int) {
+	if alpha == 0 || k == 0 {
+		scaleC(t, m, j0, j1, beta, c, ldc)
+		return
+	}
+	// With beta == 0 the first panel is stored, not added to C.
+	if beta != 0 {
+		scaleC(t, m, j0, j1, beta, c, ldc)
+	}
+	columns(kern, t, m, j0, j1, k, alpha, a, b, beta == 0, c, ldc)
 }
 
 // scaleC applies beta to the elements of columns [j0, j1) in the triangle.
@@ -185,9 +341,16 @@ func columns(kern gemmKernel, t triangle, m, j0, j1, k int, alpha float64, a, b 
 	mr, nr := kern.mr, kern.nr
 	kc := min(gemmKC, k)
 	nc := min(gemmNC, roundUp(j1-j0, nr))
-	buf := getBuffer(kc*nc + kc*min(gemmMC, roundUp(m, mr)) + mr*nr)
+	nb, na := kc*nc, kc*min(gemmMC, roundUp(m, mr)) // packed B and A, unless they come so
+	if b.ps > 0 {
+		nb = 0
+	}
+	if a.ps > 0 {
+		na = 0
+	}
+	buf := getBuffer(nb + na + mr*nr)
 	defer putBuffer(buf)
-	bp, ap := (*buf)[:kc*nc], (*buf)[kc*nc:]
+	bp, ap := (*buf)[:nb], (*buf)[nb:]
 	tile := ap[len(ap)-mr*nr:]
 	for jc := j0; jc < j1; jc += nc {
 		jn := min(nc, j1-jc)
@@ -201,14 +364,30 @@ func columns(kern gemmKernel, t triangle, m, j0, j1, k int, alpha float64, a, b 
 		}
 		for pc := 0; pc < k; pc += kc {
 			kb := min(kc, k-pc)
-			packB(bp, b, pc, kb, jc, jn, j1, nr, alpha)
+			if b.ps == 0 {
+				packB(bp, b, pc, kb, jc, jn, j1, nr, alpha)
+			}
 			for ic := ilo; ic < ihi; ic += gemmMC {
 				ib := min(gemmMC, ihi-ic)
-				packA(ap, a, ic, ib, m, pc, kb, mr)
+				if a.ps == 0 {
+					packA(ap, a, ic, ib, m, pc, kb, mr)
+				}
 				for jr := 0; jr < jn; jr += nr {
-					bq := bp[jr*kb : (jr+nr)*kb]
+					var bq []float64
+					if b.ps > 0 { // jc + jr is a multiple of nr
+						at := (jc+jr)/nr*b.ps + pc*nr
+						bq = b.d[at : at+kb*nr]
+					} else {
+						bq = bp[jr*kb : (jr+nr)*kb]
+					}
 					for ir := 0; ir < ib; ir += mr {
-						aq := ap[ir*kb : (ir+mr)*kb]
+						var aq []float64
+						if a.ps > 0 { // ic + ir is a multiple of mr
+							at := (ic+ir)/mr*a.ps + pc*mr
+							aq = a.d[at : at+kb*mr]
+						} else {
+							aq = ap[ir*kb : (ir+mr)*kb]
+						}
 						microTile(kern, t, m, j1, ic+ir, jc+jr, kb, aq, bq, zero && pc == 0, c, ldc, tile)
 					}
 				}
@@ -272,9 +451,12 @@ func microTile(kern gemmKernel, t triangle, m, n, i0, j0, kb int, aq, bq []float
 
 // packA copies rows [ic, ic+ib) and columns [pc, pc+kb) of a into ap as
 // panels of mr rows, column after column: ap[p*mr*kb + l*mr + i] =
-// a(ic+p*mr+i, pc+l), zero past row m.
+// a(ic+p*mr+i, pc+l), zero past row m. It reads a in the order of memory:
+// column by column when a is stored transposed, row by row otherwise, in
+// blocks of packRows columns that keep the panel lines written in L1 (the
+// weight gradients of models.CNN's convolutions pack their signals D so,
+// thousands of columns long).
 func packA(ap []float64, a matrix, ic, ib, m, pc, kb, mr int) {
-	src := make([][]float64, mr)
 	for p := 0; p*mr < ib; p++ {
 		panel := ap[p*mr*kb : (p+1)*mr*kb]
 		if a.cs != 1 {
@@ -292,23 +474,29 @@ func packA(ap []float64, a matrix, ic, ib, m, pc, kb, mr int) {
 			}
 			continue
 		}
-		for i := range src {
-			src[i] = zeros[:kb]
-			if r := ic + p*mr + i; r < m {
-				src[i] = a.d[r*a.rs+pc : r*a.rs+pc+kb]
-			}
-		}
-		for l := range kb {
-			dst := panel[l*mr : (l+1)*mr]
-			for i, s := range src {
-				dst[i] = s[l]
+		for l0 := 0; l0 < kb; l0 += packRows {
+			lb := min(packRows, kb-l0)
+			lines := panel[l0*mr : (l0+lb)*mr]
+			for i := range mr {
+				r := ic + p*mr + i
+				if r >= m {
+					for l := range lb {
+						lines[l*mr+i] = 0
+					}
+					continue
+				}
+				for l, v := range a.d[r*a.rs+pc+l0 : r*a.rs+pc+l0+lb] {
+					lines[l*mr+i] = v
+				}
 			}
 		}
 	}
 }
 
-// zeros stands for the rows of A past m.
-var zeros = make([]float64, gemmKC)
+// packRows is the number of lines of a panel packA and packB write at once
+// when they read their matrix across the panel's lines: they stay in L1
+// while the nr or mr lines of the matrix stream in.
+const packRows = 64
 
 // packB copies rows [pc, pc+kb) and columns [jc, jc+jn) of b, times alpha,
 // into bp as panels of nr columns, row after row: bp[p*nr*kb + l*nr + j] =
@@ -320,9 +508,6 @@ var zeros = make([]float64, gemmKC)
 func packB(bp []float64, b matrix, pc, kb, jc, jn, n, nr int, alpha float64) {
 	np := (jn + nr - 1) / nr
 	if b.rs == 1 && b.cs != 1 {
-		// Blocks of packRows rows keep the panel lines written (packRows of
-		// them) in L1 while nr columns stream in.
-		const packRows = 64
 		for p := range np {
 			w := min(nr, n-jc-p*nr) // columns of the panel in B
 			for l0 := 0; l0 < kb; l0 += packRows {

@@ -206,3 +206,202 @@ func TestProductPanics(t *testing.T) {
 		}()
 	}
 }
+
+// packPanels lays out the r x k (an A, w = PanelHeight(r)) or k x r (a B,
+// w = PanelWidth()) matrix x as GemmPacked reads it, x(i, l) being the
+// element of row or column i and k-index l, with panel stride k*w + gap:
+// NaN in the gaps and in the lines past r, which must change nothing.
+func packPanels(r, k, w, gap int, x func(i, l int) float64) (d []float64, stride int) {
+	stride = k*w + gap
+	np := (r + w - 1) / w
+	d = make([]float64, max(0, np*stride))
+	for i := range d {
+		d[i] = guardNaN
+	}
+	for i := range r {
+		for l := range k {
+			d[i/w*stride+l*w+i%w] = x(i, l)
+		}
+	}
+	return d, stride
+}
+
+// GemmPacked gives the bits of the documented order (Gemm's with alpha = 1)
+// on every combination of plain and packed operands, a packed one whole or
+// as a k-range of a longer one, and PackA packs as GemmPacked reads.
+func TestGemmPacked(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 4))
+	forEachImpl(t, func(t *testing.T) {
+		nr := PanelWidth()
+		for _, s := range append(gemmSizes, gemmCase{200, 20, 30}) { // and two blocks of rows
+			mr := PanelHeight(s.m)
+			for v := range 6 {
+				tA, tB := v%2 == 1, v%3 == 1
+				beta := scalars[r.IntN(3)]
+				what := fmt.Sprintf("GemmPacked %dx%dx%d variant %d beta=%v", s.m, s.n, s.k, v, beta)
+				a := newOperand(s.m, s.k+3, tA, uniform(r)) // k-indices [3, k+3) are the product's
+				b := newOperand(s.k+3, s.n, tB, uniform(r))
+				c := newOperand(s.m, s.n, false, uniform(r))
+				at := func(i, l int) float64 { return a.at(i, l+3) }
+				bt := func(l, j int) float64 { return b.at(l+3, j) }
+				oa := Operand{Data: a.d[min(len(a.d), 3*a.ld):], Ld: a.ld, Trans: true}
+				if !tA {
+					oa = Operand{Data: a.d[min(len(a.d), 3):], Ld: a.ld}
+				}
+				ob := Operand{Data: b.d[min(len(b.d), 3):], Ld: b.ld, Trans: true}
+				if !tB {
+					ob = Operand{Data: b.d[min(len(b.d), 3*b.ld):], Ld: b.ld}
+				}
+				switch v / 2 {
+				case 1: // packed A, plain B
+					d, stride := packPanels(s.m, s.k+3, mr, 7, a.at)
+					oa = Operand{Data: d[min(len(d), 3*mr):], Stride: stride}
+				case 2: // both packed
+					d, stride := packPanels(s.m, s.k+3, mr, 0, a.at)
+					oa = Operand{Data: d[min(len(d), 3*mr):], Stride: stride}
+					fallthrough
+				case 0: // packed B
+					d, stride := packPanels(s.n, s.k+3, nr, 5, func(j, l int) float64 { return b.at(l, j) })
+					ob = Operand{Data: d[min(len(d), 3*nr):], Stride: stride}
+				}
+				want := slices.Clone(c.d)
+				refProduct(full, s.m, s.n, s.k, 1, at, bt, beta, want, c.ld)
+				GemmPacked(s.m, s.n, s.k, oa, ob, beta, c.d, c.ld)
+				sameSlices(t, what, c.d, want)
+				c.checkPadding(t, what, s.m, s.n)
+			}
+			a := newOperand(s.m, s.k, true, uniform(r))
+			want, _ := packPanels(s.m, s.k, mr, 0, a.at)
+			for i := range want {
+				if math.IsNaN(want[i]) {
+					want[i] = 0 // the rows past m
+				}
+			}
+			got := make([]float64, len(want)+1)
+			PackA(got, true, s.m, s.k, a.d, a.ld)
+			sameSlices(t, fmt.Sprintf("PackA %dx%d", s.m, s.k), got, want)
+		}
+	})
+}
+
+func TestGemmPackedPanics(t *testing.T) {
+	nr, mr := PanelWidth(), PanelHeight(2)
+	a, c := Operand{Data: make([]float64, 6), Ld: 3}, make([]float64, 2*(nr+1))
+	b := func(n, stride int) Operand { return Operand{Data: make([]float64, n), Stride: stride} }
+	for name, f := range map[string]func(){
+		"negative": func() { GemmPacked(2, -1, 3, a, b(3*nr, 3*nr), 0, c, nr+1) },
+		"stride":   func() { GemmPacked(2, nr+1, 3, a, b(6*nr, 3*nr-1), 0, c, nr+1) },
+		"short B":  func() { GemmPacked(2, nr+1, 3, a, b(6*nr-1, 3*nr), 0, c, nr+1) },
+		"short C":  func() { GemmPacked(2, nr+1, 3, a, b(6*nr, 3*nr), 0, c[1:], nr+1) },
+		"short A": func() {
+			GemmPacked(2, nr+1, 3, Operand{Data: a.Data[1:], Ld: 2, Trans: true}, b(6*nr, 3*nr), 0, c, nr+1)
+		},
+		"A stride": func() {
+			GemmPacked(2, nr+1, 3, Operand{Data: make([]float64, 3*mr), Stride: 3*mr - 1}, b(6*nr, 3*nr), 0, c, nr+1)
+		},
+		"short A 2": func() {
+			GemmPacked(2, nr+1, 3, Operand{Data: make([]float64, 3*mr-1), Stride: 3 * mr}, b(6*nr, 3*nr), 0, c, nr+1)
+		},
+		"PackA": func() { PackA(make([]float64, 3*mr-1), false, 2, 3, a.Data, 3) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+	// The smallest operands that hold the panels are enough.
+	GemmPacked(2, nr+1, 3, Operand{Data: make([]float64, 3*mr), Stride: 3 * mr}, b(6*nr, 3*nr), 0, c, nr+1)
+}
+
+// Gather reads src through its tables on every path: groups of every width
+// the kernels meet (the panel widths and others), the vector kernels' tails
+// of lines (fewer than four) and of groups not of their vector width.
+func TestGather(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 5))
+	src := randSlice(r, 500)
+	forEachImpl(t, func(t *testing.T) {
+		for _, w := range []int{1, 3, 4, 8, 12, 16} {
+			for _, no := range []int{0, 1, 3, 4, 5, 9} {
+				for _, groups := range []int{0, 1, 3} {
+					outer := make([]int, no)
+					for a := range outer {
+						outer[a] = r.IntN(250)
+					}
+					inner := make([]int, groups*w)
+					for j := range inner {
+						inner[j] = r.IntN(250)
+					}
+					what := fmt.Sprintf("Gather w=%d lines=%d groups=%d", w, no, groups)
+					buf, dst := guarded(no*groups*w, func(int) float64 { return guardNaN })
+					Gather(dst, src, outer, inner, w)
+					checkGuards(t, what, buf)
+					for g := range groups {
+						for a := range no {
+							for j := range w {
+								if got, want := dst[(g*no+a)*w+j], src[outer[a]+inner[g*w+j]]; !same(got, want) {
+									t.Fatalf("%s: (%d, %d, %d) is %v, want %v", what, g, a, j, got, want)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestGatherPanics(t *testing.T) {
+	src, dst := make([]float64, 10), make([]float64, 8)
+	for name, f := range map[string]func(){
+		"width":     func() { Gather(dst, src, []int{0}, []int{0, 1, 2}, 2) },
+		"zero w":    func() { Gather(dst, src, []int{0}, nil, 0) },
+		"short dst": func() { Gather(dst[:5], src, []int{0, 1, 2}, []int{0, 1}, 2) },
+		"past src":  func() { Gather(dst, src, []int{0, 5}, []int{0, 5}, 2) },
+		"negative":  func() { Gather(dst, src, []int{3, -4}, []int{0, 2}, 2) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+	// The last element of src is inside.
+	Gather(dst, src, []int{0, 5}, []int{0, 4}, 2)
+}
+
+// AddBlock adds every element once, on every path: widths around the
+// vector kernels' full vectors and quarters and their scalar tails.
+func TestAddBlock(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 6))
+	forEachImpl(t, func(t *testing.T) {
+		for _, rows := range []int{0, 1, 2, 5} {
+			for cols := range 30 {
+				what := fmt.Sprintf("AddBlock %dx%d", rows, cols)
+				dst := newOperand(rows, cols, false, uniform(r))
+				src := newOperand(rows, cols+1, false, uniform(r)) // another stride
+				want := slices.Clone(dst.d)
+				for i := range rows {
+					for j := range cols {
+						want[i*dst.ld+j] += src.d[i*src.ld+j]
+					}
+				}
+				AddBlock(dst.d, dst.ld, src.d, src.ld, rows, cols)
+				sameSlices(t, what, dst.d, want)
+				dst.checkPadding(t, what, rows, cols)
+			}
+		}
+	})
+	defer func() {
+		if recover() == nil {
+			t.Error("AddBlock on a short src: no panic")
+		}
+	}()
+	AddBlock(make([]float64, 8), 4, make([]float64, 7), 4, 2, 4)
+}

@@ -28,7 +28,10 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 			axpy:       axpyAVX512,
 			scal:       scalAVX512,
 			widen:      widenAVX512,
+			gather:     gatherAsm(8, gatherAVX512),
+			addBlock:   addBlockAsm(addBlockAVX512),
 			gemm:       gemmKernel{mr: 15, nr: 16, fn: gemmAsm(15, 16, gemm15x16AVX512)},
+			gemmFew:    gemmKernel{mr: 10, nr: 16, fn: gemmAsm(10, 16, gemm10x16AVX512)},
 			gram:       gramKernel{tr: 4, tc: 4, fn: gramAsm(4, 4, gram4x4AVX512)},
 			gramPacked: gramKernel{tr: 3, tc: 8, fn: gramAsm(3, 8, gram3x8AVX512)},
 		})
@@ -42,6 +45,8 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 			axpy:       axpyAVX2,
 			scal:       scalAVX2,
 			widen:      widenAVX2,
+			gather:     gatherAsm(4, gatherAVX2),
+			addBlock:   addBlockAsm(addBlockAVX2),
 			gemm:       gemmKernel{mr: 4, nr: 12, fn: gemmAsm(4, 12, gemm4x12AVX2)},
 			gram:       gramKernel{tr: 3, tc: 4, fn: gramAsm(3, 4, gram3x4AVX2)},
 			gramPacked: gramKernel{tr: 2, tc: 6, fn: gramAsm(2, 6, gram2x6AVX2)},
@@ -56,6 +61,27 @@ func gemmAsm(mr, nr int, f func(kc int, a, b, c *float64, ldc int, next *float64
 	return func(kc int, a, b, c []float64, ldc int, next []float64, zero bool) {
 		_, _, _ = a[kc*mr-1], b[kc*nr-1], c[(mr-1)*ldc+nr-1]
 		f(kc, &a[0], &b[0], &c[0], ldc, &next[0], zero)
+	}
+}
+
+// gatherAsm adapts an assembly gather of vectors of width offsets to
+// slices: lines whose length is not a multiple of width, and empty ones, go
+// to the generic twin. Gather has checked the indices.
+func gatherAsm(width int, f func(dst, src *float64, outer *int, no int, inner *int, ni int)) func(dst, src []float64, outer, inner []int) {
+	return func(dst, src []float64, outer, inner []int) {
+		if len(outer) == 0 || len(inner) == 0 || len(inner)%width != 0 {
+			gatherGeneric(dst, src, outer, inner)
+			return
+		}
+		_ = dst[len(outer)*len(inner)-1]
+		f(&dst[0], &src[0], &outer[0], len(outer), &inner[0], len(inner))
+	}
+}
+
+// addBlockAsm adapts an assembly AddBlock to slices, checked by AddBlock.
+func addBlockAsm(f func(dst *float64, ldd int, src *float64, lds int, rows, cols int)) func(dst []float64, ldd int, src []float64, lds int, rows, cols int) {
+	return func(dst []float64, ldd int, src []float64, lds int, rows, cols int) {
+		f(&dst[0], ldd, &src[0], lds, rows, cols)
 	}
 }
 

@@ -17,7 +17,13 @@ type impl struct {
 	axpy   func(alpha float64, x, y []float64)
 	scal   func(alpha float64, x []float64)
 	widen  func(dst []float64, src []float32)
-	gemm   gemmKernel
+	gather func(dst, src []float64, outer, inner []int)
+	// addBlock has the contract of AddBlock, its arguments checked.
+	addBlock func(dst []float64, ldd int, src []float64, lds int, rows, cols int)
+	gemm     gemmKernel
+	// gemmFew, if its fn is not nil, is a micro-kernel of fewer rows for
+	// products of few rows (gemmFor).
+	gemmFew gemmKernel
 	// gram reads rows in place and prefetches; gramPacked reads packed rows.
 	gram, gramPacked gramKernel
 }
@@ -33,6 +39,8 @@ var generic = &impl{
 	axpy:       axpyGeneric,
 	scal:       scalGeneric,
 	widen:      widenGeneric,
+	gather:     gatherGeneric,
+	addBlock:   addBlockGeneric,
 	gemm:       gemmKernel{mr: 4, nr: 4, fn: gemmGeneric},
 	gram:       gramKernel{tr: 2, tc: 2, fn: gramGeneric},
 	gramPacked: gramKernel{tr: 2, tc: 2, fn: gramGeneric},
@@ -108,6 +116,42 @@ func widenGeneric(dst []float64, src []float32) {
 	src = src[:len(dst)]
 	for i, v := range src {
 		dst[i] = float64(v)
+	}
+}
+
+// gatherGeneric sets dst[a*len(inner)+j] = src[outer[a]+inner[j]] for every
+// a and j, the indices inside src (Gather checked them). Four lines at a
+// time share each load of inner and the loop's overhead.
+func gatherGeneric(dst, src []float64, outer, inner []int) {
+	n := len(inner)
+	dst = dst[:len(outer)*n]
+	a := 0
+	for ; a+4 <= len(outer); a += 4 {
+		o0, o1, o2, o3 := outer[a], outer[a+1], outer[a+2], outer[a+3]
+		d := dst[a*n : (a+4)*n]
+		d0, d1, d2, d3 := d[:n], d[n:2*n], d[2*n:3*n], d[3*n:4*n]
+		for j, v := range inner {
+			d0[j] = src[o0+v]
+			d1[j] = src[o1+v]
+			d2[j] = src[o2+v]
+			d3[j] = src[o3+v]
+		}
+	}
+	for ; a < len(outer); a++ {
+		o, d := outer[a], dst[a*n:(a+1)*n]
+		for j, v := range inner {
+			d[j] = src[o+v]
+		}
+	}
+}
+
+// addBlockGeneric sets dst[r*ldd+j] += src[r*lds+j] for r < rows, j < cols.
+func addBlockGeneric(dst []float64, ldd int, src []float64, lds int, rows, cols int) {
+	for r := range rows {
+		d, s := dst[r*ldd:r*ldd+cols], src[r*lds:r*lds+cols]
+		for j, v := range s {
+			d[j] += v
+		}
 	}
 }
 

@@ -29,8 +29,12 @@ func parallel(w int, f func(g int)) {
 }
 
 // split cuts [0, n) at multiples of grain into at most w ranges of about equal
-// total cost(i), returned as w'+1 increasing boundaries from 0 to n.
+// total cost(i), returned as w'+1 increasing boundaries from 0 to n. One
+// range (w ≤ 1) costs no call of cost.
 func split(n, w, grain int, cost func(i int) float64) []int {
+	if w <= 1 {
+		return []int{0, n}
+	}
 	var total float64
 	for i := range n {
 		total += cost(i)

@@ -152,7 +152,7 @@ func (p *panel) update(a []float64, lda, m, nb int) {
 		copy(p.y[k*m2:], w)
 		copy(p.y[(nb+k)*m2:], v)
 	}
-	product(upper, m2, m2, 2*nb, -1, matrix{p.x, 1, m2}, matrix{p.y, m2, 1}, 1, a[nb*lda+nb:], lda)
+	product(upper, m2, m2, 2*nb, -1, matrix{d: p.x, rs: 1, cs: m2}, matrix{d: p.y, rs: m2, cs: 1}, 1, a[nb*lda+nb:], lda)
 }
 
 // grow returns b resized to n elements, reallocated if too small.
