@@ -334,6 +334,17 @@ func scaleC(t triangle, m, j0, j1 int, beta float64, c []float64, ldc int) {
 	}
 }
 
+// panel returns the w-wide panel of a pre-packed operand that starts at
+// row or column i (a multiple of w) over the k-panel [pc, pc+kb), or else
+// the one at offset off (rows or columns) of those packed into scratch.
+func (o matrix) panel(i, w, pc, kb int, scratch []float64, off int) []float64 {
+	if o.ps > 0 {
+		at := i/w*o.ps + pc*w
+		return o.d[at : at+kb*w]
+	}
+	return scratch[off*kb : (off+w)*kb]
+}
+
 // columns runs the blocked product on the columns [j0, j1) of C, one k-panel
 // of gemmKC after another. With zero, the first panel is stored, not added to
 // C.
@@ -373,21 +384,9 @@ func columns(kern gemmKernel, t triangle, m, j0, j1, k int, alpha float64, a, b 
 					packA(ap, a, ic, ib, m, pc, kb, mr)
 				}
 				for jr := 0; jr < jn; jr += nr {
-					var bq []float64
-					if b.ps > 0 { // jc + jr is a multiple of nr
-						at := (jc+jr)/nr*b.ps + pc*nr
-						bq = b.d[at : at+kb*nr]
-					} else {
-						bq = bp[jr*kb : (jr+nr)*kb]
-					}
+					bq := b.panel(jc+jr, nr, pc, kb, bp, jr)
 					for ir := 0; ir < ib; ir += mr {
-						var aq []float64
-						if a.ps > 0 { // ic + ir is a multiple of mr
-							at := (ic+ir)/mr*a.ps + pc*mr
-							aq = a.d[at : at+kb*mr]
-						} else {
-							aq = ap[ir*kb : (ir+mr)*kb]
-						}
+						aq := a.panel(ic+ir, mr, pc, kb, ap, ir)
 						microTile(kern, t, m, j1, ic+ir, jc+jr, kb, aq, bq, zero && pc == 0, c, ldc, tile)
 					}
 				}
