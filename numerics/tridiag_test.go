@@ -224,7 +224,7 @@ func TestSymmetricEigenvaluesPanics(t *testing.T) {
 
 // BenchmarkSymmetricEigenvalues times the eigenvalues alone (numerics: the
 // two-stage reduction from twoStageMin rows on) against the one-stage
-// reduction (onestage) and gonum's Dsyev without vectors (mat.EigenSym, what theory used before) on
+// reduction (onestage), with the CPU time, and gonum's Dsyev without vectors (mat.EigenSym, what theory used before) on
 // numerics' kernels as gonum's BLAS, as cmd/flatmin ran it.
 func BenchmarkSymmetricEigenvalues(b *testing.B) {
 	r := rand.New(rand.NewPCG(8, 9))
@@ -232,6 +232,7 @@ func BenchmarkSymmetricEigenvalues(b *testing.B) {
 		a := randomGram(r, n, n/2)
 		b.Run(fmt.Sprintf("numerics/n=%d", n), func(b *testing.B) {
 			v, w := make([]float64, n*n), make([]float64, n)
+			defer reportCPU(b)()
 			for b.Loop() {
 				copy(v, a)
 				SymmetricEigenvalues(n, v, w)
@@ -239,6 +240,7 @@ func BenchmarkSymmetricEigenvalues(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("onestage/n=%d", n), func(b *testing.B) {
 			v, w := make([]float64, n*n), make([]float64, n)
+			defer reportCPU(b)()
 			for b.Loop() {
 				copy(v, a)
 				symmetricEigenvalues(n, 0, v, w)
@@ -253,6 +255,18 @@ func BenchmarkSymmetricEigenvalues(b *testing.B) {
 				gonumEigenvalues(n, a)
 			}
 		})
+	}
+}
+
+// reportCPU, deferred at the start of a benchmark, reports the process's
+// CPU time per iteration as cpu-ns/op: on a shared machine the steadier
+// figure.
+func reportCPU(b *testing.B) func() {
+	c0 := cpuTime()
+	return func() {
+		if c := cpuTime() - c0; c > 0 && b.N > 0 {
+			b.ReportMetric(float64(c.Nanoseconds())/float64(b.N), "cpu-ns/op")
+		}
 	}
 }
 
