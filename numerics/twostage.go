@@ -3,6 +3,7 @@ package numerics
 import (
 	"math"
 	"sync"
+	"sync/atomic"
 )
 
 // The two-stage reduction of SymmetricEigenvalues from twoStageMin rows on:
@@ -179,7 +180,8 @@ func blockReflector(b, m int, vt, tau, t, tmp []float64) {
 	}
 }
 
-// symmWork holds the partial products and the diagonal tiles of symm.
+// symmWork holds the partial products and the diagonal tiles of the
+// symmetric product of reduceToBand.
 type symmWork struct {
 	parts []float64
 	diag  [symmParts][]float64
@@ -197,8 +199,9 @@ type symmWork struct {
 // order and each J = I, I+1, … in increasing order, Yᵀ_p[I] +=
 // Vᵀ[I]·A_II (the diagonal tile made whole by symmetry) when J = I, else
 // Yᵀ_p[J] += Vᵀ[I]·A_IJ and then Yᵀ_p[I] += Vᵀ[J]·A_IJᵀ: each a product of
-// Gemm's order (k <= symmTile, one FMA chain added to Yᵀ_p); X[I] are the
-// columns of X in tile I. Then yt = Yᵀ_0 + Yᵀ_1 + … added in increasing p.
+// Gemm's order (k <= symmTile, one FMA chain added to Yᵀ_p), Vᵀ[I] and
+// Yᵀ_p[I] being the columns of tile I. Then yt = Yᵀ_0 + Yᵀ_1 + … added in
+// increasing p.
 // The parts run on the goroutines workers allows, consecutive parts
 // together, which changes nothing in what each computes.
 func (s *symmWork) product(m, k int, a []float64, lda int, vt, yt []float64) {
@@ -332,7 +335,7 @@ func (b *lowerBand) tridiagonalize(d, e []float64) {
 		g := min(chaseWorkers, sweeps, workers(6*float64(n)*float64(n)*float64(nb)))
 		var pr progress
 		if g > 1 {
-			pr.done = make([]int, sweeps)
+			pr.done = make([]atomic.Int64, sweeps)
 			pr.cond.L = &pr.mu
 		}
 		parallel(g, func(t int) {
@@ -358,28 +361,34 @@ const chaseWorkers = 4
 type progress struct {
 	mu   sync.Mutex
 	cond sync.Cond
-	done []int
+	done []atomic.Int64
 }
 
-// wait returns once sweep c has done k steps, or all of its steps.
+// wait returns once sweep c has done k steps, or all of its steps. A step
+// takes microseconds, so it polls a while before it sleeps.
 func (pr *progress) wait(c, k int) {
 	if pr.done == nil || c < 0 {
 		return
 	}
+	for range 2000 {
+		if pr.done[c].Load() >= int64(k) {
+			return
+		}
+	}
 	pr.mu.Lock()
-	for pr.done[c] < k {
+	for pr.done[c].Load() < int64(k) {
 		pr.cond.Wait()
 	}
 	pr.mu.Unlock()
 }
 
-// step records that sweep c has done k steps; all marks it done.
+// step records that sweep c has done k steps; math.MaxInt marks it done.
 func (pr *progress) step(c, k int) {
 	if pr.done == nil {
 		return
 	}
-	pr.mu.Lock()
-	pr.done[c] = k
+	pr.done[c].Store(int64(k))
+	pr.mu.Lock() // a waiter between its test and its sleep holds mu
 	pr.mu.Unlock()
 	pr.cond.Broadcast()
 }
