@@ -10,10 +10,10 @@ import (
 	"pgregory.net/rapid"
 )
 
-// twoStageSizes are the sizes the two-stage property draws from for
-// bandwidth nb: the trivial ones, around one and two bands (nb-1, nb, nb+1,
-// 2nb+3: a panel of fewer than nb reflectors at the end, a band that is
-// already the whole matrix), and a random one.
+// twoStageSizes draws the size of a two-stage property for bandwidth nb:
+// the trivial ones; nb-1, nb, nb+1, already a band (no panel); nb+2 and
+// 2nb+1, one panel of fewer than nb reflectors; 2nb+3 and 3nb+2, a short
+// last panel after full ones; or a random size up to 90.
 func twoStageSizes(t *rapid.T, nb int) int {
 	s := []int{0, 1, 2, 3, max(1, nb-1), nb, nb + 1, nb + 2, 2*nb + 1, 2*nb + 3, 3*nb + 2}
 	if rapid.Bool().Draw(t, "random size") {
@@ -156,10 +156,11 @@ func sameNaNs(x, y []float64) bool {
 	return true
 }
 
-// The band of reduceToBand is the band: the tridiagonal matrix of the
-// second stage on it has the eigenvalues of A (checked above) and
-// reduceToBand preserves the Frobenius norm of A (an orthogonal similarity),
-// the elements outside the band being the reflectors, not part of it.
+// reduceToBand is an orthogonal similarity onto the band: the band it
+// leaves (the rest of the upper triangle holds reflectors) has A's
+// Frobenius norm, to the backward error of Householder transformations, a
+// small multiple of n·ε·‖A‖_F (here 10·n·ε). Reflectors counted in, or a
+// band element dropped, would show.
 func TestReduceToBandNorm(t *testing.T) {
 	for _, c := range []struct{ n, nb int }{{1, 1}, {5, 1}, {17, 4}, {70, 8}, {2*symmTile + 40, 33}} {
 		n, nb := c.n, c.nb
