@@ -27,7 +27,10 @@
 // computed them, so the result does not depend on GOMAXPROCS either; the
 // symmetric product inside SymmetricEigenvalues cuts its rows into a number
 // of blocks that depends on the size alone, their partial products added in
-// a fixed order, whichever goroutine ran them. Results are therefore the
+// a fixed order, whichever goroutine ran them (and so does the symmetric
+// product of its two-stage reduction, by tiles; the sweeps of its bulge
+// chasing, on several goroutines, wait for each other so that every element
+// sees the operations of one thread in its order). Results are therefore the
 // same bits on every machine, which is what golden files need; only the
 // payload of a NaN result is not part of the contract.
 //

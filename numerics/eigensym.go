@@ -19,9 +19,11 @@ import (
 // into range (scaleSymmetric), reduced to tridiagonal form T = QᵀAQ by
 // SymmetricEigenvalues' reduction (tridiagonalize), Q formed from its
 // reflectors as DORGTR forms it (formQ, on Gemm), then the implicit QL/QR
-// iteration, LAPACK's DSTEQR in gonum's row-major translation. The
-// eigenvalues are those of SymmetricEigenvalues' T, by another iteration
-// (DSTEQR, not DSTERF): equal to rounding. The result is the same bits on
+// iteration, LAPACK's DSTEQR in gonum's row-major translation. Below
+// twoStageMin rows the eigenvalues are those of SymmetricEigenvalues' T,
+// by another iteration (DSTEQR, not DSTERF): equal to rounding; from
+// twoStageMin on, SymmetricEigenvalues reduces A in two stages, to another
+// T, and the two agree to their backward errors. The result is the same bits on
 // every path and for every GOMAXPROCS. It is not gonum's Dsyev bit for bit (this function
 // was until the reduction came to numerics), but an eigen-decomposition to
 // LAPACK's own test threshold (TestSymmetricEigenAccurate).

@@ -10,27 +10,47 @@ import "math"
 //
 // It is LAPACK's DSYEV without vectors: A is scaled into range as DSYEV
 // scales it (see SymmetricEigen), reduced to a symmetric tridiagonal T =
-// QᵀAQ by Householder reflections (tridiagonalize: LAPACK's blocked DSYTRD,
-// DLATRD panels and a rank-2k update), and T's eigenvalues are computed by
+// QᵀAQ by Householder reflections, and T's eigenvalues are computed by
 // LAPACK's DSTERF (tridiagonalValues: gonum's Dsterf, O(n²), with the bug
-// fixed that made it panic on a block it has to rescale). The
+// fixed that made it panic on a block it has to rescale). Below
+// twoStageMin rows the reduction is LAPACK's blocked DSYTRD
+// (tridiagonalize: DLATRD panels and a rank-2k update); from twoStageMin
+// on it is LAPACK's two-stage DSYTRD_2STAGE (twoStageTridiagonal: dense to
+// band by DSYTRD_SY2SB, band to tridiagonal by DSYTRD_SB2ST's bulge
+// chasing; Haidar, Ltaief and Dongarra 2011), whose first stage runs on
+// matrix products instead of DSYTRD's memory-bound matrix-vector ones. The
 // reduction, n³·4/3 flops, is where the time goes; it runs on this
-// package's kernels (see tridiagonalize for its order), so the result is
-// the same bits on every path and for every GOMAXPROCS. It is not gonum's
-// Dsyev bit for bit: both are backward stable, the eigenvalues of A + E
-// with ‖E‖_2 a small multiple of n·ε·‖A‖_2, and so agree to about that
-// (Weyl's inequality; TestSymmetricEigenvaluesNearDsyev).
+// package's kernels in a documented order, so the result is the same bits
+// on every path and for every GOMAXPROCS. It is not gonum's Dsyev bit for
+// bit: both are backward stable, the eigenvalues of A + E with ‖E‖_2 a
+// small multiple of n·ε·‖A‖_2, and so agree to about that (Weyl's
+// inequality; TestSymmetricEigenvaluesNearDsyev, TestTwoStageNearDsyev).
 func SymmetricEigenvalues(n int, a, w []float64) (ok bool) {
 	if n < 0 || len(a) < n*n || len(w) < n {
 		panic("numerics: SymmetricEigenvalues: slice too short")
 	}
+	nb := 0
+	if n >= twoStageMin {
+		nb = bandWidth(n)
+	}
+	return symmetricEigenvalues(n, nb, a, w)
+}
+
+// symmetricEigenvalues is SymmetricEigenvalues with the one-stage reduction
+// (tridiagonalize) when nb = 0, the two-stage one of bandwidth nb
+// (twoStageTridiagonal) otherwise.
+func symmetricEigenvalues(n, nb int, a, w []float64) (ok bool) {
 	if n <= 1 {
 		copy(w, a[:n]) // DSYEV's quick return: w = a, unscaled
 		return true
 	}
 	sigma := scaleSymmetric(n, a)
 	e := make([]float64, n-1)
-	tridiagonalize(n, a, w[:n], e, make([]float64, n))
+	if nb == 0 {
+		tridiagonalize(n, a, w[:n], e, make([]float64, n))
+	} else {
+		twoStageTridiagonal(n, nb, a, w[:n], e)
+	}
 	if !tridiagonalValues(n, w, e) {
 		return false
 	}
@@ -294,20 +314,7 @@ func formQ(n int, a, tau, z []float64) {
 			v[k*m+k] = 1
 			copy(v[k*m+k+1:(k+1)*m], a[(s+k)*n+s+k+2:(s+k+1)*n])
 		}
-		clear(t)
-		for i := range b {
-			t[i*b+i] = tau[s+i]
-			for j := range i {
-				tmp[j] = -tau[s+i] * Dot(v[j*m:(j+1)*m], v[i*m:(i+1)*m])
-			}
-			for j := range i {
-				sum := 0.0
-				for k := j; k < i; k++ {
-					sum += t[j*b+k] * tmp[k]
-				}
-				t[j*b+i] = sum
-			}
-		}
+		blockReflector(b, m, v, tau[s:], t, tmp)
 		zt := z[(s+1)*n+s+1:]
 		Gemm(false, false, b, m, m, 1, v, m, zt, n, 0, y[:b*m], m)
 		Gemm(false, false, b, m, b, 1, t[:b*b], b, y[:b*m], m, 0, ty[:b*m], m)

@@ -117,10 +117,11 @@ func randomGram(r *rand.Rand, n, k int) []float64 {
 // The bits are the same on every path and for every GOMAXPROCS, at sizes
 // of one and several panels, below and above symvMinRows (where the
 // symmetric product is cut into symvParts blocks and the rank-2k update
-// shared among goroutines).
+// shared among goroutines), and from twoStageMin on (the two-stage
+// reduction; TestTwoStageSameBits forces it at other sizes).
 func TestSymmetricEigenvaluesSameBits(t *testing.T) {
 	r := rand.New(rand.NewPCG(4, 5))
-	sizes := []int{1, 2, 3, tridiagBlock + 1, 2*tridiagBlock + 3, 130, symvMinRows + 41}
+	sizes := []int{1, 2, 3, tridiagBlock + 1, 2*tridiagBlock + 3, 130, symvMinRows + 41, twoStageMin + 5}
 	for _, n := range sizes {
 		for _, a := range [][]float64{sineMatrix(n), randomGram(r, n, max(1, n/3))} {
 			var want []float64
@@ -221,8 +222,9 @@ func TestSymmetricEigenvaluesPanics(t *testing.T) {
 	}
 }
 
-// BenchmarkSymmetricEigenvalues times the eigenvalues alone against
-// gonum's Dsyev without vectors (mat.EigenSym, what theory used before) on
+// BenchmarkSymmetricEigenvalues times the eigenvalues alone (numerics: the
+// two-stage reduction from twoStageMin rows on) against the one-stage
+// reduction (onestage), with the CPU time, and gonum's Dsyev without vectors (mat.EigenSym, what theory used before) on
 // numerics' kernels as gonum's BLAS, as cmd/flatmin ran it.
 func BenchmarkSymmetricEigenvalues(b *testing.B) {
 	r := rand.New(rand.NewPCG(8, 9))
@@ -230,9 +232,18 @@ func BenchmarkSymmetricEigenvalues(b *testing.B) {
 		a := randomGram(r, n, n/2)
 		b.Run(fmt.Sprintf("numerics/n=%d", n), func(b *testing.B) {
 			v, w := make([]float64, n*n), make([]float64, n)
+			defer reportCPU(b)()
 			for b.Loop() {
 				copy(v, a)
 				SymmetricEigenvalues(n, v, w)
+			}
+		})
+		b.Run(fmt.Sprintf("onestage/n=%d", n), func(b *testing.B) {
+			v, w := make([]float64, n*n), make([]float64, n)
+			defer reportCPU(b)()
+			for b.Loop() {
+				copy(v, a)
+				symmetricEigenvalues(n, 0, v, w)
 			}
 		})
 		if n > 2000 {
@@ -244,6 +255,18 @@ func BenchmarkSymmetricEigenvalues(b *testing.B) {
 				gonumEigenvalues(n, a)
 			}
 		})
+	}
+}
+
+// reportCPU, deferred at the start of a benchmark, reports the process's
+// CPU time per iteration as cpu-ns/op: on a shared machine the steadier
+// figure.
+func reportCPU(b *testing.B) func() {
+	c0 := cpuTime()
+	return func() {
+		if c := cpuTime() - c0; c > 0 && b.N > 0 {
+			b.ReportMetric(float64(c.Nanoseconds())/float64(b.N), "cpu-ns/op")
+		}
 	}
 }
 
