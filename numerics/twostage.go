@@ -155,7 +155,7 @@ func (w *sy2sb) panel(n, nb int, a []float64, m int) {
 	Gemm(true, false, pk, m, pk, -0.5, z, pk, vt, m, 1, xt, m) // Wᵀ
 	copy(s2, xt)
 	copy(s2[pk*m:], vt)
-	product(upper, m, m, 2*pk, -1, matrix{s1, 1, m}, matrix{s2, m, 1}, 1, a22, n)
+	product(upper, m, m, 2*pk, -1, matrix{d: s1, rs: 1, cs: m}, matrix{d: s2, rs: m, cs: 1}, 1, a22, n)
 }
 
 // blockReflector is LAPACK's DLARFT (forward, columnwise) as formQ uses
@@ -226,14 +226,14 @@ func (s *symmWork) product(m, k int, a []float64, lda int, vt, yt []float64) {
 			d := grow(s.diag[p], ti*ti)
 			s.diag[p] = d
 			mirrorTile(ti, a[i0*lda+i0:], lda, d)
-			vi := matrix{vt[i0:], m, 1}
-			gemmSerial(k, ti, ti, vi, matrix{d, ti, 1}, yp[i0:], m)
+			vi := matrix{d: vt[i0:], rs: m, cs: 1}
+			gemmSerial(k, ti, ti, vi, matrix{d: d, rs: ti, cs: 1}, yp[i0:], m)
 			for J := I + 1; J < nt; J++ {
 				j0 := J * symmTile
 				tj := min(symmTile, m-j0)
 				aij := a[i0*lda+j0:]
-				gemmSerial(k, tj, ti, vi, matrix{aij, lda, 1}, yp[j0:], m)
-				gemmSerial(k, ti, tj, matrix{vt[j0:], m, 1}, matrix{aij, 1, lda}, yp[i0:], m)
+				gemmSerial(k, tj, ti, vi, matrix{d: aij, rs: lda, cs: 1}, yp[j0:], m)
+				gemmSerial(k, ti, tj, matrix{d: vt[j0:], rs: m, cs: 1}, matrix{d: aij, rs: 1, cs: lda}, yp[i0:], m)
 			}
 		}
 	}
