@@ -118,10 +118,14 @@ func randomGram(r *rand.Rand, n, k int) []float64 {
 // of one and several panels, below and above symvMinRows (where the
 // symmetric product is cut into symvParts blocks and the rank-2k update
 // shared among goroutines), and from twoStageMin on (the two-stage
-// reduction; TestTwoStageSameBits forces it at other sizes).
+// reduction, not under -short; TestTwoStageSameBits forces it at smaller
+// sizes).
 func TestSymmetricEigenvaluesSameBits(t *testing.T) {
 	r := rand.New(rand.NewPCG(4, 5))
-	sizes := []int{1, 2, 3, tridiagBlock + 1, 2*tridiagBlock + 3, 130, symvMinRows + 41, twoStageMin + 5}
+	sizes := []int{1, 2, 3, tridiagBlock + 1, 2*tridiagBlock + 3, 130, symvMinRows + 41}
+	if !testing.Short() {
+		sizes = append(sizes, twoStageMin+5)
+	}
 	for _, n := range sizes {
 		for _, a := range [][]float64{sineMatrix(n), randomGram(r, n, max(1, n/3))} {
 			var want []float64
