@@ -1,6 +1,7 @@
 package oracle
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/cmplx"
@@ -414,6 +415,57 @@ func TestNextDelta(t *testing.T) {
 	for _, tc := range tests {
 		if got := nextDelta(tc.lo, tc.hi, tc.w, tc.cur, tc.prev); got != tc.want {
 			t.Errorf("%s: nextDelta = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestScaledRateRange: η is used as η̂ = η·2^kExp, with ‖Ĥ‖ of order one;
+// an η whose η̂ leaves the float64 range is a parameter error, on either
+// side: η = 1e300 on a Hessian of order 1e200 (η̂ overflows) and η = 1e-300
+// on one of order 1e-200 (η̂ underflows to 0). Both η are finite and
+// positive, and valid elsewhere.
+func TestScaledRateRange(t *testing.T) {
+	spec := fixtures.FeatureSpec{N: 6, P: 8, Rank: 6, LogCond: 1, Seed: 2}
+	for _, c := range []struct{ scale, eta float64 }{{1e100, 1e300}, {1e-100, 1e-300}} {
+		q := spec.Build()
+		for i := range q {
+			q[i] *= c.scale
+		}
+		o, err := NewOracle(q, spec.N, spec.P)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := o.SGD(2, WithReplacement)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.SpectralRadius(c.eta); !errors.Is(err, theory.ErrParam) {
+			t.Errorf("Q·%g, η = %g: %v, want a parameter error", c.scale, c.eta, err)
+		}
+	}
+}
+
+// TestKrylovSizeLimit: the matrix-free path refuses inputs whose estimated
+// memory (the Lanczos basis and nine r x r matrices, five n x r) exceeds
+// maxKrylovBytes = 12 GiB = 12.88e9 bytes, and takes those just below, for
+// both terms: r = 1000 (20 Lanczos vectors) with n = 300,000 (12.2e9 bytes)
+// and 400,000 (16.2e9); n = 1000 with r = 10,000 (4 vectors: 10.8e9) and
+// 11,000 (13.0e9). Only the sizes are read, so no such oracle is built.
+func TestKrylovSizeLimit(t *testing.T) {
+	for _, c := range []struct {
+		n, r int
+		ok   bool
+	}{{300_000, 1000, true}, {400_000, 1000, false}, {1000, 10_000, true}, {1000, 11_000, false}} {
+		d := &Dynamics{o: &Oracle{n: c.n, r: c.r}, kind: sgdNoise, mom: BatchMoments{C1: 0.5, C2: 0.5 / float64(c.n)}}
+		if d.exact() {
+			t.Fatalf("n = %d, r = %d: the exact path", c.n, c.r)
+		}
+		err := d.checkSpectral()
+		if ok := err == nil; ok != c.ok {
+			t.Errorf("n = %d, r = %d: accepted %v (%v), want %v", c.n, c.r, ok, err, c.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "GB, more than 12 GiB") {
+			t.Errorf("n = %d, r = %d: %v does not give the estimate", c.n, c.r, err)
 		}
 	}
 }
