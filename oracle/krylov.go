@@ -317,7 +317,9 @@ func trace(y []float64, r int) float64 {
 // rayleighLower returns ⟨y, py⟩/⟨y, y⟩ and a proven lower bound on the
 // Rayleigh quotient of the exact P at y, given |fl(P(y)) - P(y)| <= errPY
 // entrywise: the dot products of length r² are within γ_{r²} of their
-// absolute sums.
+// absolute sums. The bound counts relative roundings only, so no product
+// may underflow: y is a unit vector (as Lanczos returns) and P(y) of order
+// one (η̂ is scaled so).
 func rayleighLower(y, py, errPY []float64) (float64, float64) {
 	num, abs, errTerm, yy := 0.0, 0.0, 0.0, 0.0
 	for i, v := range y {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"math/cmplx"
 	"runtime"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/flatmin/flatmin/fixtures"
+	"github.com/flatmin/flatmin/numerics"
 	"github.com/flatmin/flatmin/internal/reference"
 	"github.com/flatmin/flatmin/theory"
 )
@@ -468,4 +470,58 @@ func TestKrylovSizeLimit(t *testing.T) {
 			t.Errorf("n = %d, r = %d: %v does not give the estimate", c.n, c.r, err)
 		}
 	}
+}
+
+// TestRayleighLowerTight: rayleighLower's bound lies below the exact
+// Rayleigh quotient of every P(y) within errPY of the computed one, whose
+// least value is (⟨y, py⟩ - Σ|y_i|errPY_i)/⟨y, y⟩ (computed here in 256-bit
+// arithmetic), and not far below it: by the rounding terms it adds, γ·(Σ|y_i
+// py_i| + Σ|y_i|errPY_i)/⟨y, y⟩ and a factor 1 ± γ, γ = γ_{len(y)+2}, twice
+// that to cover the second-order terms. Both signs of the bound are drawn.
+// y has unit norm, as the callers' Lanczos vectors do, and entries below
+// 1e-100 are zero, so that no product underflows: the γ bound counts
+// relative roundings only (rapid found ⟨y, y⟩ = 8.7e-311, subnormal, where
+// it fails).
+func TestRayleighLowerTight(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		k := rapid.IntRange(1, 9).Draw(t, "len")
+		y, py, errPY := make([]float64, k), make([]float64, k), make([]float64, k)
+		noTiny := func(x float64) float64 {
+			if math.Abs(x) < 1e-100 {
+				return 0
+			}
+			return x
+		}
+		for i := range y {
+			y[i] = noTiny(rapid.Float64Range(-1, 1).Draw(t, "y"))
+			py[i] = noTiny(rapid.Float64Range(-1, 1).Draw(t, "py"))
+			errPY[i] = rapid.Float64Range(0, 0.1).Draw(t, "err")
+		}
+		if nrm := numerics.Nrm2(y); nrm > 0 {
+			numerics.Scal(1/nrm, y)
+		}
+		yy, abs, errTerm := 0.0, 0.0, 0.0
+		num, slackNum := new(big.Float).SetPrec(256), new(big.Float).SetPrec(256)
+		for i, v := range y {
+			num.Add(num, new(big.Float).Mul(big.NewFloat(v), big.NewFloat(py[i])))
+			slackNum.Add(slackNum, new(big.Float).Mul(big.NewFloat(math.Abs(v)), big.NewFloat(errPY[i])))
+			yy += v * v
+			abs += math.Abs(v * py[i])
+			errTerm += math.Abs(v) * errPY[i]
+		}
+		if yy == 0 {
+			return
+		}
+		yyBig := new(big.Float).SetPrec(256)
+		for _, v := range y {
+			yyBig.Add(yyBig, new(big.Float).Mul(big.NewFloat(v), big.NewFloat(v)))
+		}
+		worst, _ := new(big.Float).Quo(new(big.Float).Sub(num, slackNum), yyBig).Float64()
+		_, lower := rayleighLower(y, py, errPY)
+		g := gamma(k + 2)
+		slack := 2 * (g*(abs+errTerm)/yy + math.Abs(worst)*g)
+		if !(lower <= worst) || lower < worst-slack {
+			t.Fatalf("lower bound %v, exact least Rayleigh quotient %v (allowed below it: %v)", lower, worst, slack)
+		}
+	})
 }
