@@ -14,8 +14,8 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/flatmin/flatmin/fixtures"
-	"github.com/flatmin/flatmin/numerics"
 	"github.com/flatmin/flatmin/internal/reference"
+	"github.com/flatmin/flatmin/numerics"
 	"github.com/flatmin/flatmin/theory"
 )
 
