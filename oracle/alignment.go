@@ -13,33 +13,41 @@ import (
 // 2L = ‖w‖²/n, so μ0 is the smallest eigenvalue of Uᵀdiag(χ)U - diag(h²)
 // over ‖G‖_F² (χ_i = g_iᵀGg_i). It is >= 0 up to rounding (Σ ⪰ 0), and 0
 // when some θ has no noise (n = 1, or all g_i equal).
-func (o *Oracle) Mu0() (float64, error) {
-	v, _, err := o.alignmentInf(true, false)
-	return v, err
-}
+func (o *Oracle) Mu0() (float64, error) { return o.alignmentInf(true) }
 
 // Mu10 is μ1_0 = inf_θ μ1(θ), the smallest eigenvalue of Uᵀdiag(χ)U over
 // ‖G‖_F²; it is at least γ = min χ_i/mean χ_i (Lemma 2.3).
-func (o *Oracle) Mu10() (float64, error) {
-	v, _, err := o.alignmentInf(false, false)
-	return v, err
-}
+func (o *Oracle) Mu10() (float64, error) { return o.alignmentInf(false) }
 
 // Mu0Residual returns a unit residual vector e = Uw (e = Qθ for some θ) at
 // which μ(θ) = μ0: the minimizer, for an independent check through theory.State.
 func (o *Oracle) Mu0Residual() ([]float64, error) {
-	_, w, err := o.alignmentInf(true, true)
-	if err != nil {
-		return nil, err
+	c, _ := o.alignmentMatrix(true)
+	var es mat.EigenSym
+	if !es.Factorize(mat.NewSymDense(o.r, c), true) {
+		return nil, errNoConvergence("the alignment matrix of μ0")
 	}
-	return o.RangeResidual(w), nil
+	var vecs mat.Dense
+	es.VectorsTo(&vecs)
+	return o.RangeResidual(mat.Col(nil, 0, &vecs)), nil
 }
 
-// alignmentInf returns the infimum of μ (withSigma2) or μ1 over θ, and,
-// when wantMinimizer, the minimizing unit w. The value alone needs only the
-// eigenvalues of an r x r matrix (numerics.SymmetricEigenvalues), several
-// times cheaper than its vectors at the paper's r = 1000.
-func (o *Oracle) alignmentInf(withSigma2, wantMinimizer bool) (float64, []float64, error) {
+// alignmentInf returns the infimum of μ (withSigma2) or μ1 over θ. It
+// needs only the eigenvalues of an r x r matrix
+// (numerics.SymmetricEigenvalues, LAPACK's DSYEV without vectors: minutes
+// faster than gonum's at r = 5000, as for theory's eigenvalues of K).
+func (o *Oracle) alignmentInf(withSigma2 bool) (float64, error) {
+	c, fro2 := o.alignmentMatrix(withSigma2)
+	w := make([]float64, o.r)
+	if !numerics.SymmetricEigenvalues(o.r, c, w) {
+		return math.NaN(), errNoConvergence("the alignment matrix of μ0")
+	}
+	return w[0] / fro2, nil
+}
+
+// alignmentMatrix returns C = Uᵀdiag(χ)U, less diag(h²) when withSigma2
+// (row-major r x r), and ‖Ĥ‖_F² = Σh_k².
+func (o *Oracle) alignmentMatrix(withSigma2 bool) ([]float64, float64) {
 	r, n := o.r, o.n
 	// C = Wᵀ W with W = diag(sqrt(χ)) U, as the Gram of the r columns of W.
 	wt := make([]float64, r*n)
@@ -57,21 +65,5 @@ func (o *Oracle) alignmentInf(withSigma2, wantMinimizer bool) (float64, []float6
 		}
 		fro2 += h * h
 	}
-	if !wantMinimizer {
-		// numerics' DSYEV without vectors: minutes faster than gonum's at
-		// r = 5000, as for theory's eigenvalues of K.
-		w := make([]float64, r)
-		if !numerics.SymmetricEigenvalues(r, c, w) {
-			return math.NaN(), nil, errNoConvergence("the alignment matrix of μ0")
-		}
-		return w[0] / fro2, nil, nil
-	}
-	var es mat.EigenSym
-	if !es.Factorize(mat.NewSymDense(r, c), true) {
-		return math.NaN(), nil, errNoConvergence("the alignment matrix of μ0")
-	}
-	inf := es.Values(nil)[0] / fro2
-	var vecs mat.Dense
-	es.VectorsTo(&vecs)
-	return inf, mat.Col(nil, 0, &vecs), nil
+	return c, fro2
 }

@@ -470,6 +470,13 @@ func TestKrylovSizeLimit(t *testing.T) {
 			t.Errorf("n = %d, r = %d: %v does not give the estimate", c.n, c.r, err)
 		}
 	}
+	// Other noises have no matrix-free path: r(r+1)/2 <= 2^25 or an error
+	// that says so (r = 8192: 33,558,528 entries).
+	d := &Dynamics{o: &Oracle{n: 10, r: 8192}, kind: isotropic}
+	want := "r(r+1)/2 = 8192·8193/2 exceeds 33554432"
+	if err := d.checkSpectral(); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("isotropic noise at r = 8192: %v, want %q", err, want)
+	}
 }
 
 // TestRayleighLowerTight: rayleighLower's bound lies below the exact

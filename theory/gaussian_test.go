@@ -3,6 +3,7 @@ package theory
 import (
 	"errors"
 	"math"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -29,8 +30,8 @@ func TestGaussianBadInput(t *testing.T) {
 	if _, err := r.WeightedSecondMoment([]float64{1}); !errors.Is(err, ErrShape) {
 		t.Errorf("short v: %v", err)
 	}
-	if _, err := LemmaC1(mat.NewSymDense(1, []float64{1}), []float64{math.NaN()}); !errors.Is(err, ErrNotFinite) {
-		t.Errorf("NaN v: %v", err)
+	if _, err := LemmaC1(mat.NewSymDense(2, []float64{1, 0, 0, 1}), []float64{1, math.NaN()}); !errors.Is(err, ErrNotFinite) || !strings.Contains(err.Error(), "v[1]:") {
+		t.Errorf("NaN v[1]: %v", err)
 	}
 	if _, err := OLMPopulation(mat.NewSymDense(2, []float64{1, 0, 0, 1}), mat.NewDense(3, 1, nil), []float64{1, 1}); !errors.Is(err, ErrShape) {
 		t.Errorf("J of the wrong height: %v", err)

@@ -179,6 +179,11 @@ func TestBoundsValidate(t *testing.T) {
 	if s, _ := EscapeSteps(1, 0.01); !math.IsInf(s, 1) {
 		t.Errorf("γ0 = 1 escape %v, want +Inf", s)
 	}
+	for _, g := range []float64{math.NaN(), -1} {
+		if _, err := EscapeSteps(g, 0.01); !errors.Is(err, ErrParam) {
+			t.Errorf("γ0 = %v: %v, want a parameter error", g, err)
+		}
+	}
 }
 
 func mustGeometry(t *testing.T, s *State) Geometry {
