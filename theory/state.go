@@ -181,10 +181,7 @@ func normalize(x []float64) int {
 	for _, v := range x {
 		m = math.Max(m, math.Abs(v))
 	}
-	if m == 0 {
-		return 0
-	}
-	_, exp := math.Frexp(m)
+	_, exp := math.Frexp(m) // 0 for m = 0, which leaves x alone
 	for i, v := range x {
 		x[i] = math.Ldexp(v, -exp)
 	}
