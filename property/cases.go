@@ -71,6 +71,17 @@ func (m measured) gammaTauErrors(g float64) (dGamma, dTau float64) {
 	return dGamma, dTau
 }
 
+// muError bounds the error of an alignment factor μ = Tr(·)/(2L‖G‖_F²)
+// (μ, μ1 or μ2) from the magnitudes, with g as in gammaTauErrors: the trace
+// within g times its magnitude, and the common denominator within
+// γ_{n+4} + 2·d‖G‖/‖G‖_F relative.
+func (m measured) muError(g, mu float64) float64 {
+	dG := g * m.mag.froG
+	dDen := gamma(m.n+4) + 2*dG/m.geo.FroG
+	denom := 2 * m.nz.Loss * m.geo.FroG * m.geo.FroG
+	return g*m.mag.traces/denom + math.Abs(mu)*dDen
+}
+
 // reading is where a check reads the quantities it tests from a measured
 // case. A check is handed readings, theory's own; a negative control
 // hands it a copy with one entry swapped for a wrong formula.

@@ -128,6 +128,9 @@ func eq11VsNaive(read reading) func(*T) {
 		dGamma, dTau := m.gammaTauErrors(g)
 		t.Close("γ", geo.Gamma, ngeo.Gamma, dGamma)
 		t.Close("τ(G)", geo.Tau, ngeo.Tau, dTau)
+		t.Close("μ", nz.Mu, nnz.Mu, m.muError(g, nz.Mu))
+		t.Close("μ1", nz.Mu1, nnz.Mu1, m.muError(g, nz.Mu1))
+		t.Close("μ2", nz.Mu2, nnz.Mu2, m.muError(g, nz.Mu2))
 		// λ_1 of K/n and of G: a backward-stable symmetric eigensolver is
 		// within a few p·u·‖·‖_2 <= p·u·‖G‖_F of the exact value on each path.
 		t.Close("λ_1(G)", geo.LambdaMax, ngeo.LambdaMax, g*mag.froG+4*float64(c.n+c.p)*u*geo.FroG)

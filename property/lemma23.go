@@ -49,16 +49,12 @@ func drawLemma23(t *T) featureCase {
 func lemma23On(draw func(*T) featureCase, read reading) func(*T) {
 	return func(t *T) {
 		m := measure(t, draw(t))
-		c, geo, nz, mag, g := m.featureCase, m.geo, m.nz, m.mag, m.g
+		c, geo, nz, g := m.featureCase, m.geo, m.nz, m.g
 
 		gam, mu1 := read.gamma(m), read.mu1(m)
 
 		// Absolute error bounds, from the magnitudes (see tolerance.go).
-		// The common denominator 2L‖G‖_F² is within γ_{n+4} + 2·dG/‖G‖_F.
-		dG := g * mag.froG
-		dDen := gamma(c.n+4) + 2*dG/geo.FroG
-		denom := 2 * nz.Loss * geo.FroG * geo.FroG
-		dMu := func(mu float64) float64 { return g*mag.traces/denom + mu*dDen }
+		dMu := func(mu float64) float64 { return m.muError(g, mu) }
 		dGamma, dTau := m.gammaTauErrors(g)
 
 		t.AtLeast("μ1 >= γ", mu1, gam, dMu(nz.Mu1)+dGamma)

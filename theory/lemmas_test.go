@@ -56,6 +56,17 @@ func TestNullDirection(t *testing.T) {
 	}
 }
 
+// TestRayleighRatiosNotFinite: a NaN or an infinity of either sign in H is
+// refused, with its place.
+func TestRayleighRatiosNotFinite(t *testing.T) {
+	for _, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		h := mat.NewSymDense(2, []float64{1, 0, 0, v})
+		if _, _, err := RayleighRatios(h, []float64{1, 1}); !errors.Is(err, ErrNotFinite) {
+			t.Errorf("%v in H: %v", v, err)
+		}
+	}
+}
+
 // TestGaussLegendre: the n-point rule integrates polynomials of degree up
 // to 2n - 1 exactly on [-1, 1]: ∫z^k = 2/(k+1) for even k, 0 for odd k,
 // to the rounding of n weighted terms: each node and weight is within a
