@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 
+	"gonum.org/v1/gonum/mat"
+
 	"github.com/flatmin/flatmin/fixtures"
 )
 
@@ -82,5 +84,48 @@ func TestClimbStallAtTolerance(t *testing.T) {
 	}
 	if want := math.Sqrt((lo0 + move) * 1); probes[2] != want {
 		t.Errorf("third probe at %v, want the geometric mean %v (probes %v)", probes[2], want, probes[:3])
+	}
+}
+
+// TestLambdaMaxDiagLowRankZeroCoupling: with c = 0 the matrix is diag(d),
+// whatever Z: λ_max = max d_k, exactly.
+func TestLambdaMaxDiagLowRankZeroCoupling(t *testing.T) {
+	d := []float64{0.25, 0.75, -1}
+	z := []float64{1, 2, 3, -1, 0.5, 2} // q = 2 rows of length m = 3
+	if got := lambdaMaxDiagLowRank(d, z, 2, 0, nil); got != 0.75 {
+		t.Errorf("λ_max(diag(d) + 0·ZZᵀ) = %v, want 0.75", got)
+	}
+}
+
+// TestLambdaMaxDiagLowRankScaled: with S = diag(scale), a zero scale
+// uncouples its coordinate; the value agrees with a dense eigensolver on
+// diag(d) + c·S Z Zᵀ S to a few m·u·‖·‖_F (both backward stable).
+func TestLambdaMaxDiagLowRankScaled(t *testing.T) {
+	d := []float64{0.25, 0.75, -1, 0.5}
+	z := []float64{1, 2, 3, 0.5, -1, 0.5, 2, 1} // q = 2 rows of length m = 4
+	scale := []float64{0, 1, 0.5, 1}
+	m, q, c := len(d), 2, 0.7
+	dense := mat.NewSymDense(m, nil)
+	for k := 0; k < m; k++ {
+		for l := k; l < m; l++ {
+			v := 0.0
+			for j := 0; j < q; j++ {
+				v += z[j*m+k] * z[j*m+l]
+			}
+			v *= c * scale[k] * scale[l]
+			if k == l {
+				v += d[k]
+			}
+			dense.SetSym(k, l, v)
+		}
+	}
+	var es mat.EigenSym
+	if !es.Factorize(dense, false) {
+		t.Fatal("dense eigensolver failed")
+	}
+	want := es.Values(nil)[m-1]
+	got := lambdaMaxDiagLowRank(d, z, q, c, scale)
+	if tol := 64 * float64(m) * unitRoundoff * mat.Norm(dense, 2); math.Abs(got-want) > tol {
+		t.Errorf("λ_max = %v, dense %v (tolerance %.2g)", got, want, tol)
 	}
 }
