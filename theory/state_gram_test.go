@@ -54,7 +54,7 @@ func TestNewStateGramErrors(t *testing.T) {
 		where string
 	}{
 		{"no samples", nil, 0, 3, nil, ErrEmpty, "K"},
-		{"K too short", []float64{1, 2, 3}, 2, 2, nil, ErrShape, "len(K) = 3"},
+		{"K too short", []float64{1, 2, 3}, 2, 2, nil, ErrShape, "len(K) = 3, want n² = 4"},
 		{"e too short", []float64{1, 0, 0, 1}, 2, 2, []float64{1}, ErrShape, "len(e) = 1"},
 		{"NaN in K", []float64{1, nan, nan, 1}, 2, 2, nil, ErrNotFinite, "K[0, 1]"},
 		{"NaN in e", []float64{1, 0, 0, 1}, 2, 2, []float64{1, nan}, ErrNotFinite, "e[1]: "},

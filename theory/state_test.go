@@ -184,6 +184,11 @@ func TestBoundsValidate(t *testing.T) {
 			t.Errorf("γ0 = %v: %v, want a parameter error", g, err)
 		}
 	}
+	for _, f := range []float64{math.NaN(), -1, math.Inf(1)} {
+		if _, err := (SGD{Eta: 1, Batch: 1}).Gamma0(0.5, f); !errors.Is(err, ErrParam) {
+			t.Errorf("‖H‖_F = %v: %v, want a parameter error", f, err)
+		}
+	}
 }
 
 func mustGeometry(t *testing.T, s *State) Geometry {
