@@ -137,7 +137,7 @@ func TestSymmetricEigenvaluesSameBits(t *testing.T) {
 				}
 			})
 			forEachImpl(t, func(t *testing.T) {
-				for _, procs := range []int{1, 2, 5} {
+				for _, procs := range testProcs() {
 					withProcs(procs, func() {
 						w := make([]float64, n)
 						SymmetricEigenvalues(n, slices.Clone(a), w)
@@ -291,4 +291,13 @@ func TestTridiagonalValuesBlocks(t *testing.T) {
 			t.Errorf("eigenvalue %d is %v, want %v", i, d[i], want)
 		}
 	}
+}
+
+// testProcs is the GOMAXPROCS values of the same-bits tests: 1, 2 and 5, or
+// under -short (CI's race run) 1 and 2, enough for a race to show.
+func testProcs() []int {
+	if testing.Short() {
+		return []int{1, 2}
+	}
+	return []int{1, 2, 5}
 }
