@@ -532,3 +532,34 @@ func TestRayleighLowerTight(t *testing.T) {
 		}
 	})
 }
+
+// TestSumRankOneSigns: Σ_i c_i v_i v_iᵀ by two Syrk calls (the positive
+// coefficients, then the negative ones) against the sum term by term, for
+// every sign pattern that takes a branch on its own: one positive term
+// alone, one negative alone, zeros skipped, and mixed. The entries are
+// small integers and the coefficients perfect squares, so both sums are
+// exact and must agree bit for bit.
+func TestSumRankOneSigns(t *testing.T) {
+	const n, r = 4, 3
+	v := []float64{1, 2, 0, -1, 1, 3, 2, 0, 1, 0, -2, 1}
+	for _, c := range [][]float64{
+		{4, 0, 0, 0}, {0, -9, 0, 0}, {0, 0, 0, 0}, {1, -4, 0, 9}, {-1, -1, 4, 1},
+	} {
+		p := &pencil{f: &sgdFeatures{n: n, r: r}, sq: make([]float64, n*r)}
+		got := make([]float64, r*r)
+		p.sumRankOne(got, v, c)
+		want := make([]float64, r*r)
+		for i := 0; i < n; i++ {
+			for k := 0; k < r; k++ {
+				for l := 0; l < r; l++ {
+					want[k*r+l] += c[i] * v[i*r+k] * v[i*r+l]
+				}
+			}
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("c = %v: entry (%d, %d) = %g, want %g", c, i/r, i%r, got[i], want[i])
+			}
+		}
+	}
+}
