@@ -132,18 +132,26 @@ func sites(file string, src []byte) ([]mutant, error) {
 				add(x.OpPos, x.OpPos+1, "", "negation dropped")
 			}
 		case *ast.CallExpr:
-			if sel, ok := x.Fun.(*ast.SelectorExpr); ok {
-				if id, ok := sel.X.(*ast.Ident); ok && id.Name == "math" && (sel.Sel.Name == "Sqrt" || sel.Sel.Name == "Abs") {
-					add(x.Fun.Pos(), x.Fun.End(), "", "math."+sel.Sel.Name+" dropped")
+			sel, ok := x.Fun.(*ast.SelectorExpr)
+			if !ok {
+				break
+			}
+			if id, ok := sel.X.(*ast.Ident); !ok || id.Name != "math" {
+				break
+			}
+			switch sel.Sel.Name {
+			case "Sqrt", "Abs":
+				add(x.Fun.Pos(), x.Fun.End(), "", "math."+sel.Sel.Name+" dropped")
+			case "Inf":
+				if len(x.Args) != 1 {
+					break
 				}
-				if id, ok := sel.X.(*ast.Ident); ok && id.Name == "math" && sel.Sel.Name == "Inf" && len(x.Args) == 1 {
-					arg := x.Args[0]
-					if neg, ok := arg.(*ast.UnaryExpr); ok {
-						arg = neg.X // the negation stays a site: it flips the sign
-					}
-					if lit, ok := arg.(*ast.BasicLit); ok {
-						equivalent = append(equivalent, lit)
-					}
+				arg := x.Args[0]
+				if neg, ok := arg.(*ast.UnaryExpr); ok {
+					arg = neg.X // the negation stays a site: it flips the sign
+				}
+				if lit, ok := arg.(*ast.BasicLit); ok {
+					equivalent = append(equivalent, lit)
 				}
 			}
 		}
