@@ -172,7 +172,8 @@ type scaledGram struct {
 }
 
 // streamBudget is the memory, in bytes, of a block of Q and its reading
-// buffer: 256 MiB, 21,504 columns of 1000 float64 rows (15,872 of float32),
+// buffer (a second block is read ahead while the first is summed, so the
+// stream holds up to the budget and one more float64 block): 256 MiB, 21,504 columns of 1000 float64 rows (15,872 of float32),
 // so that GramAdd's overhead of a call (two passes over K, 10-15 ms at
 // n = 1000) is a few per cent of its work (0.5-0.7 s of kernel). A variable
 // so that tests can force many blocks on small files.
@@ -191,7 +192,8 @@ const safeExp = 150
 // (numerics.GramAdd), and Q is scaled as theory.NewState scales it: by
 // 2^-x, x the binary exponent of the largest |entry| read so far, when
 // |x| > safeExp, the Gram rescaled (exactly, by a power of two) when x
-// grows. Memory: the Grams and one block, never the n x p matrix.
+// grows. The next block is read while the Gram of one is summed
+// (readAhead). Memory: the Grams and two blocks, never the n x p matrix.
 func streamGrams(s *dataio.Stream, rows []int, draws [][]int) ([]scaledGram, error) {
 	if err := s.Select(rows); err != nil {
 		return nil, err
@@ -218,22 +220,23 @@ func streamGrams(s *dataio.Stream, rows []int, draws [][]int) ([]scaledGram, err
 	if s.Cols <= w {
 		w = s.Cols // one block: numerics.Gram's order whatever its width
 	}
-	block := make([]float64, sel*w)
 	var gather []float64
 	if len(draws) > 1 || len(draws[0]) != sel {
 		gather = make([]float64, maxDraw*w)
 	}
+	blocks, free := readAhead(s, sel*w, w)
 	top, scale := math.MinInt, 0 // the exponent of max|Q| so far; Q is scaled by 2^-scale
 	for {
-		got, err := s.Next(block, w)
-		if err == io.EOF {
+		blk := <-blocks
+		if blk.err == io.EOF {
 			break
 		}
-		if err != nil {
-			return nil, err
+		if blk.err != nil {
+			return nil, blk.err
 		}
-		b := block[:sel*got]
-		if m := s.BlockMax(); m > 0 {
+		b := blk.data[:sel*blk.got]
+		got := blk.got
+		if m := blk.max; m > 0 {
 			_, x := math.Frexp(m)
 			top = max(top, x)
 		}
@@ -260,11 +263,48 @@ func streamGrams(s *dataio.Stream, rows []int, draws [][]int) ([]scaledGram, err
 			}
 			numerics.GramAdd(grams[d].k, x, len(dr), got)
 		}
+		free <- blk.data
 	}
 	for d := range grams {
 		grams[d].exp = 2 * scale
 	}
 	return grams, nil
+}
+
+// colBlock is one block of columns as Stream.Next read it, with its largest
+// |entry|, or the error that ended the reading (io.EOF after the last).
+type colBlock struct {
+	data []float64
+	got  int
+	max  float64
+	err  error
+}
+
+// readAhead reads the blocks of s (w columns, into buffers of size
+// entries) in a goroutine of its own, one block ahead of the caller: the
+// file's reading (a copy from the page cache, or the disk's transfer) runs
+// while the caller sums the Gram of the block before. The caller receives
+// each block from the first channel and hands its buffer back on the
+// second; two buffers circulate, so memory is two blocks and the stream's
+// one reading buffer. The goroutine ends after sending a block with an
+// error (io.EOF at the end), which the caller must therefore read before
+// it stops: a caller that stops at the first error never leaves it blocked.
+func readAhead(s *dataio.Stream, size, w int) (<-chan colBlock, chan<- []float64) {
+	blocks := make(chan colBlock, 1)
+	free := make(chan []float64, 2)
+	free <- make([]float64, size)
+	free <- make([]float64, size)
+	go func() {
+		for {
+			buf := <-free
+			got, err := s.Next(buf, w)
+			blocks <- colBlock{data: buf, got: got, max: s.BlockMax(), err: err}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return blocks, free
 }
 
 // scaleFor is the power of two theory.NewState scales a Q whose largest
