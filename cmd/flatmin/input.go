@@ -171,12 +171,13 @@ type scaledGram struct {
 	m   int
 }
 
-// streamBudget is the memory, in bytes, of a block of Q and its reading
-// buffer (a second block is read ahead while the first is summed, so the
-// stream holds up to the budget and one more float64 block): 256 MiB, 21,504 columns of 1000 float64 rows (15,872 of float32),
-// so that GramAdd's overhead of a call (two passes over K, 10-15 ms at
-// n = 1000) is a few per cent of its work (0.5-0.7 s of kernel). A variable
-// so that tests can force many blocks on small files.
+// streamBudget is the memory, in bytes, of the blocks of Q in flight (two
+// float64 blocks, one summed while the next is read, and the stream's
+// reading buffer): 256 MiB, blocks of 16,384 columns of 1000 rows of
+// native float64 (13,312 of float32), so that GramAdd's overhead of a call
+// (two passes over K, 10-15 ms at n = 1000) is a few per cent of its work
+// (0.3-0.4 s of kernel). A variable so that tests can force many blocks on
+// small files.
 var streamBudget int64 = 256 << 20
 
 // safeExp is theory.NewState's: Q is scaled by 2^-x, x the binary exponent
@@ -215,7 +216,7 @@ func streamGrams(s *dataio.Stream, rows []int, draws [][]int) ([]scaledGram, err
 		grams[d] = scaledGram{k: make([]float64, len(dr)*len(dr)), m: len(dr)}
 		maxDraw = max(maxDraw, len(dr))
 	}
-	w := int(streamBudget / s.ColumnBytes())
+	w := int(streamBudget / (s.ColumnBytes() + 8*int64(sel)))
 	w = max(numerics.GramBlock, w/numerics.GramBlock*numerics.GramBlock)
 	if s.Cols <= w {
 		w = s.Cols // one block: numerics.Gram's order whatever its width
