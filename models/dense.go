@@ -257,10 +257,8 @@ func (m Dense) forward(w *denseWork, theta []float64, n int, out []float64) {
 		}
 		for i := range n {
 			zi := z[i*k : (i+1)*k]
-			if bl != nil {
-				for j, b := range bl {
-					zi[j] += b
-				}
+			for j, b := range bl {
+				zi[j] += b
 			}
 			if l < m.depth() && m.act == ReLU {
 				for j, v := range zi {

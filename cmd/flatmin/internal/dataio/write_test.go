@@ -1,6 +1,7 @@
 package dataio
 
 import (
+	"math"
 	"path/filepath"
 	"testing"
 )
@@ -8,7 +9,7 @@ import (
 // TestWriteNPYRoundTrip: what WriteNPY writes, ReadFile reads back bit for bit.
 func TestWriteNPYRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	q := []float64{1, -2.5, 3e-300, 4, 0x1p-1074, -0.0}
+	q := []float64{1, -2.5, 3e-300, 4, 0x1p-1074, math.Copysign(0, -1)} // -0.0 in Go source is +0
 	for _, tc := range []struct {
 		name       string
 		rows, cols int
@@ -27,7 +28,7 @@ func TestWriteNPYRoundTrip(t *testing.T) {
 			t.Fatalf("%s: shape %s, want %d x %d", tc.name, a.Shape(), tc.rows, tc.wantCols)
 		}
 		for i, v := range a.Data {
-			if v != q[i] {
+			if math.Float64bits(v) != math.Float64bits(q[i]) {
 				t.Fatalf("%s[%d] = %v, want %v", tc.name, i, v, q[i])
 			}
 		}
