@@ -388,8 +388,8 @@ func (pr *progress) step(c, k int) {
 		return
 	}
 	pr.done[c].Store(int64(k))
-	//lint:ignore SA2001 the empty section orders this store before a waiter's sleep
 	pr.mu.Lock() // a waiter between its test and its sleep holds mu
+	//lint:ignore SA2001 the empty section orders the store above before a waiter's sleep
 	pr.mu.Unlock()
 	pr.cond.Broadcast()
 }
