@@ -112,3 +112,27 @@ func TestSphereConstants(t *testing.T) {
 		}
 	}
 }
+
+// TestSphereRelErrCounts: the rules' rounding bounds count the terms each
+// rule sums, as their doc derives them, γ_{N+d+10} for N terms: the
+// Gauss–Legendre rule has N = 2d + 64 nodes (its length, read off the
+// nodes themselves), and the tanh–sinh rule, of step h = 1/(64⌈√d⌉), sums
+// s = kh for |k| <= 5/h = 320⌈√d⌉: N = 640⌈√d⌉ + 1 (h and 5/h are exact).
+func TestSphereRelErrCounts(t *testing.T) {
+	for _, d := range []int{2, 4, 5, 100, MaxSphereDim} {
+		x, _ := gaussLegendre(sphereNodes(d))
+		if len(x) != 2*d+64 {
+			t.Errorf("d = %d: %d Gauss–Legendre nodes, want 2d + 64", d, len(x))
+		}
+		if got, want := ReLUSphereConstantsRelErr(d), roundingGamma(len(x)+d+10); got != want {
+			t.Errorf("d = %d: Gauss–Legendre bound %v, want γ_{N+d+10} = %v", d, got, want)
+		}
+		c := int(math.Ceil(math.Sqrt(float64(d))))
+		if h := tanhSinhStep(d); h != 1/float64(64*c) {
+			t.Errorf("d = %d: tanh–sinh step %v, want 1/(64·%d)", d, h, c)
+		}
+		if got, want := ReLUSphereConstantsTanhSinhRelErr(d), roundingGamma(640*c+1+d+10); got != want {
+			t.Errorf("d = %d: tanh–sinh bound %v, want γ_{N+d+10} = %v with N = 640·%d + 1", d, got, want, c)
+		}
+	}
+}

@@ -109,6 +109,37 @@ func TestGeometryExact(t *testing.T) {
 	}
 }
 
+// TestPrintedFroSigma: the paper's misprinted eq. (11), ‖P E K E‖_F/n
+// (kept beside the corrected ‖Σ‖_F), from its definition: X = E K E in
+// integers, its columns centred (P X; the means are multiples of 1/4, so
+// exact), the norm within a rounding of the square root; State's Nrm2 of
+// n² = 16 terms is within γ_20 of it.
+func TestPrintedFroSigma(t *testing.T) {
+	const n, p = 4, 3
+	s, err := NewState(naiveQ, n, p, naiveE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := s.Gram()
+	var x [n][n]float64
+	for i := range n {
+		for j := range n {
+			x[i][j] = naiveE[i] * k.At(i, j) * naiveE[j]
+		}
+	}
+	sq := 0.0
+	for j := range n {
+		mean := (x[0][j] + x[1][j] + x[2][j] + x[3][j]) / n
+		for i := range n {
+			sq += (x[i][j] - mean) * (x[i][j] - mean)
+		}
+	}
+	want := math.Sqrt(sq) / n
+	if got := mustNoise(t, s).PrintedFroSigma; !(math.Abs(got-want) <= roundingGamma(20)*want) {
+		t.Errorf("‖P E K E‖_F/n = %.17g, want %.17g", got, want)
+	}
+}
+
 // TestRankThreshold: the rank counts eigenvalues strictly above
 // max(n, p)·ε·λ_1 (numpy.linalg.matrix_rank's S > tol), on both paths.
 // Q = [[1,0,0,0],[0,a,0,0]] (n = 2, p = 4): G = diag(1/2, a²/2, 0, 0),
