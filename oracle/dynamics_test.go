@@ -320,3 +320,116 @@ func TestReportDiagonal(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckSizeEdges: the smallest sizes are accepted, n or p below 1
+// refused (either alone), with theory.ErrEmpty.
+func TestCheckSizeEdges(t *testing.T) {
+	for _, c := range []struct {
+		n, p int
+		ok   bool
+	}{{1, 1, true}, {2, 1, true}, {1, 2, true}, {0, 1, false}, {1, 0, false}, {5, 0, false}, {0, 0, false}, {-1, 3, false}} {
+		err := CheckSize(c.n, c.p)
+		if (err == nil) != c.ok || (!c.ok && !errors.Is(err, theory.ErrEmpty)) {
+			t.Errorf("CheckSize(%d, %d) = %v, want ok = %v", c.n, c.p, err, c.ok)
+		}
+	}
+}
+
+// TestEnclosureKinds: SGD noise gets a proven enclosure from the
+// matrix-free path, with the exact path's value inside it as Value; GD and
+// the custom noises get the exact path's value ± exactRelTol of it
+// (around), not a proof. GD's η* is 2/λ_1 (within a few ulps: λ_1 from a
+// backward-stable eigensolver), and the verdicts at 1/2 and 11/10 of η*
+// are stable and unstable.
+func TestEnclosureKinds(t *testing.T) {
+	o, err := NewOracle([]float64{1, 2, 0, 0, 1, -1, 2, 0, 1, 1, 1, 1, -1, 0, 2}, 5, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gd := o.GD()
+	ga, _ := o.GeometryAware(2)
+	sgd, _ := o.SGD(2, WithReplacement)
+	for _, c := range []struct {
+		name      string
+		d         *Dynamics
+		certified bool
+	}{{"GD", gd, false}, {"geometry-aware", ga, false}, {"SGD", sgd, true}} {
+		star, err := c.d.CriticalRate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		iv, err := c.d.CriticalRateBounds()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if iv.Value != star || !iv.Contains(star) {
+			t.Errorf("%s: η* = %v, enclosure %+v", c.name, star, iv)
+		}
+		if around := around(star); (iv == around) == c.certified {
+			t.Errorf("%s: enclosure %+v, the exact path's ±1e-12 %+v: certified should be %v", c.name, iv, around, c.certified)
+		}
+		for _, x := range []float64{0.5, 1.1} {
+			rho, err := c.d.SpectralRadius(x * star)
+			if err != nil {
+				t.Fatal(err)
+			}
+			riv, err := c.d.SpectralRadiusBounds(x * star)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if riv.Value != rho || !riv.Contains(rho) || (riv == around(rho)) == c.certified {
+				t.Errorf("%s, η = %v·η*: ρ = %v, enclosure %+v", c.name, x, rho, riv)
+			}
+			v, viv, err := c.d.Verdict(x * star)
+			if want := map[bool]Verdict{true: Stable, false: Unstable}[x < 1]; err != nil || v != want || viv != riv {
+				t.Errorf("%s, η = %v·η*: verdict %v (ρ in %+v), %v; want %v", c.name, x, v, viv, err, want)
+			}
+		}
+	}
+	if star, _ := gd.CriticalRate(); !(math.Abs(star-2/o.LambdaMax()) <= 1e-14*star) {
+		t.Errorf("GD: η* = %v, want 2/λ_1 = %v", star, 2/o.LambdaMax())
+	}
+}
+
+// TestReportFields: each field of the report is its dynamics' answer, for
+// both samplings, which differ here (n = 5, B = 2), and the bound without
+// replacement is +Inf at B = n (full batch, no noise).
+func TestReportFields(t *testing.T) {
+	o, err := NewOracle([]float64{1, 2, 0, 0, 1, -1, 2, 0, 1, 1, 1, 1, -1, 0, 2}, 5, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	with, _ := o.SGD(2, WithReplacement)
+	without, _ := o.SGD(2, WithoutReplacement)
+	starWith, _ := with.CriticalRate()
+	starWithout, _ := without.CriticalRate()
+	if starWith == starWithout {
+		t.Fatalf("η* = %v both ways: the samplings do not differ", starWith)
+	}
+	eta := (starWith + starWithout) / 2 // between them
+	rep, err := o.Report(theory.SGD{Eta: eta, Batch: 2}, 0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rhoWith, _ := with.SpectralRadius(eta)
+	rhoWithout, _ := without.SpectralRadius(eta)
+	vWith, _, _ := with.Verdict(eta)
+	vWithout, _, _ := without.Verdict(eta)
+	if rep.EtaStarWith != starWith || rep.EtaStarWithout != starWithout || rep.RhoWith != rhoWith || rep.RhoWithout != rhoWithout ||
+		rep.VerdictWith != vWith || rep.VerdictWithout != vWithout || rep.VerdictWith == rep.VerdictWithout {
+		t.Errorf("report η* %v, %v; ρ %v, %v; verdicts %v, %v; the dynamics' %v, %v; %v, %v; %v, %v",
+			rep.EtaStarWith, rep.EtaStarWithout, rep.RhoWith, rep.RhoWithout, rep.VerdictWith, rep.VerdictWithout,
+			starWith, starWithout, rhoWith, rhoWithout, vWith, vWithout)
+	}
+	if !rep.EtaStarWithBounds.Contains(starWith) || !rep.EtaStarWithoutBounds.Contains(starWithout) ||
+		!rep.RhoWithBounds.Contains(rhoWith) || !rep.RhoWithoutBounds.Contains(rhoWithout) {
+		t.Errorf("report enclosures %+v, %+v, %+v, %+v", rep.EtaStarWithBounds, rep.EtaStarWithoutBounds, rep.RhoWithBounds, rep.RhoWithoutBounds)
+	}
+	full, err := o.Report(theory.SGD{Eta: eta, Batch: 5}, 0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !math.IsInf(full.BoundThm33WithoutReplacement, 1) {
+		t.Errorf("B = n: bound without replacement %v, want +Inf", full.BoundThm33WithoutReplacement)
+	}
+}
