@@ -563,3 +563,55 @@ func TestSumRankOneSigns(t *testing.T) {
 		}
 	}
 }
+
+// TestEnclosuresReducibleStart: the enclosures are proven whatever the
+// Lanczos start, even one that never meets the top eigenvector. Samples
+// 1-3 have gradients in span{e1, e2} and sample 4 along e3, so K is block
+// diagonal and T leaves Sym of each block invariant: a start on the e3
+// block alone (E_33, the smallest h) keeps Lanczos there in exact zeros,
+// and its estimate μ < 1 says nothing about the e1-e2 block that holds ρ.
+// Then only a proof of λ_max(P_δ) <= 1 may lower hi: a proof of a weaker
+// bound (<= 2, which the interior push y + εI of the singular E_33 gives)
+// would put hi below the root. The exact path's ρ and η* (within
+// exactRelTol) must lie in the enclosures at η on both sides of η*.
+func TestEnclosuresReducibleStart(t *testing.T) {
+	q := []float64{2, 1, 0, 1, -1, 0, 1, 1, 0, 0, 0, 0.5}
+	o, err := NewOracle(q, 4, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.r != 3 || !(o.h[2] < o.h[1]) {
+		t.Fatalf("rank %d, h = %v: want 3, the e3 block's h last", o.r, o.h)
+	}
+	start := make([]float64, 9)
+	start[8] = 1 // E_33
+	for _, b := range []int{1, 2} {
+		d, err := o.SGD(b, WithReplacement)
+		if err != nil {
+			t.Fatal(err)
+		}
+		star, err := d.CriticalRate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := d.features()
+		scaled := math.Ldexp(star, o.kExp)
+		iv, _ := krylovCriticalRate(f, start)
+		if !(iv.Lo <= scaled*(1+exactRelTol) && scaled*(1-exactRelTol) <= iv.Hi) {
+			t.Errorf("B = %d: exact η̂* %v outside [%v, %v] from the E_33 start", b, scaled, iv.Lo, iv.Hi)
+		}
+		// c from the enclosure proven from the identity, as
+		// SpectralRadiusBounds takes it.
+		proven, _ := krylovCriticalRate(f, nil)
+		for _, x := range []float64{0.3, 1, 1.1, 3} {
+			want, err := d.SpectralRadius(star * x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rho := krylovSpectralRadius(f, scaled*x, 1/proven.Lo, start)
+			if slack := exactRelTol * want; !(rho.Lo-slack <= want && want <= rho.Hi+slack) {
+				t.Errorf("B = %d, η = %v·η*: exact ρ %v outside [%v, %v] from the E_33 start", b, x, want, rho.Lo, rho.Hi)
+			}
+		}
+	}
+}

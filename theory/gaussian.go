@@ -29,9 +29,9 @@ var gaussHermite3 = [3]struct{ x, w float64 }{{0, 2.0 / 3}, {math.Sqrt(3), 1.0 /
 // eigenbasis of S = U Λ Uᵀ: z = U Λ^{1/2} ξ with ξ ~ N(0, I) on the positive
 // eigenvalues only, so a singular S gives a rule on its range. S must be
 // positive semi-definite up to rounding (its smallest eigenvalue at least
-// -4d·ε·λ_1) and at most MaxQuadratureDim-dimensional. The rule does not
-// use Lemma C.1 or Isserlis' theorem: it is the reference they are checked
-// against.
+// -2d·ε·λ_1, ε = 2^-52) and at most MaxQuadratureDim-dimensional. The
+// rule does not use Lemma C.1 or Isserlis' theorem: it is the reference
+// they are checked against.
 func NewGaussianRule(s mat.Symmetric) (GaussianRule, error) {
 	d, err := checkCovariance(s)
 	if err != nil {

@@ -54,7 +54,7 @@ func TestGaussianBadInput(t *testing.T) {
 // λ_1 at d = 3 (3/16) and d = 5 (45/256) from the Wallis closed form.
 func TestKernelValues(t *testing.T) {
 	for _, c := range []struct{ z, want float64 }{{1, 0.5}, {0, 1 / (2 * math.Pi)}, {-1, 0}, {1 + 1e-15, 0.5}} {
-		if got := ArcCosKernel(c.z); math.Abs(got-c.want) > 1e-16 {
+		if got := ArcCosKernel(c.z); !(math.Abs(got-c.want) <= 1e-16) {
 			t.Errorf("κ(%v) = %v, want %v", c.z, got, c.want)
 		}
 	}
@@ -62,7 +62,7 @@ func TestKernelValues(t *testing.T) {
 		d    int
 		want float64
 	}{{3, 3.0 / 16}, {5, 45.0 / 256}} {
-		if got, _ := ReLUSphereLambda1(c.d); math.Abs(got-c.want) > 4e-16 {
+		if got, _ := ReLUSphereLambda1(c.d); !(math.Abs(got-c.want) <= 4e-16) {
 			t.Errorf("λ_1(d=%d) = %v, want %v", c.d, got, c.want)
 		}
 	}

@@ -64,7 +64,7 @@ func TestSpectrum(t *testing.T) {
 	if lam[0] != g.LambdaMax || above != g.Rank || above != 3 {
 		t.Errorf("λ_1 = %v, %d above the rank threshold; Geometry: λ_1 = %v, rank %d (want 3)", lam[0], above, g.LambdaMax, g.Rank)
 	}
-	if math.Abs(sum-g.TraceG) > 1e-14*g.TraceG || math.Abs(math.Sqrt(sq)-g.FroG) > 1e-14*g.FroG {
+	if !(math.Abs(sum-g.TraceG) <= 1e-14*g.TraceG) || !(math.Abs(math.Sqrt(sq)-g.FroG) <= 1e-14*g.FroG) {
 		t.Errorf("Σλ = %v, Tr(G) = %v; sqrt(Σλ²) = %v, ‖G‖_F = %v", sum, g.TraceG, math.Sqrt(sq), g.FroG)
 	}
 }

@@ -58,7 +58,10 @@ func TestNewStateGramErrors(t *testing.T) {
 		{"e too short", []float64{1, 0, 0, 1}, 2, 2, []float64{1}, ErrShape, "len(e) = 1"},
 		{"NaN in K", []float64{1, nan, nan, 1}, 2, 2, nil, ErrNotFinite, "K[0, 1]"},
 		{"NaN in e", []float64{1, 0, 0, 1}, 2, 2, []float64{1, nan}, ErrNotFinite, "e[1]: "},
-		{"asymmetric", []float64{1, 2, 2.5, 1}, 2, 2, nil, ErrShape, "K[1, 0]"},
+		{"asymmetric", []float64{1, 2, 2.5, 1}, 2, 2, nil, ErrShape, "K[1, 0]: shape mismatch: not symmetric: K[1, 0] = 2.5, K[0, 1] = 2"},
+		{"asymmetric, 3 x 3", []float64{1, 2, 3, 2, 1, 4, 3, 5, 1}, 3, 2, nil, ErrShape, "K[2, 1]: shape mismatch: not symmetric: K[2, 1] = 5, K[1, 2] = 4"},
+		{"-Inf in K", []float64{1, 0, 0, math.Inf(-1)}, 2, 2, nil, ErrNotFinite, "K[1, 1]"},
+		{"-Inf in e", []float64{1, 0, 0, 1}, 2, 2, []float64{math.Inf(-1), 1}, ErrNotFinite, "e[0]: "},
 		{"zero", []float64{0, 0, 0, 0}, 2, 2, nil, ErrZeroGram, "K"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,7 +95,7 @@ func TestGeometryTinyBlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, want := range []float64{1.0 / 3, (a + b) / 3, (a - b) / 3} {
-		if math.Abs(eig[i]-want) > 8*0x1p-52*want {
+		if !(math.Abs(eig[i]-want) <= 8*0x1p-52*want) {
 			t.Errorf("eigenvalue %d of K/n is %v, want %v", i, eig[i], want)
 		}
 	}

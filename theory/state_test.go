@@ -140,7 +140,7 @@ func scaled(x []float64, c float64) []float64 {
 
 func closeRel(t *testing.T, what string, got, want, tol float64) {
 	t.Helper()
-	if math.Abs(got-want) > tol*math.Abs(want) {
+	if !(math.Abs(got-want) <= tol*math.Abs(want)) {
 		t.Errorf("%s = %.17g, want %.17g (relative tolerance %g)", what, got, want, tol)
 	}
 }
@@ -173,7 +173,7 @@ func TestBoundsValidate(t *testing.T) {
 	if b, _ := (SGD{Eta: 1, Batch: 5}).BoundProp34(1); b != 2.5 {
 		t.Errorf("B = 5, μ1 = 1: min(5/2, 10) = %v, want 2.5", b)
 	}
-	if s, _ := EscapeSteps(math.E, math.Exp(-10)); math.Abs(s-10) > 1e-12 {
+	if s, _ := EscapeSteps(math.E, math.Exp(-10)); !(math.Abs(s-10) <= 1e-12) {
 		t.Errorf("escape steps %v, want 10", s)
 	}
 	if s, _ := EscapeSteps(1, 0.01); !math.IsInf(s, 1) {
@@ -198,4 +198,48 @@ func mustGeometry(t *testing.T, s *State) Geometry {
 		t.Fatal(err)
 	}
 	return g
+}
+
+// TestNegativeInputs: the scale of Q, K and e is that of their largest
+// magnitude, whatever its sign: an all-negative Q is not zero, and
+// negating Q or e changes no quantity (K = QQᵀ and the quantities are even
+// in e), to the bit, since negation is exact.
+func TestNegativeInputs(t *testing.T) {
+	q := []float64{1, 2, 0, 0, 1, -1, 2, 0, 1}
+	e := []float64{1, -2, 3}
+	ref, err := NewState(q, 3, 3, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	neg, err := NewState(scaled(q, -1), 3, 3, scaled(e, -1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, h := mustGeometry(t, ref), mustGeometry(t, neg); g.FroG != h.FroG || g.LambdaMax != h.LambdaMax || g.Gamma != h.Gamma {
+		t.Errorf("geometry of -Q: %+v, of Q: %+v", h, g)
+	}
+	if a, b := mustNoise(t, ref), mustNoise(t, neg); a != b {
+		t.Errorf("noise of (-Q, -e): %+v, of (Q, e): %+v", b, a)
+	}
+	// All entries negative: max |Q| = 3, not max Q < 0.
+	s, err := NewState([]float64{-1, -3}, 1, 2, []float64{-2})
+	if err != nil {
+		t.Fatalf("Q = (-1, -3): %v", err)
+	}
+	if g := mustGeometry(t, s); g.FroG != 10 {
+		t.Errorf("Q = (-1, -3): ‖G‖_F = %v, want 10", g.FroG)
+	}
+	if l := s.Loss(); l != 2 {
+		t.Errorf("e = (-2): L = %v, want 2", l)
+	}
+	s, err = NewStateGram([]float64{-4, -1, -1, -4}, 2, 2, []float64{-3, -1})
+	if err != nil {
+		t.Fatalf("K all negative: %v", err)
+	}
+	if k := s.Gram(); k.At(0, 0) != -4 || k.At(0, 1) != -1 {
+		t.Errorf("K = %v, want [[-4, -1], [-1, -4]]", k)
+	}
+	if r := s.Residuals(); r[0] != -3 || r[1] != -1 {
+		t.Errorf("e = %v, want (-3, -1)", r)
+	}
 }

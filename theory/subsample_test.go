@@ -97,6 +97,41 @@ func TestPatternSums(t *testing.T) {
 	}
 }
 
+// TestPatternSumsTwoMatrices: constantOn contracts any two symmetric
+// matrices (indexSum's doc), not only the two copies of K that noiseSums
+// gives it: with two different integer matrices A and B on a path
+// (i_0 - i_1 - i_2, and the path's centre at either end of an edge), on a
+// double edge, and on two separate edges, each pattern sum equals the
+// brute-force sum exactly (small integers, as in TestPatternSums).
+func TestPatternSumsTwoMatrices(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 3))
+	const m = 4
+	a, e := intGram(r, m)
+	b, v := intGram(r, m)
+	for _, f := range []indexSum{
+		{d: 3, vecs: [][]float64{e, v, nil}, mats: []matFactor{{0, 1, a}, {1, 2, b}}},
+		{d: 3, vecs: [][]float64{e, v, e}, mats: []matFactor{{1, 0, a}, {2, 1, b}}},
+		{d: 3, vecs: [][]float64{nil, e, v}, mats: []matFactor{{0, 1, a}, {0, 2, b}}},
+		{d: 2, vecs: [][]float64{e, v}, mats: []matFactor{{0, 1, a}, {1, 0, b}}},
+		{d: 4, vecs: [][]float64{e, v, v, e}, mats: []matFactor{{0, 1, a}, {2, 3, b}}},
+	} {
+		parts := partitions(f.d)
+		got := f.patternSums(m, parts)
+		want := map[string]float64{}
+		tuples(f.d, m, func(tp []int) { want[patternOf(tp)] += f.term(tp, m) })
+		for p, part := range parts {
+			key := ""
+			for _, b := range part {
+				key += fmt.Sprint(b)
+			}
+			if got[p] != want[key] {
+				t.Errorf("d = %d, A on (%d, %d), B on (%d, %d), pattern %s: Möbius gives %v, brute force %v",
+					f.d, f.mats[0].a, f.mats[0].b, f.mats[1].a, f.mats[1].b, key, got[p], want[key])
+			}
+		}
+	}
+}
+
 // subsets calls fn for every m-subset of [n], ascending.
 func subsets(n, m int, fn func(s []int)) {
 	s := make([]int, m)
