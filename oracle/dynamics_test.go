@@ -314,9 +314,13 @@ func TestReportDiagonal(t *testing.T) {
 			t.Errorf("%+v: %v", bad, err)
 		}
 	}
+	// ε is checked by Report itself, also where no escape time is computed
+	// (η = 0.01: below Theorem 3.3's bound, theory.EscapeSteps is not called).
 	for _, eps := range []float64{1, -0.5, math.NaN()} {
-		if _, err := o.Report(h, eps); !errors.Is(err, theory.ErrParam) {
-			t.Errorf("ε = %v: %v", eps, err)
+		for _, hh := range []theory.SGD{h, {Eta: 0.01, Batch: 1}} {
+			if _, err := o.Report(hh, eps); !errors.Is(err, theory.ErrParam) || !strings.HasPrefix(err.Error(), "eps: ") {
+				t.Errorf("%+v, ε = %v: %v", hh, eps, err)
+			}
 		}
 	}
 }
