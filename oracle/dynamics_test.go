@@ -155,7 +155,7 @@ func TestDynamicsBadInput(t *testing.T) {
 		t.Errorf("R 1 x 1, n = 2: %v", err)
 	}
 	for _, eta := range []float64{0, -0.5, math.NaN(), math.Inf(1)} {
-		if _, err := d.Step(eta, s); !errors.Is(err, theory.ErrParam) {
+		if _, err := d.Step(eta, s); !errors.Is(err, theory.ErrParam) || !strings.Contains(err.Error(), "learning rate must be positive and finite") {
 			t.Errorf("Step at η = %v: %v", eta, err)
 		}
 		if _, err := d.ExpectedLoss(eta, s, 1); !errors.Is(err, theory.ErrParam) {
