@@ -155,7 +155,7 @@ func TestDynamicsBadInput(t *testing.T) {
 		t.Errorf("R 1 x 1, n = 2: %v", err)
 	}
 	for _, eta := range []float64{0, -0.5, math.NaN(), math.Inf(1)} {
-		if _, err := d.Step(eta, s); !errors.Is(err, theory.ErrParam) {
+		if _, err := d.Step(eta, s); !errors.Is(err, theory.ErrParam) || !strings.Contains(err.Error(), "learning rate must be positive and finite") {
 			t.Errorf("Step at η = %v: %v", eta, err)
 		}
 		if _, err := d.ExpectedLoss(eta, s, 1); !errors.Is(err, theory.ErrParam) {
@@ -314,9 +314,13 @@ func TestReportDiagonal(t *testing.T) {
 			t.Errorf("%+v: %v", bad, err)
 		}
 	}
+	// ε is checked by Report itself, also where no escape time is computed
+	// (η = 0.01: below Theorem 3.3's bound, theory.EscapeSteps is not called).
 	for _, eps := range []float64{1, -0.5, math.NaN()} {
-		if _, err := o.Report(h, eps); !errors.Is(err, theory.ErrParam) {
-			t.Errorf("ε = %v: %v", eps, err)
+		for _, hh := range []theory.SGD{h, {Eta: 0.01, Batch: 1}} {
+			if _, err := o.Report(hh, eps); !errors.Is(err, theory.ErrParam) || !strings.HasPrefix(err.Error(), "eps: ") {
+				t.Errorf("%+v, ε = %v: %v", hh, eps, err)
+			}
 		}
 	}
 }
@@ -431,5 +435,42 @@ func TestReportFields(t *testing.T) {
 	}
 	if !math.IsInf(full.BoundThm33WithoutReplacement, 1) {
 		t.Errorf("B = n: bound without replacement %v, want +Inf", full.BoundThm33WithoutReplacement)
+	}
+}
+
+// TestEnclosureScaling: the oracle works in the scaled space (K̂ = 2^-x K,
+// η̂ = 2^x η), so scaling Q by 2^s scales η* and its enclosure by 2^-2s
+// exactly, and leaves ρ's enclosure at the correspondingly scaled η
+// unchanged, bit for bit, for either sign of s.
+func TestEnclosureScaling(t *testing.T) {
+	q := []float64{1, 2, 0, 0, 1, -1, 2, 0, 1, 1, 1, 1, -1, 0, 2}
+	bounds := func(q []float64, eta float64) (Interval, Interval) {
+		t.Helper()
+		o, err := NewOracle(q, 5, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, _ := o.SGD(2, WithReplacement)
+		star, err := d.CriticalRateBounds()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rho, err := d.SpectralRadiusBounds(eta * star.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return star, rho
+	}
+	star, rho := bounds(q, 0.9)
+	for _, s := range []int{-20, 20} {
+		qs := make([]float64, len(q))
+		for i, v := range q {
+			qs[i] = math.Ldexp(v, s)
+		}
+		starS, rhoS := bounds(qs, 0.9)
+		want := Interval{Value: math.Ldexp(star.Value, -2*s), Lo: math.Ldexp(star.Lo, -2*s), Hi: math.Ldexp(star.Hi, -2*s)}
+		if starS != want || rhoS != rho {
+			t.Errorf("Q·2^%d: η* in %+v, want %+v; ρ in %+v, want %+v", s, starS, want, rhoS, rho)
+		}
 	}
 }

@@ -398,7 +398,7 @@ func TestNextDelta(t *testing.T) {
 	w := slope(cur.delta) / cur.mu
 	// The model is fitted through two probes: a few roundings of the
 	// quantities it divides by, about 1e-15 relative.
-	if got := nextDelta(0.2, 2, w, cur, &prev); math.Abs(got-0.75) > 1e-13 {
+	if got := nextDelta(0.2, 2, w, cur, &prev); !(math.Abs(got-0.75) <= 1e-13) {
 		t.Errorf("model step %v, want its root 0.75", got)
 	}
 	tests := []struct {

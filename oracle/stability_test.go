@@ -71,7 +71,7 @@ func TestMomentsFamily(t *testing.T) {
 			}
 			nf := float64(n)
 			for _, m := range []BatchMoments{w, wo} {
-				if math.Abs(m.C1+nf*m.C2-1) > 4*unitRoundoff {
+				if !(math.Abs(m.C1+nf*m.C2-1) <= 4*unitRoundoff) {
 					t.Errorf("n=%d B=%d: C1 + nC2 = %v", n, b, m.C1+nf*m.C2)
 				}
 			}
@@ -343,7 +343,7 @@ func TestReducedMatchesResidual(t *testing.T) {
 			tol := 64 * float64(o.n+r) * unitRoundoff * sq(1+x) * mat.Norm(o.k, 2) * mat.Norm(o.k, 2) * mat.Norm(m, 2)
 			for a := 0; a < o.n; a++ {
 				for b := a; b < o.n; b++ {
-					if math.Abs(got.At(a, b)-want.At(a, b)) > tol {
+					if !(math.Abs(got.At(a, b)-want.At(a, b)) <= tol) {
 						t.Fatalf("%v dynamics %d: T(R)[%d,%d] = %v, Â T_V(M) Âᵀ = %v (tolerance %.3g)", spec, i, a, b, got.At(a, b), want.At(a, b), tol)
 					}
 				}
