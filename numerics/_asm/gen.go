@@ -45,6 +45,9 @@ type gramShape struct {
 	// two (AVX2): the lanes are independent chains, so this is the same
 	// order, and a tile can have twice the entries.
 	halves bool
+	// tri: the diagonal block of c x c entries (r = c): the rows y against
+	// themselves, only the entries a <= b computed (gramTri).
+	tri bool
 }
 
 var avx512 = isa{
@@ -62,7 +65,9 @@ var avx512 = isa{
 	gemmFewMR: 10,
 	// 16 zmm accumulators, 8 loads a step of 16 FMAs; for rows packed in
 	// L2, 24 accumulators and 3 loads from L2 a step of 24 FMAs.
-	gram: []gramShape{{4, 4, true, false}, {3, 8, false, false}},
+	gram: []gramShape{{4, 4, true, false, false}, {3, 8, false, false, false},
+		// The diagonal blocks of the 4 x 4 tiles: 10 of their 16 entries.
+		{4, 4, true, false, true}},
 }
 
 var avx2 = isa{
@@ -85,7 +90,10 @@ var avx2 = isa{
 	// of three (measured: 5-7 % faster at n = 1000 than 3 x 4; a 3 x 4
 	// twin that also fetched the next tile's x rows into L1 was not).
 	// BENCHMARKS.md.
-	gram: []gramShape{{3, 4, true, true}, {2, 6, false, true}},
+	gram: []gramShape{{3, 4, true, true, false}, {2, 6, false, true, false},
+		// The diagonal blocks of 4 columns of the 3 x 4 tiles, and the
+		// one or two rows above them that the tiles of 3 rows leave.
+		{4, 4, true, true, true}, {1, 4, false, true, false}, {2, 4, false, true, false}},
 }
 
 // block is the number of elements the one-dimensional kernels take a loop
@@ -629,6 +637,12 @@ func unrotate(acc [][]VecVirtual) {
 func gramTile(s isa, g gramShape) {
 	r, cc := g.r, g.c
 	name := fmt.Sprintf("gram%dx%d%s", r, cc, s.name)
+	if g.tri {
+		if r != cc {
+			panic("a diagonal block is square")
+		}
+		name = fmt.Sprintf("gramTri%d%s", cc, s.name)
+	}
 	TEXT(name, NOSPLIT, "func(x *float64, xs, nx int, y *float64, ys, n int, pf *byte, pfs int, out *float64)")
 	// Doc replaces the lines of an earlier call: one call with them all.
 	doc := []string{
@@ -636,6 +650,14 @@ func gramTile(s isa, g gramShape) {
 		fmt.Sprintf("reduce8(lanes) of row x[(%d*k+a)*xs:] against row y[b*ys:] over their first n", r),
 		"elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of",
 		"elements i ≡ l (mod 8) in increasing i.",
+	}
+	if g.tri {
+		doc = []string{
+			fmt.Sprintf("%s adds to out[a*%d+b], for a <= b < %d, the chunk sum reduce8(lanes) of row", name, cc, cc),
+			"y[a*ys:] against row y[b*ys:] over their first n elements (n > 0, a multiple of 8):",
+			"lane l is the FMA chain of the products of elements i ≡ l (mod 8) in increasing i.",
+			fmt.Sprintf("It adds zero to out[a*%d+b] for a > b, and ignores x, xs and nx (one block).", cc),
+		}
 	}
 	if g.halves {
 		doc = append(doc, "It runs over the chunk twice, lanes 0-3 of every entry of a tile, then lanes 4-7.")
@@ -672,7 +694,10 @@ func gramTile(s isa, g gramShape) {
 	if g.prefetch {
 		pr = rows("pf", "pfs", cc, 0) // pfs is in bytes
 	}
-	xr := rows("x", "xs", r, 3)
+	var xr []Register // the tri kernel's rows are the y rows
+	if !g.tri {
+		xr = rows("x", "xs", r, 3)
+	}
 	// Locals: how far the x rows move a tile, and the end of out.
 	step, last := AllocLocal(8), AllocLocal(8)
 	t := Load(Param("xs"), GP64())
@@ -680,6 +705,9 @@ func gramTile(s isa, g gramShape) {
 	MOVQ(t, step)
 	out := Load(Param("out"), GP64())
 	t = Load(Param("nx"), GP64())
+	if g.tri {
+		MOVQ(U32(1), t)
+	}
 	IMUL3Q(U32(8*r*cc), t, t)
 	ADDQ(out, t)
 	MOVQ(t, last)
@@ -698,7 +726,9 @@ func gramTile(s isa, g gramShape) {
 	for h := range passes {
 		acc = make([][]VecVirtual, r*cc)
 		for e := range acc {
-			acc[e] = accumulators(s, per)
+			if !g.tri || e/cc <= e%cc {
+				acc[e] = accumulators(s, per)
+			}
 		}
 		off := Load(Param("n"), GP64())
 		SHLQ(U8(3), off)
@@ -709,7 +739,7 @@ func gramTile(s isa, g gramShape) {
 		at := func(row Register, k int) Mem {
 			return Mem{Base: row, Index: off, Scale: 1, Disp: 8 * s.width * (h*per + k)}
 		}
-		xi := make([][]VecVirtual, r)
+		xi := make([][]VecVirtual, len(xr))
 		for a := range xi {
 			xi[a] = make([]VecVirtual, per)
 			for k := range xi[a] {
@@ -722,11 +752,22 @@ func gramTile(s isa, g gramShape) {
 				PREFETCHT1(Mem{Base: p, Index: off, Scale: 1})
 			}
 		}
+		// The tri kernel's row a is its y row a, loaded with column a.
+		yv := make([][]VecVirtual, cc)
 		for b := 0; b < cc; b++ {
 			t := make([]VecVirtual, per)
 			for k := range t {
 				t[k] = s.vec()
 				VMOVUPD(at(yr[b], k), t[k])
+			}
+			yv[b] = t
+			if g.tri {
+				for a := 0; a <= b; a++ {
+					for k := range t {
+						VFMADD231PD(t[k], yv[a][k], acc[a*cc+b][k])
+					}
+				}
+				continue
 			}
 			for a := 0; a < r; a++ {
 				for k := range t {
@@ -738,7 +779,9 @@ func gramTile(s isa, g gramShape) {
 		JNZ(LabelRef(loop))
 		if h < passes-1 {
 			for e, v := range acc {
-				VMOVUPD(v[0], saved.Offset(8*s.width*e))
+				if v != nil {
+					VMOVUPD(v[0], saved.Offset(8*s.width*e))
+				}
 			}
 		}
 	}
@@ -746,7 +789,18 @@ func gramTile(s isa, g gramShape) {
 		// Level 1 of reduce8, lane l plus lane l+4: lanes 4-7 plus the
 		// saved lanes 0-3, the same sums (addition commutes).
 		for e, v := range acc {
-			VADDPD(saved.Offset(8*s.width*e), v[0], v[0])
+			if v != nil {
+				VADDPD(saved.Offset(8*s.width*e), v[0], v[0])
+			}
+		}
+	}
+	if g.tri {
+		// The entries below the diagonal are zero: out[e] + 0.
+		z := accumulators(s, per)
+		for e, v := range acc {
+			if v == nil {
+				acc[e] = z
+			}
 		}
 	}
 	reduceEntries(s, acc, out)
