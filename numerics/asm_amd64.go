@@ -65,6 +65,34 @@ func gram3x8AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *by
 // bytes) for b < 4, which need not be valid memory.
 func gramTri4AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
 
+// gram1x8AVX512 adds to out[k*8+a*8+b], for the tiles k < nx, the chunk sum
+// reduce8(lanes) of row x[(1*k+a)*xs:] against row y[b*ys:] over their first n
+// elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
+// elements i ≡ l (mod 8) in increasing i.
+// It ignores pf and pfs.
+func gram1x8AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
+
+// gram2x8AVX512 adds to out[k*16+a*8+b], for the tiles k < nx, the chunk sum
+// reduce8(lanes) of row x[(2*k+a)*xs:] against row y[b*ys:] over their first n
+// elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
+// elements i ≡ l (mod 8) in increasing i.
+// It ignores pf and pfs.
+func gram2x8AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
+
+// gramTrap048AVX512 adds to out[a*8+b], for 0 <= a < 4 and a <= b < 8, the chunk sum
+// reduce8(lanes) of row y[a*ys:] against row y[b*ys:] over their first n elements
+// (n > 0, a multiple of 8): lane l is the FMA chain of the products of elements
+// i ≡ l (mod 8) in increasing i. It prefetches into L2 the 8n bytes at pf+a*pfs
+// (pfs in bytes) for 0 <= a < 4, which need not be valid memory.
+func gramTrap048AVX512(y *float64, ys int, n int, pf *byte, pfs int, out *float64)
+
+// gramTrap488AVX512 adds to out[a*8+b], for 4 <= a < 8 and a <= b < 8, the chunk sum
+// reduce8(lanes) of row y[a*ys:] against row y[b*ys:] over their first n elements
+// (n > 0, a multiple of 8): lane l is the FMA chain of the products of elements
+// i ≡ l (mod 8) in increasing i. It prefetches into L2 the 8n bytes at pf+a*pfs
+// (pfs in bytes) for 4 <= a < 8, which need not be valid memory.
+func gramTrap488AVX512(y *float64, ys int, n int, pf *byte, pfs int, out *float64)
+
 // dotAVX2 returns Dot(x, y) in its documented order; y is at least as long as x.
 func dotAVX2(x []float64, y []float64) float64
 

@@ -33,6 +33,9 @@ type isa struct {
 	gemmRotate bool
 	// gram tile shapes: rows x columns, and whether to prefetch.
 	gram []gramShape
+	// gramTraps: the parts {r0, r1, c} of diagonal blocks too large for
+	// one kernel (gramTrap).
+	gramTraps [][3]int
 }
 
 type gramShape struct {
@@ -67,7 +70,12 @@ var avx512 = isa{
 	// L2, 24 accumulators and 3 loads from L2 a step of 24 FMAs.
 	gram: []gramShape{{4, 4, true, false, false}, {3, 8, false, false, false},
 		// The diagonal blocks of the 4 x 4 tiles: 10 of their 16 entries.
-		{4, 4, true, false, true}},
+		{4, 4, true, false, true},
+		// In place, the 3 x 8 tiles above (no prefetch) and the 8 x 8
+		// diagonal blocks in two parts, which prefetch; the rows above a
+		// block that the tiles of 3 leave, 1 x 8 and 2 x 8.
+		{1, 8, false, false, false}, {2, 8, false, false, false}},
+	gramTraps: [][3]int{{0, 4, 8}, {4, 8, 8}},
 }
 
 var avx2 = isa{
@@ -119,6 +127,9 @@ func main() {
 		}
 		for _, g := range s.gram {
 			gramTile(s, g)
+		}
+		for _, t := range s.gramTraps {
+			gramTrap(s, t[0], t[1], t[2])
 		}
 	}
 	Generate()
@@ -885,3 +896,114 @@ func reduceEntries(s isa, acc [][]VecVirtual, out Register) {
 
 // asX names the low 128 bits of a vector register.
 func asX(r Op) Register { return r.(interface{ AsX() Register }).AsX() }
+
+// gramTrap emits the part on rows [r0, r1) of the diagonal block of c x c
+// entries of a Gram: the entries a <= b of those rows against the c rows y,
+// each an 8-lane FMA chain reduced by the tree of reduce8 as in gramTile,
+// added to out[a*c+b], a zmm register an entry (AVX-512). Row a of the part
+// is loaded once a step, as column a, and kept for the later columns. The
+// sums are reduced eight entries at a time into a local block that starts
+// at -0 (so that it holds each sum's own bits, -0 included), then added to
+// out one by one; only the entries a <= b are written.
+func gramTrap(s isa, r0, r1, c int) {
+	if s.width != 8 {
+		panic("gramTrap needs a register an entry")
+	}
+	name := fmt.Sprintf("gramTrap%d%d%d%s", r0, r1, c, s.name)
+	TEXT(name, NOSPLIT, "func(y *float64, ys, n int, pf *byte, pfs int, out *float64)")
+	Doc(fmt.Sprintf("%s adds to out[a*%d+b], for %d <= a < %d and a <= b < %d, the chunk sum", name, c, r0, r1, c),
+		"reduce8(lanes) of row y[a*ys:] against row y[b*ys:] over their first n elements",
+		"(n > 0, a multiple of 8): lane l is the FMA chain of the products of elements",
+		"i ≡ l (mod 8) in increasing i. It prefetches into L2 the 8n bytes at pf+a*pfs",
+		fmt.Sprintf("(pfs in bytes) for %d <= a < %d, which need not be valid memory.", r0, r1))
+	n8 := Load(Param("n"), GP64())
+	SHLQ(U8(3), n8)
+	// Row pointers at the end of their chunk: y rows r0, …, c-1, pf rows
+	// r0, …, r1-1.
+	rows := func(base, stride string, from, to int, shift uint8) []Register {
+		p := Load(Param(base), GP64())
+		st := Load(Param(stride), GP64())
+		if shift > 0 {
+			SHLQ(U8(shift), st)
+		}
+		ADDQ(n8, p)
+		for range from {
+			ADDQ(st, p)
+		}
+		ptr := make([]Register, to-from)
+		for b := range ptr {
+			ptr[b] = GP64()
+			MOVQ(p, ptr[b])
+			ADDQ(st, p)
+		}
+		return ptr
+	}
+	yr := rows("y", "ys", r0, c, 3)
+	pr := rows("pf", "pfs", r0, r1, 0)
+	type entry struct{ a, b int }
+	var ents []entry
+	acc := map[entry]VecVirtual{}
+	for a := r0; a < r1; a++ {
+		for b := a; b < c; b++ {
+			e := entry{a, b}
+			ents = append(ents, e)
+			acc[e] = s.vec()
+			s.zero(acc[e])
+		}
+	}
+	off := Load(Param("n"), GP64())
+	SHLQ(U8(3), off)
+	NEGQ(off)
+	Label("loop")
+	row := map[int]VecVirtual{}
+	for b := r0; b < c; b++ {
+		t := s.vec()
+		VMOVUPD(Mem{Base: yr[b-r0], Index: off, Scale: 1}, t)
+		if b < r1 {
+			row[b] = t
+		}
+		for a := r0; a < r1 && a <= b; a++ {
+			VFMADD231PD(t, row[a], acc[entry{a, b}])
+		}
+		if b-r0 < len(pr) {
+			PREFETCHT1(Mem{Base: pr[b-r0], Index: off, Scale: 1})
+		}
+	}
+	ADDQ(U32(64), off)
+	JNZ(LabelRef("loop"))
+	// Reduce into the local block, eight entries at a time, padded with a
+	// zero register.
+	groups := (len(ents) + 7) / 8
+	local := AllocLocal(64 * groups)
+	g := GP64()
+	MOVQ(U64(0x8000000000000000), g)
+	negz := s.vec()
+	VPBROADCASTQ(g, negz)
+	for i := range groups {
+		VMOVUPD(negz, local.Offset(64*i))
+	}
+	regs := make([][]VecVirtual, 8*groups)
+	var pad VecVirtual
+	for i := range regs {
+		if i < len(ents) {
+			regs[i] = []VecVirtual{acc[ents[i]]}
+			continue
+		}
+		if pad == nil {
+			pad = s.vec()
+			s.zero(pad)
+		}
+		regs[i] = []VecVirtual{pad}
+	}
+	lp := GP64()
+	LEAQ(local, lp)
+	reduceEntries(s, regs, lp)
+	out := Load(Param("out"), GP64())
+	for i, e := range ents {
+		x := XMM()
+		VMOVSD(local.Offset(8*i), x)
+		VADDSD(Mem{Base: out, Disp: 8 * (e.a*c + e.b)}, x, x)
+		VMOVSD(x, Mem{Base: out, Disp: 8 * (e.a*c + e.b)})
+	}
+	ret()
+}
