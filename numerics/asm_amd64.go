@@ -42,28 +42,12 @@ func gemm15x16AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *
 // next is the tile to come, prefetched.
 func gemm10x16AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
 
-// gram4x4AVX512 adds to out[k*16+a*4+b], for the tiles k < nx, the chunk sum
-// reduce8(lanes) of row x[(4*k+a)*xs:] against row y[b*ys:] over their first n
-// elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
-// elements i ≡ l (mod 8) in increasing i.
-// It prefetches into L2, during the first tile, the 8n bytes at pf+b*pfs (pfs in
-// bytes) for b < 4, which need not be valid memory.
-func gram4x4AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
-
 // gram3x8AVX512 adds to out[k*24+a*8+b], for the tiles k < nx, the chunk sum
 // reduce8(lanes) of row x[(3*k+a)*xs:] against row y[b*ys:] over their first n
 // elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
 // elements i ≡ l (mod 8) in increasing i.
 // It ignores pf and pfs.
 func gram3x8AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
-
-// gramTri4AVX512 adds to out[a*4+b], for a <= b < 4, the chunk sum reduce8(lanes) of row
-// y[a*ys:] against row y[b*ys:] over their first n elements (n > 0, a multiple of 8):
-// lane l is the FMA chain of the products of elements i ≡ l (mod 8) in increasing i.
-// It adds zero to out[a*4+b] for a > b, and ignores x, xs and nx (one block).
-// It prefetches into L2, during the first tile, the 8n bytes at pf+b*pfs (pfs in
-// bytes) for b < 4, which need not be valid memory.
-func gramTri4AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
 
 // gram1x8AVX512 adds to out[k*8+a*8+b], for the tiles k < nx, the chunk sum
 // reduce8(lanes) of row x[(1*k+a)*xs:] against row y[b*ys:] over their first n

@@ -66,15 +66,14 @@ var avx512 = isa{
 	// And 10 x 16 tiles, 20 accumulators: a product of 20 or 40 rows (the
 	// convolutions of models.CNN) in whole tiles.
 	gemmFewMR: 10,
-	// 16 zmm accumulators, 8 loads a step of 16 FMAs; for rows packed in
-	// L2, 24 accumulators and 3 loads from L2 a step of 24 FMAs.
-	gram: []gramShape{{4, 4, true, false, false}, {3, 8, false, false, false},
-		// The diagonal blocks of the 4 x 4 tiles: 10 of their 16 entries.
-		{4, 4, true, false, true},
-		// In place, the 3 x 8 tiles above (no prefetch) and the 8 x 8
-		// diagonal blocks in two parts, which prefetch; the rows above a
-		// block that the tiles of 3 leave, 1 x 8 and 2 x 8.
-		{1, 8, false, false, false}, {2, 8, false, false, false}},
+	// 3 x 8 tiles, 24 zmm accumulators and 3 loads from L2 a step of 24
+	// FMAs, for rows in place and packed. In place (no prefetch in the
+	// tiles), each tile column ends in its 8 x 8 diagonal block, in two
+	// parts (gramTraps) that prefetch the block's rows, and above it the 1
+	// or 2 rows that the tiles of 3 leave, 1 x 8 and 2 x 8 (measured: the
+	// 4 x 4 tiles, 8 loads a step of 16 FMAs, which prefetched, ran at
+	// 0.95-1.03x; BENCHMARKS.md).
+	gram:      []gramShape{{3, 8, false, false, false}, {1, 8, false, false, false}, {2, 8, false, false, false}},
 	gramTraps: [][3]int{{0, 4, 8}, {4, 8, 8}},
 }
 
