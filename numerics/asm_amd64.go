@@ -42,20 +42,40 @@ func gemm15x16AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *
 // next is the tile to come, prefetched.
 func gemm10x16AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
 
-// gram4x4AVX512 adds to out[k*16+a*4+b], for the tiles k < nx, the chunk sum
-// reduce8(lanes) of row x[(4*k+a)*xs:] against row y[b*ys:] over their first n
-// elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
-// elements i ≡ l (mod 8) in increasing i.
-// It prefetches into L2, during the first tile, the 8n bytes at pf+b*pfs (pfs in
-// bytes) for b < 4, which need not be valid memory.
-func gram4x4AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
-
 // gram3x8AVX512 adds to out[k*24+a*8+b], for the tiles k < nx, the chunk sum
 // reduce8(lanes) of row x[(3*k+a)*xs:] against row y[b*ys:] over their first n
 // elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
 // elements i ≡ l (mod 8) in increasing i.
 // It ignores pf and pfs.
 func gram3x8AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
+
+// gram1x8AVX512 adds to out[k*8+a*8+b], for the tiles k < nx, the chunk sum
+// reduce8(lanes) of row x[(1*k+a)*xs:] against row y[b*ys:] over their first n
+// elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
+// elements i ≡ l (mod 8) in increasing i.
+// It ignores pf and pfs.
+func gram1x8AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
+
+// gram2x8AVX512 adds to out[k*16+a*8+b], for the tiles k < nx, the chunk sum
+// reduce8(lanes) of row x[(2*k+a)*xs:] against row y[b*ys:] over their first n
+// elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
+// elements i ≡ l (mod 8) in increasing i.
+// It ignores pf and pfs.
+func gram2x8AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
+
+// gramTrap048AVX512 adds to out[a*8+b], for 0 <= a < 4 and a <= b < 8, the chunk sum
+// reduce8(lanes) of row y[a*ys:] against row y[b*ys:] over their first n elements
+// (n > 0, a multiple of 8): lane l is the FMA chain of the products of elements
+// i ≡ l (mod 8) in increasing i. It prefetches into L2 the 8n bytes at pf+a*pfs
+// (pfs in bytes) for 0 <= a < 4, which need not be valid memory.
+func gramTrap048AVX512(y *float64, ys int, n int, pf *byte, pfs int, out *float64)
+
+// gramTrap488AVX512 adds to out[a*8+b], for 4 <= a < 8 and a <= b < 8, the chunk sum
+// reduce8(lanes) of row y[a*ys:] against row y[b*ys:] over their first n elements
+// (n > 0, a multiple of 8): lane l is the FMA chain of the products of elements
+// i ≡ l (mod 8) in increasing i. It prefetches into L2 the 8n bytes at pf+a*pfs
+// (pfs in bytes) for 4 <= a < 8, which need not be valid memory.
+func gramTrap488AVX512(y *float64, ys int, n int, pf *byte, pfs int, out *float64)
 
 // dotAVX2 returns Dot(x, y) in its documented order; y is at least as long as x.
 func dotAVX2(x []float64, y []float64) float64
@@ -105,3 +125,28 @@ func gram3x4AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte
 // It runs over the chunk twice, lanes 0-3 of every entry of a tile, then lanes 4-7.
 // It ignores pf and pfs.
 func gram2x6AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
+
+// gramTri4AVX2 adds to out[a*4+b], for a <= b < 4, the chunk sum reduce8(lanes) of row
+// y[a*ys:] against row y[b*ys:] over their first n elements (n > 0, a multiple of 8):
+// lane l is the FMA chain of the products of elements i ≡ l (mod 8) in increasing i.
+// It adds zero to out[a*4+b] for a > b, and ignores x, xs and nx (one block).
+// It runs over the chunk twice, lanes 0-3 of every entry of a tile, then lanes 4-7.
+// It prefetches into L2, during the first tile, the 8n bytes at pf+b*pfs (pfs in
+// bytes) for b < 4, which need not be valid memory.
+func gramTri4AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
+
+// gram1x4AVX2 adds to out[k*4+a*4+b], for the tiles k < nx, the chunk sum
+// reduce8(lanes) of row x[(1*k+a)*xs:] against row y[b*ys:] over their first n
+// elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
+// elements i ≡ l (mod 8) in increasing i.
+// It runs over the chunk twice, lanes 0-3 of every entry of a tile, then lanes 4-7.
+// It ignores pf and pfs.
+func gram1x4AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
+
+// gram2x4AVX2 adds to out[k*8+a*4+b], for the tiles k < nx, the chunk sum
+// reduce8(lanes) of row x[(2*k+a)*xs:] against row y[b*ys:] over their first n
+// elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
+// elements i ≡ l (mod 8) in increasing i.
+// It runs over the chunk twice, lanes 0-3 of every entry of a tile, then lanes 4-7.
+// It ignores pf and pfs.
+func gram2x4AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)

@@ -11,9 +11,19 @@ import (
 // row y[b*ys:] over their first n elements (n > 0, a multiple of 8), and may
 // prefetch the 8n bytes at pf+b*pfs (pfs in bytes, which may run past the
 // object pf points into) for b < tc.
+//
+// tri, if not nil, runs the diagonal block of tile column j in place of the
+// tiles that cross the diagonal: with the arguments of fn (x, xs and nx
+// ignored), it adds to out[a*tc+b] the chunkSum of row y[a*ys:] against
+// row y[b*ys:] for a <= b < tc (and may add zero to the entries a > b), and
+// may prefetch as fn. gap[g] is then fn for tiles of g < tr rows (nil for
+// g = 0), which covers the rows between the last whole tile above the
+// block and the block when tr does not divide j*tc.
 type gramKernel struct {
 	tr, tc int
 	fn     func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64)
+	tri    func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64)
+	gap    []func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64)
 }
 
 const (
@@ -22,8 +32,10 @@ const (
 	// of every Gram of more than gramChunk columns.
 	gramChunk = 512
 	// gramBlockRows is the number of rows of Q whose chunks stay in L2 while
-	// every tile of theirs runs over the chunk.
-	gramBlockRows = 256
+	// every tile of theirs runs over the chunk: 1.5 MB of the 2 MB L2 of the
+	// machine of BENCHMARKS.md (measured at n = 1000 on AVX-512: 6-11 %
+	// faster than 256 rows; no difference on its AVX2 path).
+	gramBlockRows = 384
 	// gramL2 is the size in bytes up to which the chunks of all rows stay in
 	// L2 together, and are read in place; past it they are packed by blocks.
 	gramL2 = 1 << 20
@@ -143,7 +155,9 @@ func gram(name string, k []float64, q gramMatrix, add bool) {
 	}
 	pack := big || q.narrow
 	lay := newGramLayout(n, kern.tr, kern.tc)
-	out := make([]float64, lay.start[lay.nj]*kern.tr*kern.tc)
+	// The diagonal block of the last tile column may reach past its tiles
+	// (into entries below the diagonal, which are never read).
+	out := make([]float64, lay.start[lay.nj]*kern.tr*kern.tc+kern.tc*kern.tc)
 	if add {
 		for j := range n {
 			for i := 0; i <= j; i++ {
@@ -287,15 +301,35 @@ func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m 
 				if !pack || q.narrow {
 					pf, pfs = q.addr(u.j*tc, c+cl)
 				}
-				for lo := u.lo; lo < u.hi; {
-					k := u.hi // tiles of one stride go in one call
-					if !pack && partI && lo < lastI && lastI < u.hi {
+				// The tiles from tile row d on cross the diagonal: when
+				// the unit has them all, the diagonal block and the gap
+				// rows above it replace them.
+				hi, d := u.hi, u.j*tc/tr
+				diag := kern.tri != nil && u.lo <= d && lay.top(u.j) < u.hi
+				if diag {
+					hi = d
+				}
+				for lo := u.lo; lo < hi; {
+					k := hi // tiles of one stride go in one call
+					if !pack && partI && lo < lastI && lastI < hi {
 						k = lastI
 					}
 					x, xs := xrows(lo)
 					o := (lay.start[u.j] + lo) * tr * tc
 					kern.fn(x, xs, k-lo, y, ys, cl, pf, pfs, out[o:o+(k-lo)*tr*tc])
 					lo = k
+				}
+				if diag {
+					// Within a tile column, row i of the tiles is
+					// out[o+i*tc:], o its first tile.
+					o := lay.start[u.j] * tr * tc
+					if g := u.j*tc - d*tr; g > 0 {
+						x, xs := xrows(d)
+						at := o + d*tr*tc
+						kern.gap[g](x, xs, 1, y, ys, cl, nil, 0, out[at:at+g*tc])
+					}
+					at := o + u.j*tc*tc
+					kern.tri(y, ys, 1, y, ys, cl, pf, pfs, out[at:at+tc*tc])
 				}
 			}
 		}

@@ -115,3 +115,43 @@ func TestGramAddAccumulates(t *testing.T) {
 		})
 	}
 }
+
+// TestGramAddSignedZeros: sums that are -0 stay -0. Rows of alternate sign
+// whose products all underflow make every lane of an entry of an even and
+// an odd row -0, so its chunk sums are -0, and GramAdd from a K0 of -0 keeps
+// -0 there on every path: the diagonal blocks that reduce into a local block
+// before adding to K (AVX-512) must start it at -0, not +0. Sizes cover the
+// tiles, the diagonal blocks and the rows above them, in place and packed.
+func TestGramAddSignedZeros(t *testing.T) {
+	tiny := math.Ldexp(1, -600) // its square underflows to 0
+	for _, n := range []int{2, 5, 8, 9, 13, 17, 24, 50, 100, 263} {
+		for _, p := range []int{8, 512, 1030} {
+			q := make([]float64, n*p)
+			for i := range n {
+				for e := range p {
+					q[i*p+e] = tiny * float64(1+e%3)
+					if i%2 == 1 {
+						q[i*p+e] = -q[i*p+e]
+					}
+				}
+			}
+			want := make([]float64, n*n)
+			for i := range n {
+				for j := range n {
+					want[i*n+j] = 0
+					if (i+j)%2 == 1 {
+						want[i*n+j] = math.Copysign(0, -1)
+					}
+				}
+			}
+			forEachImpl(t, func(t *testing.T) {
+				k := make([]float64, n*n)
+				for i := range k {
+					k[i] = math.Copysign(0, -1)
+				}
+				GramAdd(k, q, n, p)
+				sameSlices(t, fmt.Sprintf("GramAdd n=%d p=%d", n, p), k, want)
+			})
+		}
+	}
+}

@@ -21,34 +21,40 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 	var l []*impl
 	if hasAVX512 {
 		l = append(l, &impl{
-			name:       "avx512",
-			dot:        dotAVX512,
-			sumSq:      sumSqAVX512,
-			maxAbs:     maxAbsAVX512,
-			axpy:       axpyAVX512,
-			scal:       scalAVX512,
-			widen:      widenAVX512,
-			gather:     gatherAsm(8, gatherAVX512),
-			addBlock:   addBlockAsm(addBlockAVX512),
-			gemm:       gemmKernel{mr: 15, nr: 16, fn: gemmAsm(15, 16, gemm15x16AVX512)},
-			gemmFew:    gemmKernel{mr: 10, nr: 16, fn: gemmAsm(10, 16, gemm10x16AVX512)},
-			gram:       gramKernel{tr: 4, tc: 4, fn: gramAsm(4, 4, gram4x4AVX512)},
+			name:     "avx512",
+			dot:      dotAVX512,
+			sumSq:    sumSqAVX512,
+			maxAbs:   maxAbsAVX512,
+			axpy:     axpyAVX512,
+			scal:     scalAVX512,
+			widen:    widenAVX512,
+			gather:   gatherAsm(8, gatherAVX512),
+			addBlock: addBlockAsm(addBlockAVX512),
+			gemm:     gemmKernel{mr: 15, nr: 16, fn: gemmAsm(15, 16, gemm15x16AVX512)},
+			gemmFew:  gemmKernel{mr: 10, nr: 16, fn: gemmAsm(10, 16, gemm10x16AVX512)},
+			gram: gramKernel{tr: 3, tc: 8, fn: gramAsm(3, 8, gram3x8AVX512),
+				tri: gramTrapAsm(8, gramTrap048AVX512, gramTrap488AVX512),
+				gap: []func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64){
+					nil, gramAsm(1, 8, gram1x8AVX512), gramAsm(2, 8, gram2x8AVX512)}},
 			gramPacked: gramKernel{tr: 3, tc: 8, fn: gramAsm(3, 8, gram3x8AVX512)},
 		})
 	}
 	if hasAVX2 {
 		l = append(l, &impl{
-			name:       "avx2",
-			dot:        dotAVX2,
-			sumSq:      sumSqAVX2,
-			maxAbs:     maxAbsAVX2,
-			axpy:       axpyAVX2,
-			scal:       scalAVX2,
-			widen:      widenAVX2,
-			gather:     gatherAsm(4, gatherAVX2),
-			addBlock:   addBlockAsm(addBlockAVX2),
-			gemm:       gemmKernel{mr: 4, nr: 12, fn: gemmAsm(4, 12, gemm4x12AVX2)},
-			gram:       gramKernel{tr: 3, tc: 4, fn: gramAsm(3, 4, gram3x4AVX2)},
+			name:     "avx2",
+			dot:      dotAVX2,
+			sumSq:    sumSqAVX2,
+			maxAbs:   maxAbsAVX2,
+			axpy:     axpyAVX2,
+			scal:     scalAVX2,
+			widen:    widenAVX2,
+			gather:   gatherAsm(4, gatherAVX2),
+			addBlock: addBlockAsm(addBlockAVX2),
+			gemm:     gemmKernel{mr: 4, nr: 12, fn: gemmAsm(4, 12, gemm4x12AVX2)},
+			gram: gramKernel{tr: 3, tc: 4, fn: gramAsm(3, 4, gram3x4AVX2),
+				tri: gramAsm(4, 4, gramTri4AVX2),
+				gap: []func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64){
+					nil, gramAsm(1, 4, gram1x4AVX2), gramAsm(2, 4, gram2x4AVX2)}},
 			gramPacked: gramKernel{tr: 2, tc: 6, fn: gramAsm(2, 6, gram2x6AVX2)},
 		})
 	}
@@ -97,5 +103,23 @@ func gramAsm(tr, tc int, f func(x *float64, xs, nx int, y *float64, ys, n int, p
 			pf, pfs = (*byte)(unsafe.Pointer(&y[0])), 8*ys
 		}
 		f(&x[0], xs, nx, &y[0], ys, n, pf, pfs, &out[0])
+	}
+}
+
+// gramTrapAsm adapts the assembly parts of a diagonal block of c x c entries
+// (gramTrap) to the tri of a gramKernel, checking the bounds they rely on;
+// a nil pf prefetches nothing new.
+func gramTrapAsm(c int, parts ...func(y *float64, ys, n int, pf *byte, pfs int, out *float64)) func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64) {
+	return func(_ []float64, _, _ int, y []float64, ys, n int, pf *byte, pfs int, out []float64) {
+		if n <= 0 || n%8 != 0 {
+			panic("numerics: Gram kernel: bad chunk")
+		}
+		_, _ = y[(c-1)*ys+n-1], out[c*c-1]
+		if pf == nil {
+			pf, pfs = (*byte)(unsafe.Pointer(&y[0])), 8*ys
+		}
+		for _, f := range parts {
+			f(&y[0], ys, n, pf, pfs, &out[0])
+		}
 	}
 }

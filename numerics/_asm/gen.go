@@ -33,6 +33,9 @@ type isa struct {
 	gemmRotate bool
 	// gram tile shapes: rows x columns, and whether to prefetch.
 	gram []gramShape
+	// gramTraps: the parts {r0, r1, c} of diagonal blocks too large for
+	// one kernel (gramTrap).
+	gramTraps [][3]int
 }
 
 type gramShape struct {
@@ -45,6 +48,9 @@ type gramShape struct {
 	// two (AVX2): the lanes are independent chains, so this is the same
 	// order, and a tile can have twice the entries.
 	halves bool
+	// tri: the diagonal block of c x c entries (r = c): the rows y against
+	// themselves, only the entries a <= b computed (gramTri).
+	tri bool
 }
 
 var avx512 = isa{
@@ -60,9 +66,15 @@ var avx512 = isa{
 	// And 10 x 16 tiles, 20 accumulators: a product of 20 or 40 rows (the
 	// convolutions of models.CNN) in whole tiles.
 	gemmFewMR: 10,
-	// 16 zmm accumulators, 8 loads a step of 16 FMAs; for rows packed in
-	// L2, 24 accumulators and 3 loads from L2 a step of 24 FMAs.
-	gram: []gramShape{{4, 4, true, false}, {3, 8, false, false}},
+	// 3 x 8 tiles, 24 zmm accumulators and 3 loads from L2 a step of 24
+	// FMAs, for rows in place and packed. In place (no prefetch in the
+	// tiles), each tile column ends in its 8 x 8 diagonal block, in two
+	// parts (gramTraps) that prefetch the block's rows, and above it the 1
+	// or 2 rows that the tiles of 3 leave, 1 x 8 and 2 x 8 (measured: the
+	// 4 x 4 tiles, 8 loads a step of 16 FMAs, which prefetched, ran at
+	// 0.95-1.03x; BENCHMARKS.md).
+	gram:      []gramShape{{3, 8, false, false, false}, {1, 8, false, false, false}, {2, 8, false, false, false}},
+	gramTraps: [][3]int{{0, 4, 8}, {4, 8, 8}},
 }
 
 var avx2 = isa{
@@ -85,7 +97,10 @@ var avx2 = isa{
 	// of three (measured: 5-7 % faster at n = 1000 than 3 x 4; a 3 x 4
 	// twin that also fetched the next tile's x rows into L1 was not).
 	// BENCHMARKS.md.
-	gram: []gramShape{{3, 4, true, true}, {2, 6, false, true}},
+	gram: []gramShape{{3, 4, true, true, false}, {2, 6, false, true, false},
+		// The diagonal blocks of 4 columns of the 3 x 4 tiles, and the
+		// one or two rows above them that the tiles of 3 rows leave.
+		{4, 4, true, true, true}, {1, 4, false, true, false}, {2, 4, false, true, false}},
 }
 
 // block is the number of elements the one-dimensional kernels take a loop
@@ -111,6 +126,9 @@ func main() {
 		}
 		for _, g := range s.gram {
 			gramTile(s, g)
+		}
+		for _, t := range s.gramTraps {
+			gramTrap(s, t[0], t[1], t[2])
 		}
 	}
 	Generate()
@@ -629,6 +647,12 @@ func unrotate(acc [][]VecVirtual) {
 func gramTile(s isa, g gramShape) {
 	r, cc := g.r, g.c
 	name := fmt.Sprintf("gram%dx%d%s", r, cc, s.name)
+	if g.tri {
+		if r != cc {
+			panic("a diagonal block is square")
+		}
+		name = fmt.Sprintf("gramTri%d%s", cc, s.name)
+	}
 	TEXT(name, NOSPLIT, "func(x *float64, xs, nx int, y *float64, ys, n int, pf *byte, pfs int, out *float64)")
 	// Doc replaces the lines of an earlier call: one call with them all.
 	doc := []string{
@@ -636,6 +660,14 @@ func gramTile(s isa, g gramShape) {
 		fmt.Sprintf("reduce8(lanes) of row x[(%d*k+a)*xs:] against row y[b*ys:] over their first n", r),
 		"elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of",
 		"elements i ≡ l (mod 8) in increasing i.",
+	}
+	if g.tri {
+		doc = []string{
+			fmt.Sprintf("%s adds to out[a*%d+b], for a <= b < %d, the chunk sum reduce8(lanes) of row", name, cc, cc),
+			"y[a*ys:] against row y[b*ys:] over their first n elements (n > 0, a multiple of 8):",
+			"lane l is the FMA chain of the products of elements i ≡ l (mod 8) in increasing i.",
+			fmt.Sprintf("It adds zero to out[a*%d+b] for a > b, and ignores x, xs and nx (one block).", cc),
+		}
 	}
 	if g.halves {
 		doc = append(doc, "It runs over the chunk twice, lanes 0-3 of every entry of a tile, then lanes 4-7.")
@@ -672,7 +704,10 @@ func gramTile(s isa, g gramShape) {
 	if g.prefetch {
 		pr = rows("pf", "pfs", cc, 0) // pfs is in bytes
 	}
-	xr := rows("x", "xs", r, 3)
+	var xr []Register // the tri kernel's rows are the y rows
+	if !g.tri {
+		xr = rows("x", "xs", r, 3)
+	}
 	// Locals: how far the x rows move a tile, and the end of out.
 	step, last := AllocLocal(8), AllocLocal(8)
 	t := Load(Param("xs"), GP64())
@@ -680,6 +715,9 @@ func gramTile(s isa, g gramShape) {
 	MOVQ(t, step)
 	out := Load(Param("out"), GP64())
 	t = Load(Param("nx"), GP64())
+	if g.tri {
+		MOVQ(U32(1), t)
+	}
 	IMUL3Q(U32(8*r*cc), t, t)
 	ADDQ(out, t)
 	MOVQ(t, last)
@@ -698,7 +736,9 @@ func gramTile(s isa, g gramShape) {
 	for h := range passes {
 		acc = make([][]VecVirtual, r*cc)
 		for e := range acc {
-			acc[e] = accumulators(s, per)
+			if !g.tri || e/cc <= e%cc {
+				acc[e] = accumulators(s, per)
+			}
 		}
 		off := Load(Param("n"), GP64())
 		SHLQ(U8(3), off)
@@ -709,7 +749,7 @@ func gramTile(s isa, g gramShape) {
 		at := func(row Register, k int) Mem {
 			return Mem{Base: row, Index: off, Scale: 1, Disp: 8 * s.width * (h*per + k)}
 		}
-		xi := make([][]VecVirtual, r)
+		xi := make([][]VecVirtual, len(xr))
 		for a := range xi {
 			xi[a] = make([]VecVirtual, per)
 			for k := range xi[a] {
@@ -722,11 +762,22 @@ func gramTile(s isa, g gramShape) {
 				PREFETCHT1(Mem{Base: p, Index: off, Scale: 1})
 			}
 		}
+		// The tri kernel's row a is its y row a, loaded with column a.
+		yv := make([][]VecVirtual, cc)
 		for b := 0; b < cc; b++ {
 			t := make([]VecVirtual, per)
 			for k := range t {
 				t[k] = s.vec()
 				VMOVUPD(at(yr[b], k), t[k])
+			}
+			yv[b] = t
+			if g.tri {
+				for a := 0; a <= b; a++ {
+					for k := range t {
+						VFMADD231PD(t[k], yv[a][k], acc[a*cc+b][k])
+					}
+				}
+				continue
 			}
 			for a := 0; a < r; a++ {
 				for k := range t {
@@ -738,7 +789,9 @@ func gramTile(s isa, g gramShape) {
 		JNZ(LabelRef(loop))
 		if h < passes-1 {
 			for e, v := range acc {
-				VMOVUPD(v[0], saved.Offset(8*s.width*e))
+				if v != nil {
+					VMOVUPD(v[0], saved.Offset(8*s.width*e))
+				}
 			}
 		}
 	}
@@ -746,7 +799,18 @@ func gramTile(s isa, g gramShape) {
 		// Level 1 of reduce8, lane l plus lane l+4: lanes 4-7 plus the
 		// saved lanes 0-3, the same sums (addition commutes).
 		for e, v := range acc {
-			VADDPD(saved.Offset(8*s.width*e), v[0], v[0])
+			if v != nil {
+				VADDPD(saved.Offset(8*s.width*e), v[0], v[0])
+			}
+		}
+	}
+	if g.tri {
+		// The entries below the diagonal are zero: out[e] + 0.
+		z := accumulators(s, per)
+		for e, v := range acc {
+			if v == nil {
+				acc[e] = z
+			}
 		}
 	}
 	reduceEntries(s, acc, out)
@@ -831,3 +895,114 @@ func reduceEntries(s isa, acc [][]VecVirtual, out Register) {
 
 // asX names the low 128 bits of a vector register.
 func asX(r Op) Register { return r.(interface{ AsX() Register }).AsX() }
+
+// gramTrap emits the part on rows [r0, r1) of the diagonal block of c x c
+// entries of a Gram: the entries a <= b of those rows against the c rows y,
+// each an 8-lane FMA chain reduced by the tree of reduce8 as in gramTile,
+// added to out[a*c+b], a zmm register an entry (AVX-512). Row a of the part
+// is loaded once a step, as column a, and kept for the later columns. The
+// sums are reduced eight entries at a time into a local block that starts
+// at -0 (so that it holds each sum's own bits, -0 included), then added to
+// out one by one; only the entries a <= b are written.
+func gramTrap(s isa, r0, r1, c int) {
+	if s.width != 8 {
+		panic("gramTrap needs a register an entry")
+	}
+	name := fmt.Sprintf("gramTrap%d%d%d%s", r0, r1, c, s.name)
+	TEXT(name, NOSPLIT, "func(y *float64, ys, n int, pf *byte, pfs int, out *float64)")
+	Doc(fmt.Sprintf("%s adds to out[a*%d+b], for %d <= a < %d and a <= b < %d, the chunk sum", name, c, r0, r1, c),
+		"reduce8(lanes) of row y[a*ys:] against row y[b*ys:] over their first n elements",
+		"(n > 0, a multiple of 8): lane l is the FMA chain of the products of elements",
+		"i ≡ l (mod 8) in increasing i. It prefetches into L2 the 8n bytes at pf+a*pfs",
+		fmt.Sprintf("(pfs in bytes) for %d <= a < %d, which need not be valid memory.", r0, r1))
+	n8 := Load(Param("n"), GP64())
+	SHLQ(U8(3), n8)
+	// Row pointers at the end of their chunk: y rows r0, …, c-1, pf rows
+	// r0, …, r1-1.
+	rows := func(base, stride string, from, to int, shift uint8) []Register {
+		p := Load(Param(base), GP64())
+		st := Load(Param(stride), GP64())
+		if shift > 0 {
+			SHLQ(U8(shift), st)
+		}
+		ADDQ(n8, p)
+		for range from {
+			ADDQ(st, p)
+		}
+		ptr := make([]Register, to-from)
+		for b := range ptr {
+			ptr[b] = GP64()
+			MOVQ(p, ptr[b])
+			ADDQ(st, p)
+		}
+		return ptr
+	}
+	yr := rows("y", "ys", r0, c, 3)
+	pr := rows("pf", "pfs", r0, r1, 0)
+	type entry struct{ a, b int }
+	var ents []entry
+	acc := map[entry]VecVirtual{}
+	for a := r0; a < r1; a++ {
+		for b := a; b < c; b++ {
+			e := entry{a, b}
+			ents = append(ents, e)
+			acc[e] = s.vec()
+			s.zero(acc[e])
+		}
+	}
+	off := Load(Param("n"), GP64())
+	SHLQ(U8(3), off)
+	NEGQ(off)
+	Label("loop")
+	row := map[int]VecVirtual{}
+	for b := r0; b < c; b++ {
+		t := s.vec()
+		VMOVUPD(Mem{Base: yr[b-r0], Index: off, Scale: 1}, t)
+		if b < r1 {
+			row[b] = t
+		}
+		for a := r0; a < r1 && a <= b; a++ {
+			VFMADD231PD(t, row[a], acc[entry{a, b}])
+		}
+		if b-r0 < len(pr) {
+			PREFETCHT1(Mem{Base: pr[b-r0], Index: off, Scale: 1})
+		}
+	}
+	ADDQ(U32(64), off)
+	JNZ(LabelRef("loop"))
+	// Reduce into the local block, eight entries at a time, padded with a
+	// zero register.
+	groups := (len(ents) + 7) / 8
+	local := AllocLocal(64 * groups)
+	g := GP64()
+	MOVQ(U64(0x8000000000000000), g)
+	negz := s.vec()
+	VPBROADCASTQ(g, negz)
+	for i := range groups {
+		VMOVUPD(negz, local.Offset(64*i))
+	}
+	regs := make([][]VecVirtual, 8*groups)
+	var pad VecVirtual
+	for i := range regs {
+		if i < len(ents) {
+			regs[i] = []VecVirtual{acc[ents[i]]}
+			continue
+		}
+		if pad == nil {
+			pad = s.vec()
+			s.zero(pad)
+		}
+		regs[i] = []VecVirtual{pad}
+	}
+	lp := GP64()
+	LEAQ(local, lp)
+	reduceEntries(s, regs, lp)
+	out := Load(Param("out"), GP64())
+	for i, e := range ents {
+		x := XMM()
+		VMOVSD(local.Offset(8*i), x)
+		VADDSD(Mem{Base: out, Disp: 8 * (e.a*c + e.b)}, x, x)
+		VMOVSD(x, Mem{Base: out, Disp: 8 * (e.a*c + e.b)})
+	}
+	ret()
+}

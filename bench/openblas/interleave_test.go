@@ -1,0 +1,116 @@
+package openblas
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/flatmin/flatmin/numerics"
+)
+
+// TestInterleaved times flatmin and OpenBLAS call by call, alternating, on
+// one thread: on a machine shared with other jobs, the load moves between
+// two b.Loop benchmarks of a second each, but little between two calls.
+// FLATMIN_INTERLEAVE lists the cases, "gram:n:p:calls" or "gemm:n:calls",
+// separated by spaces; it reports for each the median wall time of each
+// library, the median of the per-pair ratios of their speeds (flatmin over
+// OpenBLAS), and the same from the thread's CPU time (getrusage), which
+// leaves out the time slices other jobs take. Run it with GOMAXPROCS=1,
+// pinned (taskset), e.g.
+//
+//	FLATMIN_INTERLEAVE="gram:100:100000:21 gemm:2048:7" GOMAXPROCS=1 \
+//	    taskset -c 1 go test -run Interleaved -v .
+func TestInterleaved(t *testing.T) {
+	spec := os.Getenv("FLATMIN_INTERLEAVE")
+	if spec == "" {
+		t.Skip("FLATMIN_INTERLEAVE is not set")
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	Threads(1)
+	for _, c := range strings.Fields(spec) {
+		f := strings.Split(c, ":")
+		num := func(i int) int {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				t.Fatalf("%s: %v", c, err)
+			}
+			return int(v)
+		}
+		r := rand.New(rand.NewPCG(1, 5))
+		var ours, theirs func()
+		var calls int
+		var flops float64
+		switch f[0] {
+		case "gram":
+			n, p := num(1), num(2)
+			calls = num(3)
+			q, k := randSlice(r, n*p), make([]float64, n*n)
+			flops = float64(n) * float64(n+1) * float64(p)
+			ours = func() { numerics.Gram(k, q, n, p) }
+			theirs = func() { Dsyrk(n, p, q, k) }
+		case "gemm":
+			n := num(1)
+			calls = num(2)
+			a, b, cc := randSlice(r, n*n), randSlice(r, n*n), make([]float64, n*n)
+			flops = 2 * float64(n) * float64(n) * float64(n)
+			ours = func() { numerics.Gemm(false, false, n, n, n, 1, a, n, b, n, 0, cc, n) }
+			theirs = func() { Dgemm(n, a, b, cc) }
+		default:
+			t.Fatalf("unknown case %q", c)
+		}
+		ours()
+		theirs()
+		var wo, wt, co, ct []float64
+		for range calls {
+			w, u := timed(ours)
+			wo, co = append(wo, w), append(co, u)
+			w, u = timed(theirs)
+			wt, ct = append(wt, w), append(ct, u)
+		}
+		ratio := func(o, th []float64) (float64, float64, float64) {
+			r := make([]float64, len(o))
+			for i := range o {
+				r[i] = th[i] / o[i]
+			}
+			slices.Sort(r)
+			return median(r), r[0], r[len(r)-1]
+		}
+		rw, lw, hw := ratio(wo, wt)
+		rc, lc, hc := ratio(co, ct)
+		fmt.Printf("%-22s %2d pairs: wall flatmin %6.2f openblas %6.2f GFLOP/s, ratio %.3f (%.2f-%.2f); CPU flatmin %6.2f openblas %6.2f, ratio %.3f (%.2f-%.2f)\n",
+			c, calls, flops/median(wo)/1e9, flops/median(wt)/1e9, rw, lw, hw,
+			flops/median(co)/1e9, flops/median(ct)/1e9, rc, lc, hc)
+	}
+}
+
+// timed returns the wall time and the CPU time of the thread f took, in
+// seconds.
+func timed(f func()) (wall, cpu float64) {
+	c0 := threadCPU()
+	t0 := time.Now()
+	f()
+	return time.Since(t0).Seconds(), threadCPU() - c0
+}
+
+func threadCPU() float64 {
+	var ru syscall.Rusage
+	const rusageThread = 1 // RUSAGE_THREAD
+	if syscall.Getrusage(rusageThread, &ru) != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
+func median(x []float64) float64 {
+	s := slices.Clone(x)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
