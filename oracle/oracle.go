@@ -69,16 +69,19 @@ func NewOracleFromState(st *theory.State) (*Oracle, error) {
 	// (BENCHMARKS.md).
 	vecs, vals := append([]float64(nil), k.RawSymmetric().Data...), make([]float64, n)
 	if !numerics.SymmetricEigen(n, vecs, vals) {
-		// The QL iteration converges on finite symmetric input, and K̂ is
-		// finite with entries below 1 by construction.
-		return nil, inputErr(theory.ErrNotFinite, "K", theory.NoIndex, theory.NoIndex, "the eigen-decomposition of the %d x %d Gram matrix failed", n, n)
+		// K̂ is finite with entries below 1 by construction, but the QL
+		// iteration can still stall on entries spanning hundreds of binary
+		// orders (numerics.TestSymmetricEigenDsteqrStall).
+		return nil, inputErr(theory.ErrNotFinite, "K", theory.NoIndex, theory.NoIndex, "the eigen-decomposition of the %d x %d Gram matrix did not converge (its entries span too many orders of magnitude)", n, n)
 	}
 	// The numerical range: the rule of theory.Geometry.Rank, eigenvalues above
-	// n·ε·λ_1(K̂), below which rounding in forming K̂ hides them.
+	// max(n, p)·ε·λ_1(K̂) (ε = 2^-52), below which rounding in forming K̂
+	// hides them; measure and stability then report the same rank.
 	lmax := vals[n-1]
+	tol := float64(max(n, st.P())) * (2 * unitRoundoff) * lmax
 	r := 0
 	for _, l := range vals {
-		if l > float64(n)*unitRoundoff*lmax {
+		if l > tol {
 			r++
 		}
 	}

@@ -464,3 +464,36 @@ func TestReportFullBatchWithout(t *testing.T) {
 		t.Errorf("B = n without replacement: η* in [%v, %v], want GD's 2/λ_1 = %v", iv.Lo, iv.Hi, gd)
 	}
 }
+
+// TestRankAsTheory: the oracle's range is theory.Geometry.Rank's, so that
+// measure and stability report the same rank. Q = [[1, 0, 0, 0],
+// [0, 2^-25, 0, 0]] has eigenvalues 1 and 2^-50 of K; with p = 4 the rule
+// max(n, p)·ε·λ_1 = 2^-50 leaves the second out (rank 1), where the
+// oracle's former n·u·λ_1 = 2^-52 counted it (rank 2). With p = 2 both
+// rules count it.
+func TestRankAsTheory(t *testing.T) {
+	for _, c := range []struct {
+		q    []float64
+		n, p int
+		want int
+	}{
+		{[]float64{1, 0, 0, 0, 0, 0x1p-25, 0, 0}, 2, 4, 1},
+		{[]float64{1, 0, 0, 0x1p-25}, 2, 2, 2},
+	} {
+		st, err := theory.NewState(c.q, c.n, c.p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := st.Geometry()
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := NewOracleFromState(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Rank() != g.Rank || g.Rank != c.want {
+			t.Errorf("n = %d, p = %d: oracle rank %d, theory's %d, want %d", c.n, c.p, o.Rank(), g.Rank, c.want)
+		}
+	}
+}
