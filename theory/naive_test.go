@@ -28,15 +28,7 @@ var (
 // max(n, p)·ε·λ_1), and Naive has no misprinted ‖Σ‖_F (NaN).
 func TestNaiveMatchesState(t *testing.T) {
 	const n, p = 4, 3
-	ng, nn, err := Naive(naiveQ, n, p, naiveE)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := NewState(naiveQ, n, p, naiveE)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sg, sn := mustGeometry(t, s), mustNoise(t, s)
+	ng, nn, sg, sn := naiveAndState(t)
 	if !(sn.Mu >= sn.Mu1/10) {
 		t.Fatalf("μ = %v < μ1/10 = %v: the case cancels more than the tolerance allows", sn.Mu, sn.Mu1/10)
 	}
@@ -77,15 +69,7 @@ func TestNaiveMatchesState(t *testing.T) {
 // relative; the sums have no cancellation).
 func TestGeometryExact(t *testing.T) {
 	const n, p = 4, 3
-	ng, nn, err := Naive(naiveQ, n, p, naiveE)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := NewState(naiveQ, n, p, naiveE)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sg, sn := mustGeometry(t, s), mustNoise(t, s)
+	ng, nn, sg, sn := naiveAndState(t)
 	chi := []float64{42.0 / 4, 9.0 / 4, 39.0 / 4, 27.0 / 4}
 	tol := roundingGamma(8)
 	for _, side := range []struct {
@@ -189,4 +173,19 @@ func TestNaiveErrors(t *testing.T) {
 			t.Errorf("%s: %v, want %v on Q", c.name, err, c.kind)
 		}
 	}
+}
+
+// naiveAndState returns the quantities of naiveQ and naiveE (n = 4, p = 3)
+// from the p x p reference (Naive) and from the n x n path (State).
+func naiveAndState(t *testing.T) (ng Geometry, nn Noise, sg Geometry, sn Noise) {
+	t.Helper()
+	ng, nn, err := Naive(naiveQ, 4, 3, naiveE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewState(naiveQ, 4, 3, naiveE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ng, nn, mustGeometry(t, s), mustNoise(t, s)
 }

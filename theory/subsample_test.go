@@ -81,20 +81,31 @@ func TestPatternSums(t *testing.T) {
 	const m = 5
 	k, e := intGram(r, m)
 	for s, f := range noiseSums(k, e) {
-		parts := partitions(f.d)
-		got := f.patternSums(m, parts)
-		want := map[string]float64{}
-		tuples(f.d, m, func(tp []int) { want[patternOf(tp)] += f.term(tp, m) })
-		for p, part := range parts {
-			key := ""
-			for _, b := range part {
-				key += fmt.Sprint(b)
-			}
-			if got[p] != want[key] {
-				t.Errorf("sum %d, pattern %s: Möbius gives %v, brute force %v", s, key, got[p], want[key])
-			}
+		for _, d := range patternMismatches(f, m) {
+			t.Errorf("sum %d, %s", s, d)
 		}
 	}
+}
+
+// patternMismatches compares f's pattern sums over [m]^d (Möbius
+// inversion) with the brute-force sum over every tuple, and describes each
+// pattern where they differ.
+func patternMismatches(f indexSum, m int) []string {
+	parts := partitions(f.d)
+	got := f.patternSums(m, parts)
+	want := map[string]float64{}
+	tuples(f.d, m, func(tp []int) { want[patternOf(tp)] += f.term(tp, m) })
+	var bad []string
+	for p, part := range parts {
+		key := ""
+		for _, b := range part {
+			key += fmt.Sprint(b)
+		}
+		if got[p] != want[key] {
+			bad = append(bad, fmt.Sprintf("pattern %s: Möbius gives %v, brute force %v", key, got[p], want[key]))
+		}
+	}
+	return bad
 }
 
 // TestPatternSumsTwoMatrices: constantOn contracts any two symmetric
@@ -115,19 +126,8 @@ func TestPatternSumsTwoMatrices(t *testing.T) {
 		{d: 2, vecs: [][]float64{e, v}, mats: []matFactor{{0, 1, a}, {1, 0, b}}},
 		{d: 4, vecs: [][]float64{e, v, v, e}, mats: []matFactor{{0, 1, a}, {2, 3, b}}},
 	} {
-		parts := partitions(f.d)
-		got := f.patternSums(m, parts)
-		want := map[string]float64{}
-		tuples(f.d, m, func(tp []int) { want[patternOf(tp)] += f.term(tp, m) })
-		for p, part := range parts {
-			key := ""
-			for _, b := range part {
-				key += fmt.Sprint(b)
-			}
-			if got[p] != want[key] {
-				t.Errorf("d = %d, A on (%d, %d), B on (%d, %d), pattern %s: Möbius gives %v, brute force %v",
-					f.d, f.mats[0].a, f.mats[0].b, f.mats[1].a, f.mats[1].b, key, got[p], want[key])
-			}
+		for _, d := range patternMismatches(f, m) {
+			t.Errorf("d = %d, A on (%d, %d), B on (%d, %d), %s", f.d, f.mats[0].a, f.mats[0].b, f.mats[1].a, f.mats[1].b, d)
 		}
 	}
 }
