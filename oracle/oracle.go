@@ -72,19 +72,11 @@ func NewOracleFromState(st *theory.State) (*Oracle, error) {
 		// K̂ is finite with entries below 1 by construction, but the QL
 		// iteration can still stall on entries spanning hundreds of binary
 		// orders (numerics.TestSymmetricEigenDsteqrStall).
-		return nil, inputErr(theory.ErrNotFinite, "K", theory.NoIndex, theory.NoIndex, "the eigen-decomposition of the %d x %d Gram matrix did not converge (its entries span too many orders of magnitude)", n, n)
+		return nil, inputErr(theory.ErrNotFinite, "K", theory.NoIndex, theory.NoIndex, "the eigen-decomposition of the %d x %d Gram matrix did not converge (the QL iteration stalled, as it can on entries spanning hundreds of binary orders)", n, n)
 	}
-	// The numerical range: the rule of theory.Geometry.Rank, eigenvalues above
-	// max(n, p)·ε·λ_1(K̂) (ε = 2^-52), below which rounding in forming K̂
-	// hides them; measure and stability then report the same rank.
-	lmax := vals[n-1]
-	tol := float64(max(n, st.P())) * (2 * unitRoundoff) * lmax
-	r := 0
-	for _, l := range vals {
-		if l > tol {
-			r++
-		}
-	}
+	// The numerical range: theory.Geometry.Rank's, so that measure and
+	// stability report the same rank.
+	r := theory.NumericalRank(vals, vals[n-1], n, st.P())
 	o := &Oracle{n: n, p: st.P(), r: r, kExp: kExp,
 		u: mat.NewDense(n, r, nil), sv: make([]float64, r), h: make([]float64, r),
 		a: mat.NewDense(n, r, nil), chi: make([]float64, n), k: k}

@@ -51,11 +51,7 @@ func Naive(q []float64, n, p int, e []float64) (Geometry, Noise, error) {
 	}
 	vals := es.Values(nil)
 	geo.LambdaMax = vals[p-1]
-	for _, l := range vals {
-		if l > float64(max(n, p))*machineEpsilon*geo.LambdaMax {
-			geo.Rank++
-		}
-	}
+	geo.Rank = NumericalRank(vals, geo.LambdaMax, n, p)
 	geo.Tau = geo.LambdaMax * geo.LambdaMax / (geo.FroG * geo.FroG)
 	geo.Chi = make([]float64, n)
 	minChi, meanChi := math.Inf(1), 0.0

@@ -85,12 +85,7 @@ func (s *State) Geometry() (Geometry, error) {
 	}
 	lmax := eig[len(eig)-1]
 	g.LambdaMax = math.Ldexp(lmax/n, s.kExp)
-	tol := float64(max(s.n, s.p)) * machineEpsilon * lmax
-	for _, l := range eig {
-		if l > tol {
-			g.Rank++
-		}
-	}
+	g.Rank = NumericalRank(eig, lmax, s.n, s.p)
 	g.Tau = (lmax / froK) * (lmax / froK)
 
 	minChi, sumChi := math.Inf(1), 0.0
@@ -107,6 +102,22 @@ func (s *State) Geometry() (Geometry, error) {
 
 // machineEpsilon is the spacing of float64 at 1, 2^-52 (numpy's finfo.eps).
 const machineEpsilon = 0x1p-52
+
+// NumericalRank counts the eigenvalues of a Gram matrix (of n samples and p
+// parameters, λ_1 its largest) above max(n, p)·ε·λ_1, as
+// numpy.linalg.matrix_rank does: below that, rounding in forming the
+// matrix hides them. Geometry.Rank, the reference Naive and the oracle's
+// range all count this way, so measure and stability agree.
+func NumericalRank(eigenvalues []float64, lambdaMax float64, n, p int) int {
+	tol := float64(max(n, p)) * machineEpsilon * lambdaMax
+	r := 0
+	for _, l := range eigenvalues {
+		if l > tol {
+			r++
+		}
+	}
+	return r
+}
 
 // Noise computes the loss, Σ and the alignment factors through K
 // (eq. 3 and the corrected eq. 11). It returns ErrZeroLoss when e = 0.
