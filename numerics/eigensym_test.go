@@ -367,24 +367,120 @@ func dsteqrStall(scale float64) []float64 {
 	return a
 }
 
-// TestSymmetricEigenDsteqrStall pins a known limitation: on dsteqrStall
-// times 2^300 or 2^1000, SymmetricEigen reports no convergence (its callers
-// return an error) while SymmetricEigenvalues (the root-free QR of DSTERF)
-// converges. The vectors' path would need a second method (a Jacobi or
-// divide-and-conquer fallback) for such inputs, whose entries span 2^729;
-// when it gets one, this test fails and should then check the
-// decomposition with accurate instead. (At scale 1 the smallest products
-// underflow to zero in the reduction, the iteration deflates there, and
-// SymmetricEigen converges.)
+// TestSymmetricEigenDsteqrStall: on dsteqrStall times 2^300 or 2^1000 the
+// QL iteration does not converge (tridiagonalQL reports false), and
+// SymmetricEigen still returns an accurate decomposition, by the Jacobi
+// fallback, with the eigenvalues of SymmetricEigenvalues (the root-free
+// QR of DSTERF, which converges). At scale 1 the smallest products
+// underflow to zero in the reduction and QL converges.
 func TestSymmetricEigenDsteqrStall(t *testing.T) {
 	const n = 22
 	for _, scale := range []float64{0x1p300, 0x1p1000} {
 		a := dsteqrStall(scale)
-		if SymmetricEigen(n, slices.Clone(a), make([]float64, n)) {
-			t.Errorf("scale %g: SymmetricEigen converged: the limitation is gone, check it with accurate", scale)
+		t.Run(fmt.Sprint(scale), func(t *testing.T) {
+			if qlConverges(n, a) {
+				t.Error("the QL iteration converged: this case no longer exercises the fallback")
+			}
+			if err := checkEigen(n, a); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// qlConverges reports whether SymmetricEigen's QL iteration converges on
+// A's tridiagonal form.
+func qlConverges(n int, a []float64) bool {
+	a = slices.Clone(a)
+	scaleSymmetric(n, a)
+	d, e, tau := make([]float64, n), make([]float64, n-1), make([]float64, n)
+	tridiagonalize(n, a, d, e, tau)
+	return tridiagonalQL(n, d, e, make([]float64, n*n))
+}
+
+// tridiagonalCase draws a symmetric tridiagonal matrix from the corners
+// of symmetricCase's kind 4 and beyond: entries spanning hundreds of
+// binades, zero and repeated diagonals, and a whole matrix scaled from
+// subnormal to near overflow.
+func tridiagonalCase(t *rapid.T, n int) (d, e []float64) {
+	d, e = make([]float64, n), make([]float64, max(n-1, 0))
+	scale := math.Pow(2, float64(rapid.SampledFrom([]int{0, -40, 40, -1000, 1000}).Draw(t, "log2 scale")))
+	values := []float64{0, 1, -1, 0.5, 0x1p-729, 0x1p-300, 1e-17}
+	for i := range d {
+		d[i] = scale * rapid.OneOf(rapid.SampledFrom(values), rapid.Float64Range(-1, 1)).Draw(t, "d")
+	}
+	for i := range e {
+		e[i] = scale * rapid.OneOf(rapid.SampledFrom(values), rapid.Float64Range(-1, 1)).Draw(t, "e")
+	}
+	return d, e
+}
+
+// tridiagonalDense is the n x n symmetric matrix with diagonal d and
+// off-diagonal e.
+func tridiagonalDense(d, e []float64) []float64 {
+	n := len(d)
+	a := make([]float64, n*n)
+	for i := range n {
+		a[i*n+i] = d[i]
+		if i+1 < n {
+			a[i*n+i+1], a[(i+1)*n+i] = e[i], e[i]
 		}
-		if !SymmetricEigenvalues(n, slices.Clone(a), make([]float64, n)) {
-			t.Errorf("scale %g: SymmetricEigenvalues did not converge", scale)
+	}
+	return a
+}
+
+// checkJacobi checks tridiagonalJacobi on T: it converges, to an accurate
+// decomposition with ascending eigenvalues.
+func checkJacobi(d, e []float64) error {
+	n := len(d)
+	w, vt := slices.Clone(d), make([]float64, n*n)
+	if !tridiagonalJacobi(n, w, slices.Clone(e), vt) {
+		return fmt.Errorf("n=%d: no convergence", n)
+	}
+	if !slices.IsSorted(w) {
+		return fmt.Errorf("n=%d: eigenvalues not ascending: %v", n, w)
+	}
+	v := make([]float64, n*n)
+	for i := range n {
+		for k := range n {
+			v[i*n+k] = vt[k*n+i]
 		}
+	}
+	if !accurate(n, tridiagonalDense(d, e), w, v) {
+		return fmt.Errorf("n=%d: not an accurate eigen-decomposition", n)
+	}
+	return nil
+}
+
+// tridiagonalJacobi converges to an accurate decomposition on every
+// generated tridiagonal matrix.
+func TestTridiagonalJacobi(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(1, 30).Draw(t, "n")
+		if err := checkJacobi(tridiagonalCase(t, n)); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// The negative control: the same generator and check catch each rotation
+// turned the wrong way (s negated), still orthogonal but doubling the
+// entry it should annihilate.
+func TestTridiagonalJacobiControl(t *testing.T) {
+	correct := jacobiRotation
+	jacobiRotation = func(app, aqq, apq float64) (c, s float64) {
+		c, s = correct(app, aqq, apq)
+		return c, -s
+	}
+	defer func() { jacobiRotation = correct }()
+	caught := false
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(2, 30).Draw(t, "n")
+		if checkJacobi(tridiagonalCase(t, n)) != nil {
+			caught = true
+		}
+	})
+	if !caught {
+		t.Fatal("the wrong rotation went unnoticed in every case")
 	}
 }
