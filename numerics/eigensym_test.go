@@ -219,13 +219,7 @@ func TestSymmetricEigenGonumScalingBug(t *testing.T) {
 	d := []float64{1, 1, 1, 1, 1, 6.05092486695206e-123, 0, 1, 1}
 	e := []float64{0, 0, 0, 0, 0, 1e-300, 0, 0.5}
 	n := len(d)
-	a := make([]float64, n*n)
-	for i := range n {
-		a[i*n+i] = d[i]
-		if i+1 < n {
-			a[i*n+i+1], a[(i+1)*n+i] = e[i], e[i]
-		}
-	}
+	a := tridiagonalDense(d, e)
 	want := []float64{0, 6.05092486695206e-123, 0.5, 1, 1, 1, 1, 1, 1.5}
 	v, w := slices.Clone(a), make([]float64, n)
 	if !SymmetricEigen(n, v, w) {
@@ -413,20 +407,6 @@ func tridiagonalCase(t *rapid.T, n int) (d, e []float64) {
 		e[i] = scale * rapid.OneOf(rapid.SampledFrom(values), rapid.Float64Range(-1, 1)).Draw(t, "e")
 	}
 	return d, e
-}
-
-// tridiagonalDense is the n x n symmetric matrix with diagonal d and
-// off-diagonal e.
-func tridiagonalDense(d, e []float64) []float64 {
-	n := len(d)
-	a := make([]float64, n*n)
-	for i := range n {
-		a[i*n+i] = d[i]
-		if i+1 < n {
-			a[i*n+i+1], a[(i+1)*n+i] = e[i], e[i]
-		}
-	}
-	return a
 }
 
 // checkJacobi checks tridiagonalJacobi on T: it converges, to an accurate

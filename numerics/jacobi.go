@@ -29,13 +29,7 @@ const jacobiMaxSweeps = 100
 // symmetric matrix, and its rotations are relatively accurate even when
 // T's entries span hundreds of binades, where the shifts of QL can cycle.
 func tridiagonalJacobi(n int, d, e, vt []float64) bool {
-	a := make([]float64, n*n)
-	for i := range n {
-		a[i*n+i] = d[i]
-		if i+1 < n {
-			a[i*n+i+1], a[(i+1)*n+i] = e[i], e[i]
-		}
-	}
+	a := tridiagonalDense(d[:n], e)
 	vt = vt[:n*n]
 	clear(vt)
 	for i := range n {
@@ -81,6 +75,20 @@ func tridiagonalJacobi(n int, d, e, vt []float64) bool {
 	}
 	copy(vt, sorted)
 	return true
+}
+
+// tridiagonalDense is the n x n symmetric matrix (row-major, both
+// triangles) with diagonal d and off-diagonal e[:n-1], n = len(d).
+func tridiagonalDense(d, e []float64) []float64 {
+	n := len(d)
+	a := make([]float64, n*n)
+	for i := range n {
+		a[i*n+i] = d[i]
+		if i+1 < n {
+			a[i*n+i+1], a[(i+1)*n+i] = e[i], e[i]
+		}
+	}
+	return a
 }
 
 // jacobiRotation is the rotation that annihilates the off-diagonal entry
