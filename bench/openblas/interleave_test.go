@@ -15,26 +15,38 @@ import (
 	"github.com/flatmin/flatmin/numerics"
 )
 
-// TestInterleaved times flatmin and OpenBLAS call by call, alternating, on
-// one thread: on a machine shared with other jobs, the load moves between
-// two b.Loop benchmarks of a second each, but little between two calls.
-// FLATMIN_INTERLEAVE lists the cases, "gram:n:p:calls" or "gemm:n:calls",
-// separated by spaces; it reports for each the median wall time of each
-// library, the median of the per-pair ratios of their speeds (flatmin over
-// OpenBLAS), and the same from the thread's CPU time (getrusage), which
-// leaves out the time slices other jobs take. Run it with GOMAXPROCS=1,
-// pinned (taskset), e.g.
+// TestInterleaved times flatmin and OpenBLAS call by call, alternating: on
+// a machine shared with other jobs, the load moves between two b.Loop
+// benchmarks of a second each, but little between two calls.
+// FLATMIN_INTERLEAVE lists the cases, "gram:n:p:calls", "gemm:n:calls",
+// "dot:n:calls", "axpy:n:calls" or "nrm2:n:calls", separated by spaces; it
+// reports for each the median wall time of each library, the median of the
+// per-pair ratios of their speeds (flatmin over OpenBLAS), and the same
+// from CPU time (getrusage: of the thread on one core, of the process on
+// more), which leaves out the time slices other jobs take. OpenBLAS gets
+// as many threads as GOMAXPROCS. Run it pinned (taskset), e.g.
 //
 //	FLATMIN_INTERLEAVE="gram:100:100000:21 gemm:2048:7" GOMAXPROCS=1 \
 //	    taskset -c 1 go test -run Interleaved -v .
+//	FLATMIN_INTERLEAVE="gram:1000:100000:9 dot:1e7:41" GOMAXPROCS=2 \
+//	    go test -run Interleaved -v .
 func TestInterleaved(t *testing.T) {
 	spec := os.Getenv("FLATMIN_INTERLEAVE")
 	if spec == "" {
 		t.Skip("FLATMIN_INTERLEAVE is not set")
 	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	Threads(1)
+	threads := runtime.GOMAXPROCS(0)
+	if threads == 1 {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
+	Threads(threads)
+	timed := func(f func()) (wall, cpu float64) {
+		c0 := cpuTime(threads)
+		t0 := time.Now()
+		f()
+		return time.Since(t0).Seconds(), cpuTime(threads) - c0
+	}
 	for _, c := range strings.Fields(spec) {
 		f := strings.Split(c, ":")
 		num := func(i int) int {
@@ -63,6 +75,21 @@ func TestInterleaved(t *testing.T) {
 			flops = 2 * float64(n) * float64(n) * float64(n)
 			ours = func() { numerics.Gemm(false, false, n, n, n, 1, a, n, b, n, 0, cc, n) }
 			theirs = func() { Dgemm(n, a, b, cc) }
+		case "dot", "axpy", "nrm2":
+			n := num(1)
+			calls = num(2)
+			x, y := randSlice(r, n), randSlice(r, n)
+			// GB/s for dot and axpy (16 and 24 bytes an element), as the
+			// benchmarks count them; GFLOP/s (2n) for nrm2.
+			flops = map[string]float64{"dot": 16, "axpy": 24, "nrm2": 2}[f[0]] * float64(n)
+			switch f[0] {
+			case "dot":
+				ours, theirs = func() { numerics.Dot(x, y) }, func() { Ddot(x, y) }
+			case "axpy":
+				ours, theirs = func() { numerics.Axpy(1e-9, x, y) }, func() { Daxpy(1e-9, x, y) }
+			default:
+				ours, theirs = func() { numerics.Nrm2(x) }, func() { Dnrm2(x) }
+			}
 		default:
 			t.Fatalf("unknown case %q", c)
 		}
@@ -85,25 +112,22 @@ func TestInterleaved(t *testing.T) {
 		}
 		rw, lw, hw := ratio(wo, wt)
 		rc, lc, hc := ratio(co, ct)
-		fmt.Printf("%-22s %2d pairs: wall flatmin %6.2f openblas %6.2f GFLOP/s, ratio %.3f (%.2f-%.2f); CPU flatmin %6.2f openblas %6.2f, ratio %.3f (%.2f-%.2f)\n",
-			c, calls, flops/median(wo)/1e9, flops/median(wt)/1e9, rw, lw, hw,
+		fmt.Printf("%-22s %d threads %2d pairs: wall flatmin %6.2f openblas %6.2f G/s, ratio %.3f (%.2f-%.2f); CPU flatmin %6.2f openblas %6.2f, ratio %.3f (%.2f-%.2f)\n",
+			c, threads, calls, flops/median(wo)/1e9, flops/median(wt)/1e9, rw, lw, hw,
 			flops/median(co)/1e9, flops/median(ct)/1e9, rc, lc, hc)
 	}
 }
 
-// timed returns the wall time and the CPU time of the thread f took, in
-// seconds.
-func timed(f func()) (wall, cpu float64) {
-	c0 := threadCPU()
-	t0 := time.Now()
-	f()
-	return time.Since(t0).Seconds(), threadCPU() - c0
-}
-
-func threadCPU() float64 {
+// cpuTime returns the CPU time, in seconds, of the calling thread (threads
+// = 1) or of the whole process.
+func cpuTime(threads int) float64 {
 	var ru syscall.Rusage
-	const rusageThread = 1 // RUSAGE_THREAD
-	if syscall.Getrusage(rusageThread, &ru) != nil {
+	const rusageSelf, rusageThread = 0, 1
+	who := rusageSelf
+	if threads == 1 {
+		who = rusageThread
+	}
+	if syscall.Getrusage(who, &ru) != nil {
 		return 0
 	}
 	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
