@@ -54,9 +54,9 @@ import (
 //     r = (η/η*)·(η*‖H‖_F/sqrt(B/μ0)), how close SGD sits to its exact
 //     stability edge times how tight Theorem 3.3 is on that edge (the paper
 //     could compute neither factor). Where the oracle cannot compute η*
-//     (today n·r(r+1)/2 > 2^25, the FCN and CNN at n = 1000), η* is
-//     reported as skipped for that network with the oracle's reason; the
-//     criterion does not need it.
+//     (an input beyond oracle.CheckSize's memory limit, or a spectral
+//     problem it cannot decide), η* is reported as skipped for that
+//     network with the oracle's reason; the criterion does not need it.
 //
 // The negative controls, also fixed before any run, put in place of Theorem
 // 3.3's bound a wrong one that the same criterion, on the same runs, must
