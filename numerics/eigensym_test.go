@@ -382,6 +382,31 @@ func TestSymmetricEigenDsteqrStall(t *testing.T) {
 	}
 }
 
+// SymmetricEigen reports false for a matrix holding a NaN or an
+// infinity, and the Jacobi fallback gives up on such a T before its first
+// rotation instead of running all its sweeps (tens of seconds at n = 200).
+func TestSymmetricEigenNonFinite(t *testing.T) {
+	const n = 200
+	for _, bad := range []float64{math.NaN(), math.Inf(1)} {
+		a := sineMatrix(n)
+		a[3*n+5], a[5*n+3] = bad, bad
+		if SymmetricEigen(n, a, make([]float64, n)) {
+			t.Errorf("%v: reported convergence", bad)
+		}
+		correct := jacobiRotation
+		jacobiRotation = func(app, aqq, apq float64) (c, s float64) {
+			t.Fatalf("%v: the fallback rotates a non-finite T", bad)
+			return 1, 0
+		}
+		d, e := []float64{1, bad, 1}, []float64{0.5, 0.5}
+		ok := tridiagonalJacobi(3, d, e, make([]float64, 9))
+		jacobiRotation = correct
+		if ok {
+			t.Errorf("%v: the fallback reported convergence", bad)
+		}
+	}
+}
+
 // qlConverges reports whether SymmetricEigen's QL iteration converges on
 // A's tridiagonal form.
 func qlConverges(n int, a []float64) bool {

@@ -21,7 +21,8 @@ const jacobiMaxSweeps = 100
 // It writes the eigenvalues of T into d in ascending order (ties keep
 // their diagonal order), and the eigenvectors of T, transposed, into vt
 // (n x n, row-major: row k belongs to d[k]); e is left as it was. It
-// reports false if the sweeps run out.
+// reports false at once for a NaN or an infinity in T, and if the sweeps
+// run out.
 //
 // Jacobi is slower than QL (each sweep costs about 3n³ flops, n²/2 rotations
 // of two rows and columns of T and two rows of the vectors, the columns
@@ -29,6 +30,11 @@ const jacobiMaxSweeps = 100
 // symmetric matrix, and its rotations are relatively accurate even when
 // T's entries span hundreds of binades, where the shifts of QL can cycle.
 func tridiagonalJacobi(n int, d, e, vt []float64) bool {
+	for _, x := range append(d[:n:n], e[:max(n-1, 0)]...) {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return false // no sweep would zero a NaN
+		}
+	}
 	a := tridiagonalDense(d[:n], e)
 	vt = vt[:n*n]
 	clear(vt)
