@@ -24,7 +24,8 @@ import (
 // per-pair ratios of their speeds (flatmin over OpenBLAS), and the same
 // from CPU time (getrusage: of the thread on one core, of the process on
 // more), which leaves out the time slices other jobs take. OpenBLAS gets
-// as many threads as GOMAXPROCS. Run it pinned (taskset), e.g.
+// as many threads as GOMAXPROCS, and on more than one thread a pause after
+// each of its calls (openblasSpin). Run it pinned (taskset), e.g.
 //
 //	FLATMIN_INTERLEAVE="gram:100:100000:21 gemm:2048:7" GOMAXPROCS=1 \
 //	    taskset -c 1 go test -run Interleaved -v .
@@ -101,6 +102,12 @@ func TestInterleaved(t *testing.T) {
 			wo, co = append(wo, w), append(co, u)
 			w, u = timed(theirs)
 			wt, ct = append(wt, w), append(ct, u)
+			if threads > 1 {
+				// OpenBLAS's idle threads spin before they sleep
+				// (THREAD_TIMEOUT, about 2^28 cycles): without a pause
+				// they take a core from flatmin's next call.
+				time.Sleep(openblasSpin)
+			}
 		}
 		ratio := func(o, th []float64) (float64, float64, float64) {
 			r := make([]float64, len(o))
@@ -117,6 +124,10 @@ func TestInterleaved(t *testing.T) {
 			flops/median(co)/1e9, flops/median(ct)/1e9, rc, lc, hc)
 	}
 }
+
+// openblasSpin outlasts the spinning of OpenBLAS's idle threads, 2^28
+// cycles of a core of 2 GHz or more.
+const openblasSpin = 300 * time.Millisecond
 
 // cpuTime returns the CPU time, in seconds, of the calling thread (threads
 // = 1) or of the whole process.
