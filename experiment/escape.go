@@ -60,6 +60,12 @@ type EscapeJob struct {
 	// GDSteps steps (then the switch point is reported as not converged).
 	GDLoss  float64
 	GDSteps int
+	// SettleBatch, when in [1, n), replaces GD in the first phase by SGD
+	// with that batch (shuffled epochs), the protocol of the paper's Figure
+	// 9: there SGD at B = 64 finds the minimum that SGD at B = 4 escapes.
+	// It is for networks whose GD is out of reach (the CNN at n = 1000 takes
+	// seconds a GD step here). 0 (or n) keeps GD.
+	SettleBatch int
 	// Batch is the B of the SGD phase. With Edge it is instead the largest B
 	// in [1, n) for which the oracle finds the switch point unstable.
 	Batch int
@@ -85,6 +91,8 @@ func (j EscapeJob) Validate() error {
 		return fmt.Errorf("GD loss target must be >= 0 and finite, got %v", j.GDLoss)
 	case j.GDSteps < 0:
 		return fmt.Errorf("GD step cap must be >= 0, got %d", j.GDSteps)
+	case j.SettleBatch < 0:
+		return fmt.Errorf("batch of the first phase must be >= 0 (0: GD), got %d", j.SettleBatch)
 	case !j.Edge && j.Batch < 1:
 		return fmt.Errorf("batch size must be >= 1, got %d", j.Batch)
 	case j.Runs < 1:
@@ -100,14 +108,16 @@ func (j EscapeJob) Validate() error {
 }
 
 // SwitchPoint is where GD hands over to SGD: the network at the end of the
-// GD phase and the exact oracle of its linearization there.
+// GD phase (or of the SGD phase that replaces it, EscapeJob.SettleBatch)
+// and the exact oracle of its linearization there.
 type SwitchPoint struct {
 	Theta     []float64
 	State     *theory.State
 	Oracle    *oracle.Oracle
-	Steps     int     // GD steps taken
+	Batch     int     // B of the first phase: n for GD
+	Steps     int     // steps of the first phase
 	Loss      float64 // L at the switch
-	Converged bool    // the GD phase reached its loss target
+	Converged bool    // the first phase reached its loss target
 	LambdaMax float64 // λ_1(G)
 	FroH      float64 // ‖H‖_F = ‖G‖_F (H = G at a minimum)
 	Mu0       float64 // μ0 = inf_θ μ(θ) of the linearized model
@@ -120,9 +130,21 @@ type SwitchPoint struct {
 // until the full loss is at most loss or maxSteps steps, and measures the
 // point it stops at.
 func GDMinimum(p Problem, eta, loss float64, maxSteps int, seed uint64) (*SwitchPoint, error) {
-	run, err := Train(p, Config{Eta: eta, Batch: p.Data.N, Seed: seed, MaxSteps: maxSteps, LossTarget: loss})
+	return Minimum(p, eta, p.Data.N, loss, maxSteps, seed)
+}
+
+// Minimum is GDMinimum with batches of b samples (shuffled epochs; GD for b
+// >= n): the first phase of Figure 4 (b = n) or of the paper's Figure 9.
+func Minimum(p Problem, eta float64, b int, loss float64, maxSteps int, seed uint64) (*SwitchPoint, error) {
+	phase := "GD phase"
+	if b < p.Data.N {
+		phase = fmt.Sprintf("SGD phase (B = %d) before the switch", b)
+	} else {
+		b = p.Data.N
+	}
+	run, err := Train(p, Config{Eta: eta, Batch: b, Seed: seed, MaxSteps: maxSteps, LossTarget: loss})
 	if err != nil {
-		return nil, fmt.Errorf("GD phase: %w", err)
+		return nil, fmt.Errorf("%s: %w", phase, err)
 	}
 	o, err := oracle.NewOracleFromState(run.State)
 	if err != nil {
@@ -132,7 +154,7 @@ func GDMinimum(p Problem, eta, loss float64, maxSteps int, seed uint64) (*Switch
 	if err != nil {
 		return nil, err
 	}
-	return &SwitchPoint{Theta: run.Theta, State: run.State, Oracle: o, Steps: run.Steps,
+	return &SwitchPoint{Theta: run.Theta, State: run.State, Oracle: o, Batch: b, Steps: run.Steps,
 		Loss: run.FinalLoss, Converged: run.Converged, LambdaMax: o.LambdaMax(), FroH: o.FroH(),
 		Mu0: mu0, Rank: o.Rank(), Eta: eta, GDStable: o.LambdaMax() <= 2/eta}, nil
 }
@@ -476,14 +498,18 @@ func Escape(j EscapeJob, workers int, progress func(done, total int)) (EscapeRes
 }
 
 // SwitchFor builds a job's network (its data drawn from the job's seed) and
-// runs its GD phase.
+// runs its first phase: GD, or SGD at the job's SettleBatch.
 func SwitchFor(j EscapeJob) (Problem, *SwitchPoint, error) {
 	j.Spec.Seed = j.Seed
 	p, err := Build(j.Spec)
 	if err != nil {
 		return Problem{}, nil, err
 	}
-	sw, err := GDMinimum(p, j.Eta, j.GDLoss, j.GDSteps, j.Seed)
+	b := j.SettleBatch
+	if b == 0 {
+		b = p.Data.N
+	}
+	sw, err := Minimum(p, j.Eta, b, j.GDLoss, j.GDSteps, j.Seed)
 	return p, sw, err
 }
 

@@ -34,6 +34,8 @@ type EscapeCurve struct {
 	Sampling string `csv:"sampling"`
 	Runs     int    `csv:"runs"`
 	Step     int    `csv:"step"`
+	// SettleBatch is the B of the phase that found the minimum: n for GD.
+	SettleBatch int `csv:"settle_batch"`
 	// Mean of the trajectories' losses (NaN once one left the float64 range).
 	Mean float64 `csv:"mean"`
 	// Linearized is the exact E[L_t] of SGD linearized at the switch point
@@ -61,8 +63,9 @@ type EscapeSummary struct {
 	Runs     int     `csv:"runs"`
 	Steps    int     `csv:"steps"`
 
-	GDSteps     int     `csv:"gd_steps"`     // steps of the GD phase
-	GDConverged int     `csv:"gd_converged"` // 1 if GD reached its loss target
+	SettleBatch int     `csv:"settle_batch"` // B of the first phase: n for GD
+	GDSteps     int     `csv:"gd_steps"`     // steps of the first phase
+	GDConverged int     `csv:"gd_converged"` // 1 if it reached its loss target
 	SwitchLoss  float64 `csv:"switch_loss"`  // L at the switch
 	LambdaMax   float64 `csv:"lambda_max"`   // λ_1(G) at the switch
 	TwoOverEta  float64 `csv:"two_over_lr"`  // 2/η
@@ -114,7 +117,7 @@ func (r EscapeResult) Curves() []EscapeCurve {
 		if r.Gamma0 > 1 {
 			g = r.Linearized[0] * math.Pow(r.Gamma0, float64(t))
 		}
-		out[t] = EscapeCurve{Model: r.Model, Width: r.Width, N: r.N, Seed: r.Job.Seed, Batch: r.Batch,
+		out[t] = EscapeCurve{Model: r.Model, Width: r.Width, N: r.N, Seed: r.Job.Seed, Batch: r.Batch, SettleBatch: r.Switch.Batch,
 			Sampling: r.Job.Sampling.String(), Runs: len(r.Loss), Step: t, Mean: r.Mean[t],
 			Linearized: r.Linearized[t], LinearSameBatches: r.LinearMean[t], Gamma0Bound: g}
 	}
@@ -132,7 +135,7 @@ func (r EscapeResult) Summary() EscapeSummary {
 	}
 	return EscapeSummary{Model: r.Model, Width: r.Width, P: r.P, N: r.N, Seed: r.Job.Seed, Reading: r.Reading,
 		Eta: r.Job.Eta, Batch: r.Batch, Sampling: r.Job.Sampling.String(), Runs: len(r.Loss), Steps: r.Job.Steps,
-		GDSteps: sw.Steps, GDConverged: b2i(sw.Converged), SwitchLoss: sw.Loss, LambdaMax: sw.LambdaMax,
+		SettleBatch: sw.Batch, GDSteps: sw.Steps, GDConverged: b2i(sw.Converged), SwitchLoss: sw.Loss, LambdaMax: sw.LambdaMax,
 		TwoOverEta: 2 / sw.Eta, GDStable: b2i(sw.GDStable), Flatness: sw.FroH, Mu0: sw.Mu0, Rank: sw.Rank,
 		Rho: st.Rho, RhoGD: st.RhoGD, EdgeBatch: st.EdgeBatch, RhoEdge: st.RhoEdge, RhoEdgeNext: st.RhoEdgeNext,
 		Gamma0: r.Gamma0, BoundThm33: r.BoundThm33,

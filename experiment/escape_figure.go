@@ -90,7 +90,11 @@ func escapePanel(model, sampling string, batch int, runs map[int]plotter.XYs, cu
 	if len(runs) == 0 {
 		return nil, nil
 	}
-	p := newPanel(fmt.Sprintf("%s, B = %d, %s", ModelTitle(model), batch, sampling), "SGD step after the switch", "training loss")
+	title := fmt.Sprintf("%s, B = %d, %s", ModelTitle(model), batch, sampling)
+	if len(curves) > 0 && curves[0].SettleBatch < curves[0].N {
+		title += fmt.Sprintf(" (minimum by SGD, B = %d)", curves[0].SettleBatch)
+	}
+	p := newPanel(title, "SGD step after the switch", "training loss")
 	p.Title.TextStyle.Font.Size = 9
 	p.X.Label.TextStyle.Font.Size, p.Y.Label.TextStyle.Font.Size = 8, 8
 	p.X.Tick.Label.Font.Size, p.Y.Tick.Label.Font.Size = 7, 7

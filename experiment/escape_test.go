@@ -6,6 +6,7 @@ import (
 	"math"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -31,6 +32,40 @@ func tinySwitch(t *testing.T, n int) (Problem, *SwitchPoint) {
 		t.Fatalf("switch point: GD-stable %v, loss %v", sw.GDStable, sw.Loss)
 	}
 	return p, sw
+}
+
+// TestSettleBatch: with SettleBatch the first phase is SGD at that batch
+// (the protocol of the paper's Figure 9), reported as such, and a point
+// other than GD's; 0 and n are GD.
+func TestSettleBatch(t *testing.T) {
+	j := EscapeJob{Spec: Spec{Model: "rfm", Width: 30, N: 8}, Eta: 0.05, GDLoss: 1e-6, GDSteps: 400, Seed: 1}
+	var gd []float64
+	for _, b := range []int{0, 8, 2} {
+		j.SettleBatch = b
+		_, sw, err := SwitchFor(j)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := b
+		if b == 0 {
+			want = 8
+		}
+		if sw.Batch != want {
+			t.Errorf("settle batch %d: the switch point reports B = %d, want %d", b, sw.Batch, want)
+		}
+		switch b {
+		case 0:
+			gd = sw.Theta
+		case 8:
+			if !slices.Equal(sw.Theta, gd) {
+				t.Error("settle batch n is not GD")
+			}
+		default:
+			if slices.Equal(sw.Theta, gd) {
+				t.Error("settle batch 2 ends where GD does")
+			}
+		}
+	}
 }
 
 // TestEdgeBatchMatchesScan: the bisection finds the largest B whose ρ > 1,
@@ -301,6 +336,7 @@ func TestEscapeErrors(t *testing.T) {
 		{"eta", func(j *EscapeJob) { j.Eta = math.NaN() }, "learning rate"},
 		{"loss", func(j *EscapeJob) { j.GDLoss = -1 }, "loss target"},
 		{"steps cap", func(j *EscapeJob) { j.GDSteps = -1 }, "step cap"},
+		{"settle batch", func(j *EscapeJob) { j.SettleBatch = -1 }, "first phase"},
 		{"batch", func(j *EscapeJob) { j.Batch = 0 }, "batch size"},
 		{"batch > n", func(j *EscapeJob) { j.Batch = 7 }, "exceeds n"},
 		{"runs", func(j *EscapeJob) { j.Runs = 0 }, "runs"},

@@ -28,6 +28,7 @@ const fig4Help = `
 // fig4Flags are the flags of `experiment fig4` only.
 type fig4Flags struct {
 	models, sampling, batch *string
+	settle                  *int
 }
 
 func addFig4Flags(fs *flag.FlagSet) fig4Flags {
@@ -35,6 +36,7 @@ func addFig4Flags(fs *flag.FlagSet) fig4Flags {
 		models:   fs.String("models", "", "fig4: comma-separated models (default rfm,linear,fcn,cnn; rfm,linear,fcn with --quick)"),
 		sampling: fs.String("sampling", "with-replacement", "fig4: SGD batches: with-replacement, shuffled (epochs, as a DataLoader) or both"),
 		batch:    fs.String("batch", "5", "fig4: SGD batch size, or \"edge\": the largest B for which the oracle finds the GD minimum unstable"),
+		settle:   fs.Int("settle-batch", 0, "fig4: find the minimum with SGD at this batch size (shuffled epochs) instead of GD, as the paper's Figure 9 does (B = 64); 0: GD"),
 	}
 }
 
@@ -57,6 +59,9 @@ func (f fig4Flags) jobs(scale experiment.Scale, runs int, seed uint64) ([]experi
 	default:
 		return nil, fmt.Errorf("--sampling must be with-replacement, shuffled or both, got %q", *f.sampling)
 	}
+	if *f.settle < 0 {
+		return nil, fmt.Errorf("--settle-batch must be >= 0 (0: GD), got %d", *f.settle)
+	}
 	edge, batch := *f.batch == "edge", 0
 	if !edge {
 		b, err := strconv.Atoi(*f.batch)
@@ -74,6 +79,9 @@ func (f fig4Flags) jobs(scale experiment.Scale, runs int, seed uint64) ([]experi
 		for i := range js {
 			if !edge {
 				js[i].Batch = batch
+			}
+			if *f.settle > 0 {
+				js[i].SettleBatch = *f.settle
 			}
 		}
 		jobs = append(jobs, js...)
@@ -103,9 +111,13 @@ func runFig4(jobs []experiment.EscapeJob, dir string, stdout, stderr io.Writer) 
 
 // escapeLine is one panel's numbers in a line.
 func escapeLine(s experiment.EscapeSummary) string {
-	return fmt.Sprintf("%s (m=%d, n=%d) %s B=%d: GD %d steps to L=%.3g, λ_1=%.4g (2/η=%.4g), ‖H‖_F=%.4g; ρ(B)=%.4g, largest unstable B=%d; "+
+	first := "GD"
+	if s.SettleBatch < s.N {
+		first = fmt.Sprintf("SGD (B=%d)", s.SettleBatch)
+	}
+	return fmt.Sprintf("%s (m=%d, n=%d) %s B=%d: %s %d steps to L=%.3g, λ_1=%.4g (2/η=%.4g), ‖H‖_F=%.4g; ρ(B)=%.4g, largest unstable B=%d; "+
 		"mean ×%.3g by step %d (10x at %d, linearized %d); early rate %.4g vs linearized %.4g (ratio %.3g, Monte Carlo p=%.3g); γ0=%.3g",
-		s.Model, s.Width, s.N, s.Sampling, s.Batch, s.GDSteps, s.SwitchLoss, s.LambdaMax, s.TwoOverEta, s.Flatness, s.Rho, s.EdgeBatch,
+		s.Model, s.Width, s.N, s.Sampling, s.Batch, first, s.GDSteps, s.SwitchLoss, s.LambdaMax, s.TwoOverEta, s.Flatness, s.Rho, s.EdgeBatch,
 		s.MaxGrowth, experiment.EscapeHorizon, s.Steps10Mean, s.Steps10Linear, s.RateMean, s.RateLinearized, s.RateRatio, s.MonteCarloP, s.Gamma0)
 }
 
@@ -121,10 +133,10 @@ func escapeFigure(jobs []experiment.EscapeJob, dir string, stderr io.Writer) ([]
 	defer bar.done()
 	workers := runtime.GOMAXPROCS(0)
 	type gdKey struct {
-		spec      experiment.Spec
-		eta, loss float64
-		steps     int
-		seed      uint64
+		spec          experiment.Spec
+		eta, loss     float64
+		steps, settle int
+		seed          uint64
 	}
 	switches := map[gdKey]struct {
 		p  experiment.Problem
@@ -135,7 +147,7 @@ func escapeFigure(jobs []experiment.EscapeJob, dir string, stderr io.Writer) ([]
 	var summaries []experiment.EscapeSummary
 	offset := 0
 	for _, j := range jobs {
-		k := gdKey{j.Spec, j.Eta, j.GDLoss, j.GDSteps, j.Seed}
+		k := gdKey{j.Spec, j.Eta, j.GDLoss, j.GDSteps, j.SettleBatch, j.Seed}
 		s, ok := switches[k]
 		if !ok {
 			bar.set(offset, j.Spec.Model+": GD phase")

@@ -49,6 +49,7 @@ func TestExperimentFig4Usage(t *testing.T) {
 		{"experiment", "fig4", "--sampling", "sometimes"},
 		{"experiment", "fig4", "--batch", "0"},
 		{"experiment", "fig4", "--batch", "big"},
+		{"experiment", "fig4", "--settle-batch", "-1"},
 		{"experiment", "fig4", "--runs", "0"},
 		{"experiment", "fig4", "--models", "vgg"},
 	} {
