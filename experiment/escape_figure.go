@@ -91,7 +91,7 @@ func escapePanel(model, sampling string, batch int, runs map[int]plotter.XYs, cu
 		return nil, nil
 	}
 	title := fmt.Sprintf("%s, B = %d, %s", ModelTitle(model), batch, sampling)
-	if len(curves) > 0 && curves[0].SettleBatch < curves[0].N {
+	if len(curves) > 0 && 0 < curves[0].SettleBatch && curves[0].SettleBatch < curves[0].N {
 		title += fmt.Sprintf(" (minimum by SGD, B = %d)", curves[0].SettleBatch)
 	}
 	p := newPanel(title, "SGD step after the switch", "training loss")

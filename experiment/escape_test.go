@@ -414,9 +414,13 @@ func TestEscapeCSVAndFigure(t *testing.T) {
 						Sampling: s, Run: run, Step: step, Loss: l})
 				}
 			}
+			settle := 5 // GD
+			if m == "rfm" {
+				settle = 2 // the minimum found by SGD at B = 2
+			}
 			for step := range 6 {
 				curves = append(curves, EscapeCurve{Model: m, Width: 3, N: 5, Seed: 1, Batch: 2, Sampling: s, Runs: 4,
-					Step: step, Mean: 1e-4 * math.Pow(3, float64(step)), Linearized: 1e-4 * math.Pow(3.2, float64(step)),
+					Step: step, SettleBatch: settle, Mean: 1e-4 * math.Pow(3, float64(step)), Linearized: 1e-4 * math.Pow(3.2, float64(step)),
 					LinearSameBatches: 1e-4 * math.Pow(2.9, float64(step)), Gamma0Bound: math.NaN()})
 			}
 		}
@@ -428,8 +432,9 @@ func TestEscapeCSVAndFigure(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(f.Panels) != 2 || len(f.Panels[0]) != 2 || !strings.HasPrefix(f.Panels[0][0].Title.Text, "RFM") ||
-		!strings.HasSuffix(f.Panels[0][0].Title.Text, "with-replacement") {
-		t.Fatalf("layout: %d rows, first title %q", len(f.Panels), f.Panels[0][0].Title.Text)
+		!strings.HasSuffix(f.Panels[0][0].Title.Text, "with-replacement (minimum by SGD, B = 2)") ||
+		!strings.HasSuffix(f.Panels[0][1].Title.Text, "with-replacement") {
+		t.Fatalf("layout: %d rows, titles %q, %q", len(f.Panels), f.Panels[0][0].Title.Text, f.Panels[0][1].Title.Text)
 	}
 	dir := t.TempDir()
 	if err := SaveFigure(dir, "figure4", f); err != nil {

@@ -116,7 +116,7 @@ func runFig4(jobs []experiment.EscapeJob, dir string, stdout, stderr io.Writer) 
 // escapeLine is one panel's numbers in a line.
 func escapeLine(s experiment.EscapeSummary) string {
 	first := "GD"
-	if s.SettleBatch < s.N {
+	if 0 < s.SettleBatch && s.SettleBatch < s.N {
 		first = fmt.Sprintf("SGD (B=%d)", s.SettleBatch)
 	}
 	return fmt.Sprintf("%s (m=%d, n=%d) %s B=%d: %s %d steps to L=%.3g, λ_1=%.4g (2/η=%.4g), ‖H‖_F=%.4g; ρ(B)=%.4g, largest unstable B=%d; "+
