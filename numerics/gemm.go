@@ -532,27 +532,39 @@ func packB(bp []float64, b matrix, pc, kb, jc, jn, n, nr int, alpha float64) {
 		}
 		return
 	}
-	for l := range kb {
-		at := (pc+l)*b.rs + jc*b.cs
-		for p := range np {
-			row := bp[p*nr*kb+l*nr : p*nr*kb+(l+1)*nr]
-			w := min(nr, n-jc-p*nr) // columns of the panel in B
-			if b.cs == 1 {
-				copy(row, b.d[at:at+w])
-			} else {
-				for j := range w {
-					row[j] = b.d[at+j*b.cs]
+	// A group of packGroup panels at a time, row by row: the rows of the
+	// group are read as packGroup·nr consecutive elements, and the group's
+	// panels are written as packGroup sequential streams, which the
+	// prefetchers follow; a whole row of B at a time would write into all
+	// np panels at once, np streams kc·nr·8 bytes apart.
+	for g0 := 0; g0 < np; g0 += packGroup {
+		g1 := min(np, g0+packGroup)
+		for l := range kb {
+			at := (pc+l)*b.rs + (jc+g0*nr)*b.cs
+			for p := g0; p < g1; p++ {
+				row := bp[p*nr*kb+l*nr : p*nr*kb+(l+1)*nr]
+				w := min(nr, n-jc-p*nr) // columns of the panel in B
+				if b.cs == 1 {
+					copy(row, b.d[at:at+w])
+				} else {
+					for j := range w {
+						row[j] = b.d[at+j*b.cs]
+					}
 				}
-			}
-			clear(row[w:])
-			if alpha != 1 {
-				for j := range w {
-					row[j] *= alpha
+				clear(row[w:])
+				if alpha != 1 {
+					for j := range w {
+						row[j] *= alpha
+					}
 				}
+				at += nr * b.cs
 			}
-			at += nr * b.cs
 		}
 	}
 }
+
+// packGroup is the number of panels packB writes at once when it reads B
+// row by row.
+const packGroup = 16
 
 func roundUp(x, m int) int { return (x + m - 1) / m * m }
