@@ -564,7 +564,8 @@ func packB(bp []float64, b matrix, pc, kb, jc, jn, n, nr int, alpha float64) {
 }
 
 // packGroup is the number of panels packB writes at once when it reads B
-// row by row.
+// row by row (4, 8 and 32 measured no better: BENCHMARKS.md, "Packing B by
+// groups of panels").
 const packGroup = 16
 
 func roundUp(x, m int) int { return (x + m - 1) / m * m }
