@@ -64,7 +64,7 @@ type EscapeJob struct {
 	// with that batch (shuffled epochs), the protocol of the paper's Figure
 	// 9: there SGD at B = 64 finds the minimum that SGD at B = 4 escapes.
 	// It is for networks whose GD is out of reach (the CNN at n = 1000 takes
-	// seconds a GD step here). 0 (or n) keeps GD.
+	// seconds a GD step here). 0 (or n) keeps GD; more than n is an error.
 	SettleBatch int
 	// Batch is the B of the SGD phase. With Edge it is instead the largest B
 	// in [1, n) for which the oracle finds the switch point unstable.
@@ -126,21 +126,17 @@ type SwitchPoint struct {
 	GDStable  bool // λ_1(G) <= 2/η: the point is linearly stable for GD
 }
 
-// GDMinimum runs GD (B = n) at η from the model's initialization (seed)
-// until the full loss is at most loss or maxSteps steps, and measures the
-// point it stops at.
-func GDMinimum(p Problem, eta, loss float64, maxSteps int, seed uint64) (*SwitchPoint, error) {
-	return Minimum(p, eta, p.Data.N, loss, maxSteps, seed)
-}
-
-// Minimum is GDMinimum with batches of b samples (shuffled epochs; GD for b
-// >= n): the first phase of Figure 4 (b = n) or of the paper's Figure 9.
+// Minimum runs SGD with batches of b samples (shuffled epochs; GD for b =
+// n) at η from the model's initialization (seed) until the full loss is at
+// most loss or maxSteps steps, and measures the point it stops at: the
+// first phase of Figure 4 (b = n) or of the paper's Figure 9.
 func Minimum(p Problem, eta float64, b int, loss float64, maxSteps int, seed uint64) (*SwitchPoint, error) {
+	if b < 1 || b > p.Data.N {
+		return nil, fmt.Errorf("batch of the first phase must be in [1, n = %d], got %d", p.Data.N, b)
+	}
 	phase := "GD phase"
 	if b < p.Data.N {
 		phase = fmt.Sprintf("SGD phase (B = %d) before the switch", b)
-	} else {
-		b = p.Data.N
 	}
 	run, err := Train(p, Config{Eta: eta, Batch: b, Seed: seed, MaxSteps: maxSteps, LossTarget: loss})
 	if err != nil {

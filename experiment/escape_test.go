@@ -20,11 +20,11 @@ import (
 func tinySwitch(t *testing.T, n int) (Problem, *SwitchPoint) {
 	t.Helper()
 	p := tiny(t, "rfm", 30, n)
-	at0, err := GDMinimum(p, 1e-3, 0, 0, 1) // G is constant for the RFM
+	at0, err := Minimum(p, 1e-3, p.Data.N, 0, 0, 1) // G is constant for the RFM
 	if err != nil {
 		t.Fatal(err)
 	}
-	sw, err := GDMinimum(p, 1.9/at0.LambdaMax, 1e-6, 3000, 1)
+	sw, err := Minimum(p, 1.9/at0.LambdaMax, p.Data.N, 1e-6, 3000, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +266,7 @@ func TestEscapeTiny(t *testing.T) {
 	j := EscapeJob{Spec: Spec{Model: "rfm", Width: 30, N: 8}, Eta: 1, GDLoss: 1e-6, GDSteps: 3000,
 		Batch: 2, Sampling: WithReplacement, Runs: 12, Steps: 10, Groups: 50, Seed: 3}
 	p := tiny(t, "rfm", 30, 8)
-	at0, err := GDMinimum(p, 1e-3, 0, 0, 3)
+	at0, err := Minimum(p, 1e-3, p.Data.N, 0, 0, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,6 +337,7 @@ func TestEscapeErrors(t *testing.T) {
 		{"loss", func(j *EscapeJob) { j.GDLoss = -1 }, "loss target"},
 		{"steps cap", func(j *EscapeJob) { j.GDSteps = -1 }, "step cap"},
 		{"settle batch", func(j *EscapeJob) { j.SettleBatch = -1 }, "first phase"},
+		{"settle batch > n", func(j *EscapeJob) { j.SettleBatch = 7 }, "first phase"},
 		{"batch", func(j *EscapeJob) { j.Batch = 0 }, "batch size"},
 		{"batch > n", func(j *EscapeJob) { j.Batch = 7 }, "exceeds n"},
 		{"runs", func(j *EscapeJob) { j.Runs = 0 }, "runs"},

@@ -5,8 +5,10 @@ import "math"
 // SymmetricEigenvalues computes every eigenvalue of the symmetric n x n
 // matrix A (row-major, its upper triangle read) into w in ascending order; a
 // is overwritten. It reports false only if the QL/QR iteration fails to
-// converge, which LAPACK's bound of 30n sweeps makes unreachable for finite
-// input; it panics, like the kernels, on a negative n or slices too short.
+// converge within LAPACK's 30n sweeps, which no finite input is known to
+// cause (it converges on the matrices where SymmetricEigen's iteration with
+// vectors stalls, TestSymmetricEigenDsteqrStall); it panics, like the
+// kernels, on a negative n or slices too short.
 //
 // It is LAPACK's DSYEV without vectors: A is scaled into range as DSYEV
 // scales it (see SymmetricEigen), reduced to a symmetric tridiagonal T =

@@ -22,10 +22,10 @@ var (
 	ErrParam = errors.New("parameter out of range")
 	// ErrNullDirection: θᵀHθ = 0, so the ratios θᵀH^kθ/θᵀHθ are undefined.
 	ErrNullDirection = errors.New("θ lies in the null space of H")
-	// ErrNoConvergence: an eigen-decomposition did not converge. LAPACK's
-	// QL/QR iteration converges on every finite symmetric matrix, so this
-	// means an intermediate overflowed: the input is beyond what float64
-	// can carry through the computation.
+	// ErrNoConvergence: an eigen-decomposition did not converge. No finite
+	// symmetric matrix is known to cause it: LAPACK's QL/QR iteration can
+	// stall on entries spanning hundreds of binary orders, and
+	// numerics.SymmetricEigen then falls back to the Jacobi method.
 	ErrNoConvergence = errors.New("an eigen-decomposition did not converge")
 )
 

@@ -50,9 +50,8 @@ type Noise struct {
 }
 
 // eigenvalues returns the eigenvalues of K̂ in ascending order, or
-// ErrNoConvergence (LAPACK's QL iteration converges on finite symmetric
-// input, and K̂ is finite with entries below 1 by construction, so this is
-// not expected). They are numerics.SymmetricEigenvalues', LAPACK's DSYEV
+// ErrNoConvergence (no finite input is known to stall the iteration, and K̂
+// is finite with entries below 1 by construction, so this is not expected). They are numerics.SymmetricEigenvalues', LAPACK's DSYEV
 // on numerics' kernels: within 60·n·ε·λ_1(K̂) of gonum's Dsyev, which took
 // minutes at n = 5000 (BENCHMARKS.md).
 func (s *State) eigenvalues() ([]float64, error) {
