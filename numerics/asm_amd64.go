@@ -30,17 +30,17 @@ func gatherAVX512(dst *float64, src *float64, outer *int, no int, inner *int, ni
 // rows > 0.
 func addBlockAVX512(dst *float64, ldd int, src *float64, lds int, rows int, cols int)
 
-// gemm15x16AVX512 adds to the 15x16 tile c (row stride ldc) one k-panel of the product:
-// s = FMA(a[k*15+i], b[k*16+j], s) for k = 0, …, kc-1 in order from s = +0, then
+// gemm8x24AVX512 adds to the 8x24 tile c (row stride ldc) one k-panel of the product:
+// s = FMA(a[k*8+i], b[k*24+j], s) for k = 0, …, kc-1 in order from s = +0, then
 // c[i*ldc+j] = c[i*ldc+j] + s, or c[i*ldc+j] = s when zero (c is then only written).
 // next is the tile to come, prefetched.
-func gemm15x16AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
+func gemm8x24AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
 
-// gemm10x16AVX512 adds to the 10x16 tile c (row stride ldc) one k-panel of the product:
-// s = FMA(a[k*10+i], b[k*16+j], s) for k = 0, …, kc-1 in order from s = +0, then
+// gemm5x24AVX512 adds to the 5x24 tile c (row stride ldc) one k-panel of the product:
+// s = FMA(a[k*5+i], b[k*24+j], s) for k = 0, …, kc-1 in order from s = +0, then
 // c[i*ldc+j] = c[i*ldc+j] + s, or c[i*ldc+j] = s when zero (c is then only written).
 // next is the tile to come, prefetched.
-func gemm10x16AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
+func gemm5x24AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
 
 // gram3x8AVX512 adds to out[k*24+a*8+b], for the tiles k < nx, the chunk sum
 // reduce8(lanes) of row x[(3*k+a)*xs:] against row y[b*ys:] over their first n

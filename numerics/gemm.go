@@ -17,7 +17,7 @@ type gemmKernel struct {
 }
 
 // Blocking of the Gemm driver, in elements, tuned on the machine of
-// BENCHMARKS.md: the mc x kc block of A (720 KB) stays in L2, its mr x kc
+// BENCHMARKS.md: the mc x kc block of A (960 KB) stays in L2, its mr x kc
 // panels and the kc x nr panels of B stream from there into L1, the kc x nc
 // block of B (12 MB) stays in L3; a large kc makes few passes over C, whose
 // tiles every pass loads and stores (measured: kc = 192, 256 and 320 are
@@ -26,7 +26,7 @@ type gemmKernel struct {
 // k > gemmKC.
 const (
 	gemmKC = 512
-	gemmMC = 180 // a multiple of every mr
+	gemmMC = 240 // a multiple of every mr (measured: 176 no faster)
 	gemmNC = 3072
 )
 
@@ -100,17 +100,16 @@ func Gemm(tA, tB bool, m, n, k int, alpha float64, a []float64, lda int, b []flo
 
 // PanelWidth returns nr, the number of columns of the panels in which the
 // micro-kernel of the implementation the kernels run on reads the B operand
-// of a product (16 on AVX-512, 12 on AVX2, 4 on the generic twin): the
+// of a product (24 on AVX-512, 12 on AVX2, 4 on the generic twin): the
 // layout of a packed B of GemmPacked.
 func PanelWidth() int { return active.gemm.nr }
 
 // gemmFor returns the micro-kernel of a product of m rows: the one of fewer
 // rows when the product fits one block of rows (m ≤ gemmMC) and it pads
-// fewer rows. On AVX-512, the products of 20 and 40 rows of models.CNN's
-// convolutions run in whole tiles of 10 rows instead of wasting a third or
-// an eighth of those of 15 (measured on its shapes: 0.8x the time of the
-// tiles of 15 at 20 rows, 0.92-0.97x at 40, but 1.05x at 180, which both
-// tile exactly: ties go to 15). The tile changes no bits.
+// fewer rows. On AVX-512, the products of 20 rows of models.CNN's
+// convolutions run in whole tiles of 5 rows instead of wasting a sixth of
+// those of 8 (ties, such as its products of 40 rows, go to 8). The tile
+// changes no bits.
 func (im *impl) gemmFor(m int) gemmKernel {
 	if f := im.gemmFew; f.fn != nil && m <= gemmMC && roundUp(m, f.mr) < roundUp(m, im.gemm.mr) {
 		return f
@@ -119,9 +118,9 @@ func (im *impl) gemmFor(m int) gemmKernel {
 }
 
 // PanelHeight returns mr, the number of rows of the panels in which the
-// micro-kernel reads the A operand of a product of m rows (on AVX-512 15, or
-// 10 when that pads fewer rows of a product of at most 180; 4 on AVX2 and
-// on the generic twin): the layout of PackA.
+// micro-kernel reads the A operand of a product of m rows (on AVX-512 8, or
+// 5 when that pads fewer rows of a product of at most 240; 4 on AVX2 and on
+// the generic twin): the layout of PackA.
 func PanelHeight(m int) int { return active.gemmFor(m).mr }
 
 // Operand is an operand of GemmPacked: a row-major matrix (transposed if

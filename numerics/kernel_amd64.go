@@ -30,8 +30,8 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 			widen:    widenAVX512,
 			gather:   gatherAsm(8, gatherAVX512),
 			addBlock: addBlockAsm(addBlockAVX512),
-			gemm:     gemmKernel{mr: 15, nr: 16, fn: gemmAsm(15, 16, gemm15x16AVX512)},
-			gemmFew:  gemmKernel{mr: 10, nr: 16, fn: gemmAsm(10, 16, gemm10x16AVX512)},
+			gemm:     gemmKernel{mr: 8, nr: 24, fn: gemmAsm(8, 24, gemm8x24AVX512)},
+			gemmFew:  gemmKernel{mr: 5, nr: 24, fn: gemmAsm(5, 24, gemm5x24AVX512)},
 			gram: gramKernel{tr: 3, tc: 8, fn: gramAsm(3, 8, gram3x8AVX512),
 				tri: gramTrapAsm(8, gramTrap048AVX512, gramTrap488AVX512),
 				gap: []func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64){

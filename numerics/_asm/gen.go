@@ -59,13 +59,15 @@ var avx512 = isa{
 	vec:   ZMM,
 	zero:  func(r Op) { VPXORQ(r, r, r) },
 	half:  func(y, x Op) { VEXTRACTF64X2(U8(1), y, x) },
-	// 30 zmm accumulators (15 rows x 2 vectors) and the 2 vectors of B a
-	// step, which are all 32 registers: the 30 FMAs of a step broadcast
-	// their element of A from memory (measured: 2 % faster than 14 rows).
-	gemmMR: 15, gemmNR: 16,
-	// And 10 x 16 tiles, 20 accumulators: a product of 20 or 40 rows (the
-	// convolutions of models.CNN) in whole tiles.
-	gemmFewMR: 10,
+	// 24 zmm accumulators (8 rows x 3 vectors), the 3 vectors of B and a
+	// broadcast of A: 11 loads a step of 24 FMAs. The 15 x 16 tiles that
+	// took their broadcasts inside the FMAs (all 32 registers, 32 loads a
+	// step of 30 FMAs) ran 4-7 % slower, and 9 x 24 and 6 x 32 no faster
+	// (BENCHMARKS.md).
+	gemmMR: 8, gemmNR: 24,
+	// And 5 x 24 tiles: a product of 20 rows (the convolutions of
+	// models.CNN) in whole tiles.
+	gemmFewMR: 5,
 	// 3 x 8 tiles, 24 zmm accumulators and 3 loads from L2 a step of 24
 	// FMAs, for rows in place and packed. In place (no prefetch in the
 	// tiles), each tile column ends in its 8 x 8 diagonal block, in two
@@ -512,25 +514,16 @@ func gemmKernel(s isa) {
 	kc := Load(Param("kc"), GP64())
 	// step emits the FMAs of step k of the chain, k steps past a and b.
 	step := func(k int) {
-		// The packed panels of A and B stream from L2 (they are 60 and 64
-		// KB on AVX-512): fetch them eight steps ahead, every line of both
-		// on AVX-512 (measured: 2-4 % faster than one line of A a step).
-		if s.width == 8 {
-			PREFETCHT0(Mem{Base: a, Disp: 8 * mr * (k + 8)})
-			PREFETCHT0(Mem{Base: a, Disp: 8*mr*(k+8) + 64})
-			PREFETCHT0(Mem{Base: b, Disp: 8 * nr * (k + 8)})
-			PREFETCHT0(Mem{Base: b, Disp: 8*nr*(k+8) + 64})
-		} else {
-			// Each line of both panels once, eight steps ahead: those
-			// that start in the bytes of step k+8 (the panels are
-			// 64-byte aligned); B's 48 KB panel overflows L1 with A's.
-			for _, p := range []struct {
-				base Register
-				w    int
-			}{{a, 8 * mr}, {b, 8 * nr}} {
-				for o := (k*p.w + 63) / 64 * 64; o < (k+1)*p.w; o += 64 {
-					PREFETCHT0(Mem{Base: p.base, Disp: 8*p.w + o})
-				}
+		// The panel of B overflows L1 (96 KB on AVX-512, 48 KB on AVX2
+		// with A's) and streams from L2 with A's: each line of both
+		// panels once, eight steps ahead, those that start in the bytes
+		// of step k+8 (the panels are 64-byte aligned).
+		for _, p := range []struct {
+			base Register
+			w    int
+		}{{a, 8 * mr}, {b, 8 * nr}} {
+			for o := (k*p.w + 63) / 64 * 64; o < (k+1)*p.w; o += 64 {
+				PREFETCHT0(Mem{Base: p.base, Disp: 8*p.w + o})
 			}
 		}
 		bv := make([]VecVirtual, nv)
@@ -557,14 +550,6 @@ func gemmKernel(s isa) {
 			return
 		}
 		for i := 0; i < mr; i++ {
-			if s.width == 8 {
-				// The broadcast embedded in the FMAs: fewer
-				// instructions than VBROADCASTSD, same bits.
-				for j := range bv {
-					VFMADD231PD_BCST(Mem{Base: a, Disp: 8 * (k*mr + i)}, bv[j], acc[i][j])
-				}
-				continue
-			}
 			t := s.vec()
 			VBROADCASTSD(Mem{Base: a, Disp: 8 * (k*mr + i)}, t)
 			for j := range bv {
