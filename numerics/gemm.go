@@ -11,14 +11,19 @@ import (
 // s = +0, then c[i*ldc+j] = c[i*ldc+j] + s, or c[i*ldc+j] = s with zero (the
 // tile is then only written). next is the tile to come, which it may
 // prefetch.
+//
+// mc is the number of rows of A in a block of the driver (a multiple of
+// mr), whose mc x gemmKC panel stays in L2 while the panels of B stream
+// through: 240 on AVX-512 (960 KB; measured: 176 no faster), 180 on AVX2
+// (720 KB; measured: 240 is 1-2 % slower).
 type gemmKernel struct {
-	mr, nr int
-	fn     func(kc int, a, b, c []float64, ldc int, next []float64, zero bool)
+	mr, nr, mc int
+	fn         func(kc int, a, b, c []float64, ldc int, next []float64, zero bool)
 }
 
 // Blocking of the Gemm driver, in elements, tuned on the machine of
-// BENCHMARKS.md: the mc x kc block of A (960 KB) stays in L2, its mr x kc
-// panels and the kc x nr panels of B stream from there into L1, the kc x nc
+// BENCHMARKS.md: the mc x kc block of A (gemmKernel.mc) stays in L2, its
+// mr x kc panels and the kc x nr panels of B stream from there into L1, the kc x nc
 // block of B (12 MB) stays in L3; a large kc makes few passes over C, whose
 // tiles every pass loads and stores (measured: kc = 192, 256 and 320 are
 // slower, 768 and 1024 no faster). gemmKC is also the length of the k-panels
@@ -26,7 +31,6 @@ type gemmKernel struct {
 // k > gemmKC.
 const (
 	gemmKC = 512
-	gemmMC = 240 // a multiple of every mr (measured: 176 no faster)
 	gemmNC = 3072
 )
 
@@ -105,13 +109,13 @@ func Gemm(tA, tB bool, m, n, k int, alpha float64, a []float64, lda int, b []flo
 func PanelWidth() int { return active.gemm.nr }
 
 // gemmFor returns the micro-kernel of a product of m rows: the one of fewer
-// rows when the product fits one block of rows (m ≤ gemmMC) and it pads
+// rows when the product fits one block of rows (m ≤ mc) and it pads
 // fewer rows. On AVX-512, the products of 20 rows of models.CNN's
 // convolutions run in whole tiles of 5 rows instead of wasting a sixth of
 // those of 8 (ties, such as its products of 40 rows, go to 8). The tile
 // changes no bits.
 func (im *impl) gemmFor(m int) gemmKernel {
-	if f := im.gemmFew; f.fn != nil && m <= gemmMC && roundUp(m, f.mr) < roundUp(m, im.gemm.mr) {
+	if f := im.gemmFew; f.fn != nil && m <= im.gemm.mc && roundUp(m, f.mr) < roundUp(m, im.gemm.mr) {
 		return f
 	}
 	return im.gemm
@@ -348,10 +352,10 @@ func (o matrix) panel(i, w, pc, kb int, scratch []float64, off int) []float64 {
 // of gemmKC after another. With zero, the first panel is stored, not added to
 // C.
 func columns(kern gemmKernel, t triangle, m, j0, j1, k int, alpha float64, a, b matrix, zero bool, c []float64, ldc int) {
-	mr, nr := kern.mr, kern.nr
+	mr, nr, mc := kern.mr, kern.nr, kern.mc
 	kc := min(gemmKC, k)
 	nc := min(gemmNC, roundUp(j1-j0, nr))
-	nb, na := kc*nc, kc*min(gemmMC, roundUp(m, mr)) // packed B and A, unless they come so
+	nb, na := kc*nc, kc*min(mc, roundUp(m, mr)) // packed B and A, unless they come so
 	if b.ps > 0 {
 		nb = 0
 	}
@@ -377,8 +381,8 @@ func columns(kern gemmKernel, t triangle, m, j0, j1, k int, alpha float64, a, b 
 			if b.ps == 0 {
 				packB(bp, b, pc, kb, jc, jn, j1, nr, alpha)
 			}
-			for ic := ilo; ic < ihi; ic += gemmMC {
-				ib := min(gemmMC, ihi-ic)
+			for ic := ilo; ic < ihi; ic += mc {
+				ib := min(mc, ihi-ic)
 				if a.ps == 0 {
 					packA(ap, a, ic, ib, m, pc, kb, mr)
 				}

@@ -30,8 +30,8 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 			widen:    widenAVX512,
 			gather:   gatherAsm(8, gatherAVX512),
 			addBlock: addBlockAsm(addBlockAVX512),
-			gemm:     gemmKernel{mr: 8, nr: 24, fn: gemmAsm(8, 24, gemm8x24AVX512)},
-			gemmFew:  gemmKernel{mr: 5, nr: 24, fn: gemmAsm(5, 24, gemm5x24AVX512)},
+			gemm:     gemmKernel{mr: 8, nr: 24, mc: 240, fn: gemmAsm(8, 24, gemm8x24AVX512)},
+			gemmFew:  gemmKernel{mr: 5, nr: 24, mc: 240, fn: gemmAsm(5, 24, gemm5x24AVX512)},
 			gram: gramKernel{tr: 3, tc: 8, fn: gramAsm(3, 8, gram3x8AVX512),
 				tri: gramTrapAsm(8, gramTrap048AVX512, gramTrap488AVX512),
 				gap: []func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64){
@@ -50,7 +50,7 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 			widen:    widenAVX2,
 			gather:   gatherAsm(4, gatherAVX2),
 			addBlock: addBlockAsm(addBlockAVX2),
-			gemm:     gemmKernel{mr: 4, nr: 12, fn: gemmAsm(4, 12, gemm4x12AVX2)},
+			gemm:     gemmKernel{mr: 4, nr: 12, mc: 180, fn: gemmAsm(4, 12, gemm4x12AVX2)},
 			gram: gramKernel{tr: 3, tc: 4, fn: gramAsm(3, 4, gram3x4AVX2),
 				tri: gramAsm(4, 4, gramTri4AVX2),
 				gap: []func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64){

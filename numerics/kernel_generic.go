@@ -41,7 +41,7 @@ var generic = &impl{
 	widen:      widenGeneric,
 	gather:     gatherGeneric,
 	addBlock:   addBlockGeneric,
-	gemm:       gemmKernel{mr: 4, nr: 4, fn: gemmGeneric},
+	gemm:       gemmKernel{mr: 4, nr: 4, mc: 180, fn: gemmGeneric},
 	gram:       gramKernel{tr: 2, tc: 2, fn: gramGeneric},
 	gramPacked: gramKernel{tr: 2, tc: 2, fn: gramGeneric},
 }
