@@ -6,8 +6,8 @@ import "testing"
 
 // TestGemmBlocking checks that the blocks of rows of the Gemm driver end on
 // a tile boundary for every micro-kernel, also those this CPU lacks, and the
-// generic twin: a tile
-// that straddles two blocks of mc rows would add its rows twice.
+// generic twin: a tile that straddles two blocks of mc rows would add its
+// rows twice.
 func TestGemmBlocking(t *testing.T) {
 	for _, im := range available(true, true) {
 		for _, k := range []gemmKernel{im.gemm, im.gemmFew} {
