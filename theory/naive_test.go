@@ -68,7 +68,6 @@ func TestNaiveMatchesState(t *testing.T) {
 // L = Σe²/(2n) = 15/8. Each is a few roundings away (γ_8 < 1e-15
 // relative; the sums have no cancellation).
 func TestGeometryExact(t *testing.T) {
-	const n, p = 4, 3
 	ng, nn, sg, sn := naiveAndState(t)
 	chi := []float64{42.0 / 4, 9.0 / 4, 39.0 / 4, 27.0 / 4}
 	tol := roundingGamma(8)
