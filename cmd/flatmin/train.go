@@ -130,7 +130,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		row{"steps", run.Steps, "SGD steps taken"},
 		row{"converged", run.Converged, fmt.Sprintf("the loss reached %g before the step cap %d", cfg.LossTarget, cfg.MaxSteps)},
 		row{"final_loss", run.FinalLoss, "training loss at the end"},
-		row{"seconds", run.Seconds, "wall-clock time of training and measuring"})
+		row{"seconds", run.Seconds, "wall-clock time of the training run and its records, not of the quantities above"})
 	if *asJSON {
 		err = writeJSON(stdout, rows)
 	} else {
