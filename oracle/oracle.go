@@ -42,7 +42,11 @@ const maxOracleBytes = 12 << 30
 // CheckSize returns an error, before anything is allocated, when the
 // oracle for n samples and p parameters would need more than 12 GiB: the
 // caller can refuse an input at once instead of failing after minutes.
-// Within it, n = 2000 takes about 0.5 GB and n = 10,000 about 8 GB.
+// The estimate is of the data the oracle keeps live, at rank r = min(n, p):
+// for a full-rank Gram 1.2 GB at n = 2000 and 5.7 GB at n = 5000, and n
+// above about 8,500 is refused; with p = 1000 parameters n = 15,000 fits.
+// The process's peak memory is larger by the garbage collector's headroom
+// (measured at n = 5000: 10.0 GB in all, BENCHMARKS.md).
 func CheckSize(n, p int) error {
 	if n < 1 || p < 1 {
 		return inputErr(theory.ErrEmpty, "Q", theory.NoIndex, theory.NoIndex, "n = %d, p = %d", n, p)
