@@ -476,9 +476,14 @@ func TestPlanEscape(t *testing.T) {
 	if strings.Join(ms, ",") != "rfm,linear,fcn" {
 		t.Errorf("quick models %v", ms)
 	}
+	// The full CNN settles by SGD at B = 64, in the other figures' reading;
+	// SettleBy(0) puts it back to GD from A.1 as printed.
 	full, err := PlanEscape(Full, []string{"cnn"}, 7, true, WithReplacement, 2)
-	if err != nil || len(full) != 1 || !full[0].Spec.Literal || full[0].Runs != 7 || !full[0].Edge {
+	if err != nil || len(full) != 1 || full[0].Spec.Literal || full[0].SettleBatch != 64 || full[0].Runs != 7 || !full[0].Edge {
 		t.Errorf("full cnn: %+v, %v", full, err)
+	}
+	if full[0].SettleBy(0); full[0].SettleBatch != 0 || !full[0].Spec.Literal {
+		t.Errorf("full cnn by GD: %+v", full[0])
 	}
 	for _, bad := range [][]string{{"vgg"}, {"fcn", "fcn"}} {
 		if _, err := PlanEscape(Full, bad, 0, false, Shuffled, 1); err == nil {

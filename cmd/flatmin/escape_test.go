@@ -1,6 +1,8 @@
 package main
 
 import (
+	"flag"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,7 +51,7 @@ func TestExperimentFig4Usage(t *testing.T) {
 		{"experiment", "fig4", "--sampling", "sometimes"},
 		{"experiment", "fig4", "--batch", "0"},
 		{"experiment", "fig4", "--batch", "big"},
-		{"experiment", "fig4", "--settle-batch", "-1"},
+		{"experiment", "fig4", "--settle-batch", "-2"},
 		{"experiment", "fig4", "--runs", "0"},
 		{"experiment", "fig4", "--models", "vgg"},
 	} {
@@ -60,5 +62,42 @@ func TestExperimentFig4Usage(t *testing.T) {
 	code, _, errs := runCmd("experiment", "fig4", "--quick", "--models", "linear", "--runs", "2", "--batch", "51", "--out", t.TempDir())
 	if code != 1 || !strings.Contains(errs, "exceeds n") {
 		t.Errorf("a batch larger than n: exit %d, stderr %q", code, errs)
+	}
+}
+
+// TestFig4SettleFlag: by default the full CNN finds its minimum by SGD at
+// B = 64 and the other models by GD; --settle-batch 0 puts every model on
+// GD, in Figure 4's reading, and B > 0 every model on SGD.
+func TestFig4SettleFlag(t *testing.T) {
+	settle := func(args ...string) map[string]int {
+		fs := flag.NewFlagSet("fig4", flag.ContinueOnError)
+		f := addFig4Flags(fs)
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		js, err := f.jobs(experiment.Full, 0, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int{}
+		for _, j := range js {
+			got[j.Spec.Model] = j.SettleBatch
+			if j.Spec.Literal != (j.SettleBatch == 0 && (j.Spec.Model == "linear" || j.Spec.Model == "cnn")) {
+				t.Errorf("%v: %s literal %v with settle batch %d", args, j.Spec.Model, j.Spec.Literal, j.SettleBatch)
+			}
+		}
+		return got
+	}
+	for _, c := range []struct {
+		args []string
+		want map[string]int
+	}{
+		{nil, map[string]int{"rfm": 0, "linear": 0, "fcn": 0, "cnn": 64}},
+		{[]string{"--settle-batch", "0"}, map[string]int{"rfm": 0, "linear": 0, "fcn": 0, "cnn": 0}},
+		{[]string{"--settle-batch", "32"}, map[string]int{"rfm": 32, "linear": 32, "fcn": 32, "cnn": 32}},
+	} {
+		if got := settle(c.args...); !maps.Equal(got, c.want) {
+			t.Errorf("%v: settle batches %v, want %v", c.args, got, c.want)
+		}
 	}
 }

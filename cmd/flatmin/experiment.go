@@ -11,7 +11,7 @@ import (
 )
 
 const experimentHelp = `usage: flatmin experiment fig1|fig2|fig3|fig5b|all|fig4 [--runs R] [--seed S] [--out DIR] [--cache DIR] [--quick]
-                          fig4 [--models M,...] [--sampling with-replacement|shuffled|both] [--batch B|edge]
+                          fig4 [--models M,...] [--sampling with-replacement|shuffled|both] [--batch B|edge] [--settle-batch B]
 
 Reproduces one of the paper's figures: trains its networks of Appendix A.1
 (seeded, deterministic), measures them with the instruments of flatmin
