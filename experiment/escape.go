@@ -314,8 +314,8 @@ const streamEscape = 0x4553_4350 << 32 // "ESCP"
 // modified) at learning rate eta and batch b, and returns the full training
 // loss of each at t = 0..steps (loss[r][t]). Run r draws its batches from
 // PCG(seed, streamEscape + r), so the result does not depend on workers. A
-// trajectory whose loss leaves the float64 range stops there, its later
-// losses NaN. done, when not nil, is called after each trajectory.
+// trajectory whose loss or parameters leave the float64 range stops there,
+// its later losses NaN. done, when not nil, is called after each trajectory.
 func Trajectories(p Problem, theta []float64, eta float64, b int, s Sampling, runs, steps int, seed uint64, workers int, done func()) ([][]float64, error) {
 	n, d := p.Data.N, p.Data.D
 	if err := (Config{Eta: eta, Batch: b, Sampling: s}).Validate(n); err != nil {
@@ -348,15 +348,23 @@ func Trajectories(p Problem, theta []float64, eta float64, b int, s Sampling, ru
 			if err != nil {
 				return nil, fmt.Errorf("run %d, step %d: %w", r, t, err)
 			}
-			if finite(bl) {
+			// The run leaves the float64 range when its batch loss, its
+			// step or its full loss does: a step can overflow θ from a
+			// finite batch loss, and the network refuses such a θ.
+			left := !finite(bl)
+			if !left {
 				for j, g := range grad {
 					th[j] -= eta * g
 				}
+				left = slices.ContainsFunc(th, func(v float64) bool { return !finite(v) })
+			}
+			if !left {
 				if loss[t], err = FullLoss(p, th); err != nil {
 					return nil, err
 				}
+				left = !finite(loss[t])
 			}
-			if !finite(bl) || !finite(loss[t]) {
+			if left {
 				for ; t <= steps; t++ {
 					loss[t] = math.NaN()
 				}

@@ -507,3 +507,29 @@ func roundTrip[T any](t *testing.T, what string, rows []T, write func(io.Writer,
 		t.Errorf("%s read back differ:\n%s", what, diff)
 	}
 }
+
+// TestTrajectoriesLeaveFloatRange: a trajectory whose step takes θ out of
+// the float64 range, while the batch loss it stepped from was finite (so
+// the network's own check of θ refuses the next loss), stops there with
+// NaN losses; it does not end the experiment. Figure 4's full CNN ran into
+// this after its hour-long first phase.
+func TestTrajectoriesLeaveFloatRange(t *testing.T) {
+	p, sw := tinySwitch(t, 6)
+	// Far from the minimum the gradient's entries exceed 1, so that η·g
+	// overflows to ±Inf (1e300: θ stays finite and the loss overflows).
+	far := slices.Clone(sw.Theta)
+	for j := range far {
+		far[j] *= 1e6
+	}
+	for _, eta := range []float64{1e300, math.MaxFloat64} {
+		loss, err := Trajectories(p, far, eta, 2, WithReplacement, 3, 4, 1, 2, nil)
+		if err != nil {
+			t.Fatalf("η = %g: %v", eta, err)
+		}
+		for r, l := range loss {
+			if !finite(l[0]) || slices.ContainsFunc(l[1:], finite) {
+				t.Errorf("η = %g, run %d: losses %v, want finite then NaN", eta, r, l)
+			}
+		}
+	}
+}
