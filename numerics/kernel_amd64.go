@@ -50,7 +50,7 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 			widen:    widenAVX2,
 			gather:   gatherAsm(4, gatherAVX2),
 			addBlock: addBlockAsm(addBlockAVX2),
-			gemm:     gemmKernel{mr: 4, nr: 12, mc: 180, fn: gemmAsm(4, 12, gemm4x12AVX2)},
+			gemm:     gemmKernel{mr: 4, nr: 12, mc: 120, fn: gemmAsm(4, 12, gemm4x12AVX2)},
 			gram: gramKernel{tr: 3, tc: 4, fn: gramAsm(3, 4, gram3x4AVX2),
 				tri: gramAsm(4, 4, gramTri4AVX2),
 				gap: []func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64){
