@@ -240,7 +240,9 @@ func (l gramLayout) units(bt int) ([]gramUnit, func(int) float64) {
 func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m int, pack bool, out []float64) {
 	tr, tc, n, p := kern.tr, kern.tc, lay.n, q.p
 	bt := gramBlockRows / tr
-	buf := getBuffer((bt*tr + tr + 2*tc) * gramChunk)
+	// A block has at most min(bt, ni) tile rows: a small Gram takes a
+	// small buffer.
+	buf := getBuffer((min(bt, lay.ni)*tr + tr + 2*tc) * gramChunk)
 	defer putBuffer(buf)
 	padI, padJ, yw, xp := (*buf)[:tr*gramChunk], (*buf)[tr*gramChunk:(tr+tc)*gramChunk],
 		(*buf)[(tr+tc)*gramChunk:(tr+2*tc)*gramChunk], (*buf)[(tr+2*tc)*gramChunk:]
