@@ -24,8 +24,8 @@ type gemmKernel struct {
 
 // Blocking of the Gemm driver, in elements, tuned on the machine of
 // BENCHMARKS.md: the mc x kc block of A (gemmKernel.mc) stays in L2, its
-// mr x kc panels and the kc x nr panels of B stream from there into L1, the kc x nc
-// block of B (12 MB) stays in L3; a large kc makes few passes over C, whose
+// mr x kc panels and the kc x nr panels of B stream from there into L1, the
+// kc x nc block of B (12 MB) stays in L3; a large kc makes few passes over C, whose
 // tiles every pass loads and stores (measured: kc = 192, 256 and 320 are
 // slower, 768 and 1024 no faster). gemmKC is also the length of the k-panels
 // of the Gemm order: changing it changes the bits of every product with

@@ -14,8 +14,8 @@ import (
 // minimum (Section 3.2). GD runs at each model's A.1 learning rate until it
 // nearly converges (the full CNN's minimum is found by SGD at B = 64
 // instead, the protocol of the paper's Figure 9: its GD takes days here,
-// experiment.PlanEscape); SGD takes over at the same η and A.1's batch size B = 5,
-// for many seeded trajectories, with batches drawn with replacement (the
+// experiment.PlanEscape); SGD takes over at the same η and A.1's batch size
+// B = 5, for many seeded trajectories, with batches drawn with replacement (the
 // sampling of the paper's analysis, for which the oracle's E[L_t] is exact)
 // and in shuffled epochs (a DataLoader's, which the paper's code most likely
 // used). `flatmin verify` runs the quick version, `verify --long` the full

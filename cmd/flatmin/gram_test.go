@@ -431,8 +431,8 @@ func dropKeys(out string, keys ...string) string {
 // 4.4 MB: the block, GramAdd's tiles for each of its 64 calls, and the n x n
 // analysis; the Gram's scratch, pooled, is allocated again when a collection
 // empties the pool, 0.35 MB at this n, 1.65 MB before it was sized by n,
-// which once took the total past the bound). The control: reading the file whole, as measure did
-// before it streamed, allocates more than n·p·8.
+// which once took the total past the bound). The control: reading the file
+// whole, as measure did before it streamed, allocates more than n·p·8.
 func TestMeasureStreamsQ(t *testing.T) {
 	saved := streamBudget
 	defer func() { streamBudget = saved }()
