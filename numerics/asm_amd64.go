@@ -46,7 +46,8 @@ func gemm5x24AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *f
 // reduce8(lanes) of row x[(3*k+a)*xs:] against row y[b*ys:] over their first n
 // elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
 // elements i ≡ l (mod 8) in increasing i.
-// It ignores pf and pfs.
+// It prefetches into L2 the 8n bytes at pf+b*pfs (pfs in bytes), which need not
+// be valid memory, during tile b for b < 8: a line a step.
 func gram3x8AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
 
 // gram1x8AVX512 adds to out[k*8+a*8+b], for the tiles k < nx, the chunk sum

@@ -882,8 +882,8 @@ write:
 	RET
 
 // func gram3x8AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
-// Requires: AVX, AVX512F
-TEXT ·gram3x8AVX512(SB), NOSPLIT, $16-72
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gram3x8AVX512(SB), NOSPLIT, $32-72
 	MOVQ   n+40(FP), AX
 	SHLQ   $0x03, AX
 	MOVQ   y+24(FP), CX
@@ -906,24 +906,32 @@ TEXT ·gram3x8AVX512(SB), NOSPLIT, $16-72
 	ADDQ   DX, CX
 	MOVQ   CX, R12
 	ADDQ   DX, CX
+	MOVQ   pf+48(FP), CX
+	MOVQ   pfs+56(FP), DX
+	ADDQ   AX, CX
+	MOVQ   CX, R13
+	ADDQ   DX, CX
+	MOVQ   pfs+56(FP), CX
+	MOVQ   CX, (SP)
+	MOVQ   $0x00000008, 8(SP)
 	MOVQ   x+0(FP), CX
 	MOVQ   xs+8(FP), DX
 	SHLQ   $0x03, DX
 	ADDQ   AX, CX
 	MOVQ   CX, AX
 	ADDQ   DX, CX
-	MOVQ   CX, R13
-	ADDQ   DX, CX
 	MOVQ   CX, R14
+	ADDQ   DX, CX
+	MOVQ   CX, R15
 	ADDQ   DX, CX
 	MOVQ   xs+8(FP), CX
 	IMUL3Q $0x00000018, CX, CX
-	MOVQ   CX, (SP)
+	MOVQ   CX, 16(SP)
 	MOVQ   out+64(FP), CX
 	MOVQ   nx+16(FP), DX
 	IMUL3Q $0x000000c0, DX, DX
 	ADDQ   CX, DX
-	MOVQ   DX, 8(SP)
+	MOVQ   DX, 24(SP)
 
 tile:
 	VPXORQ Z0, Z0, Z0
@@ -956,8 +964,9 @@ tile:
 
 loop0:
 	VMOVUPD     (AX)(DX*1), Z24
-	VMOVUPD     (R13)(DX*1), Z25
-	VMOVUPD     (R14)(DX*1), Z26
+	VMOVUPD     (R14)(DX*1), Z25
+	VMOVUPD     (R15)(DX*1), Z26
+	PREFETCHT1  (R13)(DX*1)
 	VMOVUPD     (BX)(DX*1), Z27
 	VFMADD231PD Z27, Z24, Z0
 	VFMADD231PD Z27, Z25, Z8
@@ -1061,12 +1070,19 @@ loop0:
 	VADDPD      Z25, Z24, Z24
 	VADDPD      128(CX), Z24, Z24
 	VMOVUPD     Z24, 128(CX)
-	ADDQ        (SP), AX
 	ADDQ        (SP), R13
-	ADDQ        (SP), R14
-	ADDQ        $0x000000c0, CX
-	CMPQ        CX, 8(SP)
-	JNE         tile
+	DECQ        8(SP)
+	JNZ         fetching
+	MOVQ        BX, R13
+	MOVQ        $0x00000000, (SP)
+
+fetching:
+	ADDQ 16(SP), AX
+	ADDQ 16(SP), R14
+	ADDQ 16(SP), R15
+	ADDQ $0x000000c0, CX
+	CMPQ CX, 24(SP)
+	JNE  tile
 	VZEROUPPER
 	RET
 

@@ -24,6 +24,9 @@ type gramKernel struct {
 	fn     func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64)
 	tri    func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64)
 	gap    []func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64)
+	// spread: fn prefetches the pf row b during its tile b, a line a step,
+	// so that a call of tc tiles or more has fetched them all.
+	spread bool
 }
 
 const (
@@ -311,6 +314,7 @@ func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m 
 				if diag {
 					hi = d
 				}
+				fetched := false // whether fn fetched the pf rows
 				for lo := u.lo; lo < hi; {
 					k := hi // tiles of one stride go in one call
 					if !pack && partI && lo < lastI && lastI < hi {
@@ -319,6 +323,7 @@ func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m 
 					x, xs := xrows(lo)
 					o := (lay.start[u.j] + lo) * tr * tc
 					kern.fn(x, xs, k-lo, y, ys, cl, pf, pfs, out[o:o+(k-lo)*tr*tc])
+					fetched = fetched || kern.spread && k-lo >= tc
 					lo = k
 				}
 				if diag {
@@ -329,6 +334,9 @@ func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m 
 						x, xs := xrows(d)
 						at := o + d*tr*tc
 						kern.gap[g](x, xs, 1, y, ys, cl, nil, 0, out[at:at+g*tc])
+					}
+					if fetched {
+						pf = nil
 					}
 					at := o + u.j*tc*tc
 					kern.tri(y, ys, 1, y, ys, cl, pf, pfs, out[at:at+tc*tc])

@@ -32,7 +32,7 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 			addBlock: addBlockAsm(addBlockAVX512),
 			gemm:     gemmKernel{mr: 8, nr: 24, mc: 240, fn: gemmAsm(8, 24, gemm8x24AVX512)},
 			gemmFew:  gemmKernel{mr: 5, nr: 24, mc: 240, fn: gemmAsm(5, 24, gemm5x24AVX512)},
-			gram: gramKernel{tr: 3, tc: 8, fn: gramAsm(3, 8, gram3x8AVX512),
+			gram: gramKernel{tr: 3, tc: 8, fn: gramAsm(3, 8, gram3x8AVX512), spread: true,
 				tri: gramTrapAsm(8, gramTrap048AVX512, gramTrap488AVX512),
 				gap: []func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64){
 					nil, gramAsm(1, 8, gram1x8AVX512), gramAsm(2, 8, gram2x8AVX512)}},

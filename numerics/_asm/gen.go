@@ -38,11 +38,21 @@ type isa struct {
 	gramTraps [][3]int
 }
 
+// gramFetch is how a Gram tile kernel fetches the next chunk of the c rows
+// read in place (rows packed in L2 need no help).
+type gramFetch int
+
+const (
+	noFetch gramFetch = iota
+	// fetchFirst: all c rows during the first tile, c lines a step.
+	fetchFirst
+	// fetchSpread: row b during tile b, a line a step.
+	fetchSpread
+)
+
 type gramShape struct {
-	r, c int
-	// prefetch: fetch the next chunk of the c rows read in place during the
-	// first tile (rows packed in L2 need no help).
-	prefetch bool
+	r, c  int
+	fetch gramFetch
 	// halves: run over the chunk twice, lanes 0-3 of every entry, then
 	// lanes 4-7, so that an entry holds one register at a time instead of
 	// two (AVX2): the lanes are independent chains, so this is the same
@@ -69,13 +79,15 @@ var avx512 = isa{
 	// models.CNN) in whole tiles.
 	gemmFewMR: 5,
 	// 3 x 8 tiles, 24 zmm accumulators and 3 loads from L2 a step of 24
-	// FMAs, for rows in place and packed. In place (no prefetch in the
-	// tiles), each tile column ends in its 8 x 8 diagonal block, in two
-	// parts (gramTraps) that prefetch the block's rows, and above it the 1
-	// or 2 rows that the tiles of 3 leave, 1 x 8 and 2 x 8 (measured: the
-	// 4 x 4 tiles, 8 loads a step of 16 FMAs, which prefetched, ran at
-	// 0.95-1.03x; BENCHMARKS.md).
-	gram:      []gramShape{{3, 8, false, false, false}, {1, 8, false, false, false}, {2, 8, false, false, false}},
+	// FMAs, for rows in place and packed. In place, the first 8 tiles of a
+	// tile column fetch its rows' next chunk, a line a step (fetched in the
+	// diagonal block alone, 4 lines a step, it ran 5-7 % slower at n = 50
+	// and 100), and each tile column ends in its 8 x 8 diagonal block, in
+	// two parts (gramTraps) that prefetch the block's rows when the tiles
+	// have not, and above it the 1 or 2 rows that the tiles of 3 leave,
+	// 1 x 8 and 2 x 8 (measured: the 4 x 4 tiles, 8 loads a step of 16
+	// FMAs, which prefetched, ran at 0.95-1.03x; BENCHMARKS.md).
+	gram:      []gramShape{{3, 8, fetchSpread, false, false}, {1, 8, noFetch, false, false}, {2, 8, noFetch, false, false}},
 	gramTraps: [][3]int{{0, 4, 8}, {4, 8, 8}},
 }
 
@@ -99,10 +111,10 @@ var avx2 = isa{
 	// of three (measured: 5-7 % faster at n = 1000 than 3 x 4; a 3 x 4
 	// twin that also fetched the next tile's x rows into L1 was not).
 	// BENCHMARKS.md.
-	gram: []gramShape{{3, 4, true, true, false}, {2, 6, false, true, false},
+	gram: []gramShape{{3, 4, fetchFirst, true, false}, {2, 6, noFetch, true, false},
 		// The diagonal blocks of 4 columns of the 3 x 4 tiles, and the
 		// one or two rows above them that the tiles of 3 rows leave.
-		{4, 4, true, true, true}, {1, 4, false, true, false}, {2, 4, false, true, false}},
+		{4, 4, fetchFirst, true, true}, {1, 4, noFetch, true, false}, {2, 4, noFetch, true, false}},
 }
 
 // block is the number of elements the one-dimensional kernels take a loop
@@ -657,10 +669,14 @@ func gramTile(s isa, g gramShape) {
 	if g.halves {
 		doc = append(doc, "It runs over the chunk twice, lanes 0-3 of every entry of a tile, then lanes 4-7.")
 	}
-	if g.prefetch {
+	switch g.fetch {
+	case fetchFirst:
 		doc = append(doc, "It prefetches into L2, during the first tile, the 8n bytes at pf+b*pfs (pfs in",
 			fmt.Sprintf("bytes) for b < %d, which need not be valid memory.", cc))
-	} else {
+	case fetchSpread:
+		doc = append(doc, "It prefetches into L2 the 8n bytes at pf+b*pfs (pfs in bytes), which need not",
+			fmt.Sprintf("be valid memory, during tile b for b < %d: a line a step.", cc))
+	default:
 		doc = append(doc, "It ignores pf and pfs.")
 	}
 	Doc(doc...)
@@ -685,9 +701,20 @@ func gramTile(s isa, g gramShape) {
 		return ptr
 	}
 	yr := rows("y", "ys", cc, 3)
+	// The rows being prefetched, at the end of their chunk: fetchFirst's
+	// c rows; fetchSpread's row b during tile b, then (pstep zero) y row
+	// 0, in L1, to the last tile.
 	var pr []Register
-	if g.prefetch {
+	var pstep, pleft Mem
+	switch g.fetch {
+	case fetchFirst:
 		pr = rows("pf", "pfs", cc, 0) // pfs is in bytes
+	case fetchSpread:
+		pr = rows("pf", "pfs", 1, 0)
+		pstep, pleft = AllocLocal(8), AllocLocal(8)
+		t := Load(Param("pfs"), GP64())
+		MOVQ(t, pstep)
+		MOVQ(U32(cc), pleft)
 	}
 	var xr []Register // the tri kernel's rows are the y rows
 	if !g.tri {
@@ -799,10 +826,20 @@ func gramTile(s isa, g gramShape) {
 		}
 	}
 	reduceEntries(s, acc, out)
-	// One tile's worth of prefetches is the whole of the pf rows: the next
-	// tiles prefetch the y rows, which are in L1.
-	for b, p := range pr {
-		MOVQ(yr[b], p)
+	switch g.fetch {
+	case fetchFirst:
+		// One tile's worth of prefetches is the whole of the pf rows:
+		// the next tiles prefetch the y rows, which are in L1.
+		for b, p := range pr {
+			MOVQ(yr[b], p)
+		}
+	case fetchSpread:
+		ADDQ(pstep, pr[0])
+		DECQ(pleft)
+		JNZ(LabelRef("fetching"))
+		MOVQ(yr[0], pr[0])
+		MOVQ(U32(0), pstep)
+		Label("fetching")
 	}
 	for _, p := range xr {
 		ADDQ(step, p)
