@@ -30,6 +30,14 @@ func gatherAVX512(dst *float64, src *float64, outer *int, no int, inner *int, ni
 // rows > 0.
 func addBlockAVX512(dst *float64, ldd int, src *float64, lds int, rows int, cols int)
 
+// packA8AVX512 sets dst[l*8+i] = src[i*rs+l] for i < 8 and l < kb; kb > 0 is a
+// multiple of 8.
+func packA8AVX512(dst *float64, src *float64, rs int, kb int)
+
+// packB24AVX512 sets dst[p*ps+l*24+j] = src[l*rs+p*24+j] for p < np, l < kb and
+// j < 24; np and kb are positive.
+func packB24AVX512(dst *float64, ps int, src *float64, rs int, np int, kb int)
+
 // gemm8x24AVX512 adds to the 8x24 tile c (row stride ldc) one k-panel of the product:
 // s = FMA(a[k*8+i], b[k*24+j], s) for k = 0, …, kc-1 in order from s = +0, then
 // c[i*ldc+j] = c[i*ldc+j] + s, or c[i*ldc+j] = s when zero (c is then only written).
@@ -103,6 +111,14 @@ func gatherAVX2(dst *float64, src *float64, outer *int, no int, inner *int, ni i
 // addBlockAVX2 sets dst[r*ldd+j] += src[r*lds+j] for r < rows, j < cols;
 // rows > 0.
 func addBlockAVX2(dst *float64, ldd int, src *float64, lds int, rows int, cols int)
+
+// packA4AVX2 sets dst[l*4+i] = src[i*rs+l] for i < 4 and l < kb; kb > 0 is a
+// multiple of 4.
+func packA4AVX2(dst *float64, src *float64, rs int, kb int)
+
+// packB12AVX2 sets dst[p*ps+l*12+j] = src[l*rs+p*12+j] for p < np, l < kb and
+// j < 12; np and kb are positive.
+func packB12AVX2(dst *float64, ps int, src *float64, rs int, np int, kb int)
 
 // gemm4x12AVX2 adds to the 4x12 tile c (row stride ldc) one k-panel of the product:
 // s = FMA(a[k*4+i], b[k*12+j], s) for k = 0, …, kc-1 in order from s = +0, then

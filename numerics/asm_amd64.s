@@ -362,6 +362,122 @@ tail0:
 	VZEROUPPER
 	RET
 
+// func packA8AVX512(dst *float64, src *float64, rs int, kb int)
+// Requires: AVX, AVX512F
+TEXT ·packA8AVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ rs+16(FP), DX
+	SHLQ $0x03, DX
+	MOVQ CX, BX
+	ADDQ DX, CX
+	MOVQ CX, SI
+	ADDQ DX, CX
+	MOVQ CX, DI
+	ADDQ DX, CX
+	MOVQ CX, R8
+	ADDQ DX, CX
+	MOVQ CX, R9
+	ADDQ DX, CX
+	MOVQ CX, R10
+	ADDQ DX, CX
+	MOVQ CX, R11
+	ADDQ DX, CX
+	MOVQ CX, R12
+	ADDQ DX, CX
+	MOVQ kb+24(FP), CX
+	SHLQ $0x03, CX
+	ADDQ CX, BX
+	ADDQ CX, SI
+	ADDQ CX, DI
+	ADDQ CX, R8
+	ADDQ CX, R9
+	ADDQ CX, R10
+	ADDQ CX, R11
+	ADDQ CX, R12
+	NEGQ CX
+
+block:
+	VMOVUPD    (BX)(CX*1), Z0
+	VMOVUPD    (SI)(CX*1), Z1
+	VMOVUPD    (DI)(CX*1), Z2
+	VMOVUPD    (R8)(CX*1), Z3
+	VMOVUPD    (R9)(CX*1), Z4
+	VMOVUPD    (R10)(CX*1), Z5
+	VMOVUPD    (R11)(CX*1), Z6
+	VMOVUPD    (R12)(CX*1), Z7
+	VUNPCKLPD  Z1, Z0, Z8
+	VUNPCKHPD  Z1, Z0, Z0
+	VUNPCKLPD  Z3, Z2, Z1
+	VUNPCKHPD  Z3, Z2, Z2
+	VUNPCKLPD  Z5, Z4, Z3
+	VUNPCKHPD  Z5, Z4, Z4
+	VUNPCKLPD  Z7, Z6, Z5
+	VUNPCKHPD  Z7, Z6, Z6
+	VSHUFF64X2 $0x88, Z1, Z8, Z7
+	VSHUFF64X2 $0xdd, Z1, Z8, Z1
+	VSHUFF64X2 $0x88, Z2, Z0, Z8
+	VSHUFF64X2 $0xdd, Z2, Z0, Z0
+	VSHUFF64X2 $0x88, Z5, Z3, Z2
+	VSHUFF64X2 $0xdd, Z5, Z3, Z3
+	VSHUFF64X2 $0x88, Z6, Z4, Z5
+	VSHUFF64X2 $0xdd, Z6, Z4, Z4
+	VSHUFF64X2 $0x88, Z2, Z7, Z6
+	VSHUFF64X2 $0xdd, Z2, Z7, Z2
+	VSHUFF64X2 $0x88, Z3, Z1, Z7
+	VSHUFF64X2 $0xdd, Z3, Z1, Z1
+	VSHUFF64X2 $0x88, Z5, Z8, Z3
+	VSHUFF64X2 $0xdd, Z5, Z8, Z5
+	VSHUFF64X2 $0x88, Z4, Z0, Z8
+	VSHUFF64X2 $0xdd, Z4, Z0, Z0
+	VMOVUPD    Z6, (AX)
+	VMOVUPD    Z3, 64(AX)
+	VMOVUPD    Z7, 128(AX)
+	VMOVUPD    Z8, 192(AX)
+	VMOVUPD    Z2, 256(AX)
+	VMOVUPD    Z5, 320(AX)
+	VMOVUPD    Z1, 384(AX)
+	VMOVUPD    Z0, 448(AX)
+	ADDQ       $0x00000200, AX
+	ADDQ       $0x00000040, CX
+	JNZ        block
+	VZEROUPPER
+	RET
+
+// func packB24AVX512(dst *float64, ps int, src *float64, rs int, np int, kb int)
+// Requires: AVX, AVX512F
+TEXT ·packB24AVX512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), AX
+	MOVQ ps+8(FP), CX
+	MOVQ src+16(FP), DX
+	MOVQ rs+24(FP), BX
+	MOVQ kb+40(FP), SI
+	SHLQ $0x03, CX
+	SHLQ $0x03, BX
+
+row:
+	MOVQ AX, DI
+	MOVQ DX, R8
+	MOVQ np+32(FP), R9
+
+panel:
+	VMOVUPD (R8), Z0
+	VMOVUPD Z0, (DI)
+	VMOVUPD 64(R8), Z0
+	VMOVUPD Z0, 64(DI)
+	VMOVUPD 128(R8), Z0
+	VMOVUPD Z0, 128(DI)
+	ADDQ    $0x000000c0, R8
+	ADDQ    CX, DI
+	DECQ    R9
+	JNZ     panel
+	ADDQ    $0x000000c0, AX
+	ADDQ    BX, DX
+	DECQ    SI
+	JNZ     row
+	VZEROUPPER
+	RET
+
 // func gemm8x24AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
 // Requires: AVX, AVX512F, MMX+
 TEXT ·gemm8x24AVX512(SB), NOSPLIT, $0-49
@@ -2201,6 +2317,86 @@ tail0:
 	ADDQ BX, DX
 	DECQ SI
 	JNZ  row
+	VZEROUPPER
+	RET
+
+// func packA4AVX2(dst *float64, src *float64, rs int, kb int)
+// Requires: AVX
+TEXT ·packA4AVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ rs+16(FP), DX
+	SHLQ $0x03, DX
+	MOVQ CX, BX
+	ADDQ DX, CX
+	MOVQ CX, SI
+	ADDQ DX, CX
+	MOVQ CX, DI
+	ADDQ DX, CX
+	MOVQ CX, R8
+	ADDQ DX, CX
+	MOVQ kb+24(FP), CX
+	SHLQ $0x03, CX
+	ADDQ CX, BX
+	ADDQ CX, SI
+	ADDQ CX, DI
+	ADDQ CX, R8
+	NEGQ CX
+
+block:
+	VMOVUPD    (BX)(CX*1), Y0
+	VMOVUPD    (SI)(CX*1), Y1
+	VMOVUPD    (DI)(CX*1), Y2
+	VMOVUPD    (R8)(CX*1), Y3
+	VUNPCKLPD  Y1, Y0, Y4
+	VUNPCKHPD  Y1, Y0, Y0
+	VUNPCKLPD  Y3, Y2, Y1
+	VUNPCKHPD  Y3, Y2, Y2
+	VPERM2F128 $0x20, Y1, Y4, Y3
+	VPERM2F128 $0x31, Y1, Y4, Y1
+	VPERM2F128 $0x20, Y2, Y0, Y4
+	VPERM2F128 $0x31, Y2, Y0, Y0
+	VMOVUPD    Y3, (AX)
+	VMOVUPD    Y4, 32(AX)
+	VMOVUPD    Y1, 64(AX)
+	VMOVUPD    Y0, 96(AX)
+	ADDQ       $0x00000080, AX
+	ADDQ       $0x00000020, CX
+	JNZ        block
+	VZEROUPPER
+	RET
+
+// func packB12AVX2(dst *float64, ps int, src *float64, rs int, np int, kb int)
+// Requires: AVX
+TEXT ·packB12AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), AX
+	MOVQ ps+8(FP), CX
+	MOVQ src+16(FP), DX
+	MOVQ rs+24(FP), BX
+	MOVQ kb+40(FP), SI
+	SHLQ $0x03, CX
+	SHLQ $0x03, BX
+
+row:
+	MOVQ AX, DI
+	MOVQ DX, R8
+	MOVQ np+32(FP), R9
+
+panel:
+	VMOVUPD (R8), Y0
+	VMOVUPD Y0, (DI)
+	VMOVUPD 32(R8), Y0
+	VMOVUPD Y0, 32(DI)
+	VMOVUPD 64(R8), Y0
+	VMOVUPD Y0, 64(DI)
+	ADDQ    $0x00000060, R8
+	ADDQ    CX, DI
+	DECQ    R9
+	JNZ     panel
+	ADDQ    $0x00000060, AX
+	ADDQ    BX, DX
+	DECQ    SI
+	JNZ     row
 	VZEROUPPER
 	RET
 

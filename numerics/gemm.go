@@ -17,9 +17,16 @@ import (
 // through: 240 on AVX-512 (960 KB; measured: 176 no faster), 120 on AVX2
 // (480 KB; measured against 180: 2-3 % faster at n = 2048, the same at
 // 1024; 96 the same, 60 and 240 slower).
+//
+// packA and packB, if not nil, pack whole panels as the Go loops of packA
+// and packB do, faster: packA a panel of A, dst[l*mr+i] = src[i*rs+l] for
+// i < mr and l < kb (kb > 0 a multiple of mr); packB np panels of B,
+// dst[p*ps+l*nr+j] = src[l*rs+p*nr+j] for p < np, l < kb and j < nr.
 type gemmKernel struct {
 	mr, nr, mc int
 	fn         func(kc int, a, b, c []float64, ldc int, next []float64, zero bool)
+	packA      func(dst, src []float64, rs, kb int)
+	packB      func(dst []float64, ps int, src []float64, rs, np, kb int)
 }
 
 // Blocking of the Gemm driver, in elements, tuned on the machine of
@@ -191,7 +198,7 @@ func PackA(ap []float64, tA bool, m, k int, a []float64, lda int) {
 	if need := roundUp(m, mr) * k; len(ap) < need {
 		panic(fmt.Sprintf("numerics: PackA: ap holds %d elements, needs %d", len(ap), need))
 	}
-	packA(ap, view(a, tA, lda), 0, m, m, 0, k, mr)
+	packA(ap, view(a, tA, lda), 0, m, m, 0, k, active.gemmFor(m))
 }
 
 // Gather sets dst[(g*len(outer)+a)*w + j] = src[outer[a] + inner[g*w+j]]
@@ -380,12 +387,12 @@ func columns(kern gemmKernel, t triangle, m, j0, j1, k int, alpha float64, a, b 
 		for pc := 0; pc < k; pc += kc {
 			kb := min(kc, k-pc)
 			if b.ps == 0 {
-				packB(bp, b, pc, kb, jc, jn, j1, nr, alpha)
+				packB(bp, b, pc, kb, jc, jn, j1, kern, alpha)
 			}
 			for ic := ilo; ic < ihi; ic += mc {
 				ib := min(mc, ihi-ic)
 				if a.ps == 0 {
-					packA(ap, a, ic, ib, m, pc, kb, mr)
+					packA(ap, a, ic, ib, m, pc, kb, kern)
 				}
 				for jr := 0; jr < jn; jr += nr {
 					bq := b.panel(jc+jr, nr, pc, kb, bp, jr)
@@ -453,13 +460,15 @@ func microTile(kern gemmKernel, t triangle, m, n, i0, j0, kb int, aq, bq []float
 }
 
 // packA copies rows [ic, ic+ib) and columns [pc, pc+kb) of a into ap as
-// panels of mr rows, column after column: ap[p*mr*kb + l*mr + i] =
+// panels of mr = kern.mr rows, column after column: ap[p*mr*kb + l*mr + i] =
 // a(ic+p*mr+i, pc+l), zero past row m. It reads a in the order of memory:
 // column by column when a is stored transposed, row by row otherwise, in
 // blocks of packRows columns that keep the panel lines written in L1 (the
 // weight gradients of models.CNN's convolutions pack their signals D so,
-// thousands of columns long).
-func packA(ap []float64, a matrix, ic, ib, m, pc, kb, mr int) {
+// thousands of columns long), or, for the columns of whole panels that
+// kern.packA takes, mr x mr blocks at a time.
+func packA(ap []float64, a matrix, ic, ib, m, pc, kb int, kern gemmKernel) {
+	mr := kern.mr
 	for p := 0; p*mr < ib; p++ {
 		panel := ap[p*mr*kb : (p+1)*mr*kb]
 		if a.cs != 1 {
@@ -477,7 +486,12 @@ func packA(ap []float64, a matrix, ic, ib, m, pc, kb, mr int) {
 			}
 			continue
 		}
-		for l0 := 0; l0 < kb; l0 += packRows {
+		done := 0 // columns packed
+		if kb >= mr && ic+p*mr+mr <= m && kern.packA != nil {
+			done = kb - kb%mr
+			kern.packA(panel, a.d[(ic+p*mr)*a.rs+pc:], a.rs, done)
+		}
+		for l0 := done; l0 < kb; l0 += packRows {
 			lb := min(packRows, kb-l0)
 			lines := panel[l0*mr : (l0+lb)*mr]
 			for i := range mr {
@@ -508,7 +522,8 @@ const packRows = 64
 // stored transposed (a row-by-row read would then walk nr·np columns at once,
 // a cache line apiece: the convolutions' dW = D Pᵀ spent more time packing
 // Pᵀ so than multiplying).
-func packB(bp []float64, b matrix, pc, kb, jc, jn, n, nr int, alpha float64) {
+func packB(bp []float64, b matrix, pc, kb, jc, jn, n int, kern gemmKernel, alpha float64) {
+	nr := kern.nr
 	np := (jn + nr - 1) / nr
 	if b.rs == 1 && b.cs != 1 {
 		for p := range np {
@@ -543,6 +558,10 @@ func packB(bp []float64, b matrix, pc, kb, jc, jn, n, nr int, alpha float64) {
 	// np panels at once, np streams kc·nr·8 bytes apart.
 	for g0 := 0; g0 < np; g0 += packGroup {
 		g1 := min(np, g0+packGroup)
+		if kern.packB != nil && b.cs == 1 && alpha == 1 && jc+g1*nr <= n {
+			kern.packB(bp[g0*nr*kb:], nr*kb, b.d[pc*b.rs+jc+g0*nr:], b.rs, g1-g0, kb)
+			continue
+		}
 		for l := range kb {
 			at := (pc+l)*b.rs + (jc+g0*nr)*b.cs
 			for p := g0; p < g1; p++ {

@@ -30,7 +30,7 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 			widen:    widenAVX512,
 			gather:   gatherAsm(8, gatherAVX512),
 			addBlock: addBlockAsm(addBlockAVX512),
-			gemm:     gemmKernel{mr: 8, nr: 24, mc: 240, fn: gemmAsm(8, 24, gemm8x24AVX512)},
+			gemm:     gemmKernel{mr: 8, nr: 24, mc: 240, fn: gemmAsm(8, 24, gemm8x24AVX512), packA: packAAsm(8, packA8AVX512), packB: packBAsm(24, packB24AVX512)},
 			gemmFew:  gemmKernel{mr: 5, nr: 24, mc: 240, fn: gemmAsm(5, 24, gemm5x24AVX512)},
 			gram: gramKernel{tr: 3, tc: 8, fn: gramAsm(3, 8, gram3x8AVX512), spread: true,
 				tri: gramTrapAsm(8, gramTrap048AVX512, gramTrap488AVX512),
@@ -50,7 +50,7 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 			widen:    widenAVX2,
 			gather:   gatherAsm(4, gatherAVX2),
 			addBlock: addBlockAsm(addBlockAVX2),
-			gemm:     gemmKernel{mr: 4, nr: 12, mc: 120, fn: gemmAsm(4, 12, gemm4x12AVX2)},
+			gemm:     gemmKernel{mr: 4, nr: 12, mc: 120, fn: gemmAsm(4, 12, gemm4x12AVX2), packA: packAAsm(4, packA4AVX2), packB: packBAsm(12, packB12AVX2)},
 			gram: gramKernel{tr: 3, tc: 4, fn: gramAsm(3, 4, gram3x4AVX2),
 				tri: gramAsm(4, 4, gramTri4AVX2),
 				gap: []func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64){
@@ -67,6 +67,30 @@ func gemmAsm(mr, nr int, f func(kc int, a, b, c *float64, ldc int, next *float64
 	return func(kc int, a, b, c []float64, ldc int, next []float64, zero bool) {
 		_, _, _ = a[kc*mr-1], b[kc*nr-1], c[(mr-1)*ldc+nr-1]
 		f(kc, &a[0], &b[0], &c[0], ldc, &next[0], zero)
+	}
+}
+
+// packAAsm adapts an assembly packing of a whole panel of mr rows of A to
+// slices, checking the bounds it relies on.
+func packAAsm(mr int, f func(dst, src *float64, rs, kb int)) func(dst, src []float64, rs, kb int) {
+	return func(dst, src []float64, rs, kb int) {
+		if kb <= 0 || kb%mr != 0 {
+			panic("numerics: packA: bad panel")
+		}
+		_, _ = dst[kb*mr-1], src[(mr-1)*rs+kb-1]
+		f(&dst[0], &src[0], rs, kb)
+	}
+}
+
+// packBAsm adapts an assembly copy of the rows of whole panels of B (nr
+// columns) to slices, checking the bounds it relies on.
+func packBAsm(nr int, f func(dst *float64, ps int, src *float64, rs, np, kb int)) func(dst []float64, ps int, src []float64, rs, np, kb int) {
+	return func(dst []float64, ps int, src []float64, rs, np, kb int) {
+		if np <= 0 || kb <= 0 {
+			panic("numerics: packB: bad group")
+		}
+		_, _ = dst[(np-1)*ps+kb*nr-1], src[(kb-1)*rs+np*nr-1]
+		f(&dst[0], ps, &src[0], rs, np, kb)
 	}
 }
 

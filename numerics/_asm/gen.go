@@ -132,6 +132,8 @@ func main() {
 		widen(s)
 		gather(s)
 		addBlock(s)
+		packA(s)
+		packB(s)
 		gemmKernel(s)
 		if s.gemmFewMR > 0 {
 			few := s
@@ -485,6 +487,127 @@ func addBlock(s isa) {
 	ADDQ(ldd, dst)
 	ADDQ(lds, src)
 	DECQ(rows)
+	JNZ(LabelRef("row"))
+	ret()
+}
+
+// packA emits the packing of a whole panel of A, the width rows of its
+// micro-kernel (gemmMR = width on both paths): a width x width block of
+// columns at a time, loaded as rows and stored as columns after a transpose
+// in registers, where the Go twin stores an element at a time.
+func packA(s isa) {
+	w := s.width
+	name := fmt.Sprintf("packA%d%s", w, s.name)
+	TEXT(name, NOSPLIT, "func(dst, src *float64, rs, kb int)")
+	Doc(fmt.Sprintf("%s sets dst[l*%d+i] = src[i*rs+l] for i < %d and l < kb; kb > 0 is a", name, w, w),
+		fmt.Sprintf("multiple of %d.", w))
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	rs := Load(Param("rs"), GP64())
+	SHLQ(U8(3), rs) // bytes
+	row := make([]Register, w)
+	for i := range row {
+		row[i] = GP64()
+		MOVQ(src, row[i])
+		ADDQ(rs, src)
+	}
+	off := Load(Param("kb"), GP64())
+	SHLQ(U8(3), off)
+	for i := range row {
+		ADDQ(off, row[i]) // at the end of the row: off runs from -8kb up to 0
+	}
+	NEGQ(off)
+	Label("block")
+	a := make([]VecVirtual, w)
+	for i := range a {
+		a[i] = s.vec()
+		VMOVUPD(Mem{Base: row[i], Index: off, Scale: 1}, a[i])
+	}
+	// Rows 2m and 2m+1 interleaved: the even columns of the pair, then the
+	// odd ones, by 128-bit blocks.
+	t := make([]VecVirtual, w)
+	for m := 0; m < w; m += 2 {
+		t[m], t[m+1] = s.vec(), s.vec()
+		VUNPCKLPD(a[m+1], a[m], t[m])
+		VUNPCKHPD(a[m+1], a[m], t[m+1])
+	}
+	var col []VecVirtual
+	if w == 4 {
+		// Blocks 0 of two pairs are columns 0 (1), blocks 1 columns 2 (3).
+		col = make([]VecVirtual, 4)
+		for k := range 2 {
+			col[k], col[k+2] = s.vec(), s.vec()
+			VPERM2F128(U8(0x20), t[k+2], t[k], col[k])
+			VPERM2F128(U8(0x31), t[k+2], t[k], col[k+2])
+		}
+	} else {
+		// Blocks 0, 2 of two pairs (u[4p+2k]) and blocks 1, 3 (u[4p+2k+1]),
+		// for pairs of pairs p; then blocks 0, 2 and 1, 3 of those across
+		// p give the columns c and c+4.
+		u := make([]VecVirtual, w)
+		for p := 0; p < w; p += 4 {
+			for k := range 2 {
+				u[p+2*k], u[p+2*k+1] = s.vec(), s.vec()
+				VSHUFF64X2(U8(0x88), t[p+2+k], t[p+k], u[p+2*k])
+				VSHUFF64X2(U8(0xdd), t[p+2+k], t[p+k], u[p+2*k+1])
+			}
+		}
+		// u[2k+h] holds columns 2h+k and 2h+k+4 of rows 0-3 (k parity,
+		// h half); u[4+2k+h] the same of rows 4-7.
+		col = make([]VecVirtual, 8)
+		for k := range 2 {
+			for h := range 2 {
+				c := 2*h + k
+				col[c], col[c+4] = s.vec(), s.vec()
+				VSHUFF64X2(U8(0x88), u[4+2*k+h], u[2*k+h], col[c])
+				VSHUFF64X2(U8(0xdd), u[4+2*k+h], u[2*k+h], col[c+4])
+			}
+		}
+	}
+	for c := range col {
+		VMOVUPD(col[c], Mem{Base: dst, Disp: 8 * w * c})
+	}
+	ADDQ(U32(8*w*w), dst)
+	ADDQ(U32(8*w), off)
+	JNZ(LabelRef("block"))
+	VZEROUPPER()
+	RET()
+}
+
+// packB emits the copy of the rows of a group of whole panels of B, nr =
+// gemmNR columns a panel: a panel row is nr/width vector loads and stores,
+// where the Go twin calls memmove for each.
+func packB(s isa) {
+	nr := s.gemmNR
+	name := fmt.Sprintf("packB%d%s", nr, s.name)
+	TEXT(name, NOSPLIT, "func(dst *float64, ps int, src *float64, rs, np, kb int)")
+	Doc(fmt.Sprintf("%s sets dst[p*ps+l*%d+j] = src[l*rs+p*%d+j] for p < np, l < kb and", name, nr, nr),
+		fmt.Sprintf("j < %d; np and kb are positive.", nr))
+	dst := Load(Param("dst"), GP64())
+	ps := Load(Param("ps"), GP64())
+	src := Load(Param("src"), GP64())
+	rs := Load(Param("rs"), GP64())
+	kb := Load(Param("kb"), GP64())
+	SHLQ(U8(3), ps) // bytes
+	SHLQ(U8(3), rs)
+	d, sp, p := GP64(), GP64(), GP64()
+	Label("row")
+	MOVQ(dst, d)
+	MOVQ(src, sp)
+	Load(Param("np"), p)
+	Label("panel")
+	for v := 0; v < nr/s.width; v++ {
+		t := s.vec()
+		VMOVUPD(Mem{Base: sp, Disp: 8 * s.width * v}, t)
+		VMOVUPD(t, Mem{Base: d, Disp: 8 * s.width * v})
+	}
+	ADDQ(U32(8*nr), sp)
+	ADDQ(ps, d)
+	DECQ(p)
+	JNZ(LabelRef("panel"))
+	ADDQ(U32(8*nr), dst)
+	ADDQ(rs, src)
+	DECQ(kb)
 	JNZ(LabelRef("row"))
 	ret()
 }
