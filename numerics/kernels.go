@@ -3,6 +3,7 @@ package numerics
 import (
 	"math"
 	"slices"
+	"sync/atomic"
 )
 
 // vecChunk is the length of the chunks Dot, Axpy and Nrm2 cut a longer vector
@@ -135,14 +136,16 @@ func nrm2Scale(a float64) int {
 // chunks returns how many chunks of vecChunk elements cut n.
 func chunks(n int) int { return (n + vecChunk - 1) / vecChunk }
 
-// eachChunk calls f(c, lo, hi) for every chunk c = [lo, hi) of [0, n), the
-// goroutines workers(n) allows taking consecutive runs of chunks: which
-// goroutine runs a chunk changes nothing in what f computes on it.
+// eachChunk calls f(c, lo, hi) for every chunk c = [lo, hi) of [0, n), on
+// the goroutines workers(n) allows, each taking the next chunk not yet
+// taken: a goroutine that starts late (a parked thread on an idle vCPU
+// takes a while to wake) runs fewer chunks instead of holding up the call,
+// and which goroutine runs a chunk changes nothing in what f computes on it.
 func eachChunk(n int, f func(c, lo, hi int)) {
 	k := chunks(n)
-	cuts := split(k, workers(float64(n)), 1, func(int) float64 { return 1 })
-	parallel(len(cuts)-1, func(g int) {
-		for c := cuts[g]; c < cuts[g+1]; c++ {
+	var next atomic.Int64
+	parallel(min(k, workers(float64(n))), func(int) {
+		for c := int(next.Add(1) - 1); c < k; c = int(next.Add(1) - 1) {
 			f(c, c*vecChunk, min(n, (c+1)*vecChunk))
 		}
 	})
