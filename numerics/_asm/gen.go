@@ -570,8 +570,7 @@ func packA(s isa) {
 	ADDQ(U32(8*w*w), dst)
 	ADDQ(U32(8*w), off)
 	JNZ(LabelRef("block"))
-	VZEROUPPER()
-	RET()
+	ret()
 }
 
 // packB emits the copy of the rows of a group of whole panels of B, nr =
