@@ -92,7 +92,8 @@ func escapePanel(model, sampling string, batch int, runs map[int]plotter.XYs, cu
 	}
 	title := fmt.Sprintf("%s, B = %d, %s", ModelTitle(model), batch, sampling)
 	if len(curves) > 0 && 0 < curves[0].SettleBatch && curves[0].SettleBatch < curves[0].N {
-		title += fmt.Sprintf(" (minimum by SGD, B = %d)", curves[0].SettleBatch)
+		// On a line of its own: a panel is 6 cm wide.
+		title += fmt.Sprintf("\n(minimum by SGD, B = %d)", curves[0].SettleBatch)
 	}
 	p := newPanel(title, "SGD step after the switch", "training loss")
 	p.Title.TextStyle.Font.Size = 9

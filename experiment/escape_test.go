@@ -433,7 +433,7 @@ func TestEscapeCSVAndFigure(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(f.Panels) != 2 || len(f.Panels[0]) != 2 || !strings.HasPrefix(f.Panels[0][0].Title.Text, "RFM") ||
-		!strings.HasSuffix(f.Panels[0][0].Title.Text, "with-replacement (minimum by SGD, B = 2)") ||
+		!strings.HasSuffix(f.Panels[0][0].Title.Text, "with-replacement\n(minimum by SGD, B = 2)") ||
 		!strings.HasSuffix(f.Panels[0][1].Title.Text, "with-replacement") {
 		t.Fatalf("layout: %d rows, titles %q, %q", len(f.Panels), f.Panels[0][0].Title.Text, f.Panels[0][1].Title.Text)
 	}

@@ -23,7 +23,7 @@ const fig4Help = `
         trajectory per step), escape_curves.csv, escape_summary.csv.
         The full CNN's minimum is found by SGD at B = 64 instead of GD
         (the paper's Figure 9; --settle-batch 0 for GD, days on 2 cores):
-        about an hour for that phase, as long again for its trajectories.
+        its panel with --sampling both took 95 minutes on 2 cores.
         fig4 is not part of all: its runs are its own.
 `
 
