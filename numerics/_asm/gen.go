@@ -81,12 +81,14 @@ var avx512 = isa{
 	// 3 x 8 tiles, 24 zmm accumulators and 3 loads from L2 a step of 24
 	// FMAs, for rows in place and packed. In place, the first 8 tiles of a
 	// tile column fetch its rows' next chunk, a line a step (fetched in the
-	// diagonal block alone, 4 lines a step, it ran 5-7 % slower at n = 50
-	// and 100), and each tile column ends in its 8 x 8 diagonal block, in
-	// two parts (gramTraps) that prefetch the block's rows when the tiles
-	// have not, and above it the 1 or 2 rows that the tiles of 3 leave,
-	// 1 x 8 and 2 x 8 (measured: the 4 x 4 tiles, 8 loads a step of 16
-	// FMAs, which prefetched, ran at 0.95-1.03x; BENCHMARKS.md).
+	// diagonal block alone, 4 lines a step, it ran 4-7 % slower at n = 50
+	// and 100); packed rows pass no pf, so the line a step comes from the
+	// y rows, in L1 (measured no slower). Each tile column in place ends in
+	// its 8 x 8 diagonal block, in two parts (gramTraps) that prefetch the
+	// block's rows when the tiles have not, and above it the 1 or 2 rows
+	// that the tiles of 3 leave, 1 x 8 and 2 x 8 (measured: the 4 x 4
+	// tiles, 8 loads a step of 16 FMAs, which prefetched, ran at
+	// 0.95-1.03x; BENCHMARKS.md).
 	gram:      []gramShape{{3, 8, fetchSpread, false, false}, {1, 8, noFetch, false, false}, {2, 8, noFetch, false, false}},
 	gramTraps: [][3]int{{0, 4, 8}, {4, 8, 8}},
 }
