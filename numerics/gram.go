@@ -25,8 +25,15 @@ type gramKernel struct {
 	tri    func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64)
 	gap    []func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64)
 	// spread: fn prefetches the pf row b during its tile b, a line a step,
-	// so that a call of tc tiles or more has fetched them all.
+	// so that a call of tc tiles or more has fetched them all (narrow: nc
+	// tiles, nc rows).
 	spread bool
+	// narrow, if not nil, is fn on tiles of tr x nc entries (nc < tc),
+	// which it writes into the first nc columns of fn's tiles: the last
+	// tile column runs on it when it has at most nc columns of K, instead
+	// of on tiles whose other columns are zero rows.
+	narrow func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64)
+	nc     int
 }
 
 const (
@@ -314,6 +321,10 @@ func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m 
 				if diag {
 					hi = d
 				}
+				fn, w := kern.fn, tc // the kernel of the tiles, and its width
+				if kern.narrow != nil && partJ && u.j == lastJ && n%tc <= kern.nc {
+					fn, w = kern.narrow, kern.nc
+				}
 				fetched := false // whether fn fetched the pf rows
 				for lo := u.lo; lo < hi; {
 					k := hi // tiles of one stride go in one call
@@ -322,8 +333,8 @@ func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m 
 					}
 					x, xs := xrows(lo)
 					o := (lay.start[u.j] + lo) * tr * tc
-					kern.fn(x, xs, k-lo, y, ys, cl, pf, pfs, out[o:o+(k-lo)*tr*tc])
-					fetched = fetched || kern.spread && k-lo >= tc
+					fn(x, xs, k-lo, y, ys, cl, pf, pfs, out[o:o+(k-lo)*tr*tc])
+					fetched = fetched || kern.spread && k-lo >= w
 					lo = k
 				}
 				if diag {

@@ -35,8 +35,10 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 			gram: gramKernel{tr: 3, tc: 8, fn: gramAsm(3, 8, gram3x8AVX512), spread: true,
 				tri: gramTrapAsm(8, gramTrap048AVX512, gramTrap488AVX512),
 				gap: []func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64){
-					nil, gramAsm(1, 8, gram1x8AVX512), gramAsm(2, 8, gram2x8AVX512)}},
-			gramPacked: gramKernel{tr: 3, tc: 8, fn: gramAsm(3, 8, gram3x8AVX512)},
+					nil, gramAsm(1, 8, gram1x8AVX512), gramAsm(2, 8, gram2x8AVX512)},
+				narrow: gramAsmIn(3, 4, 8, gram3x4AVX512), nc: 4},
+			gramPacked: gramKernel{tr: 3, tc: 8, fn: gramAsm(3, 8, gram3x8AVX512),
+				narrow: gramAsmIn(3, 4, 8, gram3x4AVX512), nc: 4},
 		})
 	}
 	if hasAVX2 {
@@ -118,11 +120,17 @@ func addBlockAsm(f func(dst *float64, ldd int, src *float64, lds int, rows, cols
 // gramAsm adapts an assembly Gram kernel of tr x tc tiles to slices,
 // checking the bounds it relies on; a nil pf prefetches nothing new.
 func gramAsm(tr, tc int, f func(x *float64, xs, nx int, y *float64, ys, n int, pf *byte, pfs int, out *float64)) func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64) {
+	return gramAsmIn(tr, tc, tc, f)
+}
+
+// gramAsmIn is gramAsm for a kernel that writes its tiles into the first tc
+// columns of tiles of tr x oc entries.
+func gramAsmIn(tr, tc, oc int, f func(x *float64, xs, nx int, y *float64, ys, n int, pf *byte, pfs int, out *float64)) func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64) {
 	return func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64) {
 		if n <= 0 || n%8 != 0 || nx <= 0 {
 			panic("numerics: Gram kernel: bad chunk")
 		}
-		_, _, _ = x[(tr*nx-1)*xs+n-1], y[(tc-1)*ys+n-1], out[nx*tr*tc-1]
+		_, _, _ = x[(tr*nx-1)*xs+n-1], y[(tc-1)*ys+n-1], out[(tr*nx-1)*oc+tc-1]
 		if pf == nil {
 			pf, pfs = (*byte)(unsafe.Pointer(&y[0])), 8*ys
 		}

@@ -61,6 +61,10 @@ type gramShape struct {
 	// tri: the diagonal block of c x c entries (r = c): the rows y against
 	// themselves, only the entries a <= b computed (gramTri).
 	tri bool
+	// stride: the entries of a tile row lie stride apart in out (0: c),
+	// so that tiles of c columns fill the first c columns of the tiles of
+	// stride columns that the other kernels write.
+	stride int
 }
 
 var avx512 = isa{
@@ -89,7 +93,11 @@ var avx512 = isa{
 	// that the tiles of 3 leave, 1 x 8 and 2 x 8 (measured: the 4 x 4
 	// tiles, 8 loads a step of 16 FMAs, which prefetched, ran at
 	// 0.95-1.03x; BENCHMARKS.md).
-	gram:      []gramShape{{3, 8, fetchSpread, false, false}, {1, 8, noFetch, false, false}, {2, 8, noFetch, false, false}},
+	// The last tile column of a Gram of n rows with n mod 8 in 1..4 runs
+	// on 3 x 4 tiles written into the 3 x 8 layout, instead of 3 x 8 tiles
+	// half of whose columns are zero rows (measured at n = 100: BENCHMARKS.md).
+	gram: []gramShape{{3, 8, fetchSpread, false, false, 0}, {1, 8, noFetch, false, false, 0}, {2, 8, noFetch, false, false, 0},
+		{3, 4, fetchSpread, false, false, 8}},
 	gramTraps: [][3]int{{0, 4, 8}, {4, 8, 8}},
 }
 
@@ -113,10 +121,10 @@ var avx2 = isa{
 	// of three (measured: 5-7 % faster at n = 1000 than 3 x 4; a 3 x 4
 	// twin that also fetched the next tile's x rows into L1 was not).
 	// BENCHMARKS.md.
-	gram: []gramShape{{3, 4, fetchFirst, true, false}, {2, 6, noFetch, true, false},
+	gram: []gramShape{{3, 4, fetchFirst, true, false, 0}, {2, 6, noFetch, true, false, 0},
 		// The diagonal blocks of 4 columns of the 3 x 4 tiles, and the
 		// one or two rows above them that the tiles of 3 rows leave.
-		{4, 4, fetchFirst, true, true}, {1, 4, noFetch, true, false}, {2, 4, noFetch, true, false}},
+		{4, 4, fetchFirst, true, true, 0}, {1, 4, noFetch, true, false, 0}, {2, 4, noFetch, true, false, 0}},
 }
 
 // block is the number of elements the one-dimensional kernels take a loop
@@ -767,6 +775,10 @@ func unrotate(acc [][]VecVirtual) {
 // reduced by the tree of reduce8.
 func gramTile(s isa, g gramShape) {
 	r, cc := g.r, g.c
+	oc := cc // the stride of out's tile rows
+	if g.stride > 0 {
+		oc = g.stride
+	}
 	name := fmt.Sprintf("gram%dx%d%s", r, cc, s.name)
 	if g.tri {
 		if r != cc {
@@ -775,9 +787,13 @@ func gramTile(s isa, g gramShape) {
 		name = fmt.Sprintf("gramTri%d%s", cc, s.name)
 	}
 	TEXT(name, NOSPLIT, "func(x *float64, xs, nx int, y *float64, ys, n int, pf *byte, pfs int, out *float64)")
+	below := "" // the columns of out it writes, when not all
+	if oc != cc {
+		below = fmt.Sprintf(" and b < %d", cc)
+	}
 	// Doc replaces the lines of an earlier call: one call with them all.
 	doc := []string{
-		fmt.Sprintf("%s adds to out[k*%d+a*%d+b], for the tiles k < nx, the chunk sum", name, r*cc, cc),
+		fmt.Sprintf("%s adds to out[k*%d+a*%d+b], for the tiles k < nx%s, the chunk sum", name, r*oc, oc, below),
 		fmt.Sprintf("reduce8(lanes) of row x[(%d*k+a)*xs:] against row y[b*ys:] over their first n", r),
 		"elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of",
 		"elements i ≡ l (mod 8) in increasing i.",
@@ -854,7 +870,7 @@ func gramTile(s isa, g gramShape) {
 	if g.tri {
 		MOVQ(U32(1), t)
 	}
-	IMUL3Q(U32(8*r*cc), t, t)
+	IMUL3Q(U32(8*r*oc), t, t)
 	ADDQ(out, t)
 	MOVQ(t, last)
 	per := 8 / s.width // registers an entry
@@ -949,7 +965,15 @@ func gramTile(s isa, g gramShape) {
 			}
 		}
 	}
-	reduceEntries(s, acc, out)
+	if oc != cc {
+		// Padded to whole groups of entries with zero registers, whose
+		// sums are not stored.
+		z := accumulators(s, per)
+		for len(acc)%(8/per) != 0 {
+			acc = append(acc, z)
+		}
+	}
+	reduceEntries(s, acc, out, r*cc, func(e int) int { return 8 * (e/cc*oc + e%cc) })
 	switch g.fetch {
 	case fetchFirst:
 		// One tile's worth of prefetches is the whole of the pf rows:
@@ -968,19 +992,21 @@ func gramTile(s isa, g gramShape) {
 	for _, p := range xr {
 		ADDQ(step, p)
 	}
-	ADDQ(U32(8*r*cc), out)
+	ADDQ(U32(8*r*oc), out)
 	CMPQ(out, last)
 	JNE(LabelRef("tile"))
 	ret()
 }
 
-// reduceEntries adds to out[e] the sum of the 8 lanes of entry e, acc[e]
-// being its registers, by the tree of reduce8 (lane l plus lane l+4, then
-// l plus l+2, then lane 0 plus lane 1), eight (AVX-512) or four (AVX2)
-// entries at a time: shuffles put the operands of each level of several
-// entries side by side, so that one add does that level for all of them, and
-// the entries come out in order.
-func reduceEntries(s isa, acc [][]VecVirtual, out Register) {
+// reduceEntries adds to the float64 at out+at(e) the sum of the 8 lanes of
+// entry e, acc[e] being its registers, for e < real (the entries past real
+// pad acc to whole groups and are dropped), by the tree of reduce8 (lane l
+// plus lane l+4, then l plus l+2, then lane 0 plus lane 1), eight (AVX-512)
+// or four (AVX2) entries at a time: shuffles put the operands of each level
+// of several entries side by side, so that one add does that level for all
+// of them, and the entries come out in order, stored a group at a time when
+// at places them one after the other, else four at a time.
+func reduceEntries(s isa, acc [][]VecVirtual, out Register, real int, at func(e int) int) {
 	// level3 adds lane 0 and lane 1 of each 128-bit block of x and of y,
 	// returning the sums interleaved x, y, x, y, ….
 	level3 := func(x, y VecVirtual) VecVirtual {
@@ -991,9 +1017,31 @@ func reduceEntries(s isa, acc [][]VecVirtual, out Register) {
 		return lo
 	}
 	store := func(v VecVirtual, e int) {
-		m := Mem{Base: out, Disp: 8 * e}
-		VADDPD(m, v, v)
-		VMOVUPD(v, m)
+		if runs(at, e, s.width, real) {
+			m := Mem{Base: out, Disp: at(e)}
+			VADDPD(m, v, v)
+			VMOVUPD(v, m)
+			return
+		}
+		// Two runs of four entries (AVX-512), the second perhaps padding.
+		if s.width != 8 || !runs(at, e, 4, real) {
+			panic("entries out of place")
+		}
+		// The high half first: an instruction on the low half clears it.
+		if e+4 < real {
+			if !runs(at, e+4, 4, real) {
+				panic("entries out of place")
+			}
+			hi := YMM()
+			VEXTRACTF64X4(U8(1), v, hi)
+			m := Mem{Base: out, Disp: at(e + 4)}
+			VADDPD(m, hi, hi)
+			VMOVUPD(hi, m)
+		}
+		lo := v.AsY()
+		m := Mem{Base: out, Disp: at(e)}
+		VADDPD(m, lo, lo)
+		VMOVUPD(lo, m)
 	}
 	if s.width == 4 {
 		// Entry e is acc[e][0] (lanes 0-3) and acc[e][1] (lanes 4-7),
@@ -1037,6 +1085,17 @@ func reduceEntries(s isa, acc [][]VecVirtual, out Register) {
 		y := level2(level1(1, 3), level1(5, 7))
 		store(level3(x, y), g)
 	}
+}
+
+// runs reports whether the k entries from e are real (below real) and
+// placed one after the other.
+func runs(at func(e int) int, e, k, real int) bool {
+	for i := range k {
+		if e+i >= real || at(e+i) != at(e)+8*i {
+			return false
+		}
+	}
+	return true
 }
 
 // asX names the low 128 bits of a vector register.
@@ -1142,7 +1201,7 @@ func gramTrap(s isa, r0, r1, c int) {
 	}
 	lp := GP64()
 	LEAQ(local, lp)
-	reduceEntries(s, regs, lp)
+	reduceEntries(s, regs, lp, len(regs), func(e int) int { return 8 * e })
 	out := Load(Param("out"), GP64())
 	for i, e := range ents {
 		x := XMM()
