@@ -24,8 +24,9 @@ import (
 // per-pair ratios of their speeds (flatmin over OpenBLAS), and the same
 // from CPU time (getrusage: of the thread on one core, of the process on
 // more), which leaves out the time slices other jobs take. OpenBLAS gets
-// as many threads as GOMAXPROCS, and on more than one thread a pause after
-// each of its calls (openblasSpin). Run it pinned (taskset), e.g.
+// as many threads as GOMAXPROCS, and on more than one thread every call of
+// both libraries follows the same pause (openblasSpin). Run it pinned
+// (taskset), e.g.
 //
 //	FLATMIN_INTERLEAVE="gram:100:100000:21 gemm:2048:7" GOMAXPROCS=1 \
 //	    taskset -c 1 go test -run Interleaved -v .
@@ -97,17 +98,26 @@ func TestInterleaved(t *testing.T) {
 		ours()
 		theirs()
 		var wo, wt, co, ct []float64
-		for range calls {
-			w, u := timed(ours)
-			wo, co = append(wo, w), append(co, u)
-			w, u = timed(theirs)
-			wt, ct = append(wt, w), append(ct, u)
+		// OpenBLAS's idle threads spin before they sleep (THREAD_TIMEOUT,
+		// about 2^28 cycles): on more than one thread, without a pause
+		// they take a core from flatmin's next call. The pause comes before
+		// both calls of a pair, not only flatmin's: a machine idle for
+		// 300 ms loses the level-1 cases' 160 MB from its cache (Dot at
+		// n = 1e7 then reads at 16 GB/s on one goroutine or two, against
+		// 36-46 GB/s on two right after another call), so a pause before
+		// one library's calls alone favours the other.
+		pause := func() {
 			if threads > 1 {
-				// OpenBLAS's idle threads spin before they sleep
-				// (THREAD_TIMEOUT, about 2^28 cycles): without a pause
-				// they take a core from flatmin's next call.
 				time.Sleep(openblasSpin)
 			}
+		}
+		for range calls {
+			pause()
+			w, u := timed(ours)
+			wo, co = append(wo, w), append(co, u)
+			pause()
+			w, u = timed(theirs)
+			wt, ct = append(wt, w), append(ct, u)
 		}
 		ratio := func(o, th []float64) (float64, float64, float64) {
 			r := make([]float64, len(o))
