@@ -80,6 +80,14 @@ func gram2x8AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *by
 // be valid memory, during tile b for b < 4: a line a step.
 func gram3x4AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
 
+// gram3x2AVX512 adds to out[k*24+a*8+b], for the tiles k < nx and b < 2, the chunk sum
+// reduce8(lanes) of row x[(3*k+a)*xs:] against row y[b*ys:] over their first n
+// elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
+// elements i ≡ l (mod 8) in increasing i.
+// It prefetches into L2 the 8n bytes at pf+b*pfs (pfs in bytes), which need not
+// be valid memory, during tile b for b < 2: a line a step.
+func gram3x2AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
+
 // gramTrap048AVX512 adds to out[a*8+b], for 0 <= a < 4 and a <= b < 8, the chunk sum
 // reduce8(lanes) of row y[a*ys:] against row y[b*ys:] over their first n elements
 // (n > 0, a multiple of 8): lane l is the FMA chain of the products of elements
@@ -175,3 +183,12 @@ func gram1x4AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte
 // It runs over the chunk twice, lanes 0-3 of every entry of a tile, then lanes 4-7.
 // It ignores pf and pfs.
 func gram2x4AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
+
+// gram3x2AVX2 adds to out[k*12+a*4+b], for the tiles k < nx and b < 2, the chunk sum
+// reduce8(lanes) of row x[(3*k+a)*xs:] against row y[b*ys:] over their first n
+// elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
+// elements i ≡ l (mod 8) in increasing i.
+// It runs over the chunk twice, lanes 0-3 of every entry of a tile, then lanes 4-7.
+// It prefetches into L2, during the first tile, the 8n bytes at pf+b*pfs (pfs in
+// bytes) for b < 2, which need not be valid memory.
+func gram3x2AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)

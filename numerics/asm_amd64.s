@@ -1601,6 +1601,118 @@ fetching:
 	VZEROUPPER
 	RET
 
+// func gram3x2AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·gram3x2AVX512(SB), NOSPLIT, $32-72
+	MOVQ   n+40(FP), AX
+	SHLQ   $0x03, AX
+	MOVQ   y+24(FP), CX
+	MOVQ   ys+32(FP), DX
+	SHLQ   $0x03, DX
+	ADDQ   AX, CX
+	MOVQ   CX, BX
+	ADDQ   DX, CX
+	MOVQ   CX, SI
+	ADDQ   DX, CX
+	MOVQ   pf+48(FP), CX
+	MOVQ   pfs+56(FP), DX
+	ADDQ   AX, CX
+	MOVQ   CX, DI
+	ADDQ   DX, CX
+	MOVQ   pfs+56(FP), CX
+	MOVQ   CX, (SP)
+	MOVQ   $0x00000002, 8(SP)
+	MOVQ   x+0(FP), CX
+	MOVQ   xs+8(FP), DX
+	SHLQ   $0x03, DX
+	ADDQ   AX, CX
+	MOVQ   CX, AX
+	ADDQ   DX, CX
+	MOVQ   CX, R8
+	ADDQ   DX, CX
+	MOVQ   CX, R9
+	ADDQ   DX, CX
+	MOVQ   xs+8(FP), CX
+	IMUL3Q $0x00000018, CX, CX
+	MOVQ   CX, 16(SP)
+	MOVQ   out+64(FP), CX
+	MOVQ   nx+16(FP), DX
+	IMUL3Q $0x000000c0, DX, DX
+	ADDQ   CX, DX
+	MOVQ   DX, 24(SP)
+
+tile:
+	VPXORQ Z0, Z0, Z0
+	VPXORQ Z1, Z1, Z1
+	VPXORQ Z2, Z2, Z2
+	VPXORQ Z3, Z3, Z3
+	VPXORQ Z4, Z4, Z4
+	VPXORQ Z5, Z5, Z5
+	MOVQ   n+40(FP), DX
+	SHLQ   $0x03, DX
+	NEGQ   DX
+
+loop0:
+	VMOVUPD       (AX)(DX*1), Z6
+	VMOVUPD       (R8)(DX*1), Z7
+	VMOVUPD       (R9)(DX*1), Z8
+	PREFETCHT1    (DI)(DX*1)
+	VMOVUPD       (BX)(DX*1), Z9
+	VFMADD231PD   Z9, Z6, Z0
+	VFMADD231PD   Z9, Z7, Z2
+	VFMADD231PD   Z9, Z8, Z4
+	VMOVUPD       (SI)(DX*1), Z9
+	VFMADD231PD   Z9, Z6, Z1
+	VFMADD231PD   Z9, Z7, Z3
+	VFMADD231PD   Z9, Z8, Z5
+	ADDQ          $0x00000040, DX
+	JNZ           loop0
+	VPXORQ        Z10, Z10, Z10
+	VSHUFF64X2    $0x44, Z2, Z0, Z6
+	VSHUFF64X2    $0xee, Z2, Z0, Z7
+	VADDPD        Z7, Z6, Z6
+	VSHUFF64X2    $0x44, Z10, Z4, Z7
+	VSHUFF64X2    $0xee, Z10, Z4, Z8
+	VADDPD        Z8, Z7, Z7
+	VSHUFF64X2    $0x88, Z7, Z6, Z8
+	VSHUFF64X2    $0xdd, Z7, Z6, Z6
+	VADDPD        Z6, Z8, Z8
+	VSHUFF64X2    $0x44, Z3, Z1, Z6
+	VSHUFF64X2    $0xee, Z3, Z1, Z7
+	VADDPD        Z7, Z6, Z6
+	VSHUFF64X2    $0x44, Z10, Z5, Z7
+	VSHUFF64X2    $0xee, Z10, Z5, Z9
+	VADDPD        Z9, Z7, Z7
+	VSHUFF64X2    $0x88, Z7, Z6, Z9
+	VSHUFF64X2    $0xdd, Z7, Z6, Z6
+	VADDPD        Z6, Z9, Z9
+	VUNPCKLPD     Z9, Z8, Z6
+	VUNPCKHPD     Z9, Z8, Z7
+	VADDPD        Z7, Z6, Z6
+	VEXTRACTF64X4 $0x01, Z6, Y7
+	VADDPD        128(CX), X7, X7
+	VMOVUPD       X7, 128(CX)
+	VEXTRACTF128  $0x01, Y6, X7
+	VADDPD        64(CX), X7, X7
+	VMOVUPD       X7, 64(CX)
+	VADDPD        (CX), X6, X6
+	VMOVUPD       X6, (CX)
+	ADDQ          (SP), DI
+	DECQ          8(SP)
+	JNZ           fetching
+	MOVQ          BX, DI
+	MOVQ          $0x00000000, (SP)
+
+fetching:
+	ADDQ 16(SP), AX
+	ADDQ 16(SP), R8
+	ADDQ 16(SP), R9
+	ADDQ $0x000000c0, CX
+	CMPQ CX, 24(SP)
+	JNE  tile
+	VZEROUPPER
+	RET
+
 // func gramTrap048AVX512(y *float64, ys int, n int, pf *byte, pfs int, out *float64)
 // Requires: AVX, AVX512F, MMX+
 TEXT ·gramTrap048AVX512(SB), NOSPLIT, $256-48
@@ -3538,5 +3650,144 @@ loop1:
 	ADDQ        $0x00000040, CX
 	CMPQ        CX, 8(SP)
 	JNE         tile
+	VZEROUPPER
+	RET
+
+// func gram3x2AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
+// Requires: AVX, FMA3, MMX+
+TEXT ·gram3x2AVX2(SB), NOSPLIT, $208-72
+	MOVQ   n+40(FP), AX
+	SHLQ   $0x03, AX
+	MOVQ   y+24(FP), CX
+	MOVQ   ys+32(FP), DX
+	SHLQ   $0x03, DX
+	ADDQ   AX, CX
+	MOVQ   CX, BX
+	ADDQ   DX, CX
+	MOVQ   CX, SI
+	ADDQ   DX, CX
+	MOVQ   pf+48(FP), CX
+	MOVQ   pfs+56(FP), DX
+	ADDQ   AX, CX
+	MOVQ   CX, DI
+	ADDQ   DX, CX
+	MOVQ   CX, R8
+	ADDQ   DX, CX
+	MOVQ   x+0(FP), CX
+	MOVQ   xs+8(FP), DX
+	SHLQ   $0x03, DX
+	ADDQ   AX, CX
+	MOVQ   CX, AX
+	ADDQ   DX, CX
+	MOVQ   CX, R9
+	ADDQ   DX, CX
+	MOVQ   CX, R10
+	ADDQ   DX, CX
+	MOVQ   xs+8(FP), CX
+	IMUL3Q $0x00000018, CX, CX
+	MOVQ   CX, (SP)
+	MOVQ   out+64(FP), CX
+	MOVQ   nx+16(FP), DX
+	IMUL3Q $0x00000060, DX, DX
+	ADDQ   CX, DX
+	MOVQ   DX, 8(SP)
+
+tile:
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	MOVQ   n+40(FP), DX
+	SHLQ   $0x03, DX
+	NEGQ   DX
+
+loop0:
+	VMOVUPD     (AX)(DX*1), Y6
+	VMOVUPD     (R9)(DX*1), Y7
+	VMOVUPD     (R10)(DX*1), Y8
+	PREFETCHT1  (DI)(DX*1)
+	PREFETCHT1  (R8)(DX*1)
+	VMOVUPD     (BX)(DX*1), Y9
+	VFMADD231PD Y9, Y6, Y0
+	VFMADD231PD Y9, Y7, Y2
+	VFMADD231PD Y9, Y8, Y4
+	VMOVUPD     (SI)(DX*1), Y9
+	VFMADD231PD Y9, Y6, Y1
+	VFMADD231PD Y9, Y7, Y3
+	VFMADD231PD Y9, Y8, Y5
+	ADDQ        $0x00000040, DX
+	JNZ         loop0
+	VMOVUPD     Y0, 16(SP)
+	VMOVUPD     Y1, 48(SP)
+	VMOVUPD     Y2, 80(SP)
+	VMOVUPD     Y3, 112(SP)
+	VMOVUPD     Y4, 144(SP)
+	VMOVUPD     Y5, 176(SP)
+	VXORPD      Y0, Y0, Y0
+	VXORPD      Y1, Y1, Y1
+	VXORPD      Y2, Y2, Y2
+	VXORPD      Y3, Y3, Y3
+	VXORPD      Y4, Y4, Y4
+	VXORPD      Y5, Y5, Y5
+	MOVQ        n+40(FP), DX
+	SHLQ        $0x03, DX
+	NEGQ        DX
+
+loop1:
+	VMOVUPD      32(AX)(DX*1), Y6
+	VMOVUPD      32(R9)(DX*1), Y7
+	VMOVUPD      32(R10)(DX*1), Y8
+	VMOVUPD      32(BX)(DX*1), Y9
+	VFMADD231PD  Y9, Y6, Y0
+	VFMADD231PD  Y9, Y7, Y2
+	VFMADD231PD  Y9, Y8, Y4
+	VMOVUPD      32(SI)(DX*1), Y9
+	VFMADD231PD  Y9, Y6, Y1
+	VFMADD231PD  Y9, Y7, Y3
+	VFMADD231PD  Y9, Y8, Y5
+	ADDQ         $0x00000040, DX
+	JNZ          loop1
+	VADDPD       16(SP), Y0, Y0
+	VADDPD       48(SP), Y1, Y1
+	VADDPD       80(SP), Y2, Y2
+	VADDPD       112(SP), Y3, Y3
+	VADDPD       144(SP), Y4, Y4
+	VADDPD       176(SP), Y5, Y5
+	VXORPD       Y6, Y6, Y6
+	VPERM2F128   $0x20, Y2, Y0, Y7
+	VPERM2F128   $0x31, Y2, Y0, Y0
+	VADDPD       Y0, Y7, Y7
+	VPERM2F128   $0x20, Y3, Y1, Y0
+	VPERM2F128   $0x31, Y3, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VUNPCKLPD    Y0, Y7, Y1
+	VUNPCKHPD    Y0, Y7, Y0
+	VADDPD       Y0, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPD       32(CX), X0, X0
+	VMOVUPD      X0, 32(CX)
+	VADDPD       (CX), X1, X1
+	VMOVUPD      X1, (CX)
+	VPERM2F128   $0x20, Y6, Y4, Y0
+	VPERM2F128   $0x31, Y6, Y4, Y1
+	VADDPD       Y1, Y0, Y0
+	VPERM2F128   $0x20, Y6, Y5, Y1
+	VPERM2F128   $0x31, Y6, Y5, Y2
+	VADDPD       Y2, Y1, Y1
+	VUNPCKLPD    Y1, Y0, Y2
+	VUNPCKHPD    Y1, Y0, Y0
+	VADDPD       Y0, Y2, Y2
+	VADDPD       64(CX), X2, X2
+	VMOVUPD      X2, 64(CX)
+	MOVQ         BX, DI
+	MOVQ         SI, R8
+	ADDQ         (SP), AX
+	ADDQ         (SP), R9
+	ADDQ         (SP), R10
+	ADDQ         $0x00000060, CX
+	CMPQ         CX, 8(SP)
+	JNE          tile
 	VZEROUPPER
 	RET

@@ -3,6 +3,7 @@ package numerics
 import (
 	"fmt"
 	"math"
+	"slices"
 	"unsafe"
 )
 
@@ -28,12 +29,17 @@ type gramKernel struct {
 	// so that a call of tc tiles or more has fetched them all (narrow: nc
 	// tiles, nc rows).
 	spread bool
-	// narrow, if not nil, is fn on tiles of tr x nc entries (nc < tc),
-	// which it writes into the first nc columns of fn's tiles: the last
-	// tile column runs on it when it has at most nc columns of K, instead
-	// of on tiles whose other columns are zero rows.
-	narrow func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64)
-	nc     int
+	// narrow are fn on tiles of tr x nc entries, nc < tc increasing, which
+	// write into the first nc columns of fn's tiles: the last tile column
+	// runs on the first whose nc is at least its number of columns of K,
+	// instead of on tiles whose other columns are zero rows.
+	narrow []gramNarrow
+}
+
+// gramNarrow is a kernel of tiles of nc columns (gramKernel.narrow).
+type gramNarrow struct {
+	nc int
+	fn func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64)
 }
 
 const (
@@ -322,8 +328,10 @@ func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m 
 					hi = d
 				}
 				fn, w := kern.fn, tc // the kernel of the tiles, and its width
-				if kern.narrow != nil && partJ && u.j == lastJ && n%tc <= kern.nc {
-					fn, w = kern.narrow, kern.nc
+				if partJ && u.j == lastJ {
+					if i := slices.IndexFunc(kern.narrow, func(k gramNarrow) bool { return n%tc <= k.nc }); i >= 0 {
+						fn, w = kern.narrow[i].fn, kern.narrow[i].nc
+					}
 				}
 				fetched := false // whether fn fetched the pf rows
 				for lo := u.lo; lo < hi; {

@@ -20,6 +20,9 @@ var impls = available(
 func available(hasAVX512, hasAVX2 bool) []*impl {
 	var l []*impl
 	if hasAVX512 {
+		// The last tile column of 1-2 or 3-4 columns of K, in place or
+		// packed.
+		avx512Narrow := []gramNarrow{{2, gramAsmIn(3, 2, 8, gram3x2AVX512)}, {4, gramAsmIn(3, 4, 8, gram3x4AVX512)}}
 		l = append(l, &impl{
 			name:     "avx512",
 			dot:      dotAVX512,
@@ -36,9 +39,8 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 				tri: gramTrapAsm(8, gramTrap048AVX512, gramTrap488AVX512),
 				gap: []func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64){
 					nil, gramAsm(1, 8, gram1x8AVX512), gramAsm(2, 8, gram2x8AVX512)},
-				narrow: gramAsmIn(3, 4, 8, gram3x4AVX512), nc: 4},
-			gramPacked: gramKernel{tr: 3, tc: 8, fn: gramAsm(3, 8, gram3x8AVX512),
-				narrow: gramAsmIn(3, 4, 8, gram3x4AVX512), nc: 4},
+				narrow: avx512Narrow},
+			gramPacked: gramKernel{tr: 3, tc: 8, fn: gramAsm(3, 8, gram3x8AVX512), narrow: avx512Narrow},
 		})
 	}
 	if hasAVX2 {
@@ -54,7 +56,8 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 			addBlock: addBlockAsm(addBlockAVX2),
 			gemm:     gemmKernel{mr: 4, nr: 12, mc: 120, fn: gemmAsm(4, 12, gemm4x12AVX2), packA: packAAsm(4, packA4AVX2), packB: packBAsm(12, packB12AVX2)},
 			gram: gramKernel{tr: 3, tc: 4, fn: gramAsm(3, 4, gram3x4AVX2),
-				tri: gramAsm(4, 4, gramTri4AVX2),
+				narrow: []gramNarrow{{2, gramAsmIn(3, 2, 4, gram3x2AVX2)}},
+				tri:    gramAsm(4, 4, gramTri4AVX2),
 				gap: []func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64){
 					nil, gramAsm(1, 4, gram1x4AVX2), gramAsm(2, 4, gram2x4AVX2)}},
 			gramPacked: gramKernel{tr: 2, tc: 6, fn: gramAsm(2, 6, gram2x6AVX2)},

@@ -97,7 +97,7 @@ var avx512 = isa{
 	// on 3 x 4 tiles written into the 3 x 8 layout, instead of 3 x 8 tiles
 	// half of whose columns are zero rows (measured at n = 100: BENCHMARKS.md).
 	gram: []gramShape{{3, 8, fetchSpread, false, false, 0}, {1, 8, noFetch, false, false, 0}, {2, 8, noFetch, false, false, 0},
-		{3, 4, fetchSpread, false, false, 8}},
+		{3, 4, fetchSpread, false, false, 8}, {3, 2, fetchSpread, false, false, 8}},
 	gramTraps: [][3]int{{0, 4, 8}, {4, 8, 8}},
 }
 
@@ -124,7 +124,9 @@ var avx2 = isa{
 	gram: []gramShape{{3, 4, fetchFirst, true, false, 0}, {2, 6, noFetch, true, false, 0},
 		// The diagonal blocks of 4 columns of the 3 x 4 tiles, and the
 		// one or two rows above them that the tiles of 3 rows leave.
-		{4, 4, fetchFirst, true, true, 0}, {1, 4, noFetch, true, false, 0}, {2, 4, noFetch, true, false, 0}},
+		{4, 4, fetchFirst, true, true, 0}, {1, 4, noFetch, true, false, 0}, {2, 4, noFetch, true, false, 0},
+		// The last tile column when n mod 4 is 1 or 2.
+		{3, 2, fetchFirst, true, false, 4}},
 }
 
 // block is the number of elements the one-dimensional kernels take a loop
@@ -969,7 +971,7 @@ func gramTile(s isa, g gramShape) {
 		// Padded to whole groups of entries with zero registers, whose
 		// sums are not stored.
 		z := accumulators(s, per)
-		for len(acc)%(8/per) != 0 {
+		for len(acc)%s.width != 0 {
 			acc = append(acc, z)
 		}
 	}
@@ -1016,32 +1018,48 @@ func reduceEntries(s isa, acc [][]VecVirtual, out Register, real int, at func(e 
 		VADDPD(hi, lo, lo)
 		return lo
 	}
-	store := func(v VecVirtual, e int) {
-		if runs(at, e, s.width, real) {
+	// store adds the k sums in v (k float64s: a zmm, ymm or xmm register,
+	// or one in the low lane of an xmm) to the entries from e, a run of
+	// entries that at places one after the other at a time; the entries
+	// from real on are padding, not stored.
+	var store func(v Register, e, k int)
+	store = func(v Register, e, k int) {
+		switch {
+		case e >= real:
+			return
+		case k == 1:
+			m := Mem{Base: out, Disp: at(e)}
+			VADDSD(m, v, v)
+			VMOVSD(v, m)
+			return
+		case runs(at, e, k, real):
 			m := Mem{Base: out, Disp: at(e)}
 			VADDPD(m, v, v)
 			VMOVUPD(v, m)
 			return
 		}
-		// Two runs of four entries (AVX-512), the second perhaps padding.
-		if s.width != 8 || !runs(at, e, 4, real) {
-			panic("entries out of place")
+		lo := v
+		switch k {
+		case 8:
+			lo = v.(Vec).AsY()
+		case 4:
+			lo = v.(Vec).AsX()
 		}
 		// The high half first: an instruction on the low half clears it.
-		if e+4 < real {
-			if !runs(at, e+4, 4, real) {
-				panic("entries out of place")
+		if e+k/2 < real {
+			hi := XMM()
+			switch k {
+			case 8:
+				hi = YMM()
+				VEXTRACTF64X4(U8(1), v, hi)
+			case 4:
+				VEXTRACTF128(U8(1), v, hi)
+			default:
+				VUNPCKHPD(v, v, hi)
 			}
-			hi := YMM()
-			VEXTRACTF64X4(U8(1), v, hi)
-			m := Mem{Base: out, Disp: at(e + 4)}
-			VADDPD(m, hi, hi)
-			VMOVUPD(hi, m)
+			store(hi, e+k/2, k/2)
 		}
-		lo := v.AsY()
-		m := Mem{Base: out, Disp: at(e)}
-		VADDPD(m, lo, lo)
-		VMOVUPD(lo, m)
+		store(lo, e, k/2)
 	}
 	if s.width == 4 {
 		// Entry e is acc[e][0] (lanes 0-3) and acc[e][1] (lanes 4-7),
@@ -1061,7 +1079,7 @@ func reduceEntries(s isa, acc [][]VecVirtual, out Register, real int, at func(e 
 		}
 		for g := 0; g < len(acc); g += 4 {
 			e := func(i int) VecVirtual { return acc[g+i][0] }
-			store(level3(level2(e(0), e(2)), level2(e(1), e(3))), g)
+			store(level3(level2(e(0), e(2)), level2(e(1), e(3))), g, 4)
 		}
 		return
 	}
@@ -1083,7 +1101,7 @@ func reduceEntries(s isa, acc [][]VecVirtual, out Register, real int, at func(e 
 		level2 := func(p, q VecVirtual) VecVirtual { return shuffle(0x88, 0xdd, p, q) }
 		x := level2(level1(0, 2), level1(4, 6))
 		y := level2(level1(1, 3), level1(5, 7))
-		store(level3(x, y), g)
+		store(level3(x, y), g, 8)
 	}
 }
 
