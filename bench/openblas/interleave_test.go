@@ -101,11 +101,11 @@ func TestInterleaved(t *testing.T) {
 		// OpenBLAS's idle threads spin before they sleep (THREAD_TIMEOUT,
 		// about 2^28 cycles): on more than one thread, without a pause
 		// they take a core from flatmin's next call. The pause comes before
-		// both calls of a pair, not only flatmin's: a machine idle for
-		// 300 ms loses the level-1 cases' 160 MB from its cache (Dot at
-		// n = 1e7 then reads at 16 GB/s on one goroutine or two, against
-		// 36-46 GB/s on two right after another call), so a pause before
-		// one library's calls alone favours the other.
+		// both calls of a pair, not only flatmin's: the first call after an
+		// idle pause starts slowly (flatmin's Dot at n = 1e7 often ran at
+		// one core's 16 GB/s, its second goroutine woken on the caller's
+		// vCPU, against 27-31 GB/s for the next call; BENCHMARKS.md), so a
+		// pause before one library's calls alone handicaps that library.
 		pause := func() {
 			if threads > 1 {
 				time.Sleep(openblasSpin)

@@ -93,9 +93,10 @@ var avx512 = isa{
 	// that the tiles of 3 leave, 1 x 8 and 2 x 8 (measured: the 4 x 4
 	// tiles, 8 loads a step of 16 FMAs, which prefetched, ran at
 	// 0.95-1.03x; BENCHMARKS.md).
-	// The last tile column of a Gram of n rows with n mod 8 in 1..4 runs
-	// on 3 x 4 tiles written into the 3 x 8 layout, instead of 3 x 8 tiles
-	// half of whose columns are zero rows (measured at n = 100: BENCHMARKS.md).
+	// The last tile column of a Gram of n rows with n mod 8 in 1..2 or
+	// 3..4 runs on 3 x 2 or 3 x 4 tiles written into the 3 x 8 layout,
+	// instead of 3 x 8 tiles most of whose columns are zero rows (measured
+	// at n = 50 and 100: BENCHMARKS.md).
 	gram: []gramShape{{3, 8, fetchSpread, false, false, 0}, {1, 8, noFetch, false, false, 0}, {2, 8, noFetch, false, false, 0},
 		{3, 4, fetchSpread, false, false, 8}, {3, 2, fetchSpread, false, false, 8}},
 	gramTraps: [][3]int{{0, 4, 8}, {4, 8, 8}},
@@ -1001,14 +1002,14 @@ func gramTile(s isa, g gramShape) {
 }
 
 // reduceEntries adds to the float64 at out+at(e) the sum of the 8 lanes of
-// entry e, acc[e] being its registers, for e < real (the entries past real
-// pad acc to whole groups and are dropped), by the tree of reduce8 (lane l
-// plus lane l+4, then l plus l+2, then lane 0 plus lane 1), eight (AVX-512)
-// or four (AVX2) entries at a time: shuffles put the operands of each level
-// of several entries side by side, so that one add does that level for all
-// of them, and the entries come out in order, stored a group at a time when
-// at places them one after the other, else four at a time.
-func reduceEntries(s isa, acc [][]VecVirtual, out Register, real int, at func(e int) int) {
+// entry e, acc[e] being its registers, for e < live (the entries from live
+// on pad acc to whole groups and are dropped), by the tree of reduce8 (lane
+// l plus lane l+4, then l plus l+2, then lane 0 plus lane 1), eight
+// (AVX-512) or four (AVX2) entries at a time: shuffles put the operands of
+// each level of several entries side by side, so that one add does that
+// level for all of them, and the entries come out in order, stored a group
+// at a time when at places them one after the other, else by halves.
+func reduceEntries(s isa, acc [][]VecVirtual, out Register, live int, at func(e int) int) {
 	// level3 adds lane 0 and lane 1 of each 128-bit block of x and of y,
 	// returning the sums interleaved x, y, x, y, ….
 	level3 := func(x, y VecVirtual) VecVirtual {
@@ -1021,18 +1022,18 @@ func reduceEntries(s isa, acc [][]VecVirtual, out Register, real int, at func(e 
 	// store adds the k sums in v (k float64s: a zmm, ymm or xmm register,
 	// or one in the low lane of an xmm) to the entries from e, a run of
 	// entries that at places one after the other at a time; the entries
-	// from real on are padding, not stored.
+	// from live on are padding, not stored.
 	var store func(v Register, e, k int)
 	store = func(v Register, e, k int) {
 		switch {
-		case e >= real:
+		case e >= live:
 			return
 		case k == 1:
 			m := Mem{Base: out, Disp: at(e)}
 			VADDSD(m, v, v)
 			VMOVSD(v, m)
 			return
-		case runs(at, e, k, real):
+		case runs(at, e, k, live):
 			m := Mem{Base: out, Disp: at(e)}
 			VADDPD(m, v, v)
 			VMOVUPD(v, m)
@@ -1043,10 +1044,10 @@ func reduceEntries(s isa, acc [][]VecVirtual, out Register, real int, at func(e 
 		case 8:
 			lo = v.(Vec).AsY()
 		case 4:
-			lo = v.(Vec).AsX()
+			lo = asX(v)
 		}
 		// The high half first: an instruction on the low half clears it.
-		if e+k/2 < real {
+		if e+k/2 < live {
 			hi := XMM()
 			switch k {
 			case 8:
@@ -1105,11 +1106,11 @@ func reduceEntries(s isa, acc [][]VecVirtual, out Register, real int, at func(e 
 	}
 }
 
-// runs reports whether the k entries from e are real (below real) and
+// runs reports whether the k entries from e are live (below live) and
 // placed one after the other.
-func runs(at func(e int) int, e, k, real int) bool {
+func runs(at func(e int) int, e, k, live int) bool {
 	for i := range k {
-		if e+i >= real || at(e+i) != at(e)+8*i {
+		if e+i >= live || at(e+i) != at(e)+8*i {
 			return false
 		}
 	}
