@@ -114,8 +114,9 @@ func wild(r *rand.Rand) func(int) float64 {
 }
 
 // TestDot: every implementation gives the bits of Dot's documented order,
-// on every unroll tail and around the chunk boundaries, with GOMAXPROCS 1
-// and 2, and reads and writes nothing outside x and y.
+// on every unroll tail and around the chunk boundaries, with GOMAXPROCS 1,
+// 2 and 3 (three shares of chunks on two cores), and reads and writes
+// nothing outside x and y.
 func TestDot(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 1))
 	forEachImpl(t, func(t *testing.T) {
@@ -125,7 +126,7 @@ func TestDot(t *testing.T) {
 				by, y := guarded(n+1, fill)
 				x0, y0 := slices.Clone(x), slices.Clone(y)
 				want := refDot(x, y)
-				for procs := 1; procs <= 2; procs++ {
+				for procs := 1; procs <= 3; procs++ {
 					var got float64
 					withProcs(procs, func() { got = Dot(x, y) })
 					what := fmt.Sprintf("Dot n=%d GOMAXPROCS %d", n, procs)
@@ -162,7 +163,7 @@ func TestAxpyScal(t *testing.T) {
 				bx, x := guarded(n, fill)
 				by, y := guarded(n, fill)
 				x0, y0 := slices.Clone(x), slices.Clone(y)
-				for procs := 1; procs <= 2; procs++ {
+				for procs := 1; procs <= 3; procs++ {
 					copy(y, y0)
 					withProcs(procs, func() { Axpy(alpha, x, y) })
 					what := fmt.Sprintf("Axpy n=%d alpha=%v GOMAXPROCS %d", n, alpha, procs)
@@ -247,7 +248,7 @@ func TestNrm2(t *testing.T) {
 			// where two goroutines share the chunks.
 			for _, pad := range []int{0, 40, vecChunk - 1, 2*vecChunk + 3, minWork - 1} {
 				x := append(make([]float64, pad), c.x...)
-				for procs := 1; procs <= 2; procs++ {
+				for procs := 1; procs <= 3; procs++ {
 					var got float64
 					withProcs(procs, func() { got = Nrm2(x) })
 					if !same(got, c.want) {
@@ -344,7 +345,7 @@ func TestDotOrderControl(t *testing.T) {
 
 // TestNrm2Long: on long vectors with every scale, the same one in every
 // chunk or a different one chunk by chunk, every implementation gives the
-// bits of the documented order with GOMAXPROCS 1 and 2, within the bound
+// bits of the documented order with GOMAXPROCS 1 to 3, within the bound
 // of that order of a compensated reference. The negative control: the
 // unscaled sqrt(Dot(x, x)) overflows or underflows on the extreme scales
 // and breaks the bound.
@@ -377,7 +378,7 @@ func TestNrm2Long(t *testing.T) {
 			tol := (gamma(dotRoundings(n))/2+4*0x1p-53+g*g)*ref + 0x1p-1074
 			what := fmt.Sprintf("Nrm2 n=%d scales %v", n, scales)
 			forEachImpl(t, func(t *testing.T) {
-				for procs := 1; procs <= 2; procs++ {
+				for procs := 1; procs <= 3; procs++ {
 					var got float64
 					withProcs(procs, func() { got = Nrm2(x) })
 					if !same(got, want) {
