@@ -42,10 +42,11 @@ func narrowed(f func(int) float64) func(int) float32 {
 // TestGramFloat32Procs: GramFloat32 gives the bits of Gram's order on the
 // widened matrix with GOMAXPROCS 1 and 2, rows of one block (n = 150, the
 // kernel of rows in L2) and of two (n = 400, the kernel of packed rows,
-// rows past the block widened by tile column).
+// rows past the block widened by tile column), and packed rows whose last
+// tile column has 4 columns of K on AVX-512 (n = 260).
 func TestGramFloat32Procs(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	for _, s := range []struct{ n, p int }{{150, 2100}, {400, 530}} {
+	for _, s := range []struct{ n, p int }{{150, 2100}, {400, 530}, {260, 530}} {
 		_, q := guarded(s.n*s.p, narrowed(uniform(r)))
 		want := refGram(widened(q), s.n, s.p)
 		forEachImpl(t, func(t *testing.T) {
