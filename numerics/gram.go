@@ -264,6 +264,11 @@ func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m 
 		(*buf)[(tr+tc)*gramChunk:(tr+2*tc)*gramChunk], (*buf)[(tr+2*tc)*gramChunk:]
 	lastI, lastJ := lay.ni-1, lay.nj-1
 	partI, partJ := n%tr != 0, n%tc != 0
+	// The kernel of the last tile column's tiles, and its width.
+	lastFn, lastW := kern.fn, tc
+	if i := slices.IndexFunc(kern.narrow, func(k gramNarrow) bool { return n%tc <= k.nc }); partJ && i >= 0 {
+		lastFn, lastW = kern.narrow[i].fn, kern.narrow[i].nc
+	}
 	for len(units) > 0 {
 		run := 1
 		for run < len(units) && units[run].b == units[0].b {
@@ -328,10 +333,8 @@ func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m 
 					hi = d
 				}
 				fn, w := kern.fn, tc // the kernel of the tiles, and its width
-				if partJ && u.j == lastJ {
-					if i := slices.IndexFunc(kern.narrow, func(k gramNarrow) bool { return n%tc <= k.nc }); i >= 0 {
-						fn, w = kern.narrow[i].fn, kern.narrow[i].nc
-					}
+				if u.j == lastJ {
+					fn, w = lastFn, lastW
 				}
 				fetched := false // whether fn fetched the pf rows
 				for lo := u.lo; lo < hi; {
