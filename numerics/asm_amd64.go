@@ -88,6 +88,13 @@ func gram3x4AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *by
 // be valid memory, during tile b for b < 2: a line a step.
 func gram3x2AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
 
+// gram3x8PackedAVX512 adds to out[k*24+a*8+b], for the tiles k < nx, the chunk sum
+// reduce8(lanes) of row x[(3*k+a)*xs:] against row y[b*ys:] over their first n
+// elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
+// elements i ≡ l (mod 8) in increasing i.
+// It ignores pf and pfs.
+func gram3x8PackedAVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
+
 // gramTrap048AVX512 adds to out[a*8+b], for 0 <= a < 4 and a <= b < 8, the chunk sum
 // reduce8(lanes) of row y[a*ys:] against row y[b*ys:] over their first n elements
 // (n > 0, a multiple of 8): lane l is the FMA chain of the products of elements

@@ -40,7 +40,7 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 				gap: []func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64){
 					nil, gramAsm(1, 8, gram1x8AVX512), gramAsm(2, 8, gram2x8AVX512)},
 				narrow: avx512Narrow},
-			gramPacked: gramKernel{tr: 3, tc: 8, fn: gramAsm(3, 8, gram3x8AVX512), narrow: avx512Narrow},
+			gramPacked: gramKernel{tr: 3, tc: 8, fn: gramAsm(3, 8, gram3x8PackedAVX512), narrow: avx512Narrow},
 		})
 	}
 	if hasAVX2 {

@@ -65,6 +65,13 @@ type gramShape struct {
 	// so that tiles of c columns fill the first c columns of the tiles of
 	// stride columns that the other kernels write.
 	stride int
+	// ahead, if not 0, is how far ahead in bytes each step prefetches the
+	// x rows into L1 (in the first pass), for x rows that stream from L2.
+	// Rows packed one after the other, the prefetches past the end of a
+	// chunk fetch the next rows.
+	ahead int
+	// kind tells the kernel's name from another kernel of its shape.
+	kind string
 }
 
 var avx512 = isa{
@@ -97,8 +104,13 @@ var avx512 = isa{
 	// 3..4 runs on 3 x 2 or 3 x 4 tiles written into the 3 x 8 layout,
 	// instead of 3 x 8 tiles most of whose columns are zero rows (measured
 	// at n = 50 and 100: BENCHMARKS.md).
-	gram: []gramShape{{3, 8, fetchSpread, false, false, 0}, {1, 8, noFetch, false, false, 0}, {2, 8, noFetch, false, false, 0},
-		{3, 4, fetchSpread, false, false, 8}, {3, 2, fetchSpread, false, false, 8}},
+	// Packed rows run on a twin of the 3 x 8 tiles that prefetches its x
+	// rows into L1 8 lines ahead: 5-6 % faster at n = 1000 (ahead 384 to
+	// 768 measured, 512 and 640 best); in place, at n = 50 and 100, the
+	// same prefetches were 1-2 % slower (BENCHMARKS.md).
+	gram: []gramShape{{r: 3, c: 8, fetch: fetchSpread}, {r: 1, c: 8}, {r: 2, c: 8},
+		{r: 3, c: 4, fetch: fetchSpread, stride: 8}, {r: 3, c: 2, fetch: fetchSpread, stride: 8},
+		{r: 3, c: 8, ahead: 512, kind: "Packed"}},
 	gramTraps: [][3]int{{0, 4, 8}, {4, 8, 8}},
 }
 
@@ -120,14 +132,15 @@ var avx2 = isa{
 	// OpenBLAS's dsyrk at n = 1000). Rows packed in L2, 2 x 6 tiles: 8
 	// loads a step, but the first pass streams two x rows from L2 instead
 	// of three (measured: 5-7 % faster at n = 1000 than 3 x 4; a 3 x 4
-	// twin that also fetched the next tile's x rows into L1 was not).
-	// BENCHMARKS.md.
-	gram: []gramShape{{3, 4, fetchFirst, true, false, 0}, {2, 6, noFetch, true, false, 0},
+	// twin that also fetched the next tile's x rows into L1 was not), and
+	// prefetches them into L1 8 lines ahead in the first pass (4-5 %
+	// faster at n = 1000). BENCHMARKS.md.
+	gram: []gramShape{{r: 3, c: 4, fetch: fetchFirst, halves: true}, {r: 2, c: 6, halves: true, ahead: 512},
 		// The diagonal blocks of 4 columns of the 3 x 4 tiles, and the
 		// one or two rows above them that the tiles of 3 rows leave.
-		{4, 4, fetchFirst, true, true, 0}, {1, 4, noFetch, true, false, 0}, {2, 4, noFetch, true, false, 0},
+		{r: 4, c: 4, fetch: fetchFirst, halves: true, tri: true}, {r: 1, c: 4, halves: true}, {r: 2, c: 4, halves: true},
 		// The last tile column when n mod 4 is 1 or 2.
-		{3, 2, fetchFirst, true, false, 4}},
+		{r: 3, c: 2, fetch: fetchFirst, halves: true, stride: 4}},
 }
 
 // block is the number of elements the one-dimensional kernels take a loop
@@ -782,7 +795,7 @@ func gramTile(s isa, g gramShape) {
 	if g.stride > 0 {
 		oc = g.stride
 	}
-	name := fmt.Sprintf("gram%dx%d%s", r, cc, s.name)
+	name := fmt.Sprintf("gram%dx%d%s%s", r, cc, g.kind, s.name)
 	if g.tri {
 		if r != cc {
 			panic("a diagonal block is square")
@@ -915,6 +928,11 @@ func gramTile(s isa, g gramShape) {
 		if h == 0 {
 			for _, p := range pr {
 				PREFETCHT1(Mem{Base: p, Index: off, Scale: 1})
+			}
+			if g.ahead > 0 {
+				for _, p := range xr {
+					PREFETCHT0(Mem{Base: p, Index: off, Scale: 1, Disp: g.ahead})
+				}
 			}
 		}
 		// The tri kernel's row a is its y row a, loaded with column a.
