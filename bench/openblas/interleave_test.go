@@ -8,9 +8,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/flatmin/flatmin/numerics"
 )
@@ -22,10 +23,16 @@ import (
 // "dot:n:calls", "axpy:n:calls" or "nrm2:n:calls", separated by spaces; it
 // reports for each the median wall time of each library, the median of the
 // per-pair ratios of their speeds (flatmin over OpenBLAS), and the same
-// from CPU time (getrusage: of the thread on one core, of the process on
-// more), which leaves out the time slices other jobs take. OpenBLAS gets
+// from CPU time (clock_gettime: of the thread on one core, of the process
+// on more), which leaves out the time slices other jobs take. OpenBLAS gets
 // as many threads as GOMAXPROCS, and on more than one thread every call of
-// both libraries follows the same pause (openblasSpin). Run it pinned
+// both libraries follows the same pause (openblasSpin). With
+// FLATMIN_INTERLEAVE_AFTER_SELF=1 each timed call follows an untimed call
+// of the same library instead of the other library's call: the clock a
+// compute-bound call runs at depends on the work before it (OpenBLAS's
+// kernels leave the core about 6 % slower than flatmin's for the next
+// milliseconds; BENCHMARKS.md), so that each library is timed in the state
+// its own work leaves, as back-to-back benchmarks time it. Run it pinned
 // (taskset), e.g.
 //
 //	FLATMIN_INTERLEAVE="gram:100:100000:21 gemm:2048:7" GOMAXPROCS=1 \
@@ -111,11 +118,18 @@ func TestInterleaved(t *testing.T) {
 				time.Sleep(openblasSpin)
 			}
 		}
+		afterSelf := os.Getenv("FLATMIN_INTERLEAVE_AFTER_SELF") == "1"
 		for range calls {
 			pause()
+			if afterSelf {
+				ours()
+			}
 			w, u := timed(ours)
 			wo, co = append(wo, w), append(co, u)
 			pause()
+			if afterSelf {
+				theirs()
+			}
 			w, u = timed(theirs)
 			wt, ct = append(wt, w), append(ct, u)
 		}
@@ -140,18 +154,19 @@ func TestInterleaved(t *testing.T) {
 const openblasSpin = 300 * time.Millisecond
 
 // cpuTime returns the CPU time, in seconds, of the calling thread (threads
-// = 1) or of the whole process.
+// = 1) or of the whole process. clock_gettime brings the running thread's
+// time up to date; getrusage, which this used before, counts it only to the
+// last scheduler tick, milliseconds off for calls of milliseconds.
 func cpuTime(threads int) float64 {
-	var ru syscall.Rusage
-	const rusageSelf, rusageThread = 0, 1
-	who := rusageSelf
+	clock := int32(unix.CLOCK_PROCESS_CPUTIME_ID)
 	if threads == 1 {
-		who = rusageThread
+		clock = unix.CLOCK_THREAD_CPUTIME_ID
 	}
-	if syscall.Getrusage(who, &ru) != nil {
+	var ts unix.Timespec
+	if unix.ClockGettime(clock, &ts) != nil {
 		return 0
 	}
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+	return float64(ts.Nano()) / 1e9
 }
 
 func median(x []float64) float64 {
