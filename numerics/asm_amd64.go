@@ -93,6 +93,8 @@ func gram3x2AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *by
 // elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
 // elements i ≡ l (mod 8) in increasing i.
 // It ignores pf and pfs.
+// Each step prefetches into L1 the x rows 512 bytes ahead (past the end
+// of a chunk: the next rows of x when they are packed one after the other).
 func gram3x8PackedAVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
 
 // gramTrap048AVX512 adds to out[a*8+b], for 0 <= a < 4 and a <= b < 8, the chunk sum
@@ -164,6 +166,8 @@ func gram3x4AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte
 // elements i ≡ l (mod 8) in increasing i.
 // It runs over the chunk twice, lanes 0-3 of every entry of a tile, then lanes 4-7.
 // It ignores pf and pfs.
+// Each step of the first pass prefetches into L1 the x rows 512 bytes ahead (past the end
+// of a chunk: the next rows of x when they are packed one after the other).
 func gram2x6AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
 
 // gramTri4AVX2 adds to out[a*4+b], for a <= b < 4, the chunk sum reduce8(lanes) of row

@@ -835,6 +835,14 @@ func gramTile(s isa, g gramShape) {
 	default:
 		doc = append(doc, "It ignores pf and pfs.")
 	}
+	if g.ahead > 0 {
+		steps := "Each step"
+		if g.halves {
+			steps = "Each step of the first pass"
+		}
+		doc = append(doc, fmt.Sprintf("%s prefetches into L1 the x rows %d bytes ahead (past the end", steps, g.ahead),
+			"of a chunk: the next rows of x when they are packed one after the other).")
+	}
 	Doc(doc...)
 	// Every row pointer points at the end of its chunk, and off runs from
 	// -8n up to 0 over them.
