@@ -55,7 +55,7 @@ func gemm5x24AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *f
 // elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
 // elements i ≡ l (mod 8) in increasing i.
 // It prefetches into L2 the 8n bytes at pf+b*pfs (pfs in bytes), which need not
-// be valid memory, during tile b for b < 8: a line a step.
+// be valid memory, during tiles 2b to 2b+1 for b < 8: a line every 2 steps.
 func gram3x8AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
 
 // gram1x8AVX512 adds to out[k*8+a*8+b], for the tiles k < nx, the chunk sum
@@ -77,7 +77,7 @@ func gram2x8AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *by
 // elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
 // elements i ≡ l (mod 8) in increasing i.
 // It prefetches into L2 the 8n bytes at pf+b*pfs (pfs in bytes), which need not
-// be valid memory, during tile b for b < 4: a line a step.
+// be valid memory, during tiles 2b to 2b+1 for b < 4: a line every 2 steps.
 func gram3x4AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
 
 // gram3x2AVX512 adds to out[k*24+a*8+b], for the tiles k < nx and b < 2, the chunk sum
@@ -85,7 +85,7 @@ func gram3x4AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *by
 // elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
 // elements i ≡ l (mod 8) in increasing i.
 // It prefetches into L2 the 8n bytes at pf+b*pfs (pfs in bytes), which need not
-// be valid memory, during tile b for b < 2: a line a step.
+// be valid memory, during tiles 2b to 2b+1 for b < 2: a line every 2 steps.
 func gram3x2AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
 
 // gram3x8PackedAVX512 adds to out[k*24+a*8+b], for the tiles k < nx, the chunk sum
@@ -156,8 +156,8 @@ func gemm4x12AVX2(kc int, a *float64, b *float64, c *float64, ldc int, next *flo
 // elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
 // elements i ≡ l (mod 8) in increasing i.
 // It runs over the chunk twice, lanes 0-3 of every entry of a tile, then lanes 4-7.
-// It prefetches into L2, during the first tile, the 8n bytes at pf+b*pfs (pfs in
-// bytes) for b < 4, which need not be valid memory.
+// It prefetches into L2 the 8n bytes at pf+b*pfs (pfs in bytes), which need not
+// be valid memory, during tiles 4b to 4b+3 for b < 4: a line every 4 steps.
 func gram3x4AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
 
 // gram2x6AVX2 adds to out[k*12+a*6+b], for the tiles k < nx, the chunk sum
@@ -200,6 +200,6 @@ func gram2x4AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte
 // elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
 // elements i ≡ l (mod 8) in increasing i.
 // It runs over the chunk twice, lanes 0-3 of every entry of a tile, then lanes 4-7.
-// It prefetches into L2, during the first tile, the 8n bytes at pf+b*pfs (pfs in
-// bytes) for b < 2, which need not be valid memory.
+// It prefetches into L2 the 8n bytes at pf+b*pfs (pfs in bytes), which need not
+// be valid memory, during tiles 4b to 4b+3 for b < 2: a line every 4 steps.
 func gram3x2AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)

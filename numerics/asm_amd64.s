@@ -999,7 +999,7 @@ write:
 
 // func gram3x8AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·gram3x8AVX512(SB), NOSPLIT, $32-72
+TEXT ·gram3x8AVX512(SB), NOSPLIT, $40-72
 	MOVQ   n+40(FP), AX
 	SHLQ   $0x03, AX
 	MOVQ   y+24(FP), CX
@@ -1024,30 +1024,28 @@ TEXT ·gram3x8AVX512(SB), NOSPLIT, $32-72
 	ADDQ   DX, CX
 	MOVQ   pf+48(FP), CX
 	MOVQ   pfs+56(FP), DX
-	ADDQ   AX, CX
-	MOVQ   CX, R13
-	ADDQ   DX, CX
-	MOVQ   pfs+56(FP), CX
-	MOVQ   CX, (SP)
-	MOVQ   $0x00000008, 8(SP)
-	MOVQ   x+0(FP), CX
+	SUBQ   AX, DX
+	MOVQ   DX, 8(SP)
+	MOVQ   $0x00000002, (SP)
+	MOVQ   $0x00000008, 16(SP)
+	MOVQ   x+0(FP), DX
+	MOVQ   xs+8(FP), R13
+	SHLQ   $0x03, R13
+	ADDQ   AX, DX
+	MOVQ   DX, AX
+	ADDQ   R13, DX
+	MOVQ   DX, R14
+	ADDQ   R13, DX
+	MOVQ   DX, R15
+	ADDQ   R13, DX
 	MOVQ   xs+8(FP), DX
-	SHLQ   $0x03, DX
-	ADDQ   AX, CX
-	MOVQ   CX, AX
-	ADDQ   DX, CX
-	MOVQ   CX, R14
-	ADDQ   DX, CX
-	MOVQ   CX, R15
-	ADDQ   DX, CX
-	MOVQ   xs+8(FP), CX
-	IMUL3Q $0x00000018, CX, CX
-	MOVQ   CX, 16(SP)
-	MOVQ   out+64(FP), CX
-	MOVQ   nx+16(FP), DX
-	IMUL3Q $0x000000c0, DX, DX
-	ADDQ   CX, DX
+	IMUL3Q $0x00000018, DX, DX
 	MOVQ   DX, 24(SP)
+	MOVQ   out+64(FP), DX
+	MOVQ   nx+16(FP), R13
+	IMUL3Q $0x000000c0, R13, R13
+	ADDQ   DX, R13
+	MOVQ   R13, 32(SP)
 
 tile:
 	VPXORQ Z0, Z0, Z0
@@ -1074,48 +1072,49 @@ tile:
 	VPXORQ Z21, Z21, Z21
 	VPXORQ Z22, Z22, Z22
 	VPXORQ Z23, Z23, Z23
-	MOVQ   n+40(FP), DX
-	SHLQ   $0x03, DX
-	NEGQ   DX
+	MOVQ   n+40(FP), R13
+	SHLQ   $0x03, R13
+	NEGQ   R13
 
 loop0:
-	VMOVUPD     (AX)(DX*1), Z24
-	VMOVUPD     (R14)(DX*1), Z25
-	VMOVUPD     (R15)(DX*1), Z26
-	PREFETCHT1  (R13)(DX*1)
-	VMOVUPD     (BX)(DX*1), Z27
+	VMOVUPD     (AX)(R13*1), Z24
+	VMOVUPD     (R14)(R13*1), Z25
+	VMOVUPD     (R15)(R13*1), Z26
+	PREFETCHT1  (CX)
+	ADDQ        $0x00000020, CX
+	VMOVUPD     (BX)(R13*1), Z27
 	VFMADD231PD Z27, Z24, Z0
 	VFMADD231PD Z27, Z25, Z8
 	VFMADD231PD Z27, Z26, Z16
-	VMOVUPD     (SI)(DX*1), Z27
+	VMOVUPD     (SI)(R13*1), Z27
 	VFMADD231PD Z27, Z24, Z1
 	VFMADD231PD Z27, Z25, Z9
 	VFMADD231PD Z27, Z26, Z17
-	VMOVUPD     (DI)(DX*1), Z27
+	VMOVUPD     (DI)(R13*1), Z27
 	VFMADD231PD Z27, Z24, Z2
 	VFMADD231PD Z27, Z25, Z10
 	VFMADD231PD Z27, Z26, Z18
-	VMOVUPD     (R8)(DX*1), Z27
+	VMOVUPD     (R8)(R13*1), Z27
 	VFMADD231PD Z27, Z24, Z3
 	VFMADD231PD Z27, Z25, Z11
 	VFMADD231PD Z27, Z26, Z19
-	VMOVUPD     (R9)(DX*1), Z27
+	VMOVUPD     (R9)(R13*1), Z27
 	VFMADD231PD Z27, Z24, Z4
 	VFMADD231PD Z27, Z25, Z12
 	VFMADD231PD Z27, Z26, Z20
-	VMOVUPD     (R10)(DX*1), Z27
+	VMOVUPD     (R10)(R13*1), Z27
 	VFMADD231PD Z27, Z24, Z5
 	VFMADD231PD Z27, Z25, Z13
 	VFMADD231PD Z27, Z26, Z21
-	VMOVUPD     (R11)(DX*1), Z27
+	VMOVUPD     (R11)(R13*1), Z27
 	VFMADD231PD Z27, Z24, Z6
 	VFMADD231PD Z27, Z25, Z14
 	VFMADD231PD Z27, Z26, Z22
-	VMOVUPD     (R12)(DX*1), Z27
+	VMOVUPD     (R12)(R13*1), Z27
 	VFMADD231PD Z27, Z24, Z7
 	VFMADD231PD Z27, Z25, Z15
 	VFMADD231PD Z27, Z26, Z23
-	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, R13
 	JNZ         loop0
 	VSHUFF64X2  $0x44, Z2, Z0, Z24
 	VSHUFF64X2  $0xee, Z2, Z0, Z25
@@ -1138,8 +1137,8 @@ loop0:
 	VUNPCKLPD   Z27, Z26, Z24
 	VUNPCKHPD   Z27, Z26, Z25
 	VADDPD      Z25, Z24, Z24
-	VADDPD      (CX), Z24, Z24
-	VMOVUPD     Z24, (CX)
+	VADDPD      (DX), Z24, Z24
+	VMOVUPD     Z24, (DX)
 	VSHUFF64X2  $0x44, Z10, Z8, Z24
 	VSHUFF64X2  $0xee, Z10, Z8, Z25
 	VADDPD      Z25, Z24, Z24
@@ -1161,8 +1160,8 @@ loop0:
 	VUNPCKLPD   Z27, Z26, Z24
 	VUNPCKHPD   Z27, Z26, Z25
 	VADDPD      Z25, Z24, Z24
-	VADDPD      64(CX), Z24, Z24
-	VMOVUPD     Z24, 64(CX)
+	VADDPD      64(DX), Z24, Z24
+	VMOVUPD     Z24, 64(DX)
 	VSHUFF64X2  $0x44, Z18, Z16, Z24
 	VSHUFF64X2  $0xee, Z18, Z16, Z25
 	VADDPD      Z25, Z24, Z24
@@ -1184,20 +1183,27 @@ loop0:
 	VUNPCKLPD   Z27, Z26, Z24
 	VUNPCKHPD   Z27, Z26, Z25
 	VADDPD      Z25, Z24, Z24
-	VADDPD      128(CX), Z24, Z24
-	VMOVUPD     Z24, 128(CX)
-	ADDQ        (SP), R13
-	DECQ        8(SP)
+	VADDPD      128(DX), Z24, Z24
+	VMOVUPD     Z24, 128(DX)
+	DECQ        (SP)
 	JNZ         fetching
-	MOVQ        BX, R13
-	MOVQ        $0x00000000, (SP)
+	MOVQ        $0x00000002, (SP)
+	ADDQ        8(SP), CX
+	DECQ        16(SP)
+	JNZ         fetching
+	MOVQ        n+40(FP), R13
+	SHLQ        $0x03, R13
+	MOVQ        BX, CX
+	SUBQ        R13, CX
+	NEGQ        R13
+	MOVQ        R13, 8(SP)
 
 fetching:
-	ADDQ 16(SP), AX
-	ADDQ 16(SP), R14
-	ADDQ 16(SP), R15
-	ADDQ $0x000000c0, CX
-	CMPQ CX, 24(SP)
+	ADDQ 24(SP), AX
+	ADDQ 24(SP), R14
+	ADDQ 24(SP), R15
+	ADDQ $0x000000c0, DX
+	CMPQ DX, 32(SP)
 	JNE  tile
 	VZEROUPPER
 	RET
@@ -1453,7 +1459,7 @@ loop0:
 
 // func gram3x4AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·gram3x4AVX512(SB), NOSPLIT, $32-72
+TEXT ·gram3x4AVX512(SB), NOSPLIT, $40-72
 	MOVQ   n+40(FP), AX
 	SHLQ   $0x03, AX
 	MOVQ   y+24(FP), CX
@@ -1470,30 +1476,28 @@ TEXT ·gram3x4AVX512(SB), NOSPLIT, $32-72
 	ADDQ   DX, CX
 	MOVQ   pf+48(FP), CX
 	MOVQ   pfs+56(FP), DX
-	ADDQ   AX, CX
-	MOVQ   CX, R9
-	ADDQ   DX, CX
-	MOVQ   pfs+56(FP), CX
-	MOVQ   CX, (SP)
-	MOVQ   $0x00000004, 8(SP)
-	MOVQ   x+0(FP), CX
+	SUBQ   AX, DX
+	MOVQ   DX, 8(SP)
+	MOVQ   $0x00000002, (SP)
+	MOVQ   $0x00000004, 16(SP)
+	MOVQ   x+0(FP), DX
+	MOVQ   xs+8(FP), R9
+	SHLQ   $0x03, R9
+	ADDQ   AX, DX
+	MOVQ   DX, AX
+	ADDQ   R9, DX
+	MOVQ   DX, R10
+	ADDQ   R9, DX
+	MOVQ   DX, R11
+	ADDQ   R9, DX
 	MOVQ   xs+8(FP), DX
-	SHLQ   $0x03, DX
-	ADDQ   AX, CX
-	MOVQ   CX, AX
-	ADDQ   DX, CX
-	MOVQ   CX, R10
-	ADDQ   DX, CX
-	MOVQ   CX, R11
-	ADDQ   DX, CX
-	MOVQ   xs+8(FP), CX
-	IMUL3Q $0x00000018, CX, CX
-	MOVQ   CX, 16(SP)
-	MOVQ   out+64(FP), CX
-	MOVQ   nx+16(FP), DX
-	IMUL3Q $0x000000c0, DX, DX
-	ADDQ   CX, DX
+	IMUL3Q $0x00000018, DX, DX
 	MOVQ   DX, 24(SP)
+	MOVQ   out+64(FP), DX
+	MOVQ   nx+16(FP), R9
+	IMUL3Q $0x000000c0, R9, R9
+	ADDQ   DX, R9
+	MOVQ   R9, 32(SP)
 
 tile:
 	VPXORQ Z0, Z0, Z0
@@ -1508,32 +1512,33 @@ tile:
 	VPXORQ Z9, Z9, Z9
 	VPXORQ Z10, Z10, Z10
 	VPXORQ Z11, Z11, Z11
-	MOVQ   n+40(FP), DX
-	SHLQ   $0x03, DX
-	NEGQ   DX
+	MOVQ   n+40(FP), R9
+	SHLQ   $0x03, R9
+	NEGQ   R9
 
 loop0:
-	VMOVUPD       (AX)(DX*1), Z12
-	VMOVUPD       (R10)(DX*1), Z13
-	VMOVUPD       (R11)(DX*1), Z14
-	PREFETCHT1    (R9)(DX*1)
-	VMOVUPD       (BX)(DX*1), Z15
+	VMOVUPD       (AX)(R9*1), Z12
+	VMOVUPD       (R10)(R9*1), Z13
+	VMOVUPD       (R11)(R9*1), Z14
+	PREFETCHT1    (CX)
+	ADDQ          $0x00000020, CX
+	VMOVUPD       (BX)(R9*1), Z15
 	VFMADD231PD   Z15, Z12, Z0
 	VFMADD231PD   Z15, Z13, Z4
 	VFMADD231PD   Z15, Z14, Z8
-	VMOVUPD       (SI)(DX*1), Z15
+	VMOVUPD       (SI)(R9*1), Z15
 	VFMADD231PD   Z15, Z12, Z1
 	VFMADD231PD   Z15, Z13, Z5
 	VFMADD231PD   Z15, Z14, Z9
-	VMOVUPD       (DI)(DX*1), Z15
+	VMOVUPD       (DI)(R9*1), Z15
 	VFMADD231PD   Z15, Z12, Z2
 	VFMADD231PD   Z15, Z13, Z6
 	VFMADD231PD   Z15, Z14, Z10
-	VMOVUPD       (R8)(DX*1), Z15
+	VMOVUPD       (R8)(R9*1), Z15
 	VFMADD231PD   Z15, Z12, Z3
 	VFMADD231PD   Z15, Z13, Z7
 	VFMADD231PD   Z15, Z14, Z11
-	ADDQ          $0x00000040, DX
+	ADDQ          $0x00000040, R9
 	JNZ           loop0
 	VPXORQ        Z16, Z16, Z16
 	VSHUFF64X2    $0x44, Z2, Z0, Z12
@@ -1558,10 +1563,10 @@ loop0:
 	VUNPCKHPD     Z15, Z14, Z13
 	VADDPD        Z13, Z12, Z12
 	VEXTRACTF64X4 $0x01, Z12, Y13
-	VADDPD        64(CX), Y13, Y13
-	VMOVUPD       Y13, 64(CX)
-	VADDPD        (CX), Y12, Y12
-	VMOVUPD       Y12, (CX)
+	VADDPD        64(DX), Y13, Y13
+	VMOVUPD       Y13, 64(DX)
+	VADDPD        (DX), Y12, Y12
+	VMOVUPD       Y12, (DX)
 	VSHUFF64X2    $0x44, Z10, Z8, Z12
 	VSHUFF64X2    $0xee, Z10, Z8, Z13
 	VADDPD        Z13, Z12, Z12
@@ -1583,27 +1588,34 @@ loop0:
 	VUNPCKLPD     Z15, Z14, Z12
 	VUNPCKHPD     Z15, Z14, Z13
 	VADDPD        Z13, Z12, Z12
-	VADDPD        128(CX), Y12, Y12
-	VMOVUPD       Y12, 128(CX)
-	ADDQ          (SP), R9
-	DECQ          8(SP)
+	VADDPD        128(DX), Y12, Y12
+	VMOVUPD       Y12, 128(DX)
+	DECQ          (SP)
 	JNZ           fetching
-	MOVQ          BX, R9
-	MOVQ          $0x00000000, (SP)
+	MOVQ          $0x00000002, (SP)
+	ADDQ          8(SP), CX
+	DECQ          16(SP)
+	JNZ           fetching
+	MOVQ          n+40(FP), R9
+	SHLQ          $0x03, R9
+	MOVQ          BX, CX
+	SUBQ          R9, CX
+	NEGQ          R9
+	MOVQ          R9, 8(SP)
 
 fetching:
-	ADDQ 16(SP), AX
-	ADDQ 16(SP), R10
-	ADDQ 16(SP), R11
-	ADDQ $0x000000c0, CX
-	CMPQ CX, 24(SP)
+	ADDQ 24(SP), AX
+	ADDQ 24(SP), R10
+	ADDQ 24(SP), R11
+	ADDQ $0x000000c0, DX
+	CMPQ DX, 32(SP)
 	JNE  tile
 	VZEROUPPER
 	RET
 
 // func gram3x2AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·gram3x2AVX512(SB), NOSPLIT, $32-72
+TEXT ·gram3x2AVX512(SB), NOSPLIT, $40-72
 	MOVQ   n+40(FP), AX
 	SHLQ   $0x03, AX
 	MOVQ   y+24(FP), CX
@@ -1616,30 +1628,28 @@ TEXT ·gram3x2AVX512(SB), NOSPLIT, $32-72
 	ADDQ   DX, CX
 	MOVQ   pf+48(FP), CX
 	MOVQ   pfs+56(FP), DX
-	ADDQ   AX, CX
-	MOVQ   CX, DI
-	ADDQ   DX, CX
-	MOVQ   pfs+56(FP), CX
-	MOVQ   CX, (SP)
-	MOVQ   $0x00000002, 8(SP)
-	MOVQ   x+0(FP), CX
+	SUBQ   AX, DX
+	MOVQ   DX, 8(SP)
+	MOVQ   $0x00000002, (SP)
+	MOVQ   $0x00000002, 16(SP)
+	MOVQ   x+0(FP), DX
+	MOVQ   xs+8(FP), DI
+	SHLQ   $0x03, DI
+	ADDQ   AX, DX
+	MOVQ   DX, AX
+	ADDQ   DI, DX
+	MOVQ   DX, R8
+	ADDQ   DI, DX
+	MOVQ   DX, R9
+	ADDQ   DI, DX
 	MOVQ   xs+8(FP), DX
-	SHLQ   $0x03, DX
-	ADDQ   AX, CX
-	MOVQ   CX, AX
-	ADDQ   DX, CX
-	MOVQ   CX, R8
-	ADDQ   DX, CX
-	MOVQ   CX, R9
-	ADDQ   DX, CX
-	MOVQ   xs+8(FP), CX
-	IMUL3Q $0x00000018, CX, CX
-	MOVQ   CX, 16(SP)
-	MOVQ   out+64(FP), CX
-	MOVQ   nx+16(FP), DX
-	IMUL3Q $0x000000c0, DX, DX
-	ADDQ   CX, DX
+	IMUL3Q $0x00000018, DX, DX
 	MOVQ   DX, 24(SP)
+	MOVQ   out+64(FP), DX
+	MOVQ   nx+16(FP), DI
+	IMUL3Q $0x000000c0, DI, DI
+	ADDQ   DX, DI
+	MOVQ   DI, 32(SP)
 
 tile:
 	VPXORQ Z0, Z0, Z0
@@ -1648,24 +1658,25 @@ tile:
 	VPXORQ Z3, Z3, Z3
 	VPXORQ Z4, Z4, Z4
 	VPXORQ Z5, Z5, Z5
-	MOVQ   n+40(FP), DX
-	SHLQ   $0x03, DX
-	NEGQ   DX
+	MOVQ   n+40(FP), DI
+	SHLQ   $0x03, DI
+	NEGQ   DI
 
 loop0:
-	VMOVUPD       (AX)(DX*1), Z6
-	VMOVUPD       (R8)(DX*1), Z7
-	VMOVUPD       (R9)(DX*1), Z8
-	PREFETCHT1    (DI)(DX*1)
-	VMOVUPD       (BX)(DX*1), Z9
+	VMOVUPD       (AX)(DI*1), Z6
+	VMOVUPD       (R8)(DI*1), Z7
+	VMOVUPD       (R9)(DI*1), Z8
+	PREFETCHT1    (CX)
+	ADDQ          $0x00000020, CX
+	VMOVUPD       (BX)(DI*1), Z9
 	VFMADD231PD   Z9, Z6, Z0
 	VFMADD231PD   Z9, Z7, Z2
 	VFMADD231PD   Z9, Z8, Z4
-	VMOVUPD       (SI)(DX*1), Z9
+	VMOVUPD       (SI)(DI*1), Z9
 	VFMADD231PD   Z9, Z6, Z1
 	VFMADD231PD   Z9, Z7, Z3
 	VFMADD231PD   Z9, Z8, Z5
-	ADDQ          $0x00000040, DX
+	ADDQ          $0x00000040, DI
 	JNZ           loop0
 	VPXORQ        Z10, Z10, Z10
 	VSHUFF64X2    $0x44, Z2, Z0, Z6
@@ -1690,25 +1701,32 @@ loop0:
 	VUNPCKHPD     Z9, Z8, Z7
 	VADDPD        Z7, Z6, Z6
 	VEXTRACTF64X4 $0x01, Z6, Y7
-	VADDPD        128(CX), X7, X7
-	VMOVUPD       X7, 128(CX)
+	VADDPD        128(DX), X7, X7
+	VMOVUPD       X7, 128(DX)
 	VEXTRACTF128  $0x01, Y6, X7
-	VADDPD        64(CX), X7, X7
-	VMOVUPD       X7, 64(CX)
-	VADDPD        (CX), X6, X6
-	VMOVUPD       X6, (CX)
-	ADDQ          (SP), DI
-	DECQ          8(SP)
+	VADDPD        64(DX), X7, X7
+	VMOVUPD       X7, 64(DX)
+	VADDPD        (DX), X6, X6
+	VMOVUPD       X6, (DX)
+	DECQ          (SP)
 	JNZ           fetching
-	MOVQ          BX, DI
-	MOVQ          $0x00000000, (SP)
+	MOVQ          $0x00000002, (SP)
+	ADDQ          8(SP), CX
+	DECQ          16(SP)
+	JNZ           fetching
+	MOVQ          n+40(FP), DI
+	SHLQ          $0x03, DI
+	MOVQ          BX, CX
+	SUBQ          DI, CX
+	NEGQ          DI
+	MOVQ          DI, 8(SP)
 
 fetching:
-	ADDQ 16(SP), AX
-	ADDQ 16(SP), R8
-	ADDQ 16(SP), R9
-	ADDQ $0x000000c0, CX
-	CMPQ CX, 24(SP)
+	ADDQ 24(SP), AX
+	ADDQ 24(SP), R8
+	ADDQ 24(SP), R9
+	ADDQ $0x000000c0, DX
+	CMPQ DX, 32(SP)
 	JNE  tile
 	VZEROUPPER
 	RET
@@ -3049,7 +3067,7 @@ write:
 
 // func gram3x4AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
 // Requires: AVX, FMA3, MMX+
-TEXT ·gram3x4AVX2(SB), NOSPLIT, $400-72
+TEXT ·gram3x4AVX2(SB), NOSPLIT, $424-72
 	MOVQ   n+40(FP), AX
 	SHLQ   $0x03, AX
 	MOVQ   y+24(FP), CX
@@ -3066,33 +3084,28 @@ TEXT ·gram3x4AVX2(SB), NOSPLIT, $400-72
 	ADDQ   DX, CX
 	MOVQ   pf+48(FP), CX
 	MOVQ   pfs+56(FP), DX
-	ADDQ   AX, CX
-	MOVQ   CX, R9
-	ADDQ   DX, CX
-	MOVQ   CX, R10
-	ADDQ   DX, CX
-	MOVQ   CX, R11
-	ADDQ   DX, CX
-	MOVQ   CX, R12
-	ADDQ   DX, CX
-	MOVQ   x+0(FP), CX
-	MOVQ   xs+8(FP), DX
-	SHLQ   $0x03, DX
-	ADDQ   AX, CX
-	MOVQ   CX, AX
-	ADDQ   DX, CX
-	MOVQ   CX, R13
-	ADDQ   DX, CX
-	MOVQ   CX, R14
-	ADDQ   DX, CX
-	MOVQ   xs+8(FP), CX
-	IMUL3Q $0x00000018, CX, CX
-	MOVQ   CX, (SP)
-	MOVQ   out+64(FP), CX
-	MOVQ   nx+16(FP), DX
-	IMUL3Q $0x00000060, DX, DX
-	ADDQ   CX, DX
+	SUBQ   AX, DX
 	MOVQ   DX, 8(SP)
+	MOVQ   $0x00000004, (SP)
+	MOVQ   $0x00000004, 16(SP)
+	MOVQ   x+0(FP), DX
+	MOVQ   xs+8(FP), R9
+	SHLQ   $0x03, R9
+	ADDQ   AX, DX
+	MOVQ   DX, AX
+	ADDQ   R9, DX
+	MOVQ   DX, R10
+	ADDQ   R9, DX
+	MOVQ   DX, R11
+	ADDQ   R9, DX
+	MOVQ   xs+8(FP), DX
+	IMUL3Q $0x00000018, DX, DX
+	MOVQ   DX, 24(SP)
+	MOVQ   out+64(FP), DX
+	MOVQ   nx+16(FP), R9
+	IMUL3Q $0x00000060, R9, R9
+	ADDQ   DX, R9
+	MOVQ   R9, 32(SP)
 
 tile:
 	VXORPD Y0, Y0, Y0
@@ -3107,48 +3120,46 @@ tile:
 	VXORPD Y9, Y9, Y9
 	VXORPD Y10, Y10, Y10
 	VXORPD Y11, Y11, Y11
-	MOVQ   n+40(FP), DX
-	SHLQ   $0x03, DX
-	NEGQ   DX
+	MOVQ   n+40(FP), R9
+	SHLQ   $0x03, R9
+	NEGQ   R9
 
 loop0:
-	VMOVUPD     (AX)(DX*1), Y12
-	VMOVUPD     (R13)(DX*1), Y13
-	VMOVUPD     (R14)(DX*1), Y14
-	PREFETCHT1  (R9)(DX*1)
-	PREFETCHT1  (R10)(DX*1)
-	PREFETCHT1  (R11)(DX*1)
-	PREFETCHT1  (R12)(DX*1)
-	VMOVUPD     (BX)(DX*1), Y15
+	VMOVUPD     (AX)(R9*1), Y12
+	VMOVUPD     (R10)(R9*1), Y13
+	VMOVUPD     (R11)(R9*1), Y14
+	PREFETCHT1  (CX)
+	ADDQ        $0x00000010, CX
+	VMOVUPD     (BX)(R9*1), Y15
 	VFMADD231PD Y15, Y12, Y0
 	VFMADD231PD Y15, Y13, Y4
 	VFMADD231PD Y15, Y14, Y8
-	VMOVUPD     (SI)(DX*1), Y15
+	VMOVUPD     (SI)(R9*1), Y15
 	VFMADD231PD Y15, Y12, Y1
 	VFMADD231PD Y15, Y13, Y5
 	VFMADD231PD Y15, Y14, Y9
-	VMOVUPD     (DI)(DX*1), Y15
+	VMOVUPD     (DI)(R9*1), Y15
 	VFMADD231PD Y15, Y12, Y2
 	VFMADD231PD Y15, Y13, Y6
 	VFMADD231PD Y15, Y14, Y10
-	VMOVUPD     (R8)(DX*1), Y15
+	VMOVUPD     (R8)(R9*1), Y15
 	VFMADD231PD Y15, Y12, Y3
 	VFMADD231PD Y15, Y13, Y7
 	VFMADD231PD Y15, Y14, Y11
-	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, R9
 	JNZ         loop0
-	VMOVUPD     Y0, 16(SP)
-	VMOVUPD     Y1, 48(SP)
-	VMOVUPD     Y2, 80(SP)
-	VMOVUPD     Y3, 112(SP)
-	VMOVUPD     Y4, 144(SP)
-	VMOVUPD     Y5, 176(SP)
-	VMOVUPD     Y6, 208(SP)
-	VMOVUPD     Y7, 240(SP)
-	VMOVUPD     Y8, 272(SP)
-	VMOVUPD     Y9, 304(SP)
-	VMOVUPD     Y10, 336(SP)
-	VMOVUPD     Y11, 368(SP)
+	VMOVUPD     Y0, 40(SP)
+	VMOVUPD     Y1, 72(SP)
+	VMOVUPD     Y2, 104(SP)
+	VMOVUPD     Y3, 136(SP)
+	VMOVUPD     Y4, 168(SP)
+	VMOVUPD     Y5, 200(SP)
+	VMOVUPD     Y6, 232(SP)
+	VMOVUPD     Y7, 264(SP)
+	VMOVUPD     Y8, 296(SP)
+	VMOVUPD     Y9, 328(SP)
+	VMOVUPD     Y10, 360(SP)
+	VMOVUPD     Y11, 392(SP)
 	VXORPD      Y0, Y0, Y0
 	VXORPD      Y1, Y1, Y1
 	VXORPD      Y2, Y2, Y2
@@ -3161,44 +3172,44 @@ loop0:
 	VXORPD      Y9, Y9, Y9
 	VXORPD      Y10, Y10, Y10
 	VXORPD      Y11, Y11, Y11
-	MOVQ        n+40(FP), DX
-	SHLQ        $0x03, DX
-	NEGQ        DX
+	MOVQ        n+40(FP), R9
+	SHLQ        $0x03, R9
+	NEGQ        R9
 
 loop1:
-	VMOVUPD     32(AX)(DX*1), Y12
-	VMOVUPD     32(R13)(DX*1), Y13
-	VMOVUPD     32(R14)(DX*1), Y14
-	VMOVUPD     32(BX)(DX*1), Y15
+	VMOVUPD     32(AX)(R9*1), Y12
+	VMOVUPD     32(R10)(R9*1), Y13
+	VMOVUPD     32(R11)(R9*1), Y14
+	VMOVUPD     32(BX)(R9*1), Y15
 	VFMADD231PD Y15, Y12, Y0
 	VFMADD231PD Y15, Y13, Y4
 	VFMADD231PD Y15, Y14, Y8
-	VMOVUPD     32(SI)(DX*1), Y15
+	VMOVUPD     32(SI)(R9*1), Y15
 	VFMADD231PD Y15, Y12, Y1
 	VFMADD231PD Y15, Y13, Y5
 	VFMADD231PD Y15, Y14, Y9
-	VMOVUPD     32(DI)(DX*1), Y15
+	VMOVUPD     32(DI)(R9*1), Y15
 	VFMADD231PD Y15, Y12, Y2
 	VFMADD231PD Y15, Y13, Y6
 	VFMADD231PD Y15, Y14, Y10
-	VMOVUPD     32(R8)(DX*1), Y15
+	VMOVUPD     32(R8)(R9*1), Y15
 	VFMADD231PD Y15, Y12, Y3
 	VFMADD231PD Y15, Y13, Y7
 	VFMADD231PD Y15, Y14, Y11
-	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, R9
 	JNZ         loop1
-	VADDPD      16(SP), Y0, Y0
-	VADDPD      48(SP), Y1, Y1
-	VADDPD      80(SP), Y2, Y2
-	VADDPD      112(SP), Y3, Y3
-	VADDPD      144(SP), Y4, Y4
-	VADDPD      176(SP), Y5, Y5
-	VADDPD      208(SP), Y6, Y6
-	VADDPD      240(SP), Y7, Y7
-	VADDPD      272(SP), Y8, Y8
-	VADDPD      304(SP), Y9, Y9
-	VADDPD      336(SP), Y10, Y10
-	VADDPD      368(SP), Y11, Y11
+	VADDPD      40(SP), Y0, Y0
+	VADDPD      72(SP), Y1, Y1
+	VADDPD      104(SP), Y2, Y2
+	VADDPD      136(SP), Y3, Y3
+	VADDPD      168(SP), Y4, Y4
+	VADDPD      200(SP), Y5, Y5
+	VADDPD      232(SP), Y6, Y6
+	VADDPD      264(SP), Y7, Y7
+	VADDPD      296(SP), Y8, Y8
+	VADDPD      328(SP), Y9, Y9
+	VADDPD      360(SP), Y10, Y10
+	VADDPD      392(SP), Y11, Y11
 	VPERM2F128  $0x20, Y2, Y0, Y12
 	VPERM2F128  $0x31, Y2, Y0, Y0
 	VADDPD      Y0, Y12, Y12
@@ -3208,8 +3219,8 @@ loop1:
 	VUNPCKLPD   Y0, Y12, Y1
 	VUNPCKHPD   Y0, Y12, Y0
 	VADDPD      Y0, Y1, Y1
-	VADDPD      (CX), Y1, Y1
-	VMOVUPD     Y1, (CX)
+	VADDPD      (DX), Y1, Y1
+	VMOVUPD     Y1, (DX)
 	VPERM2F128  $0x20, Y6, Y4, Y0
 	VPERM2F128  $0x31, Y6, Y4, Y1
 	VADDPD      Y1, Y0, Y0
@@ -3219,8 +3230,8 @@ loop1:
 	VUNPCKLPD   Y1, Y0, Y2
 	VUNPCKHPD   Y1, Y0, Y0
 	VADDPD      Y0, Y2, Y2
-	VADDPD      32(CX), Y2, Y2
-	VMOVUPD     Y2, 32(CX)
+	VADDPD      32(DX), Y2, Y2
+	VMOVUPD     Y2, 32(DX)
 	VPERM2F128  $0x20, Y10, Y8, Y0
 	VPERM2F128  $0x31, Y10, Y8, Y1
 	VADDPD      Y1, Y0, Y0
@@ -3230,18 +3241,28 @@ loop1:
 	VUNPCKLPD   Y1, Y0, Y2
 	VUNPCKHPD   Y1, Y0, Y0
 	VADDPD      Y0, Y2, Y2
-	VADDPD      64(CX), Y2, Y2
-	VMOVUPD     Y2, 64(CX)
-	MOVQ        BX, R9
-	MOVQ        SI, R10
-	MOVQ        DI, R11
-	MOVQ        R8, R12
-	ADDQ        (SP), AX
-	ADDQ        (SP), R13
-	ADDQ        (SP), R14
-	ADDQ        $0x00000060, CX
-	CMPQ        CX, 8(SP)
-	JNE         tile
+	VADDPD      64(DX), Y2, Y2
+	VMOVUPD     Y2, 64(DX)
+	DECQ        (SP)
+	JNZ         fetching
+	MOVQ        $0x00000004, (SP)
+	ADDQ        8(SP), CX
+	DECQ        16(SP)
+	JNZ         fetching
+	MOVQ        n+40(FP), R9
+	SHLQ        $0x03, R9
+	MOVQ        BX, CX
+	SUBQ        R9, CX
+	NEGQ        R9
+	MOVQ        R9, 8(SP)
+
+fetching:
+	ADDQ 24(SP), AX
+	ADDQ 24(SP), R10
+	ADDQ 24(SP), R11
+	ADDQ $0x00000060, DX
+	CMPQ DX, 32(SP)
+	JNE  tile
 	VZEROUPPER
 	RET
 
@@ -3849,7 +3870,7 @@ loop1:
 
 // func gram3x2AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
 // Requires: AVX, FMA3, MMX+
-TEXT ·gram3x2AVX2(SB), NOSPLIT, $208-72
+TEXT ·gram3x2AVX2(SB), NOSPLIT, $232-72
 	MOVQ   n+40(FP), AX
 	SHLQ   $0x03, AX
 	MOVQ   y+24(FP), CX
@@ -3862,29 +3883,28 @@ TEXT ·gram3x2AVX2(SB), NOSPLIT, $208-72
 	ADDQ   DX, CX
 	MOVQ   pf+48(FP), CX
 	MOVQ   pfs+56(FP), DX
-	ADDQ   AX, CX
-	MOVQ   CX, DI
-	ADDQ   DX, CX
-	MOVQ   CX, R8
-	ADDQ   DX, CX
-	MOVQ   x+0(FP), CX
-	MOVQ   xs+8(FP), DX
-	SHLQ   $0x03, DX
-	ADDQ   AX, CX
-	MOVQ   CX, AX
-	ADDQ   DX, CX
-	MOVQ   CX, R9
-	ADDQ   DX, CX
-	MOVQ   CX, R10
-	ADDQ   DX, CX
-	MOVQ   xs+8(FP), CX
-	IMUL3Q $0x00000018, CX, CX
-	MOVQ   CX, (SP)
-	MOVQ   out+64(FP), CX
-	MOVQ   nx+16(FP), DX
-	IMUL3Q $0x00000060, DX, DX
-	ADDQ   CX, DX
+	SUBQ   AX, DX
 	MOVQ   DX, 8(SP)
+	MOVQ   $0x00000004, (SP)
+	MOVQ   $0x00000002, 16(SP)
+	MOVQ   x+0(FP), DX
+	MOVQ   xs+8(FP), DI
+	SHLQ   $0x03, DI
+	ADDQ   AX, DX
+	MOVQ   DX, AX
+	ADDQ   DI, DX
+	MOVQ   DX, R8
+	ADDQ   DI, DX
+	MOVQ   DX, R9
+	ADDQ   DI, DX
+	MOVQ   xs+8(FP), DX
+	IMUL3Q $0x00000018, DX, DX
+	MOVQ   DX, 24(SP)
+	MOVQ   out+64(FP), DX
+	MOVQ   nx+16(FP), DI
+	IMUL3Q $0x00000060, DI, DI
+	ADDQ   DX, DI
+	MOVQ   DI, 32(SP)
 
 tile:
 	VXORPD Y0, Y0, Y0
@@ -3893,62 +3913,62 @@ tile:
 	VXORPD Y3, Y3, Y3
 	VXORPD Y4, Y4, Y4
 	VXORPD Y5, Y5, Y5
-	MOVQ   n+40(FP), DX
-	SHLQ   $0x03, DX
-	NEGQ   DX
+	MOVQ   n+40(FP), DI
+	SHLQ   $0x03, DI
+	NEGQ   DI
 
 loop0:
-	VMOVUPD     (AX)(DX*1), Y6
-	VMOVUPD     (R9)(DX*1), Y7
-	VMOVUPD     (R10)(DX*1), Y8
-	PREFETCHT1  (DI)(DX*1)
-	PREFETCHT1  (R8)(DX*1)
-	VMOVUPD     (BX)(DX*1), Y9
+	VMOVUPD     (AX)(DI*1), Y6
+	VMOVUPD     (R8)(DI*1), Y7
+	VMOVUPD     (R9)(DI*1), Y8
+	PREFETCHT1  (CX)
+	ADDQ        $0x00000010, CX
+	VMOVUPD     (BX)(DI*1), Y9
 	VFMADD231PD Y9, Y6, Y0
 	VFMADD231PD Y9, Y7, Y2
 	VFMADD231PD Y9, Y8, Y4
-	VMOVUPD     (SI)(DX*1), Y9
+	VMOVUPD     (SI)(DI*1), Y9
 	VFMADD231PD Y9, Y6, Y1
 	VFMADD231PD Y9, Y7, Y3
 	VFMADD231PD Y9, Y8, Y5
-	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, DI
 	JNZ         loop0
-	VMOVUPD     Y0, 16(SP)
-	VMOVUPD     Y1, 48(SP)
-	VMOVUPD     Y2, 80(SP)
-	VMOVUPD     Y3, 112(SP)
-	VMOVUPD     Y4, 144(SP)
-	VMOVUPD     Y5, 176(SP)
+	VMOVUPD     Y0, 40(SP)
+	VMOVUPD     Y1, 72(SP)
+	VMOVUPD     Y2, 104(SP)
+	VMOVUPD     Y3, 136(SP)
+	VMOVUPD     Y4, 168(SP)
+	VMOVUPD     Y5, 200(SP)
 	VXORPD      Y0, Y0, Y0
 	VXORPD      Y1, Y1, Y1
 	VXORPD      Y2, Y2, Y2
 	VXORPD      Y3, Y3, Y3
 	VXORPD      Y4, Y4, Y4
 	VXORPD      Y5, Y5, Y5
-	MOVQ        n+40(FP), DX
-	SHLQ        $0x03, DX
-	NEGQ        DX
+	MOVQ        n+40(FP), DI
+	SHLQ        $0x03, DI
+	NEGQ        DI
 
 loop1:
-	VMOVUPD      32(AX)(DX*1), Y6
-	VMOVUPD      32(R9)(DX*1), Y7
-	VMOVUPD      32(R10)(DX*1), Y8
-	VMOVUPD      32(BX)(DX*1), Y9
+	VMOVUPD      32(AX)(DI*1), Y6
+	VMOVUPD      32(R8)(DI*1), Y7
+	VMOVUPD      32(R9)(DI*1), Y8
+	VMOVUPD      32(BX)(DI*1), Y9
 	VFMADD231PD  Y9, Y6, Y0
 	VFMADD231PD  Y9, Y7, Y2
 	VFMADD231PD  Y9, Y8, Y4
-	VMOVUPD      32(SI)(DX*1), Y9
+	VMOVUPD      32(SI)(DI*1), Y9
 	VFMADD231PD  Y9, Y6, Y1
 	VFMADD231PD  Y9, Y7, Y3
 	VFMADD231PD  Y9, Y8, Y5
-	ADDQ         $0x00000040, DX
+	ADDQ         $0x00000040, DI
 	JNZ          loop1
-	VADDPD       16(SP), Y0, Y0
-	VADDPD       48(SP), Y1, Y1
-	VADDPD       80(SP), Y2, Y2
-	VADDPD       112(SP), Y3, Y3
-	VADDPD       144(SP), Y4, Y4
-	VADDPD       176(SP), Y5, Y5
+	VADDPD       40(SP), Y0, Y0
+	VADDPD       72(SP), Y1, Y1
+	VADDPD       104(SP), Y2, Y2
+	VADDPD       136(SP), Y3, Y3
+	VADDPD       168(SP), Y4, Y4
+	VADDPD       200(SP), Y5, Y5
 	VXORPD       Y6, Y6, Y6
 	VPERM2F128   $0x20, Y2, Y0, Y7
 	VPERM2F128   $0x31, Y2, Y0, Y0
@@ -3960,10 +3980,10 @@ loop1:
 	VUNPCKHPD    Y0, Y7, Y0
 	VADDPD       Y0, Y1, Y1
 	VEXTRACTF128 $0x01, Y1, X0
-	VADDPD       32(CX), X0, X0
-	VMOVUPD      X0, 32(CX)
-	VADDPD       (CX), X1, X1
-	VMOVUPD      X1, (CX)
+	VADDPD       32(DX), X0, X0
+	VMOVUPD      X0, 32(DX)
+	VADDPD       (DX), X1, X1
+	VMOVUPD      X1, (DX)
 	VPERM2F128   $0x20, Y6, Y4, Y0
 	VPERM2F128   $0x31, Y6, Y4, Y1
 	VADDPD       Y1, Y0, Y0
@@ -3973,15 +3993,27 @@ loop1:
 	VUNPCKLPD    Y1, Y0, Y2
 	VUNPCKHPD    Y1, Y0, Y0
 	VADDPD       Y0, Y2, Y2
-	VADDPD       64(CX), X2, X2
-	VMOVUPD      X2, 64(CX)
-	MOVQ         BX, DI
-	MOVQ         SI, R8
-	ADDQ         (SP), AX
-	ADDQ         (SP), R9
-	ADDQ         (SP), R10
-	ADDQ         $0x00000060, CX
-	CMPQ         CX, 8(SP)
-	JNE          tile
+	VADDPD       64(DX), X2, X2
+	VMOVUPD      X2, 64(DX)
+	DECQ         (SP)
+	JNZ          fetching
+	MOVQ         $0x00000004, (SP)
+	ADDQ         8(SP), CX
+	DECQ         16(SP)
+	JNZ          fetching
+	MOVQ         n+40(FP), DI
+	SHLQ         $0x03, DI
+	MOVQ         BX, CX
+	SUBQ         DI, CX
+	NEGQ         DI
+	MOVQ         DI, 8(SP)
+
+fetching:
+	ADDQ 24(SP), AX
+	ADDQ 24(SP), R8
+	ADDQ 24(SP), R9
+	ADDQ $0x00000060, DX
+	CMPQ DX, 32(SP)
+	JNE  tile
 	VZEROUPPER
 	RET

@@ -25,10 +25,10 @@ type gramKernel struct {
 	fn     func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64)
 	tri    func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64)
 	gap    []func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64)
-	// spread: fn prefetches the pf row b during its tile b, a line a step,
-	// so that a call of tc tiles or more has fetched them all (narrow: nc
-	// tiles, nc rows).
-	spread bool
+	// rowTiles, if not 0: fn prefetches the pf rows one after the other,
+	// rowTiles tiles a row, so that a call of rowTiles*tc tiles or more
+	// has fetched them all (narrow: nc rows).
+	rowTiles int
 	// narrow are fn on tiles of tr x nc entries, nc < tc increasing, which
 	// write into the first nc columns of fn's tiles: the last tile column
 	// runs on the first whose nc is at least its number of columns of K,
@@ -345,7 +345,7 @@ func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m 
 					x, xs := xrows(lo)
 					o := (lay.start[u.j] + lo) * tr * tc
 					fn(x, xs, k-lo, y, ys, cl, pf, pfs, out[o:o+(k-lo)*tr*tc])
-					fetched = fetched || kern.spread && k-lo >= w
+					fetched = fetched || kern.rowTiles > 0 && k-lo >= kern.rowTiles*w
 					lo = k
 				}
 				if diag {

@@ -46,7 +46,10 @@ const (
 	noFetch gramFetch = iota
 	// fetchFirst: all c rows during the first tile, c lines a step.
 	fetchFirst
-	// fetchSpread: row b during tile b, a line a step.
+	// fetchSpread: row b during tiles kb to kb+k-1, a line every k steps
+	// (of the first pass), k = gramShape.every: a steady trickle, where
+	// fetchFirst's bursts of prefetches from memory hold up the loads of
+	// the x rows (BENCHMARKS.md).
 	fetchSpread
 )
 
@@ -72,6 +75,8 @@ type gramShape struct {
 	ahead int
 	// kind tells the kernel's name from another kernel of its shape.
 	kind string
+	// every is fetchSpread's number of steps a line (and of tiles a row).
+	every int
 }
 
 var avx512 = isa{
@@ -90,11 +95,12 @@ var avx512 = isa{
 	// models.CNN) in whole tiles.
 	gemmFewMR: 5,
 	// 3 x 8 tiles, 24 zmm accumulators and 3 loads from L2 a step of 24
-	// FMAs, for rows in place and packed. In place, the first 8 tiles of a
-	// tile column fetch its rows' next chunk, a line a step (fetched in the
-	// diagonal block alone, 4 lines a step, it ran 4-7 % slower at n = 50
-	// and 100); packed rows pass no pf, so the line a step comes from the
-	// y rows, in L1 (measured no slower). Each tile column in place ends in
+	// FMAs, for rows in place and packed. In place, the first 16 tiles of
+	// a tile column fetch its rows' next chunk, a line every two steps (a
+	// line a step over 8 tiles was 1-5 % slower at n = 50 and 100, every
+	// four steps mixed; fetched in the diagonal block alone, 4 lines a
+	// step, 4-7 % slower); packed rows pass no pf, so the prefetches go to
+	// the y rows, in L1 (measured no slower). Each tile column in place ends in
 	// its 8 x 8 diagonal block, in two parts (gramTraps) that prefetch the
 	// block's rows when the tiles have not, and above it the 1 or 2 rows
 	// that the tiles of 3 leave, 1 x 8 and 2 x 8 (measured: the 4 x 4
@@ -108,8 +114,8 @@ var avx512 = isa{
 	// rows into L1 8 lines ahead: 5-6 % faster at n = 1000 (ahead 384 to
 	// 768 measured, 512 and 640 best); in place, at n = 50 and 100, the
 	// same prefetches were 1-2 % slower (BENCHMARKS.md).
-	gram: []gramShape{{r: 3, c: 8, fetch: fetchSpread}, {r: 1, c: 8}, {r: 2, c: 8},
-		{r: 3, c: 4, fetch: fetchSpread, stride: 8}, {r: 3, c: 2, fetch: fetchSpread, stride: 8},
+	gram: []gramShape{{r: 3, c: 8, fetch: fetchSpread, every: 2}, {r: 1, c: 8}, {r: 2, c: 8},
+		{r: 3, c: 4, fetch: fetchSpread, every: 2, stride: 8}, {r: 3, c: 2, fetch: fetchSpread, every: 2, stride: 8},
 		{r: 3, c: 8, ahead: 512, kind: "Packed"}},
 	gramTraps: [][3]int{{0, 4, 8}, {4, 8, 8}},
 }
@@ -126,21 +132,23 @@ var avx2 = isa{
 	gemmMR: 4, gemmNR: 12, gemmRotate: true,
 	// Tiles of 12 entries in two passes (halves): 12 ymm accumulators, and
 	// the registers of x and the one of y of a step. Rows in place, 3 x 4
-	// tiles: 7 loads a step of 12 FMAs, and 13 of the 15 general registers
-	// with the prefetch of the next chunk (the 2 x 2 tiles of whole
-	// entries, 8 accumulators, took 8 loads for 8 FMAs and ran at 0.75x
-	// OpenBLAS's dsyrk at n = 1000). Rows packed in L2, 2 x 6 tiles: 8
-	// loads a step, but the first pass streams two x rows from L2 instead
-	// of three (measured: 5-7 % faster at n = 1000 than 3 x 4; a 3 x 4
-	// twin that also fetched the next tile's x rows into L1 was not), and
-	// prefetches them into L1 8 lines ahead in the first pass (4-5 %
-	// faster at n = 1000). BENCHMARKS.md.
-	gram: []gramShape{{r: 3, c: 4, fetch: fetchFirst, halves: true}, {r: 2, c: 6, halves: true, ahead: 512},
+	// tiles: 7 loads a step of 12 FMAs (the 2 x 2 tiles of whole entries,
+	// 8 accumulators, took 8 loads for 8 FMAs and ran at 0.75x OpenBLAS's
+	// dsyrk at n = 1000); the next chunk of a tile column's rows is fetched
+	// over its first 16 tiles, a line every four steps: 6-9 % faster at
+	// n = 50 and 100 than the 4 rows in the first tile, 4 lines a step
+	// (every two steps: 4 % slower than four). Rows packed in L2, 2 x 6
+	// tiles: 8 loads a step, but the first pass streams two x rows from L2
+	// instead of three (measured: 5-7 % faster at n = 1000 than 3 x 4; a
+	// 3 x 4 twin that also fetched the next tile's x rows into L1 was
+	// not), and prefetches them into L1 8 lines ahead in the first pass
+	// (4-5 % faster at n = 1000). BENCHMARKS.md.
+	gram: []gramShape{{r: 3, c: 4, fetch: fetchSpread, every: 4, halves: true}, {r: 2, c: 6, halves: true, ahead: 512},
 		// The diagonal blocks of 4 columns of the 3 x 4 tiles, and the
 		// one or two rows above them that the tiles of 3 rows leave.
 		{r: 4, c: 4, fetch: fetchFirst, halves: true, tri: true}, {r: 1, c: 4, halves: true}, {r: 2, c: 4, halves: true},
 		// The last tile column when n mod 4 is 1 or 2.
-		{r: 3, c: 2, fetch: fetchFirst, halves: true, stride: 4}},
+		{r: 3, c: 2, fetch: fetchSpread, every: 4, halves: true, stride: 4}},
 }
 
 // block is the number of elements the one-dimensional kernels take a loop
@@ -831,7 +839,7 @@ func gramTile(s isa, g gramShape) {
 			fmt.Sprintf("bytes) for b < %d, which need not be valid memory.", cc))
 	case fetchSpread:
 		doc = append(doc, "It prefetches into L2 the 8n bytes at pf+b*pfs (pfs in bytes), which need not",
-			fmt.Sprintf("be valid memory, during tile b for b < %d: a line a step.", cc))
+			fmt.Sprintf("be valid memory, during tiles %db to %db+%d for b < %d: a line every %d steps.", g.every, g.every, g.every-1, cc, g.every))
 	default:
 		doc = append(doc, "It ignores pf and pfs.")
 	}
@@ -865,20 +873,23 @@ func gramTile(s isa, g gramShape) {
 		return ptr
 	}
 	yr := rows("y", "ys", cc, 3)
-	// The rows being prefetched, at the end of their chunk: fetchFirst's
-	// c rows; fetchSpread's row b during tile b, then (pstep zero) y row
-	// 0, in L1, to the last tile.
+	// The rows being prefetched: fetchFirst's c rows, at the end of their
+	// chunk; fetchSpread's next line, from the start of its row: 1/every
+	// of the row a tile, then pfs-8n (pjump) on to the next row, and past
+	// the c rows y row 0, in L1, over and over (pjump -8n).
 	var pr []Register
-	var pstep, pleft Mem
+	var pleft, pjump, prows Mem
 	switch g.fetch {
 	case fetchFirst:
 		pr = rows("pf", "pfs", cc, 0) // pfs is in bytes
 	case fetchSpread:
-		pr = rows("pf", "pfs", 1, 0)
-		pstep, pleft = AllocLocal(8), AllocLocal(8)
+		pr = []Register{Load(Param("pf"), GP64())}
+		pleft, pjump, prows = AllocLocal(8), AllocLocal(8), AllocLocal(8)
 		t := Load(Param("pfs"), GP64())
-		MOVQ(t, pstep)
-		MOVQ(U32(cc), pleft)
+		SUBQ(n8, t)
+		MOVQ(t, pjump)
+		MOVQ(U32(g.every), pleft)
+		MOVQ(U32(cc), prows)
 	}
 	var xr []Register // the tri kernel's rows are the y rows
 	if !g.tri {
@@ -935,6 +946,11 @@ func gramTile(s isa, g gramShape) {
 		}
 		if h == 0 {
 			for _, p := range pr {
+				if g.fetch == fetchSpread {
+					PREFETCHT1(Mem{Base: p})
+					ADDQ(U32(64/g.every), p)
+					continue
+				}
 				PREFETCHT1(Mem{Base: p, Index: off, Scale: 1})
 			}
 			if g.ahead > 0 {
@@ -1011,11 +1027,18 @@ func gramTile(s isa, g gramShape) {
 			MOVQ(yr[b], p)
 		}
 	case fetchSpread:
-		ADDQ(pstep, pr[0])
 		DECQ(pleft)
 		JNZ(LabelRef("fetching"))
+		MOVQ(U32(g.every), pleft)
+		ADDQ(pjump, pr[0])
+		DECQ(prows)
+		JNZ(LabelRef("fetching"))
+		t := Load(Param("n"), GP64())
+		SHLQ(U8(3), t)
 		MOVQ(yr[0], pr[0])
-		MOVQ(U32(0), pstep)
+		SUBQ(t, pr[0])
+		NEGQ(t)
+		MOVQ(t, pjump)
 		Label("fetching")
 	}
 	for _, p := range xr {
