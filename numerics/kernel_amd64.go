@@ -35,6 +35,8 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 			addBlock: addBlockAsm(addBlockAVX512),
 			gemm:     gemmKernel{mr: 8, nr: 24, mc: 240, fn: gemmAsm(8, 24, gemm8x24AVX512), packA: packAAsm(8, packA8AVX512), packB: packBAsm(24, packB24AVX512)},
 			gemmFew:  gemmKernel{mr: 5, nr: 24, mc: 240, fn: gemmAsm(5, 24, gemm5x24AVX512)},
+			// rowTiles is the generator's gramShape.every of the kernels of
+			// the tile columns (numerics/_asm/gen.go).
 			gram: gramKernel{tr: 3, tc: 8, fn: gramAsm(3, 8, gram3x8AVX512), rowTiles: 2,
 				tri: gramTrapAsm(8, gramTrap048AVX512, gramTrap488AVX512),
 				gap: []func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64){
@@ -55,6 +57,7 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 			gather:   gatherAsm(4, gatherAVX2),
 			addBlock: addBlockAsm(addBlockAVX2),
 			gemm:     gemmKernel{mr: 4, nr: 12, mc: 120, fn: gemmAsm(4, 12, gemm4x12AVX2), packA: packAAsm(4, packA4AVX2), packB: packBAsm(12, packB12AVX2)},
+			// rowTiles: gramShape.every, as above.
 			gram: gramKernel{tr: 3, tc: 4, fn: gramAsm(3, 4, gram3x4AVX2), rowTiles: 4,
 				narrow: []gramNarrow{{2, gramAsmIn(3, 2, 4, gram3x2AVX2)}},
 				tri:    gramAsm(4, 4, gramTri4AVX2),

@@ -804,6 +804,9 @@ func gramTile(s isa, g gramShape) {
 		oc = g.stride
 	}
 	name := fmt.Sprintf("gram%dx%d%s%s", r, cc, g.kind, s.name)
+	if g.fetch == fetchSpread && (g.every <= 0 || 64%g.every != 0) {
+		panic(name + ": fetchSpread needs every, a divisor of the 64 bytes of a line")
+	}
 	if g.tri {
 		if r != cc {
 			panic("a diagonal block is square")
