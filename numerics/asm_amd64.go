@@ -92,7 +92,8 @@ func gram3x2AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *by
 // reduce8(lanes) of row x[(3*k+a)*xs:] against row y[b*ys:] over their first n
 // elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
 // elements i ≡ l (mod 8) in increasing i.
-// It ignores pf and pfs.
+// It prefetches into L2 the 8n bytes at pf+b*pfs (pfs in bytes), which need not
+// be valid memory, during tiles 2b to 2b+1 for b < 8: a line every 2 steps.
 // Each step prefetches into L1 the x rows 512 bytes ahead (past the end
 // of a chunk: the next rows of x when they are packed one after the other).
 func gram3x8PackedAVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
@@ -165,7 +166,8 @@ func gram3x4AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte
 // elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
 // elements i ≡ l (mod 8) in increasing i.
 // It runs over the chunk twice, lanes 0-3 of every entry of a tile, then lanes 4-7.
-// It ignores pf and pfs.
+// It prefetches into L2 the 8n bytes at pf+b*pfs (pfs in bytes), which need not
+// be valid memory, during tiles 4b to 4b+3 for b < 6: a line every 4 steps.
 // Each step of the first pass prefetches into L1 the x rows 512 bytes ahead (past the end
 // of a chunk: the next rows of x when they are packed one after the other).
 func gram2x6AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)

@@ -187,7 +187,7 @@ func gram(name string, k []float64, q gramMatrix, add bool) {
 		w := workers(float64(n) * float64(n) * float64(p) / 2)
 		cuts := split(len(units), w, 1, cost)
 		parallel(len(cuts)-1, func(g int) {
-			gramRun(kern, lay, units[cuts[g]:cuts[g+1]], q, m, pack, out)
+			gramRun(kern, lay, units[cuts[g]:cuts[g+1]], q, m, pack, big, out)
 		})
 	}
 	for j := range n {
@@ -253,7 +253,15 @@ func (l gramLayout) units(bt int) ([]gramUnit, func(int) float64) {
 // tile column by tile column, and the kernels that prefetch fetch their next
 // chunk from Q. The rows of the last tile row and column are padded with
 // zero rows past n.
-func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m int, pack bool, out []float64) {
+//
+// When refill, the block's units run in decreasing tile column, so that
+// the last ones, which cross the diagonal, read fewer and fewer rows of the
+// block: once a unit has run, the rows no unit after it reads are packed
+// again with the next chunk, which the unit's kernel prefetched from Q while
+// it ran. The next chunk is then copied from L2 rather than from memory
+// (refill is for blocks too large to read in place). The order of the
+// units does not change a bit: each runs its entries' chunks in order.
+func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m int, pack, refill bool, out []float64) {
 	tr, tc, n, p := kern.tr, kern.tc, lay.n, q.p
 	bt := gramBlockRows / tr
 	// A block has at most min(bt, ni) tile rows: a small Gram takes a
@@ -274,20 +282,29 @@ func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m 
 		for run < len(units) && units[run].b == units[0].b {
 			run++
 		}
+		block := units[:run]
+		if refill {
+			block = slices.Clone(block)
+			slices.Reverse(block)
+		}
 		// The rows of the block.
 		r0, r1 := units[0].b*bt*tr, min((units[0].b+1)*bt, lay.ni)*tr
-		// Those the units read, as tile rows or as tile columns, to pack:
-		// the units another goroutine runs may read the rest.
-		used := r0
-		for _, u := range units[:run] {
-			used = max(used, u.hi*tr, min(r1, u.j*tc+tc))
+		// need[k] is the end of the rows that block[k:] read, as tile
+		// rows or as tile columns; need[0] that of the rows to pack (the
+		// units another goroutine runs may read the rest).
+		need := make([]int, run+1)
+		need[run] = r0
+		for k := run - 1; k >= 0; k-- {
+			u := block[k]
+			need[k] = max(need[k+1], u.hi*tr, min(r1, u.j*tc+tc))
 		}
 		for c := 0; c < m; c += gramChunk {
 			cl := min(gramChunk, m-c)
-			if pack {
-				q.rows(xp, r0, used, c, cl)
+			next := c + cl // the next chunk
+			if pack && (!refill || c == 0) {
+				q.rows(xp, r0, need[0], c, cl)
 			}
-			if partI {
+			if partI && !pack {
 				q.rows(padI, lastI*tr, lastI*tr+tr, c, cl)
 			}
 			if partJ {
@@ -303,7 +320,7 @@ func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m 
 				}
 				return q.f64[i*tr*p+c:], p
 			}
-			for _, u := range units[:run] {
+			for k, u := range block {
 				var y []float64
 				ys := gramChunk
 				switch {
@@ -318,11 +335,17 @@ func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m 
 					y, ys = q.f64[u.j*tc*p+c:], p
 				}
 				// The next chunk of these rows in Q, unless it is in
-				// a packed copy already.
+				// a packed copy already; when refill, of the rows
+				// packed again after the unit.
 				var pf *byte
 				var pfs int
-				if !pack || q.narrow {
-					pf, pfs = q.addr(u.j*tc, c+cl)
+				switch {
+				case refill:
+					if next < m && need[k+1] < need[k] {
+						pf, pfs = q.addr(need[k+1], next)
+					}
+				case !pack || q.narrow:
+					pf, pfs = q.addr(u.j*tc, next)
 				}
 				// The tiles from tile row d on cross the diagonal: when
 				// the unit has them all, the diagonal block and the gap
@@ -362,6 +385,9 @@ func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m 
 					}
 					at := o + u.j*tc*tc
 					kern.tri(y, ys, 1, y, ys, cl, pf, pfs, out[at:at+tc*tc])
+				}
+				if refill && next < m && need[k+1] < need[k] {
+					q.rows(xp[(need[k+1]-r0)*gramChunk:], need[k+1], need[k], next, min(gramChunk, m-next))
 				}
 			}
 		}

@@ -113,10 +113,12 @@ var avx512 = isa{
 	// Packed rows run on a twin of the 3 x 8 tiles that prefetches its x
 	// rows into L1 8 lines ahead: 5-6 % faster at n = 1000 (ahead 384 to
 	// 768 measured, 512 and 640 best); in place, at n = 50 and 100, the
-	// same prefetches were 1-2 % slower (BENCHMARKS.md).
+	// same prefetches were 1-2 % slower. It also fetches, a line every two
+	// steps, the rows the driver packs again after its tile column
+	// (gramRun's refill): 1-2 % faster at n = 1000 (BENCHMARKS.md).
 	gram: []gramShape{{r: 3, c: 8, fetch: fetchSpread, every: 2}, {r: 1, c: 8}, {r: 2, c: 8},
 		{r: 3, c: 4, fetch: fetchSpread, every: 2, stride: 8}, {r: 3, c: 2, fetch: fetchSpread, every: 2, stride: 8},
-		{r: 3, c: 8, ahead: 512, kind: "Packed"}},
+		{r: 3, c: 8, fetch: fetchSpread, every: 2, ahead: 512, kind: "Packed"}},
 	gramTraps: [][3]int{{0, 4, 8}, {4, 8, 8}},
 }
 
@@ -142,8 +144,10 @@ var avx2 = isa{
 	// instead of three (measured: 5-7 % faster at n = 1000 than 3 x 4; a
 	// 3 x 4 twin that also fetched the next tile's x rows into L1 was
 	// not), and prefetches them into L1 8 lines ahead in the first pass
-	// (4-5 % faster at n = 1000). BENCHMARKS.md.
-	gram: []gramShape{{r: 3, c: 4, fetch: fetchSpread, every: 4, halves: true}, {r: 2, c: 6, halves: true, ahead: 512},
+	// (4-5 % faster at n = 1000), and the rows packed again after the tile
+	// column as the 3 x 4 tiles fetch theirs (gramRun's refill; at n = 1000
+	// no slower, 0-1 % faster). BENCHMARKS.md.
+	gram: []gramShape{{r: 3, c: 4, fetch: fetchSpread, every: 4, halves: true}, {r: 2, c: 6, halves: true, ahead: 512, fetch: fetchSpread, every: 4},
 		// The diagonal blocks of 4 columns of the 3 x 4 tiles, and the
 		// one or two rows above them that the tiles of 3 rows leave.
 		{r: 4, c: 4, fetch: fetchFirst, halves: true, tri: true}, {r: 1, c: 4, halves: true}, {r: 2, c: 4, halves: true},
