@@ -28,12 +28,15 @@ import (
 // as many threads as GOMAXPROCS, and on more than one thread every call of
 // both libraries follows the same pause (openblasSpin). With
 // FLATMIN_INTERLEAVE_AFTER_SELF=1 each timed call follows an untimed call
-// of the same library instead of the other library's call: the clock a
-// compute-bound call runs at depends on the work before it (OpenBLAS's
-// kernels leave the core about 6 % slower than flatmin's for the next
-// milliseconds; BENCHMARKS.md), so that each library is timed in the state
-// its own work leaves, as back-to-back benchmarks time it. Run it pinned
-// (taskset), e.g.
+// of the same library instead of the other library's call, as
+// back-to-back benchmarks time it. With FLATMIN_INTERLEAVE_SETTLE set to a
+// duration (20ms), each timed call of either library follows a spin of
+// that long without a system call. Either keeps out what otherwise slows
+// flatmin's calls on one core by 3-7 %: the return from OpenBLAS's cgo
+// call, after which Go's sysmon thread polls every 20 µs for a millisecond
+// or more, on the same core, while flatmin's call runs (3 % of the core
+// over a run on this machine, 20 µs a wake-up; BENCHMARKS.md). OpenBLAS's
+// calls, in cgo, let sysmon park. Run it pinned (taskset), e.g.
 //
 //	FLATMIN_INTERLEAVE="gram:100:100000:21 gemm:2048:7" GOMAXPROCS=1 \
 //	    taskset -c 1 go test -run Interleaved -v .
@@ -50,6 +53,19 @@ func TestInterleaved(t *testing.T) {
 		defer runtime.UnlockOSThread()
 	}
 	Threads(threads)
+	var settleFor time.Duration
+	if v := os.Getenv("FLATMIN_INTERLEAVE_SETTLE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("FLATMIN_INTERLEAVE_SETTLE: %v", err)
+		}
+		settleFor = d
+	}
+	// settle spins, without a system call, for settleFor.
+	settle := func() {
+		for t0 := time.Now(); time.Since(t0) < settleFor; {
+		}
+	}
 	timed := func(f func()) (wall, cpu float64) {
 		c0 := cpuTime(threads)
 		t0 := time.Now()
@@ -124,12 +140,14 @@ func TestInterleaved(t *testing.T) {
 			if afterSelf {
 				ours()
 			}
+			settle()
 			w, u := timed(ours)
 			wo, co = append(wo, w), append(co, u)
 			pause()
 			if afterSelf {
 				theirs()
 			}
+			settle()
 			w, u = timed(theirs)
 			wt, ct = append(wt, w), append(ct, u)
 		}
