@@ -2,6 +2,8 @@ package numerics
 
 import (
 	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -206,6 +208,83 @@ func checkGramFloat32(t *rapid.T) {
 	})
 }
 
+// checkGramPacked: the Gram of more than 256 rows, which packs them in
+// blocks of 384 rows and packs each block again chunk by chunk as its units
+// finish with the rows, gives every entry the bits of the Gram of its two
+// rows alone, which runs in place and is checked against refGram by
+// checkGram (K[i][j] depends on rows i and j only); float32 rows likewise
+// through GramFloat32. The shapes reach one to three blocks and their
+// boundaries, chunks with short tails, and GOMAXPROCS 1 to 3; the rows
+// include zero, duplicated and rescaled ones (by 2^±300).
+func checkGramPacked(t *rapid.T) {
+	n := rapid.OneOf(rapid.IntRange(257, 800), rapid.SampledFrom([]int{383, 384, 385, 767, 768, 769})).Draw(t, "n")
+	p := rapid.SampledFrom([]int{8, 13, 520, 1031}).Draw(t, "p")
+	procs := rapid.IntRange(1, 3).Draw(t, "GOMAXPROCS")
+	narrow := rapid.Bool().Draw(t, "float32")
+	r := rand.New(rand.NewPCG(rapid.Uint64().Draw(t, "seed"), 1))
+	q := make([]float64, n*p)
+	for i := range q {
+		q[i] = r.NormFloat64()
+		if narrow {
+			q[i] = float64(float32(q[i]))
+		}
+	}
+	for range rapid.IntRange(0, 4).Draw(t, "special rows") {
+		i, j := rapid.IntRange(0, n-1).Draw(t, "row"), rapid.IntRange(0, n-1).Draw(t, "source")
+		row := q[i*p : (i+1)*p]
+		switch rapid.IntRange(0, 2).Draw(t, "kind") {
+		case 0:
+			clear(row)
+		case 1:
+			copy(row, q[j*p:(j+1)*p])
+		default:
+			scale := math.Ldexp(1, rapid.SampledFrom([]int{-300, 300}).Draw(t, "scale"))
+			if narrow {
+				scale = math.Ldexp(1, rapid.SampledFrom([]int{-60, 60}).Draw(t, "scale"))
+			}
+			for e := range row {
+				row[e] *= scale
+			}
+		}
+	}
+	gram := func(k, q []float64, n, p int) { Gram(k, q, n, p) }
+	if narrow {
+		gram = func(k, q []float64, n, p int) { GramFloat32(k, narrowed64(q), n, p) }
+	}
+	// Pairs drawn at random, and the rows at the ends of the blocks.
+	var pairs [][2]int
+	for range 24 {
+		pairs = append(pairs, [2]int{rapid.IntRange(0, n-1).Draw(t, "i"), rapid.IntRange(0, n-1).Draw(t, "j")})
+	}
+	for _, i := range []int{0, 383, 384, 767, 768, n - 1} {
+		if i < n {
+			pairs = append(pairs, [2]int{i, n - 1}, [2]int{i, i}, [2]int{0, i})
+		}
+	}
+	eachImpl(func(name string) {
+		k := make([]float64, n*n)
+		withProcs(procs, func() { gram(k, q, n, p) })
+		for _, ij := range pairs {
+			i, j := ij[0], ij[1]
+			two := slices.Concat(q[i*p:(i+1)*p], q[j*p:(j+1)*p])
+			want := make([]float64, 4)
+			gram(want, two, 2, p)
+			if !same(k[i*n+j], want[1]) || !same(k[j*n+i], want[1]) {
+				t.Fatalf("%s: K[%d][%d] = %v and K[%d][%d] = %v, the Gram of the two rows %v", name, i, j, k[i*n+j], j, i, k[j*n+i], want[1])
+			}
+		}
+	})
+}
+
+// narrowed64 returns the float32 values of x, which must be exact.
+func narrowed64(x []float64) []float32 {
+	y := make([]float32, len(x))
+	for i, v := range x {
+		y[i] = float32(v)
+	}
+	return y
+}
+
 func TestProperties(t *testing.T) {
 	t.Run("Dot", rapid.MakeCheck(checkDot))
 	t.Run("AxpyScal", rapid.MakeCheck(checkAxpyScal))
@@ -213,6 +292,7 @@ func TestProperties(t *testing.T) {
 	t.Run("Gemm", rapid.MakeCheck(checkGemm))
 	t.Run("Gram", rapid.MakeCheck(checkGram))
 	t.Run("GramFloat32", rapid.MakeCheck(checkGramFloat32))
+	t.Run("GramPacked", rapid.MakeCheck(checkGramPacked))
 }
 
 func FuzzDot(f *testing.F)         { f.Fuzz(rapid.MakeFuzz(checkDot)) }
@@ -221,3 +301,4 @@ func FuzzNrm2(f *testing.F)        { f.Fuzz(rapid.MakeFuzz(checkNrm2)) }
 func FuzzGemm(f *testing.F)        { f.Fuzz(rapid.MakeFuzz(checkGemm)) }
 func FuzzGram(f *testing.F)        { f.Fuzz(rapid.MakeFuzz(checkGram)) }
 func FuzzGramFloat32(f *testing.F) { f.Fuzz(rapid.MakeFuzz(checkGramFloat32)) }
+func FuzzGramPacked(f *testing.F)  { f.Fuzz(rapid.MakeFuzz(checkGramPacked)) }
