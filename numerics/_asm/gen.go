@@ -115,7 +115,8 @@ var avx512 = isa{
 	// 768 measured, 512 and 640 best); in place, at n = 50 and 100, the
 	// same prefetches were 1-2 % slower. It also fetches, a line every two
 	// steps, the rows the driver packs again after its tile column
-	// (gramRun's refill): 1-2 % faster at n = 1000 (BENCHMARKS.md).
+	// (gramRun's refill): 1-2 % faster at n = 1000; a line every four
+	// steps was 1-2 % slower (BENCHMARKS.md).
 	gram: []gramShape{{r: 3, c: 8, fetch: fetchSpread, every: 2}, {r: 1, c: 8}, {r: 2, c: 8},
 		{r: 3, c: 4, fetch: fetchSpread, every: 2, stride: 8}, {r: 3, c: 2, fetch: fetchSpread, every: 2, stride: 8},
 		{r: 3, c: 8, fetch: fetchSpread, every: 2, ahead: 512, kind: "Packed"}},
