@@ -23,6 +23,11 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 		// The last tile column of 1-2 or 3-4 columns of K, in place or
 		// packed.
 		avx512Narrow := []gramNarrow{{2, gramAsmIn(3, 2, 8, gram3x2AVX512)}, {4, gramAsmIn(3, 4, 8, gram3x4AVX512)}}
+		// The diagonal block of a tile column, in place or packed, and the
+		// one or two rows above it that the tiles of 3 rows leave.
+		avx512Tri := gramTrapAsm(8, gramTrap048AVX512, gramTrap488AVX512)
+		avx512Gap := []func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64){
+			nil, gramAsm(1, 8, gram1x8AVX512), gramAsm(2, 8, gram2x8AVX512)}
 		l = append(l, &impl{
 			name:     "avx512",
 			dot:      dotAVX512,
@@ -38,11 +43,9 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 			// rowTiles is the generator's gramShape.every of the kernels of
 			// the tile columns (numerics/_asm/gen.go).
 			gram: gramKernel{tr: 3, tc: 8, fn: gramAsm(3, 8, gram3x8AVX512), rowTiles: 2,
-				tri: gramTrapAsm(8, gramTrap048AVX512, gramTrap488AVX512),
-				gap: []func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64){
-					nil, gramAsm(1, 8, gram1x8AVX512), gramAsm(2, 8, gram2x8AVX512)},
-				narrow: avx512Narrow},
-			gramPacked: gramKernel{tr: 3, tc: 8, fn: gramAsm(3, 8, gram3x8PackedAVX512), narrow: avx512Narrow},
+				tri: avx512Tri, gap: avx512Gap, narrow: avx512Narrow},
+			gramPacked: gramKernel{tr: 3, tc: 8, fn: gramAsm(3, 8, gram3x8PackedAVX512),
+				tri: avx512Tri, gap: avx512Gap, narrow: avx512Narrow},
 		})
 	}
 	if hasAVX2 {

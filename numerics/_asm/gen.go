@@ -100,8 +100,10 @@ var avx512 = isa{
 	// line a step over 8 tiles was 1-5 % slower at n = 50 and 100, every
 	// four steps mixed; fetched in the diagonal block alone, 4 lines a
 	// step, 4-7 % slower); packed rows pass no pf, so the prefetches go to
-	// the y rows, in L1 (measured no slower). Each tile column in place ends in
-	// its 8 x 8 diagonal block, in two parts (gramTraps) that prefetch the
+	// the y rows, in L1 (measured no slower). Each tile column, in place or
+	// packed (there 1-2 % faster at n = 1000 than whole 3 x 8 tiles across
+	// the diagonal), ends in its 8 x 8 diagonal block, in two parts
+	// (gramTraps) that prefetch the
 	// block's rows when the tiles have not, and above it the 1 or 2 rows
 	// that the tiles of 3 leave, 1 x 8 and 2 x 8 (measured: the 4 x 4
 	// tiles, 8 loads a step of 16 FMAs, which prefetched, ran at
