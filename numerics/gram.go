@@ -339,11 +339,12 @@ func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m 
 				// packed again after the unit.
 				var pf *byte
 				var pfs int
+				// Rows that no unit after this one reads, to pack again.
+				again := refill && next < m && need[k+1] < need[k]
 				switch {
-				case refill:
-					if next < m && need[k+1] < need[k] {
-						pf, pfs = q.addr(need[k+1], next)
-					}
+				case again:
+					pf, pfs = q.addr(need[k+1], next)
+				case refill: // nothing to pack again: no prefetch
 				case !pack || q.narrow:
 					pf, pfs = q.addr(u.j*tc, next)
 				}
@@ -386,7 +387,7 @@ func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m 
 					at := o + u.j*tc*tc
 					kern.tri(y, ys, 1, y, ys, cl, pf, pfs, out[at:at+tc*tc])
 				}
-				if refill && next < m && need[k+1] < need[k] {
+				if again {
 					q.rows(xp[(need[k+1]-r0)*gramChunk:], need[k+1], need[k], next, min(gramChunk, m-next))
 				}
 			}
