@@ -98,6 +98,16 @@ func gram3x2AVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *by
 // of a chunk: the next rows of x when they are packed one after the other).
 func gram3x8PackedAVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
 
+// gram3x8PackedNextAVX512 adds to out[k*24+a*8+b], for the tiles k < nx, the chunk sum
+// reduce8(lanes) of row x[(3*k+a)*xs:] against row y[b*ys:] over their first n
+// elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
+// elements i ≡ l (mod 8) in increasing i.
+// It prefetches into L2 the 8n bytes at pf+b*pfs (pfs in bytes), which need not
+// be valid memory, during tiles 8b to 8b+7 for b < 8: a line every 8 steps.
+// Each step prefetches into L1 the x rows 512 bytes ahead (past the end
+// of a chunk: the next rows of x when they are packed one after the other).
+func gram3x8PackedNextAVX512(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
+
 // gramTrap048AVX512 adds to out[a*8+b], for 0 <= a < 4 and a <= b < 8, the chunk sum
 // reduce8(lanes) of row y[a*ys:] against row y[b*ys:] over their first n elements
 // (n > 0, a multiple of 8): lane l is the FMA chain of the products of elements
@@ -171,6 +181,17 @@ func gram3x4AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte
 // Each step of the first pass prefetches into L1 the x rows 512 bytes ahead (past the end
 // of a chunk: the next rows of x when they are packed one after the other).
 func gram2x6AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
+
+// gram2x6NextAVX2 adds to out[k*12+a*6+b], for the tiles k < nx, the chunk sum
+// reduce8(lanes) of row x[(2*k+a)*xs:] against row y[b*ys:] over their first n
+// elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
+// elements i ≡ l (mod 8) in increasing i.
+// It runs over the chunk twice, lanes 0-3 of every entry of a tile, then lanes 4-7.
+// It prefetches into L2 the 8n bytes at pf+b*pfs (pfs in bytes), which need not
+// be valid memory, during tiles 32b to 32b+31 for b < 6: a line every 32 steps.
+// Each step of the first pass prefetches into L1 the x rows 512 bytes ahead (past the end
+// of a chunk: the next rows of x when they are packed one after the other).
+func gram2x6NextAVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
 
 // gramTri4AVX2 adds to out[a*4+b], for a <= b < 4, the chunk sum reduce8(lanes) of row
 // y[a*ys:] against row y[b*ys:] over their first n elements (n > 0, a multiple of 8):

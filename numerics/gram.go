@@ -29,6 +29,10 @@ type gramKernel struct {
 	// rowTiles tiles a row, so that a call of rowTiles*tc tiles or more
 	// has fetched them all (narrow: nc rows).
 	rowTiles int
+	// next, if not nil, is fn with its pf rows fetched over more tiles: a
+	// tile column whose rows come from Q, in place, fetches with it those
+	// of the tile column that runs after it, when they come from Q too.
+	next func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64)
 	// narrow are fn on tiles of tr x nc entries, nc < tc increasing, which
 	// write into the first nc columns of fn's tiles: the last tile column
 	// runs on the first whose nc is at least its number of columns of K,
@@ -259,8 +263,12 @@ func (l gramLayout) units(bt int) ([]gramUnit, func(int) float64) {
 // block: once a unit has run, the rows no unit after it reads are packed
 // again with the next chunk, which the unit's kernel prefetched from Q while
 // it ran. The next chunk is then copied from L2 rather than from memory
-// (refill is for blocks too large to read in place). The order of the
-// units does not change a bit: each runs its entries' chunks in order.
+// (refill is for blocks too large to read in place). A unit with nothing to
+// pack again whose tile column comes from Q, past the block, fetches with
+// kern.next this chunk of the tile column of the unit after it, if that
+// comes from Q too, so that it is read from L2 rather than from memory.
+// The order of the units does not change a bit: each runs its entries'
+// chunks in order.
 func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m int, pack, refill bool, out []float64) {
 	tr, tc, n, p := kern.tr, kern.tc, lay.n, q.p
 	bt := gramBlockRows / tr
@@ -298,6 +306,10 @@ func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m 
 			u := block[k]
 			need[k] = max(need[k+1], u.hi*tr, min(r1, u.j*tc+tc))
 		}
+		// packedY is whether a unit's tile column is in the packed rows;
+		// fromQ whether it is read from Q (in place, or widened).
+		packedY := func(u gramUnit) bool { return pack && u.j*tc >= r0 && u.j*tc+tc <= r1 }
+		fromQ := func(u gramUnit) bool { return !packedY(u) && !(partJ && u.j == lastJ) }
 		for c := 0; c < m; c += gramChunk {
 			cl := min(gramChunk, m-c)
 			next := c + cl // the next chunk
@@ -324,7 +336,7 @@ func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m 
 				var y []float64
 				ys := gramChunk
 				switch {
-				case pack && u.j*tc >= r0 && u.j*tc+tc <= r1:
+				case packedY(u):
 					y = xp[(u.j*tc-r0)*gramChunk:]
 				case partJ && u.j == lastJ:
 					y = padJ
@@ -334,9 +346,14 @@ func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m 
 				default:
 					y, ys = q.f64[u.j*tc*p+c:], p
 				}
+				fn, w := kern.fn, tc // the kernel of the tiles, and its width
+				if u.j == lastJ {
+					fn, w = lastFn, lastW
+				}
 				// The next chunk of these rows in Q, unless it is in
 				// a packed copy already; when refill, of the rows
-				// packed again after the unit.
+				// packed again after the unit, or else this chunk of the
+				// tile column that runs next, if it comes from Q.
 				var pf *byte
 				var pfs int
 				// Rows that no unit after this one reads, to pack again.
@@ -344,7 +361,10 @@ func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m 
 				switch {
 				case again:
 					pf, pfs = q.addr(need[k+1], next)
-				case refill: // nothing to pack again: no prefetch
+				case refill && kern.next != nil && u.j != lastJ && fromQ(u) && k+1 < run && fromQ(block[k+1]):
+					fn = kern.next
+					pf, pfs = q.addr(block[k+1].j*tc, c)
+				case refill: // nothing to fetch
 				case !pack || q.narrow:
 					pf, pfs = q.addr(u.j*tc, next)
 				}
@@ -355,10 +375,6 @@ func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m 
 				diag := kern.tri != nil && u.lo <= d && lay.top(u.j) < u.hi
 				if diag {
 					hi = d
-				}
-				fn, w := kern.fn, tc // the kernel of the tiles, and its width
-				if u.j == lastJ {
-					fn, w = lastFn, lastW
 				}
 				fetched := false // whether fn fetched the pf rows
 				for lo := u.lo; lo < hi; {

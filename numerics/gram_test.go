@@ -72,13 +72,14 @@ func checkGramOn[T float32 | float64](t *testing.T, what string, gram func(k []f
 
 // The parallel Gram gives the bits of one goroutine and is exactly
 // symmetric, with rows read in place (n = 150, and n = 256, the most) and
-// packed (n = 263, past 256 rows, one block; n = 400, two blocks of
+// packed (n = 263, past 256 rows, one block; n = 416, two blocks of
 // gramBlockRows = 384, over three chunks, the last short, which the blocks
-// pack again as their units finish with the rows; n = 258 and 260, whose
+// pack again as their units finish with the rows, and whose tile columns
+// past the first block fetch those of the next; n = 258 and 260, whose
 // last tile column has 2 and 4 columns of K on AVX-512).
 func TestGramProcs(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 2))
-	for _, s := range []struct{ n, p int }{{150, 2100}, {256, 1030}, {263, 1030}, {400, 1100}, {258, 530}, {260, 530}} {
+	for _, s := range []struct{ n, p int }{{150, 2100}, {256, 1030}, {263, 1030}, {416, 1100}, {258, 530}, {260, 530}} {
 		q := randSlice(r, s.n*s.p)
 		want := refGram(q, s.n, s.p)
 		forEachImpl(t, func(t *testing.T) {

@@ -49,7 +49,8 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 			// driver packs again after them once more, which measured 1-4 %
 			// faster at n = 1000 than leaving it to the tiles (BENCHMARKS.md).
 			gramPacked: gramKernel{tr: 3, tc: 8, fn: gramAsm(3, 8, gram3x8PackedAVX512),
-				tri: avx512Tri, gap: avx512Gap, narrow: avx512Narrow},
+				next: gramAsm(3, 8, gram3x8PackedNextAVX512),
+				tri:  avx512Tri, gap: avx512Gap, narrow: avx512Narrow},
 		})
 	}
 	if hasAVX2 {
@@ -70,7 +71,7 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 				tri:    gramAsm(4, 4, gramTri4AVX2),
 				gap: []func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64){
 					nil, gramAsm(1, 4, gram1x4AVX2), gramAsm(2, 4, gram2x4AVX2)}},
-			gramPacked: gramKernel{tr: 2, tc: 6, fn: gramAsm(2, 6, gram2x6AVX2)},
+			gramPacked: gramKernel{tr: 2, tc: 6, fn: gramAsm(2, 6, gram2x6AVX2), next: gramAsm(2, 6, gram2x6NextAVX2)},
 		})
 	}
 	return append(l, generic)

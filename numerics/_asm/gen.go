@@ -118,10 +118,14 @@ var avx512 = isa{
 	// same prefetches were 1-2 % slower. It also fetches, a line every two
 	// steps, the rows the driver packs again after its tile column
 	// (gramRun's refill): 1-2 % faster at n = 1000; a line every four
-	// steps was 1-2 % slower (BENCHMARKS.md).
+	// steps was 1-2 % slower (BENCHMARKS.md). Its twin that fetches a
+	// line every 8 steps fetches the next tile column's rows from Q
+	// (gramKernel.next): a line every 2 steps slowed the tiles by as much
+	// as the fetched rows saved.
 	gram: []gramShape{{r: 3, c: 8, fetch: fetchSpread, every: 2}, {r: 1, c: 8}, {r: 2, c: 8},
 		{r: 3, c: 4, fetch: fetchSpread, every: 2, stride: 8}, {r: 3, c: 2, fetch: fetchSpread, every: 2, stride: 8},
-		{r: 3, c: 8, fetch: fetchSpread, every: 2, ahead: 512, kind: "Packed"}},
+		{r: 3, c: 8, fetch: fetchSpread, every: 2, ahead: 512, kind: "Packed"},
+		{r: 3, c: 8, fetch: fetchSpread, every: 8, ahead: 512, kind: "PackedNext"}},
 	gramTraps: [][3]int{{0, 4, 8}, {4, 8, 8}},
 }
 
@@ -150,7 +154,12 @@ var avx2 = isa{
 	// (4-5 % faster at n = 1000), and the rows packed again after the tile
 	// column as the 3 x 4 tiles fetch theirs (gramRun's refill; at n = 1000
 	// no slower, 0-1 % faster). BENCHMARKS.md.
+	// The twin of the 2 x 6 tiles that fetches the next tile column's rows
+	// from Q (gramKernel.next) does so a line every 32 steps, over the 192
+	// tiles of a block of 384 rows: a line every 4, 8 or 16 steps slowed
+	// the tiles more.
 	gram: []gramShape{{r: 3, c: 4, fetch: fetchSpread, every: 4, halves: true}, {r: 2, c: 6, halves: true, ahead: 512, fetch: fetchSpread, every: 4},
+		{r: 2, c: 6, halves: true, ahead: 512, fetch: fetchSpread, every: 32, kind: "Next"},
 		// The diagonal blocks of 4 columns of the 3 x 4 tiles, and the
 		// one or two rows above them that the tiles of 3 rows leave.
 		{r: 4, c: 4, fetch: fetchFirst, halves: true, tri: true}, {r: 1, c: 4, halves: true}, {r: 2, c: 4, halves: true},
