@@ -120,8 +120,9 @@ var avx512 = isa{
 	// (gramRun's refill): 1-2 % faster at n = 1000; a line every four
 	// steps was 1-2 % slower (BENCHMARKS.md). Its twin that fetches a
 	// line every 8 steps fetches the next tile column's rows from Q
-	// (gramKernel.next): a line every 2 steps slowed the tiles by as much
-	// as the fetched rows saved.
+	// (gramKernel.next): a line every 2 or 4 steps slowed the tiles by as
+	// much as the fetched rows saved, every 16 was no better
+	// (BENCHMARKS.md).
 	gram: []gramShape{{r: 3, c: 8, fetch: fetchSpread, every: 2}, {r: 1, c: 8}, {r: 2, c: 8},
 		{r: 3, c: 4, fetch: fetchSpread, every: 2, stride: 8}, {r: 3, c: 2, fetch: fetchSpread, every: 2, stride: 8},
 		{r: 3, c: 8, fetch: fetchSpread, every: 2, ahead: 512, kind: "Packed"},
@@ -157,7 +158,7 @@ var avx2 = isa{
 	// The twin of the 2 x 6 tiles that fetches the next tile column's rows
 	// from Q (gramKernel.next) does so a line every 32 steps, over the 192
 	// tiles of a block of 384 rows: a line every 4, 8 or 16 steps slowed
-	// the tiles more.
+	// the tiles more (BENCHMARKS.md).
 	gram: []gramShape{{r: 3, c: 4, fetch: fetchSpread, every: 4, halves: true}, {r: 2, c: 6, halves: true, ahead: 512, fetch: fetchSpread, every: 4},
 		{r: 2, c: 6, halves: true, ahead: 512, fetch: fetchSpread, every: 32, kind: "Next"},
 		// The diagonal blocks of 4 columns of the 3 x 4 tiles, and the
