@@ -307,7 +307,9 @@ func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m 
 			need[k] = max(need[k+1], u.hi*tr, min(r1, u.j*tc+tc))
 		}
 		// packedY is whether a unit's tile column is in the packed rows;
-		// fromQ whether it is read from Q (in place, or widened).
+		// fromQ whether it is read from Q (in place, or widened), which
+		// the last tile column, when partial, is not: so a unit fromQ
+		// runs on kern.fn, and may run on its twin kern.next.
 		packedY := func(u gramUnit) bool { return pack && u.j*tc >= r0 && u.j*tc+tc <= r1 }
 		fromQ := func(u gramUnit) bool { return !packedY(u) && !(partJ && u.j == lastJ) }
 		for c := 0; c < m; c += gramChunk {
@@ -361,7 +363,7 @@ func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m 
 				switch {
 				case again:
 					pf, pfs = q.addr(need[k+1], next)
-				case refill && kern.next != nil && u.j != lastJ && fromQ(u) && k+1 < run && fromQ(block[k+1]):
+				case refill && kern.next != nil && fromQ(u) && k+1 < run && fromQ(block[k+1]):
 					fn = kern.next
 					pf, pfs = q.addr(block[k+1].j*tc, c)
 				case refill: // nothing to fetch
