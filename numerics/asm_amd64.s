@@ -478,9 +478,9 @@ panel:
 	VZEROUPPER
 	RET
 
-// func gemm8x24AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
+// func gemm8x24AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, pf *byte, zero bool)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·gemm8x24AVX512(SB), NOSPLIT, $0-49
+TEXT ·gemm8x24AVX512(SB), NOSPLIT, $0-57
 	MOVQ         c+24(FP), AX
 	MOVQ         ldc+32(FP), CX
 	SHLQ         $0x03, CX
@@ -591,8 +591,11 @@ TEXT ·gemm8x24AVX512(SB), NOSPLIT, $0-49
 pairs:
 	SHRQ $0x01, SI
 	JZ   store
+	MOVQ pf+48(FP), DI
 
 loop:
+	PREFETCHT1   (DI)
+	ADDQ         $0x00000040, DI
 	PREFETCHT0   512(DX)
 	PREFETCHT0   1536(BX)
 	PREFETCHT0   1600(BX)
@@ -711,7 +714,7 @@ store:
 	PREFETCHT0 128(DX)
 	ADDQ       CX, DX
 	MOVQ       AX, DX
-	MOVB       zero+48(FP), BL
+	MOVB       zero+56(FP), BL
 	TESTB      BL, BL
 	JNZ        write
 	VADDPD     (DX), Z0, Z0
@@ -784,9 +787,9 @@ write:
 	VZEROUPPER
 	RET
 
-// func gemm5x24AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
+// func gemm5x24AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, pf *byte, zero bool)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·gemm5x24AVX512(SB), NOSPLIT, $0-49
+TEXT ·gemm5x24AVX512(SB), NOSPLIT, $0-57
 	MOVQ         c+24(FP), AX
 	MOVQ         ldc+32(FP), CX
 	SHLQ         $0x03, CX
@@ -864,8 +867,11 @@ TEXT ·gemm5x24AVX512(SB), NOSPLIT, $0-49
 pairs:
 	SHRQ $0x01, SI
 	JZ   store
+	MOVQ pf+48(FP), DI
 
 loop:
+	PREFETCHT1   (DI)
+	ADDQ         $0x00000040, DI
 	PREFETCHT0   320(DX)
 	PREFETCHT0   1536(BX)
 	PREFETCHT0   1600(BX)
@@ -948,7 +954,7 @@ store:
 	PREFETCHT0 128(DX)
 	ADDQ       CX, DX
 	MOVQ       AX, DX
-	MOVB       zero+48(FP), BL
+	MOVB       zero+56(FP), BL
 	TESTB      BL, BL
 	JNZ        write
 	VADDPD     (DX), Z0, Z0
@@ -3108,9 +3114,9 @@ panel:
 	VZEROUPPER
 	RET
 
-// func gemm4x12AVX2(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, zero bool)
+// func gemm4x12AVX2(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, pf *byte, zero bool)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·gemm4x12AVX2(SB), NOSPLIT, $0-49
+TEXT ·gemm4x12AVX2(SB), NOSPLIT, $0-57
 	MOVQ        c+24(FP), AX
 	MOVQ        ldc+32(FP), CX
 	SHLQ        $0x03, CX
@@ -3172,8 +3178,11 @@ TEXT ·gemm4x12AVX2(SB), NOSPLIT, $0-49
 pairs:
 	SHRQ $0x01, SI
 	JZ   store
+	MOVQ pf+48(FP), DI
 
 loop:
+	PREFETCHT1  (DI)
+	ADDQ        $0x00000040, DI
 	PREFETCHT0  256(DX)
 	PREFETCHT0  768(BX)
 	PREFETCHT0  832(BX)
@@ -3260,7 +3269,7 @@ store:
 	VBLENDPD   $0x0c, Y6, Y5, Y5
 	VBLENDPD   $0x0c, Y2, Y7, Y2
 	MOVQ       AX, DX
-	MOVB       zero+48(FP), BL
+	MOVB       zero+56(FP), BL
 	TESTB      BL, BL
 	JNZ        write
 	VADDPD     (DX), Y9, Y9

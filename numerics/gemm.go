@@ -10,7 +10,8 @@ import (
 // panels: s = FMA(a[k*mr+i], b[k*nr+j], s) for k = 0, …, kc-1 in order from
 // s = +0, then c[i*ldc+j] = c[i*ldc+j] + s, or c[i*ldc+j] = s with zero (the
 // tile is then only written). next is the tile to come, which it may
-// prefetch.
+// prefetch, and it may prefetch into L2 the 4·kc elements from pf on (the
+// part of the next panel of B that the call fetches: fetchParts).
 //
 // mc is the number of rows of A in a block of the driver (a multiple of
 // mr), whose mc x gemmKC panel stays in L2 while the panels of B stream
@@ -24,7 +25,7 @@ import (
 // dst[p*ps+l*nr+j] = src[l*rs+p*nr+j] for p < np, l < kb and j < nr.
 type gemmKernel struct {
 	mr, nr, mc int
-	fn         func(kc int, a, b, c []float64, ldc int, next []float64, zero bool)
+	fn         func(kc int, a, b, c []float64, ldc int, next, pf []float64, zero bool)
 	packA      func(dst, src []float64, rs, kb int)
 	packB      func(dst []float64, ps int, src []float64, rs, np, kb int)
 }
@@ -394,11 +395,29 @@ func columns(kern gemmKernel, t triangle, m, j0, j1, k int, alpha float64, a, b 
 				if a.ps == 0 {
 					packA(ap, a, ic, ib, m, pc, kb, kern)
 				}
+				calls := (ib + mr - 1) / mr // on each panel of B
+				parts := kern.fetchParts()
 				for jr := 0; jr < jn; jr += nr {
 					bq := b.panel(jc+jr, nr, pc, kb, bp, jr)
+					// The panel of B that comes after this one, or
+					// the first again, for the next rows of A.
+					nb := b.panel(jc, nr, pc, kb, bp, 0)
+					if jr+nr < jn {
+						nb = b.panel(jc+jr+nr, nr, pc, kb, bp, jr+nr)
+					}
 					for ir := 0; ir < ib; ir += mr {
 						aq := a.panel(ic+ir, mr, pc, kb, ap, ir)
-						microTile(kern, t, m, j1, ic+ir, jc+jr, kb, aq, bq, zero && pc == 0, c, ldc, tile)
+						// The last calls on a panel fetch the next one
+						// into L2, a part each, without which the first
+						// call on it took 1.7-1.9 times as long as the
+						// others, waiting for it from L3 (BENCHMARKS.md);
+						// the other calls fetch lines of their own panel,
+						// which are there already.
+						pf := bq
+						if q := ir/mr - max(0, calls-parts); q >= 0 {
+							pf = nb[q*4*kb:]
+						}
+						microTile(kern, t, m, j1, ic+ir, jc+jr, kb, aq, bq, pf, zero && pc == 0, c, ldc, tile)
 					}
 				}
 			}
@@ -409,7 +428,7 @@ func columns(kern gemmKernel, t triangle, m, j0, j1, k int, alpha float64, a, b 
 // microTile runs the micro-kernel on the tile of C at (i0, j0), in place when
 // the whole tile is in C and in the triangle, through the scratch tile
 // otherwise (and not at all when no element is in the triangle).
-func microTile(kern gemmKernel, t triangle, m, n, i0, j0, kb int, aq, bq []float64, zero bool, c []float64, ldc int, tile []float64) {
+func microTile(kern gemmKernel, t triangle, m, n, i0, j0, kb int, aq, bq, pf []float64, zero bool, c []float64, ldc int, tile []float64) {
 	mr, nr := kern.mr, kern.nr
 	i1, j1 := i0+mr-1, j0+nr-1 // last row and column
 	if (t == upper && i0 > j1) || (t == lower && j0 > i1) {
@@ -421,7 +440,7 @@ func microTile(kern gemmKernel, t triangle, m, n, i0, j0, kb int, aq, bq []float
 		if nx := at + mr*ldc; nx < len(c) {
 			next = c[nx:]
 		}
-		kern.fn(kb, aq, bq, c[at:], ldc, next, zero)
+		kern.fn(kb, aq, bq, c[at:], ldc, next, pf, zero)
 		return
 	}
 	if t == full {
@@ -434,7 +453,7 @@ func microTile(kern gemmKernel, t triangle, m, n, i0, j0, kb int, aq, bq []float
 				copy(tile[i*nr:i*nr+cols], c[(i0+i)*ldc+j0:])
 			}
 		}
-		kern.fn(kb, aq, bq, tile, nr, tile, zero)
+		kern.fn(kb, aq, bq, tile, nr, tile, pf, zero)
 		for i := range rows {
 			copy(c[(i0+i)*ldc+j0:(i0+i)*ldc+j0+cols], tile[i*nr:])
 		}
@@ -449,7 +468,7 @@ func microTile(kern gemmKernel, t triangle, m, n, i0, j0, kb int, aq, bq []float
 			tile[i*nr+j] = v
 		}
 	}
-	kern.fn(kb, aq, bq, tile, nr, tile, zero)
+	kern.fn(kb, aq, bq, tile, nr, tile, pf, zero)
 	for i := range mr {
 		for j := range nr {
 			if i0+i < m && j0+j < n && t.has(i0+i, j0+j) {
@@ -458,6 +477,10 @@ func microTile(kern gemmKernel, t triangle, m, n, i0, j0, kb int, aq, bq []float
 		}
 	}
 }
+
+// fetchParts is the number of calls that fetch a panel of B of nr columns
+// into L2, kb/2 lines each: nr/4, at least 1.
+func (k gemmKernel) fetchParts() int { return max(1, k.nr/4) }
 
 // packA copies rows [ic, ic+ib) and columns [pc, pc+kb) of a into ap as
 // panels of mr = kern.mr rows, column after column: ap[p*mr*kb + l*mr + i] =

@@ -79,10 +79,10 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 
 // gemmAsm adapts an assembly micro-kernel to slices, checking the bounds it
 // relies on.
-func gemmAsm(mr, nr int, f func(kc int, a, b, c *float64, ldc int, next *float64, zero bool)) func(kc int, a, b, c []float64, ldc int, next []float64, zero bool) {
-	return func(kc int, a, b, c []float64, ldc int, next []float64, zero bool) {
+func gemmAsm(mr, nr int, f func(kc int, a, b, c *float64, ldc int, next *float64, pf *byte, zero bool)) func(kc int, a, b, c []float64, ldc int, next, pf []float64, zero bool) {
+	return func(kc int, a, b, c []float64, ldc int, next, pf []float64, zero bool) {
 		_, _, _ = a[kc*mr-1], b[kc*nr-1], c[(mr-1)*ldc+nr-1]
-		f(kc, &a[0], &b[0], &c[0], ldc, &next[0], zero)
+		f(kc, &a[0], &b[0], &c[0], ldc, &next[0], (*byte)(unsafe.Pointer(&pf[0])), zero)
 	}
 }
 

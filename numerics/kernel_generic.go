@@ -178,7 +178,7 @@ func reduce8(l *[8]float64) float64 {
 // gemmGeneric is the 4x4 micro-kernel: s = FMA(a[k*4+i], b[k*4+j], s) for
 // k = 0, …, kc-1 in order from s = +0, then c[i*ldc+j] = c[i*ldc+j] + s, or
 // c[i*ldc+j] = s when zero.
-func gemmGeneric(kc int, a, b, c []float64, ldc int, _ []float64, zero bool) {
+func gemmGeneric(kc int, a, b, c []float64, ldc int, _, _ []float64, zero bool) {
 	a, b = a[:4*kc], b[:4*kc]
 	for i := range 4 {
 		ci := c[i*ldc : i*ldc+4]

@@ -667,11 +667,12 @@ func gemmKernel(s isa) {
 	mr, nr := s.gemmMR, s.gemmNR
 	nv := nr / s.width
 	name := fmt.Sprintf("gemm%dx%d%s", mr, nr, s.name)
-	TEXT(name, NOSPLIT, "func(kc int, a, b, c *float64, ldc int, next *float64, zero bool)")
+	TEXT(name, NOSPLIT, "func(kc int, a, b, c *float64, ldc int, next *float64, pf *byte, zero bool)")
 	Doc(fmt.Sprintf("%s adds to the %dx%d tile c (row stride ldc) one k-panel of the product:", name, mr, nr),
 		fmt.Sprintf("s = FMA(a[k*%d+i], b[k*%d+j], s) for k = 0, …, kc-1 in order from s = +0, then", mr, nr),
 		"c[i*ldc+j] = c[i*ldc+j] + s, or c[i*ldc+j] = s when zero (c is then only written).",
-		"next is the tile to come, prefetched.")
+		"next is the tile to come, prefetched. It prefetches into L2 the kc/2 lines of 64",
+		"bytes from pf on, a line every two steps, which need not be valid memory.")
 	c := Load(Param("c"), GP64())
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(3), ldc)
@@ -751,7 +752,11 @@ func gemmKernel(s isa) {
 	Label("pairs")
 	SHRQ(U8(1), kc)
 	JZ(LabelRef("store"))
+	pf := Load(Param("pf"), GP64())
 	Label("loop")
+	// A line of the panel of B of the calls to come (gemmKernel).
+	PREFETCHT1(Mem{Base: pf})
+	ADDQ(U32(64), pf)
 	step(0)
 	step(1)
 	ADDQ(U32(16*mr), a)
