@@ -589,9 +589,10 @@ TEXT ·gemm8x24AVX512(SB), NOSPLIT, $0-57
 	ADDQ         $0x000000c0, BX
 
 pairs:
-	SHRQ $0x01, SI
-	JZ   store
-	MOVQ pf+48(FP), DI
+	SHRQ    $0x01, SI
+	JZ      store
+	MOVQ    pf+48(FP), DI
+	PCALIGN $0x40
 
 loop:
 	PREFETCHT1   (DI)
@@ -865,9 +866,10 @@ TEXT ·gemm5x24AVX512(SB), NOSPLIT, $0-57
 	ADDQ         $0x000000c0, BX
 
 pairs:
-	SHRQ $0x01, SI
-	JZ   store
-	MOVQ pf+48(FP), DI
+	SHRQ    $0x01, SI
+	JZ      store
+	MOVQ    pf+48(FP), DI
+	PCALIGN $0x40
 
 loop:
 	PREFETCHT1   (DI)
@@ -3176,9 +3178,10 @@ TEXT ·gemm4x12AVX2(SB), NOSPLIT, $0-57
 	ADDQ        $0x00000060, BX
 
 pairs:
-	SHRQ $0x01, SI
-	JZ   store
-	MOVQ pf+48(FP), DI
+	SHRQ    $0x01, SI
+	JZ      store
+	MOVQ    pf+48(FP), DI
+	PCALIGN $0x40
 
 loop:
 	PREFETCHT1  (DI)
