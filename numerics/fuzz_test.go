@@ -209,15 +209,16 @@ func checkGramFloat32(t *rapid.T) {
 }
 
 // checkGramPacked: the Gram of more than 256 rows, which packs them in
-// blocks of 384 rows and packs each block again chunk by chunk as its units
-// finish with the rows, gives every entry the bits of the Gram of its two
+// blocks of gramBlockRows rows and packs each block again chunk by chunk as
+// its units finish with the rows, gives every entry the bits of the Gram of its two
 // rows alone, which runs in place and is checked against refGram by
 // checkGram (K[i][j] depends on rows i and j only); float32 rows likewise
 // through GramFloat32. The shapes reach one to three blocks and their
 // boundaries, chunks with short tails, and GOMAXPROCS 1 to 3; the rows
 // include zero, duplicated and rescaled ones (by 2^±300).
 func checkGramPacked(t *rapid.T) {
-	n := rapid.OneOf(rapid.IntRange(257, 800), rapid.SampledFrom([]int{383, 384, 385, 767, 768, 769})).Draw(t, "n")
+	b := gramBlockRows
+	n := rapid.OneOf(rapid.IntRange(257, 3*b-1), rapid.SampledFrom([]int{b - 1, b, b + 1, 2*b - 1, 2 * b, 2*b + 1})).Draw(t, "n")
 	p := rapid.SampledFrom([]int{8, 13, 520, 1031}).Draw(t, "p")
 	procs := rapid.IntRange(1, 3).Draw(t, "GOMAXPROCS")
 	narrow := rapid.Bool().Draw(t, "float32")
@@ -256,7 +257,7 @@ func checkGramPacked(t *rapid.T) {
 	for range 24 {
 		pairs = append(pairs, [2]int{rapid.IntRange(0, n-1).Draw(t, "i"), rapid.IntRange(0, n-1).Draw(t, "j")})
 	}
-	for _, i := range []int{0, 383, 384, 767, 768, n - 1} {
+	for _, i := range []int{0, b - 1, b, 2*b - 1, 2 * b, n - 1} {
 		if i < n {
 			pairs = append(pairs, [2]int{i, n - 1}, [2]int{i, i}, [2]int{0, i})
 		}

@@ -52,10 +52,15 @@ const (
 	// of every Gram of more than gramChunk columns.
 	gramChunk = 512
 	// gramBlockRows is the number of rows of Q whose chunks stay in L2 while
-	// every tile of theirs runs over the chunk: 1.5 MB of the 2 MB L2 of the
-	// machine of BENCHMARKS.md (measured at n = 1000 on AVX-512: 6-11 %
-	// faster than 256 rows; no difference on its AVX2 path).
-	gramBlockRows = 384
+	// every tile of theirs runs over the chunk: 1.1 MB of the 2 MB, 16-way
+	// L2 of the machine of BENCHMARKS.md, 9 of the 16 lines of each set on
+	// average. Where the buffer's pages fall in L2's sets is the machine's
+	// choice (a VM's host's, even for huge pages); with 384 rows (12 of 16)
+	// some buffers overfilled sets, and ran the Gram at n = 1000 up to 13 %
+	// slower than others, buffer by buffer in one process. 288 rows ran as
+	// fast as the best buffers of 384 with every buffer, 256 no faster
+	// (BENCHMARKS.md). It does not change the bits.
+	gramBlockRows = 288
 	// gramL2 is the size in bytes up to which the chunks of all rows stay in
 	// L2 together, and are read in place; past it they are packed by blocks.
 	gramL2 = 1 << 20

@@ -73,7 +73,7 @@ func checkGramOn[T float32 | float64](t *testing.T, what string, gram func(k []f
 // The parallel Gram gives the bits of one goroutine and is exactly
 // symmetric, with rows read in place (n = 150, and n = 256, the most) and
 // packed (n = 263, past 256 rows, one block; n = 416, two blocks of
-// gramBlockRows = 384, over three chunks, the last short, which the blocks
+// gramBlockRows = 288, over three chunks, the last short, which the blocks
 // pack again as their units finish with the rows, and whose tile columns
 // past the first block fetch those of the next; n = 258 and 260, whose
 // last tile column has 2 and 4 columns of K on AVX-512).
