@@ -191,7 +191,7 @@ func gram2x6AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte
 // elements i ≡ l (mod 8) in increasing i.
 // It runs over the chunk twice, lanes 0-3 of every entry of a tile, then lanes 4-7.
 // It prefetches into L2 the 8n bytes at pf+b*pfs (pfs in bytes), which need not
-// be valid memory, during tiles 32b to 32b+31 for b < 6: a line every 32 steps.
+// be valid memory, during tiles 16b to 16b+15 for b < 6: a line every 16 steps.
 // Each step of the first pass prefetches into L1 the x rows 512 bytes ahead (past the end
 // of a chunk: the next rows of x when they are packed one after the other).
 func gram2x6NextAVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)

@@ -3745,7 +3745,7 @@ TEXT ·gram2x6NextAVX2(SB), NOSPLIT, $424-72
 	MOVQ   pfs+56(FP), DX
 	SUBQ   AX, DX
 	MOVQ   DX, 8(SP)
-	MOVQ   $0x00000020, (SP)
+	MOVQ   $0x00000010, (SP)
 	MOVQ   $0x00000006, 16(SP)
 	MOVQ   x+0(FP), DX
 	MOVQ   xs+8(FP), R11
@@ -3785,7 +3785,7 @@ loop0:
 	VMOVUPD     (AX)(R11*1), Y12
 	VMOVUPD     (R12)(R11*1), Y13
 	PREFETCHT1  (CX)
-	ADDQ        $0x00000002, CX
+	ADDQ        $0x00000004, CX
 	PREFETCHT0  512(AX)(R11*1)
 	PREFETCHT0  512(R12)(R11*1)
 	VMOVUPD     (BX)(R11*1), Y14
@@ -3906,7 +3906,7 @@ loop1:
 	VMOVUPD     Y2, 64(DX)
 	DECQ        (SP)
 	JNZ         fetching
-	MOVQ        $0x00000020, (SP)
+	MOVQ        $0x00000010, (SP)
 	ADDQ        8(SP), CX
 	DECQ        16(SP)
 	JNZ         fetching

@@ -157,11 +157,12 @@ var avx2 = isa{
 	// column as the 3 x 4 tiles fetch theirs (gramRun's refill; at n = 1000
 	// no slower, 0-1 % faster). BENCHMARKS.md.
 	// The twin of the 2 x 6 tiles that fetches the next tile column's rows
-	// from Q (gramKernel.next) does so a line every 32 steps, over the 192
-	// tiles of a block of 384 rows: a line every 4, 8 or 16 steps slowed
-	// the tiles more (BENCHMARKS.md).
+	// from Q (gramKernel.next) does so a line every 16 steps, over 96 of the
+	// 144 tiles of a block of 288 rows: with blocks of 384 rows, every 4
+	// or 8 steps slowed the tiles more than every 32 (which now fetches 3/4
+	// of the rows, and measured the same as 16; BENCHMARKS.md).
 	gram: []gramShape{{r: 3, c: 4, fetch: fetchSpread, every: 4, halves: true}, {r: 2, c: 6, halves: true, ahead: 512, fetch: fetchSpread, every: 4},
-		{r: 2, c: 6, halves: true, ahead: 512, fetch: fetchSpread, every: 32, kind: "Next"},
+		{r: 2, c: 6, halves: true, ahead: 512, fetch: fetchSpread, every: 16, kind: "Next"},
 		// The diagonal blocks of 4 columns of the 3 x 4 tiles, and the
 		// one or two rows above them that the tiles of 3 rows leave.
 		{r: 4, c: 4, fetch: fetchFirst, halves: true, tri: true}, {r: 1, c: 4, halves: true}, {r: 2, c: 4, halves: true},
