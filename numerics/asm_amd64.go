@@ -38,19 +38,25 @@ func packA8AVX512(dst *float64, src *float64, rs int, kb int)
 // j < 24; np and kb are positive.
 func packB24AVX512(dst *float64, ps int, src *float64, rs int, np int, kb int)
 
-// gemm8x24AVX512 adds to the 8x24 tile c (row stride ldc) one k-panel of the product:
-// s = FMA(a[k*8+i], b[k*24+j], s) for k = 0, …, kc-1 in order from s = +0, then
-// c[i*ldc+j] = c[i*ldc+j] + s, or c[i*ldc+j] = s when zero (c is then only written).
-// next is the tile to come, prefetched. It prefetches into L2 the kc/2 lines of 64
-// bytes from pf on, a line every two steps, which need not be valid memory.
-func gemm8x24AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, pf *byte, zero bool)
+// gemm8x24AVX512 adds to the tiles t < tiles of C (tiles > 0), the 8x24 tiles at
+// c[t*8*ldc:] (row stride ldc) one k-panel of the product of the panel of A at
+// a[t*as:] and the panel of B at b: s = FMA(a[t*as+k*8+i], b[k*24+j], s) for
+// k = 0, …, kc-1 in order from s = +0, then c[i*ldc+j] = c[i*ldc+j] + s, or
+// c[i*ldc+j] = s when zero (c is then only written). next is the tile after the
+// last, prefetched. The tiles from fetch on prefetch into L2 the lines of 64 bytes
+// from nb on, kc/2 lines a tile, a line every two steps, the others lines of b;
+// nb need not be valid memory.
+func gemm8x24AVX512(kc int, a *float64, as int, b *float64, c *float64, ldc int, tiles int, next *float64, nb *byte, fetch int, zero bool)
 
-// gemm5x24AVX512 adds to the 5x24 tile c (row stride ldc) one k-panel of the product:
-// s = FMA(a[k*5+i], b[k*24+j], s) for k = 0, …, kc-1 in order from s = +0, then
-// c[i*ldc+j] = c[i*ldc+j] + s, or c[i*ldc+j] = s when zero (c is then only written).
-// next is the tile to come, prefetched. It prefetches into L2 the kc/2 lines of 64
-// bytes from pf on, a line every two steps, which need not be valid memory.
-func gemm5x24AVX512(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, pf *byte, zero bool)
+// gemm5x24AVX512 adds to the tiles t < tiles of C (tiles > 0), the 5x24 tiles at
+// c[t*5*ldc:] (row stride ldc) one k-panel of the product of the panel of A at
+// a[t*as:] and the panel of B at b: s = FMA(a[t*as+k*5+i], b[k*24+j], s) for
+// k = 0, …, kc-1 in order from s = +0, then c[i*ldc+j] = c[i*ldc+j] + s, or
+// c[i*ldc+j] = s when zero (c is then only written). next is the tile after the
+// last, prefetched. The tiles from fetch on prefetch into L2 the lines of 64 bytes
+// from nb on, kc/2 lines a tile, a line every two steps, the others lines of b;
+// nb need not be valid memory.
+func gemm5x24AVX512(kc int, a *float64, as int, b *float64, c *float64, ldc int, tiles int, next *float64, nb *byte, fetch int, zero bool)
 
 // gram3x8AVX512 adds to out[k*24+a*8+b], for the tiles k < nx, the chunk sum
 // reduce8(lanes) of row x[(3*k+a)*xs:] against row y[b*ys:] over their first n
@@ -158,12 +164,15 @@ func packA4AVX2(dst *float64, src *float64, rs int, kb int)
 // j < 12; np and kb are positive.
 func packB12AVX2(dst *float64, ps int, src *float64, rs int, np int, kb int)
 
-// gemm4x12AVX2 adds to the 4x12 tile c (row stride ldc) one k-panel of the product:
-// s = FMA(a[k*4+i], b[k*12+j], s) for k = 0, …, kc-1 in order from s = +0, then
-// c[i*ldc+j] = c[i*ldc+j] + s, or c[i*ldc+j] = s when zero (c is then only written).
-// next is the tile to come, prefetched. It prefetches into L2 the kc/2 lines of 64
-// bytes from pf on, a line every two steps, which need not be valid memory.
-func gemm4x12AVX2(kc int, a *float64, b *float64, c *float64, ldc int, next *float64, pf *byte, zero bool)
+// gemm4x12AVX2 adds to the tiles t < tiles of C (tiles > 0), the 4x12 tiles at
+// c[t*4*ldc:] (row stride ldc) one k-panel of the product of the panel of A at
+// a[t*as:] and the panel of B at b: s = FMA(a[t*as+k*4+i], b[k*12+j], s) for
+// k = 0, …, kc-1 in order from s = +0, then c[i*ldc+j] = c[i*ldc+j] + s, or
+// c[i*ldc+j] = s when zero (c is then only written). next is the tile after the
+// last, prefetched. The tiles from fetch on prefetch into L2 the lines of 64 bytes
+// from nb on, kc/2 lines a tile, a line every two steps, the others lines of b;
+// nb need not be valid memory.
+func gemm4x12AVX2(kc int, a *float64, as int, b *float64, c *float64, ldc int, tiles int, next *float64, nb *byte, fetch int, zero bool)
 
 // gram3x4AVX2 adds to out[k*12+a*4+b], for the tiles k < nx, the chunk sum
 // reduce8(lanes) of row x[(3*k+a)*xs:] against row y[b*ys:] over their first n

@@ -6,12 +6,14 @@ import (
 )
 
 // gemmKernel is a register-blocked micro-kernel: fn adds one k-panel of the
-// product to the mr x nr tile c (row stride ldc), a and b being packed
-// panels: s = FMA(a[k*mr+i], b[k*nr+j], s) for k = 0, …, kc-1 in order from
-// s = +0, then c[i*ldc+j] = c[i*ldc+j] + s, or c[i*ldc+j] = s with zero (the
-// tile is then only written). next is the tile to come, which it may
-// prefetch, and it may prefetch into L2 the 4·kc elements from pf on (the
-// part of the next panel of B that the call fetches: fetchParts).
+// product to each of tiles mr x nr tiles of C one under the other, tile t
+// at c[t*mr*ldc:] (row stride ldc), from the packed panel of A at a[t*as:]
+// and the packed panel of B at b: s = FMA(a[t*as+k*mr+i], b[k*nr+j], s) for
+// k = 0, …, kc-1 in order from s = +0, then c[i*ldc+j] = c[i*ldc+j] + s, or
+// c[i*ldc+j] = s with zero (the tile is then only written). next is the
+// tile after the last, which it may prefetch, and the tiles from fetch on
+// may prefetch into L2 the next panel of B, nb, 4·kc elements a tile
+// (fetchParts).
 //
 // mc is the number of rows of A in a block of the driver (a multiple of
 // mr), whose mc x gemmKC panel stays in L2 while the panels of B stream
@@ -25,7 +27,7 @@ import (
 // dst[p*ps+l*nr+j] = src[l*rs+p*nr+j] for p < np, l < kb and j < nr.
 type gemmKernel struct {
 	mr, nr, mc int
-	fn         func(kc int, a, b, c []float64, ldc int, next, pf []float64, zero bool)
+	fn         func(kc int, a []float64, as int, b, c []float64, ldc, tiles int, next, nb []float64, fetch int, zero bool)
 	packA      func(dst, src []float64, rs, kb int)
 	packB      func(dst []float64, ps int, src []float64, rs, np, kb int)
 }
@@ -346,15 +348,15 @@ func scaleC(t triangle, m, j0, j1 int, beta float64, c []float64, ldc int) {
 	}
 }
 
-// panel returns the w-wide panel of a pre-packed operand that starts at
-// row or column i (a multiple of w) over the k-panel [pc, pc+kb), or else
-// the one at offset off (rows or columns) of those packed into scratch.
-func (o matrix) panel(i, w, pc, kb int, scratch []float64, off int) []float64 {
+// panels returns, from its start on, the w-wide panel of a pre-packed
+// operand that starts at row or column i (a multiple of w) over the k-panel
+// [pc, pc+kb), or else the one at offset off (rows or columns) of those
+// packed into scratch; and the distance from a panel to the next.
+func (o matrix) panels(i, w, pc, kb int, scratch []float64, off int) ([]float64, int) {
 	if o.ps > 0 {
-		at := i/w*o.ps + pc*w
-		return o.d[at : at+kb*w]
+		return o.d[i/w*o.ps+pc*w:], o.ps
 	}
-	return scratch[off*kb : (off+w)*kb]
+	return scratch[off*kb:], w * kb
 }
 
 // columns runs the blocked product on the columns [j0, j1) of C, one k-panel
@@ -397,24 +399,38 @@ func columns(kern gemmKernel, t triangle, m, j0, j1, k int, alpha float64, a, b 
 				}
 				calls := (ib + mr - 1) / mr // on each panel of B
 				parts := kern.fetchParts()
+				// The last tiles on a panel of B fetch the next one
+				// into L2, a part each, without which the first tile
+				// on it took 1.7-1.9 times as long as the others,
+				// waiting for it from L3 (BENCHMARKS.md).
+				fetch := max(0, calls-parts)
 				for jr := 0; jr < jn; jr += nr {
-					bq := b.panel(jc+jr, nr, pc, kb, bp, jr)
+					bq, _ := b.panels(jc+jr, nr, pc, kb, bp, jr)
 					// The panel of B that comes after this one, or
 					// the first again, for the next rows of A.
-					nb := b.panel(jc, nr, pc, kb, bp, 0)
+					nb, _ := b.panels(jc, nr, pc, kb, bp, 0)
 					if jr+nr < jn {
-						nb = b.panel(jc+jr+nr, nr, pc, kb, bp, jr+nr)
+						nb, _ = b.panels(jc+jr+nr, nr, pc, kb, bp, jr+nr)
 					}
-					for ir := 0; ir < ib; ir += mr {
-						aq := a.panel(ic+ir, mr, pc, kb, ap, ir)
-						// The last calls on a panel fetch the next one
-						// into L2, a part each, without which the first
-						// call on it took 1.7-1.9 times as long as the
-						// others, waiting for it from L3 (BENCHMARKS.md);
-						// the other calls fetch lines of their own panel,
+					ir := 0
+					// The whole tiles of C under each other, in one call.
+					if whole := ib / mr; t == full && jc+jr+nr <= j1 && whole > 0 {
+						aq, as := a.panels(ic, mr, pc, kb, ap, 0)
+						at := ic*ldc + jc + jr
+						next := c[at:]
+						if nx := at + whole*mr*ldc; nx < len(c) {
+							next = c[nx:]
+						}
+						kern.fn(kb, aq, as, bq, c[at:], ldc, whole, next, nb, fetch, zero && pc == 0)
+						ir = whole * mr
+					}
+					for ; ir < ib; ir += mr {
+						aq, _ := a.panels(ic+ir, mr, pc, kb, ap, ir)
+						// The lines of B a tile fetches (fetchParts);
+						// before the last tiles, lines of its own panel,
 						// which are there already.
 						pf := bq
-						if q := ir/mr - max(0, calls-parts); q >= 0 {
+						if q := ir/mr - fetch; q >= 0 {
 							pf = nb[q*4*kb:]
 						}
 						microTile(kern, t, m, j1, ic+ir, jc+jr, kb, aq, bq, pf, zero && pc == 0, c, ldc, tile)
@@ -440,7 +456,7 @@ func microTile(kern gemmKernel, t triangle, m, n, i0, j0, kb int, aq, bq, pf []f
 		if nx := at + mr*ldc; nx < len(c) {
 			next = c[nx:]
 		}
-		kern.fn(kb, aq, bq, c[at:], ldc, next, pf, zero)
+		kern.fn(kb, aq, 0, bq, c[at:], ldc, 1, next, pf, 0, zero)
 		return
 	}
 	if t == full {
@@ -453,7 +469,7 @@ func microTile(kern gemmKernel, t triangle, m, n, i0, j0, kb int, aq, bq, pf []f
 				copy(tile[i*nr:i*nr+cols], c[(i0+i)*ldc+j0:])
 			}
 		}
-		kern.fn(kb, aq, bq, tile, nr, tile, pf, zero)
+		kern.fn(kb, aq, 0, bq, tile, nr, 1, tile, pf, 0, zero)
 		for i := range rows {
 			copy(c[(i0+i)*ldc+j0:(i0+i)*ldc+j0+cols], tile[i*nr:])
 		}
@@ -468,7 +484,7 @@ func microTile(kern gemmKernel, t triangle, m, n, i0, j0, kb int, aq, bq, pf []f
 			tile[i*nr+j] = v
 		}
 	}
-	kern.fn(kb, aq, bq, tile, nr, tile, pf, zero)
+	kern.fn(kb, aq, 0, bq, tile, nr, 1, tile, pf, 0, zero)
 	for i := range mr {
 		for j := range nr {
 			if i0+i < m && j0+j < n && t.has(i0+i, j0+j) {

@@ -79,10 +79,13 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 
 // gemmAsm adapts an assembly micro-kernel to slices, checking the bounds it
 // relies on.
-func gemmAsm(mr, nr int, f func(kc int, a, b, c *float64, ldc int, next *float64, pf *byte, zero bool)) func(kc int, a, b, c []float64, ldc int, next, pf []float64, zero bool) {
-	return func(kc int, a, b, c []float64, ldc int, next, pf []float64, zero bool) {
-		_, _, _ = a[kc*mr-1], b[kc*nr-1], c[(mr-1)*ldc+nr-1]
-		f(kc, &a[0], &b[0], &c[0], ldc, &next[0], (*byte)(unsafe.Pointer(&pf[0])), zero)
+func gemmAsm(mr, nr int, f func(kc int, a *float64, as int, b, c *float64, ldc, tiles int, next *float64, nb *byte, fetch int, zero bool)) func(kc int, a []float64, as int, b, c []float64, ldc, tiles int, next, nb []float64, fetch int, zero bool) {
+	return func(kc int, a []float64, as int, b, c []float64, ldc, tiles int, next, nb []float64, fetch int, zero bool) {
+		if tiles <= 0 || fetch < 0 {
+			panic("numerics: gemm: bad tiles")
+		}
+		_, _, _ = a[(tiles-1)*as+kc*mr-1], b[kc*nr-1], c[((tiles-1)*mr+mr-1)*ldc+nr-1]
+		f(kc, &a[0], as, &b[0], &c[0], ldc, tiles, &next[0], (*byte)(unsafe.Pointer(&nb[0])), fetch, zero)
 	}
 }
 

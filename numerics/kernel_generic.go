@@ -175,10 +175,18 @@ func reduce8(l *[8]float64) float64 {
 	return l[0]
 }
 
-// gemmGeneric is the 4x4 micro-kernel: s = FMA(a[k*4+i], b[k*4+j], s) for
-// k = 0, …, kc-1 in order from s = +0, then c[i*ldc+j] = c[i*ldc+j] + s, or
-// c[i*ldc+j] = s when zero.
-func gemmGeneric(kc int, a, b, c []float64, ldc int, _, _ []float64, zero bool) {
+// gemmGeneric is the 4x4 micro-kernel: for each tile t < tiles, the 4x4
+// tile at c[t*4*ldc:] and the panel of A at a[t*as:], s = FMA(a[k*4+i],
+// b[k*4+j], s) for k = 0, …, kc-1 in order from s = +0, then c[i*ldc+j] =
+// c[i*ldc+j] + s, or c[i*ldc+j] = s when zero.
+func gemmGeneric(kc int, a []float64, as int, b, c []float64, ldc, tiles int, _, _ []float64, _ int, zero bool) {
+	for t := range tiles {
+		gemmTileGeneric(kc, a[t*as:], b, c[t*4*ldc:], ldc, zero)
+	}
+}
+
+// gemmTileGeneric is gemmGeneric on one tile.
+func gemmTileGeneric(kc int, a, b, c []float64, ldc int, zero bool) {
 	a, b = a[:4*kc], b[:4*kc]
 	for i := range 4 {
 		ci := c[i*ldc : i*ldc+4]

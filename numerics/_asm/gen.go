@@ -11,6 +11,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 
 	. "github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/ir"
@@ -669,26 +670,53 @@ func gemmKernel(s isa) {
 	mr, nr := s.gemmMR, s.gemmNR
 	nv := nr / s.width
 	name := fmt.Sprintf("gemm%dx%d%s", mr, nr, s.name)
-	TEXT(name, NOSPLIT, "func(kc int, a, b, c *float64, ldc int, next *float64, pf *byte, zero bool)")
-	Doc(fmt.Sprintf("%s adds to the %dx%d tile c (row stride ldc) one k-panel of the product:", name, mr, nr),
-		fmt.Sprintf("s = FMA(a[k*%d+i], b[k*%d+j], s) for k = 0, …, kc-1 in order from s = +0, then", mr, nr),
-		"c[i*ldc+j] = c[i*ldc+j] + s, or c[i*ldc+j] = s when zero (c is then only written).",
-		"next is the tile to come, prefetched. It prefetches into L2 the kc/2 lines of 64",
-		"bytes from pf on, a line every two steps, which need not be valid memory.")
-	c := Load(Param("c"), GP64())
+	TEXT(name, NOSPLIT, "func(kc int, a *float64, as int, b, c *float64, ldc, tiles int, next *float64, nb *byte, fetch int, zero bool)")
+	Doc(fmt.Sprintf("%s adds to the tiles t < tiles of C (tiles > 0), the %dx%d tiles at", name, mr, nr),
+		fmt.Sprintf("c[t*%d*ldc:] (row stride ldc) one k-panel of the product of the panel of A at", mr),
+		fmt.Sprintf("a[t*as:] and the panel of B at b: s = FMA(a[t*as+k*%d+i], b[k*%d+j], s) for", mr, nr),
+		"k = 0, …, kc-1 in order from s = +0, then c[i*ldc+j] = c[i*ldc+j] + s, or",
+		"c[i*ldc+j] = s when zero (c is then only written). next is the tile after the",
+		"last, prefetched. The tiles from fetch on prefetch into L2 the lines of 64 bytes",
+		"from nb on, kc/2 lines a tile, a line every two steps, the others lines of b;",
+		"nb need not be valid memory.")
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(3), ldc)
+	c := Load(Param("c"), GP64())
+	// Locals: the next tile's panel of A, the tiles left, the tiles left
+	// before fetching nb (-1 once fetching).
+	aNext, tilesLeft, fetchLeft := AllocLocal(8), AllocLocal(8), AllocLocal(8)
+	t := Load(Param("a"), GP64())
+	MOVQ(t, aNext)
+	t = Load(Param("tiles"), GP64())
+	MOVQ(t, tilesLeft)
+	t = Load(Param("fetch"), GP64())
+	MOVQ(t, fetchLeft)
 	acc := make([][]VecVirtual, mr)
 	for i := range acc {
 		acc[i] = make([]VecVirtual, nv)
 		for j := range acc[i] {
 			acc[i][j] = s.vec()
+		}
+	}
+	pf := GP64()
+	Label("tile")
+	for i := range acc {
+		for j := range acc[i] {
 			s.zero(acc[i][j])
 		}
 	}
-	// The tile to come: into L2 now, into L1 at the end.
-	prefetchTile := func(prefetch func(Op)) {
-		next := Load(Param("next"), GP64())
+	// The tile to come (the next in c, or next after the last): into L2
+	// now, into L1 at the end.
+	prefetchTile := func(inC string, prefetch func(Op)) {
+		next := GP64()
+		MOVQ(c, next)
+		for range mr {
+			ADDQ(ldc, next)
+		}
+		CMPQ(tilesLeft, U8(1))
+		JNE(LabelRef(inC))
+		Load(Param("next"), next)
+		Label(inC)
 		for i := 0; i < mr; i++ {
 			for j := 0; j < nr*8; j += 64 {
 				prefetch(Mem{Base: next, Disp: j})
@@ -696,9 +724,28 @@ func gemmKernel(s isa) {
 			ADDQ(ldc, next)
 		}
 	}
-	prefetchTile(func(m Op) { PREFETCHT1(m) })
-	a := Load(Param("a"), GP64())
+	prefetchTile("nextInC", func(m Op) { PREFETCHT1(m) })
+	// The lines this tile fetches into L2: of b before tile fetch, then
+	// of nb, on from where the tile before left off.
 	b := Load(Param("b"), GP64())
+	t = GP64()
+	MOVQ(fetchLeft, t)
+	TESTQ(t, t)
+	JS(LabelRef("fetching"))
+	JZ(LabelRef("fetch"))
+	DECQ(fetchLeft)
+	MOVQ(b, pf)
+	JMP(LabelRef("fetching"))
+	Label("fetch")
+	Load(Param("nb"), pf)
+	MOVQ(I32(-1), fetchLeft)
+	Label("fetching")
+	a := GP64()
+	MOVQ(aNext, a)
+	t = Load(Param("as"), GP64())
+	SHLQ(U8(3), t)
+	ADDQ(a, t)
+	MOVQ(t, aNext)
 	kc := Load(Param("kc"), GP64())
 	// step emits the FMAs of step k of the chain, k steps past a and b.
 	step := func(k int) {
@@ -754,7 +801,6 @@ func gemmKernel(s isa) {
 	Label("pairs")
 	SHRQ(U8(1), kc)
 	JZ(LabelRef("store"))
-	pf := Load(Param("pf"), GP64())
 	alignLoop()
 	Label("loop")
 	// A line of the panel of B of the calls to come (gemmKernel).
@@ -767,9 +813,13 @@ func gemmKernel(s isa) {
 	DECQ(kc)
 	JNZ(LabelRef("loop"))
 	Label("store")
-	prefetchTile(func(m Op) { PREFETCHT0(m) })
+	prefetchTile("nextInC1", func(m Op) { PREFETCHT0(m) })
+	sums := make([][]VecVirtual, mr) // unrotate replaces registers
+	for i := range acc {
+		sums[i] = slices.Clone(acc[i])
+	}
 	if s.gemmRotate {
-		unrotate(acc)
+		unrotate(sums)
 	}
 	// The panel's sums go to c once, added to it unless zero.
 	row := GP64()
@@ -777,20 +827,23 @@ func gemmKernel(s isa) {
 	z := Load(Param("zero"), GP8())
 	TESTB(z, z)
 	JNZ(LabelRef("write"))
-	for i := range acc {
-		for j := range acc[i] {
-			VADDPD(Mem{Base: row, Disp: 8 * s.width * j}, acc[i][j], acc[i][j])
+	for i := range sums {
+		for j := range sums[i] {
+			VADDPD(Mem{Base: row, Disp: 8 * s.width * j}, sums[i][j], sums[i][j])
 		}
 		ADDQ(ldc, row)
 	}
 	MOVQ(c, row)
 	Label("write")
-	for i := range acc {
-		for j := range acc[i] {
-			VMOVUPD(acc[i][j], Mem{Base: row, Disp: 8 * s.width * j})
+	for i := range sums {
+		for j := range sums[i] {
+			VMOVUPD(sums[i][j], Mem{Base: row, Disp: 8 * s.width * j})
 		}
 		ADDQ(ldc, row)
 	}
+	MOVQ(row, c) // the next tile, mr rows down
+	DECQ(tilesLeft)
+	JNZ(LabelRef("tile"))
 	ret()
 }
 
