@@ -91,10 +91,9 @@ func (o operand) checkPadding(t *testing.T, what string, rows, cols int) {
 type gemmCase struct{ m, n, k int }
 
 // gemmSizes cross every tail of the micro-kernels and every block of the
-// driver (kc = 512, the k-panel of the order, mc = 240, 180 and 120,
-// nc = 3072),
-// and run the kernels of 8 and 4 rows over columns of whole tiles in one
-// call (m = 64 and 250; the 5-row kernel takes m = 150).
+// driver (kc = 512, the k-panel of the order, mc = 240, 180 and 120, nc =
+// 3072), and run the kernels of 8 and 4 rows over columns of whole tiles in
+// one call (m = 64 and 250; the 5-row kernel takes m = 150).
 var gemmSizes = []gemmCase{
 	{0, 3, 4}, {3, 0, 4}, {3, 4, 0}, {1, 1, 1}, {5, 7, 3}, {8, 24, 16}, {9, 25, 17},
 	{17, 49, 33}, {33, 13, 70}, {150, 50, 300}, {20, 3100, 3}, {17, 20, 1100},
