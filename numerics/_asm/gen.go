@@ -928,7 +928,7 @@ func gramTile(s isa, g gramShape) {
 	case fetchSpread:
 		doc = append(doc, "It prefetches into L2 the 8n bytes at pf+b*pfs (pfs in bytes), which need not",
 			fmt.Sprintf("be valid memory, during tiles %db to %db+%d for b < %d: a line every %d steps.", g.every, g.every, g.every-1, cc, g.every))
-	default:
+	case noFetch:
 		doc = append(doc, "It ignores pf and pfs.")
 	}
 	if g.ahead > 0 {
