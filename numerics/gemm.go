@@ -494,8 +494,8 @@ func microTile(kern gemmKernel, t triangle, m, n, i0, j0, kb int, aq, bq, pf []f
 	}
 }
 
-// fetchParts is the number of calls that fetch a panel of B of nr columns
-// into L2, kb/2 lines each: nr/4, at least 1.
+// fetchParts is the number of tiles that fetch a panel of B of nr columns
+// into L2, kb/2 lines (4·kb elements) each: nr/4, at least 1.
 func (k gemmKernel) fetchParts() int { return max(1, k.nr/4) }
 
 // packA copies rows [ic, ic+ib) and columns [pc, pc+kb) of a into ap as
