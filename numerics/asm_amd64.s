@@ -526,10 +526,10 @@ tile:
 	ADDQ   AX, DX
 	ADDQ   AX, DX
 	CMPQ   8(SP), $0x01
-	JNE    nextInC
+	JNE    nextL2
 	MOVQ   next+56(FP), DX
 
-nextInC:
+nextL2:
 	PREFETCHT1 (DX)
 	PREFETCHT1 64(DX)
 	PREFETCHT1 128(DX)
@@ -728,10 +728,10 @@ store:
 	ADDQ AX, DX
 	ADDQ AX, DX
 	CMPQ 8(SP), $0x01
-	JNE  nextInC1
+	JNE  nextL1
 	MOVQ next+56(FP), DX
 
-nextInC1:
+nextL1:
 	PREFETCHT0 (DX)
 	PREFETCHT0 64(DX)
 	PREFETCHT0 128(DX)
@@ -877,10 +877,10 @@ tile:
 	ADDQ   AX, DX
 	ADDQ   AX, DX
 	CMPQ   8(SP), $0x01
-	JNE    nextInC
+	JNE    nextL2
 	MOVQ   next+56(FP), DX
 
-nextInC:
+nextL2:
 	PREFETCHT1 (DX)
 	PREFETCHT1 64(DX)
 	PREFETCHT1 128(DX)
@@ -1028,10 +1028,10 @@ store:
 	ADDQ AX, DX
 	ADDQ AX, DX
 	CMPQ 8(SP), $0x01
-	JNE  nextInC1
+	JNE  nextL1
 	MOVQ next+56(FP), DX
 
-nextInC1:
+nextL1:
 	PREFETCHT0 (DX)
 	PREFETCHT0 64(DX)
 	PREFETCHT0 128(DX)
@@ -3248,10 +3248,10 @@ tile:
 	ADDQ   AX, DX
 	ADDQ   AX, DX
 	CMPQ   8(SP), $0x01
-	JNE    nextInC
+	JNE    nextL2
 	MOVQ   next+56(FP), DX
 
-nextInC:
+nextL2:
 	PREFETCHT1 (DX)
 	PREFETCHT1 64(DX)
 	ADDQ       AX, DX
@@ -3373,10 +3373,10 @@ store:
 	ADDQ AX, DX
 	ADDQ AX, DX
 	CMPQ 8(SP), $0x01
-	JNE  nextInC1
+	JNE  nextL1
 	MOVQ next+56(FP), DX
 
-nextInC1:
+nextL1:
 	PREFETCHT0 (DX)
 	PREFETCHT0 64(DX)
 	ADDQ       AX, DX

@@ -707,16 +707,16 @@ func gemmKernel(s isa) {
 	}
 	// The tile to come (the next in c, or next after the last): into L2
 	// now, into L1 at the end.
-	prefetchTile := func(inC string, prefetch func(Op)) {
+	prefetchTile := func(label string, prefetch func(Op)) {
 		next := GP64()
 		MOVQ(c, next)
 		for range mr {
 			ADDQ(ldc, next)
 		}
 		CMPQ(tilesLeft, U8(1))
-		JNE(LabelRef(inC))
+		JNE(LabelRef(label))
 		Load(Param("next"), next)
-		Label(inC)
+		Label(label)
 		for i := 0; i < mr; i++ {
 			for j := 0; j < nr*8; j += 64 {
 				prefetch(Mem{Base: next, Disp: j})
@@ -724,7 +724,7 @@ func gemmKernel(s isa) {
 			ADDQ(ldc, next)
 		}
 	}
-	prefetchTile("nextInC", func(m Op) { PREFETCHT1(m) })
+	prefetchTile("nextL2", func(m Op) { PREFETCHT1(m) })
 	// The lines this tile fetches into L2: of b before tile fetch, then
 	// of nb, on from where the tile before left off.
 	b := Load(Param("b"), GP64())
@@ -803,7 +803,7 @@ func gemmKernel(s isa) {
 	JZ(LabelRef("store"))
 	alignLoop()
 	Label("loop")
-	// A line of the panel of B of the calls to come (gemmKernel).
+	// A line of the next panel of B (of this one before tile fetch).
 	PREFETCHT1(Mem{Base: pf})
 	ADDQ(U32(64), pf)
 	step(0)
@@ -813,7 +813,7 @@ func gemmKernel(s isa) {
 	DECQ(kc)
 	JNZ(LabelRef("loop"))
 	Label("store")
-	prefetchTile("nextInC1", func(m Op) { PREFETCHT0(m) })
+	prefetchTile("nextL1", func(m Op) { PREFETCHT0(m) })
 	sums := make([][]VecVirtual, mr) // unrotate replaces registers
 	for i := range acc {
 		sums[i] = slices.Clone(acc[i])
