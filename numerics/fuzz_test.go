@@ -210,8 +210,8 @@ func checkGramFloat32(t *rapid.T) {
 
 // checkGramPacked: the Gram of more than 256 rows, which packs them in
 // blocks of gramBlockRows rows and packs each block again chunk by chunk as
-// its units finish with the rows, gives every entry the bits of the Gram of its two
-// rows alone, which runs in place and is checked against refGram by
+// its units finish with the rows, gives every entry the bits of the Gram of
+// its two rows alone, which runs in place and is checked against refGram by
 // checkGram (K[i][j] depends on rows i and j only); float32 rows likewise
 // through GramFloat32. The shapes reach one to three blocks and their
 // boundaries, chunks with short tails, and GOMAXPROCS 1 to 3; the rows
