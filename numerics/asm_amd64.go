@@ -238,3 +238,6 @@ func gram2x4AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte
 // It prefetches into L2 the 8n bytes at pf+b*pfs (pfs in bytes), which need not
 // be valid memory, during tiles 4b to 4b+3 for b < 2: a line every 4 steps.
 func gram3x2AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
+
+// cpuid returns the registers that CPUID sets for leaf and sub-leaf sub.
+func cpuid(leaf uint32, sub uint32) (eax uint32, ebx uint32, ecx uint32, edx uint32)

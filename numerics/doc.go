@@ -61,6 +61,11 @@
 // name of the one that runs and why the variable was ignored. The bits are
 // the same whichever runs.
 //
+// The blocks that Gemm and the Gram keep in a core's L2 cache were measured
+// on a machine with 2 MB of L2 a core; on one with less (CPUID reports it;
+// CacheL2 returns what the blocking uses) they shrink in proportion, so that
+// they still fit. They too change only the speed.
+//
 // # Build tags
 //
 //   - purego: use the pure-Go twins on amd64 too (no assembly).

@@ -208,17 +208,22 @@ func checkGramFloat32(t *rapid.T) {
 	})
 }
 
-// checkGramPacked: the Gram of more than 256 rows, which packs them in
-// blocks of gramBlockRows rows and packs each block again chunk by chunk as
-// its units finish with the rows, gives every entry the bits of the Gram of
-// its two rows alone, which runs in place and is checked against refGram by
-// checkGram (K[i][j] depends on rows i and j only); float32 rows likewise
-// through GramFloat32. The shapes reach one to three blocks and their
-// boundaries, chunks with short tails, and GOMAXPROCS 1 to 3; the rows
-// include zero, duplicated and rescaled ones (by 2^±300).
+// checkGramPacked: the Gram of more rows than gramInPlace takes, which packs
+// them in blocks of gramBlockRows rows and packs each block again chunk by
+// chunk as its units finish with the rows, gives every entry the bits of the
+// Gram of its two rows alone, which runs in place and is checked against
+// refGram by checkGram (K[i][j] depends on rows i and j only); float32 rows
+// likewise through GramFloat32. The blocking is that of an L2 of 256 KB to
+// 2 MB, and the shapes reach one to three blocks and their boundaries,
+// chunks with short tails, and GOMAXPROCS 1 to 3; the rows include zero,
+// duplicated and rescaled ones (by 2^±300).
 func checkGramPacked(t *rapid.T) {
-	b := gramBlockRows
-	n := rapid.OneOf(rapid.IntRange(257, 3*b-1), rapid.SampledFrom([]int{b - 1, b, b + 1, 2*b - 1, 2 * b, 2*b + 1})).Draw(t, "n")
+	l2 := rapid.SampledFrom(testL2Sizes).Draw(t, "L2")
+	defer func(old int) { l2Size = old }(l2Size)
+	l2Size = l2
+	b, in := gramBlockRows(), gramInPlace()/(gramChunk*8)
+	ends := slices.DeleteFunc([]int{b - 1, b, b + 1, 2*b - 1, 2 * b, 2*b + 1}, func(n int) bool { return n <= in })
+	n := rapid.OneOf(rapid.IntRange(in+1, 3*b-1), rapid.SampledFrom(ends)).Draw(t, "n")
 	p := rapid.SampledFrom([]int{8, 13, 520, 1031}).Draw(t, "p")
 	procs := rapid.IntRange(1, 3).Draw(t, "GOMAXPROCS")
 	narrow := rapid.Bool().Draw(t, "float32")

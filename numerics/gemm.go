@@ -17,9 +17,11 @@ import (
 //
 // mc is the number of rows of A in a block of the driver (a multiple of
 // mr), whose mc x gemmKC panel stays in L2 while the panels of B stream
-// through: 240 on AVX-512 (960 KB; measured: 176 no faster), 120 on AVX2
-// (480 KB; measured against 180: 2-3 % faster at n = 2048, the same at
-// 1024; 96 the same, 60 and 240 slower).
+// through, on the machine of BENCHMARKS.md: 240 on AVX-512 (960 KB;
+// measured: 176 no faster), 120 on AVX2 (480 KB; measured against 180: 2-3 %
+// faster at n = 2048, the same at 1024; 96 the same, 60 and 240 slower). The
+// driver scales it to the L2 at hand (toL2); gemmFor compares with mc itself,
+// so that the layout of PackA does not depend on the cache.
 //
 // packA and packB, if not nil, pack whole panels as the Go loops of packA
 // and packB do, faster: packA a panel of A, dst[l*mr+i] = src[i*rs+l] for
@@ -363,7 +365,7 @@ func (o matrix) panels(i, w, pc, kb int, scratch []float64, off int) ([]float64,
 // of gemmKC after another. With zero, the first panel is stored, not added to
 // C.
 func columns(kern gemmKernel, t triangle, m, j0, j1, k int, alpha float64, a, b matrix, zero bool, c []float64, ldc int) {
-	mr, nr, mc := kern.mr, kern.nr, kern.mc
+	mr, nr, mc := kern.mr, kern.nr, toL2(kern.mc, kern.mr)
 	kc := min(gemmKC, k)
 	nc := min(gemmNC, roundUp(j1-j0, nr))
 	nb, na := kc*nc, kc*min(mc, roundUp(m, mr)) // packed B and A, unless they come so

@@ -51,20 +51,30 @@ const (
 	// chunks of the rows of a tile stay in L1. Changing it changes the bits
 	// of every Gram of more than gramChunk columns.
 	gramChunk = 512
-	// gramBlockRows is the number of rows of Q whose chunks stay in L2 while
-	// every tile of theirs runs over the chunk: 1.1 MB of the 2 MB, 16-way
-	// L2 of the machine of BENCHMARKS.md, 9 of the 16 lines of each set on
-	// average. Where the buffer's pages fall in L2's sets is the machine's
-	// choice (a VM's host's, even for huge pages); with 384 rows (12 of 16)
-	// some buffers overfilled sets, and ran the Gram at n = 1000 up to 13 %
-	// slower than others, buffer by buffer in one process. 288 rows ran as
-	// fast as the best buffers of 384 with every buffer, 256 no faster
-	// (BENCHMARKS.md). It does not change the bits.
-	gramBlockRows = 288
-	// gramL2 is the size in bytes up to which the chunks of all rows stay in
-	// L2 together, and are read in place; past it they are packed by blocks.
-	gramL2 = 1 << 20
+	// gramBlockRowsRef is the number of rows of Q whose chunks stay in L2
+	// while every tile of theirs runs over the chunk, on the machine of
+	// BENCHMARKS.md: 1.1 MB of its 2 MB, 16-way L2, 9 of the 16 lines of
+	// each set on average. Where the buffer's pages fall in L2's sets is the
+	// machine's choice (a VM's host's, even for huge pages); with 384 rows
+	// (12 of 16) some buffers overfilled sets, and ran the Gram at n = 1000
+	// up to 13 % slower than others, buffer by buffer in one process. 288
+	// rows ran as fast as the best buffers of 384 with every buffer, 256 no
+	// faster (BENCHMARKS.md). gramBlockRows scales it to the L2 at hand.
+	gramBlockRowsRef = 288
+	// gramInPlaceRef is the size in bytes, on the machine of BENCHMARKS.md,
+	// up to which the chunks of all rows stay in L2 together, and are read
+	// in place; past it they are packed by blocks (gramInPlace).
+	gramInPlaceRef = 1 << 20
 )
+
+// gramBlockRows returns the number of rows of Q packed in a block for the
+// L2 at hand (toL2): a multiple of 24, so of every kernel's tile rows and
+// columns. It does not change the bits.
+func gramBlockRows() int { return toL2(gramBlockRowsRef, 24) }
+
+// gramInPlace returns the size in bytes of a chunk of all rows up to which
+// they are read in place, for the L2 at hand (toL2).
+func gramInPlace() int { return toL2(gramInPlaceRef, gramChunk*8) }
 
 // Gram writes K = Q Qᵀ into k (n x n, row-major, both triangles) for the
 // row-major n x p matrix q. It panics if n or p is negative or a slice is
@@ -170,10 +180,10 @@ func gram(name string, k []float64, q gramMatrix, add bool) {
 	if max(len(q.f64), len(q.f32)) < n*p || len(k) < n*n {
 		panic("numerics: " + name + ": slice too short")
 	}
-	// Rows of more than gramL2 a chunk are packed a block at a time, for
+	// Rows of more than gramInPlace a chunk are packed a block at a time, for
 	// the kernel of packed rows; float32 rows are always packed, widened,
 	// for the kernel of their size.
-	big := n*gramChunk*8 > gramL2
+	big := n*gramChunk*8 > gramInPlace()
 	kern := active.gram
 	if big {
 		kern = active.gramPacked
@@ -192,11 +202,12 @@ func gram(name string, k []float64, q gramMatrix, add bool) {
 	}
 	m := p &^ 7
 	if m > 0 && n > 0 {
-		units, cost := lay.units(gramBlockRows / kern.tr)
+		bt := gramBlockRows() / kern.tr // tile rows a block
+		units, cost := lay.units(bt)
 		w := workers(float64(n) * float64(n) * float64(p) / 2)
 		cuts := split(len(units), w, 1, cost)
 		parallel(len(cuts)-1, func(g int) {
-			gramRun(kern, lay, units[cuts[g]:cuts[g+1]], q, m, pack, big, out)
+			gramRun(kern, lay, bt, units[cuts[g]:cuts[g+1]], q, m, pack, big, out)
 		})
 	}
 	for j := range n {
@@ -253,7 +264,8 @@ func (l gramLayout) units(bt int) ([]gramUnit, func(int) float64) {
 	return units, func(i int) float64 { return float64(units[i].hi - units[i].lo) }
 }
 
-// gramRun runs units (consecutive ones sharing a block) chunk by chunk.
+// gramRun runs units (consecutive ones sharing a block of bt tile rows)
+// chunk by chunk.
 //
 // Read in place, the kernels prefetch the next chunk of each tile column.
 // Packed, the chunk of the rows of a block is copied gramChunk apart, so
@@ -274,9 +286,8 @@ func (l gramLayout) units(bt int) ([]gramUnit, func(int) float64) {
 // comes from Q too, so that it is read from L2 rather than from memory.
 // The order of the units does not change a bit: each runs its entries'
 // chunks in order.
-func gramRun(kern gramKernel, lay gramLayout, units []gramUnit, q gramMatrix, m int, pack, refill bool, out []float64) {
+func gramRun(kern gramKernel, lay gramLayout, bt int, units []gramUnit, q gramMatrix, m int, pack, refill bool, out []float64) {
 	tr, tc, n, p := kern.tr, kern.tc, lay.n, q.p
-	bt := gramBlockRows / tr
 	// A block has at most min(bt, ni) tile rows: a small Gram takes a
 	// small buffer.
 	buf := getBuffer((min(bt, lay.ni)*tr + tr + 2*tc) * gramChunk)

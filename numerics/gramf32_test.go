@@ -74,7 +74,7 @@ func TestGramFloat32Add(t *testing.T) {
 		{50, 1536, []int{512, 1024}}, // the last block is empty
 		{263, 1545, []int{512, 512}},
 	} {
-		if testing.Short() && s.n > gramBlockRows {
+		if testing.Short() && s.n > gramBlockRows() {
 			continue // TestGramFloat32Procs has two blocks
 		}
 		q := make([]float32, s.n*s.p)

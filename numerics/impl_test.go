@@ -25,6 +25,13 @@ func forceImpl(im *impl) (restore func()) {
 	return func() { active = old }
 }
 
+// withL2 runs f with the blocking of a core of l2 bytes of L2 (cache.go).
+func withL2(l2 int, f func()) {
+	defer func(old int) { l2Size = old }(l2Size)
+	l2Size = l2
+	f()
+}
+
 // withProcs runs f with GOMAXPROCS set to n.
 func withProcs(n int, f func()) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(n))

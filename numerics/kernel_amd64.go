@@ -17,6 +17,17 @@ var impls = available(
 	cpu.X86.HasAVX2 && cpu.X86.HasFMA,
 )
 
+// cpuL2 returns the size in bytes of the L2 cache of a core from CPUID leaf
+// 0x80000006 (bits 31-16 of ECX, in KB, on Intel and AMD alike), or 0 when
+// the CPU does not have that leaf.
+func cpuL2() int {
+	if top, _, _, _ := cpuid(0x80000000, 0); top < 0x80000006 {
+		return 0
+	}
+	_, _, c, _ := cpuid(0x80000006, 0)
+	return int(c>>16) << 10
+}
+
 func available(hasAVX512, hasAVX2 bool) []*impl {
 	var l []*impl
 	if hasAVX512 {

@@ -18,7 +18,8 @@ func TestMain(m *testing.M) {
 	fmt.Fprintf(os.Stderr, "openblas: core %s; config %s; OPENBLAS_CORETYPE=%q\n",
 		Core(), Config(), os.Getenv("OPENBLAS_CORETYPE"))
 	name, ignored := numerics.Implementation()
-	fmt.Fprintf(os.Stderr, "flatmin: numerics %s %s\n", name, ignored)
+	l2, reported := numerics.CacheL2()
+	fmt.Fprintf(os.Stderr, "flatmin: numerics %s, blocking for an L2 of %d KB (reported by the CPU: %v) %s\n", name, l2>>10, reported, ignored)
 	os.Exit(m.Run())
 }
 

@@ -201,7 +201,23 @@ func main() {
 			gramTrap(s, t[0], t[1], t[2])
 		}
 	}
+	cpuid()
 	Generate()
+}
+
+// cpuid emits the CPUID instruction, from which the package reads the size of
+// the L2 cache that its blocking is scaled to (numerics/cache.go).
+func cpuid() {
+	TEXT("cpuid", NOSPLIT, "func(leaf, sub uint32) (eax, ebx, ecx, edx uint32)")
+	Doc("cpuid returns the registers that CPUID sets for leaf and sub-leaf sub.")
+	Load(Param("leaf"), EAX)
+	Load(Param("sub"), ECX)
+	CPUID()
+	Store(EAX, Return("eax"))
+	Store(EBX, Return("ebx"))
+	Store(ECX, Return("ecx"))
+	Store(EDX, Return("edx"))
+	RET()
 }
 
 // blocks loads the slice x and returns its base, its number of 32-element

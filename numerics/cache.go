@@ -1,0 +1,53 @@
+package numerics
+
+// The blocking of Gemm and of the packed Gram keeps a block of operands in a
+// core's L2 cache while it is read over and over. Its sizes were measured on
+// the machine of BENCHMARKS.md, whose L2 is referenceL2; on a core with a
+// smaller L2 (the 512 KB of AMD Zen 2 and Zen 3, the 1 MB or 1.25 MB of many
+// Intel cores) the same blocks would not fit, and are scaled down with it
+// (toL2). On that machine a block of A in Gemm 2048 as large as its L2 (on
+// AVX2) or twice as large (on AVX-512) ran 10-12 % slower than the measured
+// one, and the Gram at n = 1000 23-25 % slower with blocks of twice its L2,
+// while blocks a quarter of the measured size cost Gemm 0-2 % and the Gram
+// 9-14 % (BENCHMARKS.md, "Blocking for the L2 at hand"). No block size
+// changes a bit of any result.
+
+// referenceL2 is the L2 of a core of the machine on which the block sizes
+// were measured, in bytes.
+const referenceL2 = 2 << 20
+
+// l2Size is the size in bytes of the L2 cache of a core, as the CPU reports
+// it, or referenceL2 when it reports none or an implausible one (outside
+// 64 KB to 64 MB). Tests set it to run the blocking of other machines.
+var l2Size = plausibleL2(cpuL2())
+
+// plausibleL2 returns the L2 size of b bytes, or referenceL2 when b is not
+// one a core has.
+func plausibleL2(b int) int {
+	if b < 64<<10 || b > 64<<20 {
+		return referenceL2
+	}
+	return b
+}
+
+// toL2 returns the block size ref, measured on the machine of referenceL2,
+// for a core with l2Size bytes of L2: ref scaled by l2Size/referenceL2 and
+// rounded down to a multiple of unit, at least unit and at most ref (a
+// larger L2 keeps the measured size).
+func toL2(ref, unit int) int {
+	v := ref
+	if l2Size < referenceL2 {
+		v = ref * (l2Size >> 10) / (referenceL2 >> 10) / unit * unit
+	}
+	return max(unit, v)
+}
+
+// CacheL2 returns the size in bytes of the L2 cache of a core that the
+// blocking of Gemm and Gram is scaled to, and whether the CPU reported it
+// (when it does not, on other architectures or with the purego tag, the
+// blocking is that of the machine of BENCHMARKS.md, 2 MB). The blocking
+// changes the speed only, never the bits.
+func CacheL2() (bytes int, reported bool) {
+	b := cpuL2()
+	return l2Size, plausibleL2(b) == b
+}

@@ -1,0 +1,99 @@
+package numerics
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// testL2Sizes are the L2 caches whose blocking the tests run: Intel client
+// cores of 256 KB, AMD Zen 2 and Zen 3 (512 KB), Zen 4 and Skylake-SP
+// (1 MB), Ice Lake (1.25 MB) and the reference machine (2 MB).
+var testL2Sizes = []int{256 << 10, 512 << 10, 1 << 20, 1280 << 10, referenceL2}
+
+func TestToL2(t *testing.T) {
+	for _, c := range []struct{ l2, ref, unit, want int }{
+		{referenceL2, 288, 24, 288},
+		{4 * referenceL2, 288, 24, 288}, // never larger than measured
+		{1 << 20, 288, 24, 144},
+		{1280 << 10, 288, 24, 168}, // 180 rounded down
+		{512 << 10, 288, 24, 72},
+		{256 << 10, 288, 24, 24}, // 36 rounded down
+		{64 << 10, 288, 24, 24},  // at least one unit
+		{512 << 10, 120, 4, 28},  // AVX2's mc: 30 rounded down
+		{512 << 10, 240, 8, 56},
+		{512 << 10, gramInPlaceRef, gramChunk * 8, 256 << 10},
+	} {
+		withL2(c.l2, func() {
+			if got := toL2(c.ref, c.unit); got != c.want {
+				t.Errorf("L2 %d KB: toL2(%d, %d) = %d, want %d", c.l2>>10, c.ref, c.unit, got, c.want)
+			}
+		})
+	}
+	for _, b := range []int{0, 1 << 10, 63 << 10, 65 << 20} {
+		if got := plausibleL2(b); got != referenceL2 {
+			t.Errorf("plausibleL2(%d) = %d, want the reference %d", b, got, referenceL2)
+		}
+	}
+	if got := plausibleL2(512 << 10); got != 512<<10 {
+		t.Errorf("plausibleL2(512 KB) = %d", got)
+	}
+	if b, reported := CacheL2(); b != l2Size || (reported && b != cpuL2()) {
+		t.Errorf("CacheL2() = %d, %v; l2Size %d, cpuL2() %d", b, reported, l2Size, cpuL2())
+	}
+}
+
+// The block sizes of every L2 of testL2Sizes give the bits of the
+// reference blocking: the Gram in place and packed, in one block or several,
+// of float64 and float32 rows and with GramAdd's start, and Gemm, Syrk and a
+// GemmPacked of pre-packed A over blocks of rows (mc) of every size.
+func TestBlockingBits(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 9))
+	type result struct {
+		what string
+		k    []float64
+	}
+	run := func(n, p, m int, q, a, b []float64) []result {
+		var out []result
+		k := make([]float64, n*n)
+		Gram(k, q, n, p)
+		out = append(out, result{"Gram", k})
+		k = make([]float64, n*n)
+		GramFloat32(k, narrowed64(q), n, p)
+		out = append(out, result{"GramFloat32", k})
+		k = slices.Clone(out[0].k)
+		GramAdd(k, q, n, p)
+		out = append(out, result{"GramAdd", k})
+		c := make([]float64, m*n)
+		Gemm(false, true, m, n, p, 1, a, p, b, p, 0, c, n)
+		out = append(out, result{"Gemm", c})
+		c = make([]float64, m*m)
+		Syrk(true, false, m, p, 1, a, p, 0, c, m)
+		out = append(out, result{"Syrk", c})
+		mr := PanelHeight(m)
+		ap := make([]float64, (m+mr-1)/mr*mr*p)
+		PackA(ap, false, m, p, a, p)
+		c = make([]float64, m*n)
+		GemmPacked(m, n, p, Operand{Data: ap, Stride: p * mr}, Operand{Data: b, Ld: p, Trans: true}, 0, c, n)
+		out = append(out, result{"GemmPacked", c})
+		return out
+	}
+	for _, s := range []struct{ n, p, m int }{{60, 1100, 70}, {300, 1100, 250}} {
+		q := randSlice(r, s.n*s.p)
+		a := randSlice(r, s.m*s.p)
+		t.Run(fmt.Sprintf("n=%d", s.n), func(t *testing.T) {
+			forEachImpl(t, func(t *testing.T) {
+				var want []result
+				withL2(referenceL2, func() { want = run(s.n, s.p, s.m, q, a, q) })
+				for _, l2 := range testL2Sizes {
+					withL2(l2, func() {
+						for i, got := range run(s.n, s.p, s.m, q, a, q) {
+							sameSlices(t, fmt.Sprintf("%s n=%d p=%d m=%d, L2 %d KB", got.what, s.n, s.p, s.m, l2>>10), got.k, want[i].k)
+						}
+					})
+				}
+			})
+		})
+	}
+}
