@@ -1,16 +1,15 @@
 package numerics
 
 // The blocking of Gemm and of the packed Gram keeps a block of operands in a
-// core's L2 cache while it is read over and over. Its sizes were measured on
-// the machine of BENCHMARKS.md, whose L2 is referenceL2; on a core with a
-// smaller L2 (the 512 KB of AMD Zen 2 and Zen 3, the 1 MB or 1.25 MB of many
-// Intel cores) the same blocks would not fit, and are scaled down with it
-// (toL2). On that machine a block of A in Gemm 2048 as large as its L2 (on
-// AVX2) or twice as large (on AVX-512) ran 10-12 % slower than the measured
-// one, and the Gram at n = 1000 23-25 % slower with blocks of twice its L2,
-// while blocks a quarter of the measured size cost Gemm 0-2 % and the Gram
-// 9-14 % (BENCHMARKS.md, "Blocking for the L2 at hand"). No block size
-// changes a bit of any result.
+// core's L2 cache while it is read over and over: Gemm's mc rows of A, the
+// Gram's gramBlockRows rows of Q. Their sizes were measured on the machine of
+// BENCHMARKS.md, whose L2 is referenceL2; on a core with a smaller L2 (the
+// 512 KB of AMD Zen 2 and Zen 3, the 1 MB or 1.25 MB of many Intel cores)
+// they would not fit, and shrink with it, down to a quarter (toL2). On that
+// machine blocks as large as its L2 or twice as large ran Gemm 2048 7-12 %
+// slower and the Gram at n = 1000 12-25 % slower than the measured ones,
+// and blocks a quarter of their size 0-2 % and 7-14 % slower (BENCHMARKS.md,
+// "Blocking for the L2 at hand"). No block size changes a bit of any result.
 
 // referenceL2 is the L2 of a core of the machine on which the block sizes
 // were measured, in bytes.
@@ -31,15 +30,17 @@ func plausibleL2(b int) int {
 }
 
 // toL2 returns the block size ref, measured on the machine of referenceL2,
-// for a core with l2Size bytes of L2: ref scaled by l2Size/referenceL2 and
-// rounded down to a multiple of unit, at least unit and at most ref (a
-// larger L2 keeps the measured size).
+// for a core with l2Size bytes of L2: ref scaled by l2Size/referenceL2, but
+// not below a quarter of ref (the size for 512 KB), rounded down to a
+// multiple of unit, and at most ref (a larger L2 keeps the measured size).
+// The floor: on the reference machine blocks of a quarter of the measured
+// size cost Gemm 0-2 % and the Gram 7-14 %, blocks of a tenth or a twelfth
+// Gemm up to 12 % and the Gram 29-41 %, while blocks 1.1 times L2 cost the
+// Gram 12-14 %: below 512 KB of L2, a block somewhat larger than L2 loses
+// less than one that fits.
 func toL2(ref, unit int) int {
-	v := ref
-	if l2Size < referenceL2 {
-		v = ref * (l2Size >> 10) / (referenceL2 >> 10) / unit * unit
-	}
-	return max(unit, v)
+	v := ref * (max(l2Size, referenceL2/4) >> 10) / (referenceL2 >> 10)
+	return max(unit, min(ref, v)/unit*unit)
 }
 
 // CacheL2 returns the size in bytes of the L2 cache of a core that the

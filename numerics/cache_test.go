@@ -19,11 +19,11 @@ func TestToL2(t *testing.T) {
 		{1 << 20, 288, 24, 144},
 		{1280 << 10, 288, 24, 168}, // 180 rounded down
 		{512 << 10, 288, 24, 72},
-		{256 << 10, 288, 24, 24}, // 36 rounded down
-		{64 << 10, 288, 24, 24},  // at least one unit
-		{512 << 10, 120, 4, 28},  // AVX2's mc: 30 rounded down
+		{256 << 10, 288, 24, 72}, // not below a quarter
+		{64 << 10, 288, 24, 72},
+		{256 << 10, 20, 24, 24}, // at least one unit
+		{512 << 10, 120, 4, 28}, // AVX2's mc: 30 rounded down
 		{512 << 10, 240, 8, 56},
-		{512 << 10, gramInPlaceRef, gramChunk * 8, 256 << 10},
 	} {
 		withL2(c.l2, func() {
 			if got := toL2(c.ref, c.unit); got != c.want {
@@ -79,7 +79,7 @@ func TestBlockingBits(t *testing.T) {
 		out = append(out, result{"GemmPacked", c})
 		return out
 	}
-	for _, s := range []struct{ n, p, m int }{{60, 1100, 70}, {300, 1100, 250}} {
+	for _, s := range []struct{ n, p, m int }{{300, 1100, 250}, {420, 530, 100}} {
 		q := randSlice(r, s.n*s.p)
 		a := randSlice(r, s.m*s.p)
 		t.Run(fmt.Sprintf("n=%d", s.n), func(t *testing.T) {

@@ -208,22 +208,29 @@ func checkGramFloat32(t *rapid.T) {
 	})
 }
 
-// checkGramPacked: the Gram of more rows than gramInPlace takes, which packs
+// checkGramPacked: the Gram of more rows than gramInPlace reads in place, which packs
 // them in blocks of gramBlockRows rows and packs each block again chunk by
 // chunk as its units finish with the rows, gives every entry the bits of the
 // Gram of its two rows alone, which runs in place and is checked against
 // refGram by checkGram (K[i][j] depends on rows i and j only); float32 rows
 // likewise through GramFloat32. The blocking is that of an L2 of 256 KB to
-// 2 MB, and the shapes reach one to three blocks and their boundaries,
-// chunks with short tails, and GOMAXPROCS 1 to 3; the rows include zero,
-// duplicated and rescaled ones (by 2^±300).
+// 2 MB, and the shapes reach from the smallest packed Gram to three blocks,
+// or two blocks more than it, and the ends of the blocks, chunks with short
+// tails, and GOMAXPROCS 1 to 3; the rows include zero, duplicated and
+// rescaled ones (by 2^±300).
 func checkGramPacked(t *rapid.T) {
 	l2 := rapid.SampledFrom(testL2Sizes).Draw(t, "L2")
 	defer func(old int) { l2Size = old }(l2Size)
 	l2Size = l2
-	b, in := gramBlockRows(), gramInPlace()/(gramChunk*8)
-	ends := slices.DeleteFunc([]int{b - 1, b, b + 1, 2*b - 1, 2 * b, 2*b + 1}, func(n int) bool { return n <= in })
-	n := rapid.OneOf(rapid.IntRange(in+1, 3*b-1), rapid.SampledFrom(ends)).Draw(t, "n")
+	// From the first packed Gram to one of two more blocks, or three blocks.
+	b, lo := gramBlockRows(), gramInPlace/(gramChunk*8)+1
+	hi := max(3*b-1, lo+2*b)
+	var ends []int // the sizes around the ends of blocks
+	for e := b; e <= hi; e += b {
+		ends = append(ends, e-1, e, e+1)
+	}
+	ends = slices.DeleteFunc(ends, func(n int) bool { return n < lo || n > hi })
+	n := rapid.OneOf(rapid.IntRange(lo, hi), rapid.SampledFrom(ends)).Draw(t, "n")
 	p := rapid.SampledFrom([]int{8, 13, 520, 1031}).Draw(t, "p")
 	procs := rapid.IntRange(1, 3).Draw(t, "GOMAXPROCS")
 	narrow := rapid.Bool().Draw(t, "float32")
@@ -262,10 +269,12 @@ func checkGramPacked(t *rapid.T) {
 	for range 24 {
 		pairs = append(pairs, [2]int{rapid.IntRange(0, n-1).Draw(t, "i"), rapid.IntRange(0, n-1).Draw(t, "j")})
 	}
-	for _, i := range []int{0, b - 1, b, 2*b - 1, 2 * b, n - 1} {
-		if i < n {
-			pairs = append(pairs, [2]int{i, n - 1}, [2]int{i, i}, [2]int{0, i})
-		}
+	ends = []int{0, n - 1}
+	for e := b; e < n; e += b {
+		ends = append(ends, e-1, e)
+	}
+	for _, i := range ends {
+		pairs = append(pairs, [2]int{i, n - 1}, [2]int{i, i}, [2]int{0, i})
 	}
 	eachImpl(func(name string) {
 		k := make([]float64, n*n)

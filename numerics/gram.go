@@ -61,20 +61,20 @@ const (
 	// rows ran as fast as the best buffers of 384 with every buffer, 256 no
 	// faster (BENCHMARKS.md). gramBlockRows scales it to the L2 at hand.
 	gramBlockRowsRef = 288
-	// gramInPlaceRef is the size in bytes, on the machine of BENCHMARKS.md,
-	// up to which the chunks of all rows stay in L2 together, and are read
-	// in place; past it they are packed by blocks (gramInPlace).
-	gramInPlaceRef = 1 << 20
+	// gramInPlace is the size in bytes of a chunk of all rows up to which
+	// they are read in place, 256 rows; past it they are packed by blocks.
+	// On the machine of BENCHMARKS.md the chunks then stay in L2 together,
+	// but it is not scaled to a smaller L2 as the blocks are: read in place,
+	// the chunks of 400 and 800 rows (78 % and 156 % of that L2) ran 0-3 %
+	// and 6 % slower than packed, while packing 100 rows in the blocks of a
+	// 512 KB L2 ran 15 % slower than in place.
+	gramInPlace = 1 << 20
 )
 
 // gramBlockRows returns the number of rows of Q packed in a block for the
 // L2 at hand (toL2): a multiple of 24, so of every kernel's tile rows and
 // columns. It does not change the bits.
 func gramBlockRows() int { return toL2(gramBlockRowsRef, 24) }
-
-// gramInPlace returns the size in bytes of a chunk of all rows up to which
-// they are read in place, for the L2 at hand (toL2).
-func gramInPlace() int { return toL2(gramInPlaceRef, gramChunk*8) }
 
 // Gram writes K = Q Qᵀ into k (n x n, row-major, both triangles) for the
 // row-major n x p matrix q. It panics if n or p is negative or a slice is
@@ -183,7 +183,7 @@ func gram(name string, k []float64, q gramMatrix, add bool) {
 	// Rows of more than gramInPlace a chunk are packed a block at a time, for
 	// the kernel of packed rows; float32 rows are always packed, widened,
 	// for the kernel of their size.
-	big := n*gramChunk*8 > gramInPlace()
+	big := n*gramChunk*8 > gramInPlace
 	kern := active.gram
 	if big {
 		kern = active.gramPacked
