@@ -8,7 +8,7 @@ package numerics
 // they would not fit, and shrink with it, down to a quarter (toL2). On that
 // machine blocks as large as its L2 or twice as large ran Gemm 2048 7-12 %
 // slower and the Gram at n = 1000 12-25 % slower than the measured ones,
-// and blocks a quarter of their size 0-2 % and 7-14 % slower (BENCHMARKS.md,
+// and blocks a quarter of their size 0-2 % and 7-16 % slower (BENCHMARKS.md,
 // "Blocking for the L2 at hand"). No block size changes a bit of any result.
 
 // referenceL2 is the L2 of a core of the machine on which the block sizes
@@ -34,7 +34,7 @@ func plausibleL2(b int) int {
 // not below a quarter of ref (the size for 512 KB), rounded down to a
 // multiple of unit, and at most ref (a larger L2 keeps the measured size).
 // The floor: on the reference machine blocks of a quarter of the measured
-// size cost Gemm 0-2 % and the Gram 7-14 %, blocks of a tenth or a twelfth
+// size cost Gemm 0-2 % and the Gram 7-16 %, blocks of a tenth or a twelfth
 // Gemm up to 12 % and the Gram 29-41 %, while blocks 1.1 times L2 cost the
 // Gram 12-14 %: below 512 KB of L2, a block somewhat larger than L2 loses
 // less than one that fits.
