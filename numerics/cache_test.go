@@ -44,10 +44,11 @@ func TestToL2(t *testing.T) {
 	}
 }
 
-// The block sizes of every L2 of testL2Sizes give the bits of the
-// reference blocking: the Gram in place and packed, in one block or several,
-// of float64 and float32 rows and with GramAdd's start, and Gemm, Syrk and a
-// GemmPacked of pre-packed A over blocks of rows (mc) of every size.
+// The block sizes of every L2 of testL2Sizes (of 512 KB with -short) give
+// the bits of the reference blocking: the Gram in place and packed, in one
+// block or several, of float64 and float32 rows and with GramAdd's start,
+// and Gemm, Syrk and a GemmPacked of pre-packed A over blocks of rows (mc)
+// of every size.
 func TestBlockingBits(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 9))
 	type result struct {
@@ -79,14 +80,18 @@ func TestBlockingBits(t *testing.T) {
 		out = append(out, result{"GemmPacked", c})
 		return out
 	}
-	for _, s := range []struct{ n, p, m int }{{300, 1100, 250}, {420, 530, 100}} {
+	shapes, sizes := []struct{ n, p, m int }{{300, 1100, 250}, {420, 530, 100}}, testL2Sizes
+	if testing.Short() { // the race detector's run: one shape, the 512 KB blocking
+		shapes, sizes = shapes[:1], []int{512 << 10}
+	}
+	for _, s := range shapes {
 		q := randSlice(r, s.n*s.p)
 		a := randSlice(r, s.m*s.p)
 		t.Run(fmt.Sprintf("n=%d", s.n), func(t *testing.T) {
 			forEachImpl(t, func(t *testing.T) {
 				var want []result
 				withL2(referenceL2, func() { want = run(s.n, s.p, s.m, q, a, q) })
-				for _, l2 := range testL2Sizes {
+				for _, l2 := range sizes {
 					withL2(l2, func() {
 						for i, got := range run(s.n, s.p, s.m, q, a, q) {
 							sameSlices(t, fmt.Sprintf("%s n=%d p=%d m=%d, L2 %d KB", got.what, s.n, s.p, s.m, l2>>10), got.k, want[i].k)
