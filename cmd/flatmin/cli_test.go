@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/flatmin/flatmin/numerics"
 )
 
 // TestHelp: -h, -help, --help and `flatmin help <command>` print the help
@@ -73,15 +75,17 @@ func TestFlagErrors(t *testing.T) {
 	}
 }
 
-// --version prints one line naming the build, on stdout, and exits 0.
+// --version prints one line naming the build and the kernels' path, on
+// stdout, and exits 0.
 func TestVersion(t *testing.T) {
+	name, _ := numerics.Implementation()
 	for _, arg := range []string{"--version", "-version", "version"} {
 		var out, errOut bytes.Buffer
 		if code := run([]string{arg}, &out, &errOut); code != exitOK {
 			t.Errorf("%s: exit %d, stderr %q", arg, code, errOut.String())
 		}
-		if s := out.String(); !strings.HasPrefix(s, "flatmin ") || strings.Count(s, "\n") != 1 {
-			t.Errorf("%s: printed %q, want one line starting with \"flatmin \"", arg, s)
+		if s := out.String(); !strings.HasPrefix(s, "flatmin ") || strings.Count(s, "\n") != 1 || !strings.Contains(s, "numerics "+name+", ") {
+			t.Errorf("%s: printed %q, want one line starting with \"flatmin \" that names numerics %s", arg, s, name)
 		}
 	}
 }

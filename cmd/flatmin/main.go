@@ -97,8 +97,8 @@ func usage(w io.Writer) {
 	}
 	fmt.Fprint(w, `
 Run 'flatmin <command> --help' (or 'flatmin help <command>') for the flags
-of a command, 'flatmin --version' for the build (module version and VCS
-revision).
+of a command, 'flatmin --version' for the build (module version, VCS
+revision, and the kernels' path and cache blocking).
 
 Exit status: 0 on success; 1 for a failure (bad input data, a claim that
 fails, a run that fails, a file that cannot be written); 2 for a usage
@@ -137,5 +137,21 @@ func version() string {
 	if at != "" {
 		v += ", " + at
 	}
-	return v + ", " + info.GoVersion
+	return v + ", " + info.GoVersion + ", " + kernels()
+}
+
+// kernels names the numerics implementation the kernels run on and the L2
+// size their blocking is scaled to, which decide the speed (never the bits)
+// of every result: so a timing comes with the path that made it.
+func kernels() string {
+	name, ignored := numerics.Implementation()
+	l2, reported := numerics.CacheL2()
+	s := fmt.Sprintf("numerics %s, blocked for a %d KB L2", name, l2>>10)
+	if !reported {
+		s += " (not reported by the CPU)"
+	}
+	if ignored != "" {
+		s += " (" + ignored + ")"
+	}
+	return s
 }
