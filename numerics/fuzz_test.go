@@ -141,7 +141,12 @@ func checkNrm2(t *rapid.T) {
 }
 
 func checkGemm(t *rapid.T) {
-	m := rapid.IntRange(0, 30).Draw(t, "m")
+	// The blocking of an L2 of 256 KB to 2 MB: with 512 KB, m past 28 (AVX2),
+	// 44 (generic) or 56 (AVX-512) takes two blocks of rows of A.
+	l2 := rapid.SampledFrom(testL2Sizes).Draw(t, "L2")
+	defer func(old int) { l2Size = old }(l2Size)
+	l2Size = l2
+	m := rapid.OneOf(rapid.IntRange(0, 30), rapid.IntRange(31, 70)).Draw(t, "m")
 	n := rapid.IntRange(0, 30).Draw(t, "n")
 	k := rapid.IntRange(0, 30).Draw(t, "k")
 	tA, tB := rapid.Bool().Draw(t, "tA"), rapid.Bool().Draw(t, "tB")
