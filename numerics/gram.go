@@ -202,7 +202,13 @@ func gram(name string, k []float64, q gramMatrix, add bool) {
 	}
 	m := p &^ 7
 	if m > 0 && n > 0 {
-		bt := gramBlockRows() / kern.tr // tile rows a block
+		// Tile rows a block. Read in place, all rows are one block, so
+		// that Q is read once (blocks of a smaller L2 would read the
+		// rows past each block again, 4-9 % slower at n = 100-250).
+		bt := lay.ni
+		if big {
+			bt = gramBlockRows() / kern.tr
+		}
 		units, cost := lay.units(bt)
 		w := workers(float64(n) * float64(n) * float64(p) / 2)
 		cuts := split(len(units), w, 1, cost)
