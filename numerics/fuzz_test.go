@@ -213,16 +213,16 @@ func checkGramFloat32(t *rapid.T) {
 	})
 }
 
-// checkGramPacked: the Gram of more rows than gramInPlace reads in place, which packs
-// them in blocks of gramBlockRows rows and packs each block again chunk by
-// chunk as its units finish with the rows, gives every entry the bits of the
-// Gram of its two rows alone, which runs in place and is checked against
-// refGram by checkGram (K[i][j] depends on rows i and j only); float32 rows
-// likewise through GramFloat32. The blocking is that of an L2 of 256 KB to
-// 2 MB, and the shapes reach from the smallest packed Gram to three blocks,
-// or two blocks more than it, and the ends of the blocks, chunks with short
-// tails, and GOMAXPROCS 1 to 3; the rows include zero, duplicated and
-// rescaled ones (by 2^±300).
+// checkGramPacked: the Gram of more rows than gramInPlace lets it read in
+// place, which packs them in blocks of gramBlockRows rows and packs each
+// block again chunk by chunk as its units finish with the rows, gives every
+// entry the bits of the Gram of its two rows alone, which runs in place and
+// is checked against refGram by checkGram (K[i][j] depends on rows i and j
+// only); float32 rows likewise through GramFloat32. The blocking is that of
+// an L2 of 256 KB to 2 MB, and the shapes reach from the smallest packed
+// Gram to three blocks, or two blocks more than it, and the ends of the
+// blocks, chunks with short tails, and GOMAXPROCS 1 to 3; the rows include
+// zero, duplicated and rescaled ones (by 2^±300).
 func checkGramPacked(t *rapid.T) {
 	l2 := rapid.SampledFrom(testL2Sizes).Draw(t, "L2")
 	defer func(old int) { l2Size = old }(l2Size)
@@ -274,11 +274,11 @@ func checkGramPacked(t *rapid.T) {
 	for range 24 {
 		pairs = append(pairs, [2]int{rapid.IntRange(0, n-1).Draw(t, "i"), rapid.IntRange(0, n-1).Draw(t, "j")})
 	}
-	ends = []int{0, n - 1}
+	edges := []int{0, n - 1} // the rows at the ends of the blocks
 	for e := b; e < n; e += b {
-		ends = append(ends, e-1, e)
+		edges = append(edges, e-1, e)
 	}
-	for _, i := range ends {
+	for _, i := range edges {
 		pairs = append(pairs, [2]int{i, n - 1}, [2]int{i, i}, [2]int{0, i})
 	}
 	eachImpl(func(name string) {

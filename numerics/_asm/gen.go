@@ -864,8 +864,8 @@ func gemmKernel(s isa) {
 }
 
 // alignLoop starts the next instruction at a multiple of 64 bytes: the
-// AVX2 Gemm kernel's loop ran 0.4-1 % faster so than 16 bytes past one,
-// and 1-1.5 % slower 32 bytes past (BENCHMARKS.md).
+// AVX2 Gemm kernel's loop ran 0.4-1 % faster starting there than 16 bytes
+// past one, and 1-1.5 % slower starting 32 bytes past (BENCHMARKS.md).
 func alignLoop() {
 	Instruction(&ir.Instruction{Opcode: "PCALIGN", Operands: []Op{Imm(64)}})
 }
