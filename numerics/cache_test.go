@@ -12,6 +12,10 @@ import (
 // (1 MB), Ice Lake (1.25 MB) and the reference machine (2 MB).
 var testL2Sizes = []int{256 << 10, 512 << 10, 1 << 20, 1280 << 10, referenceL2}
 
+// testL1Sizes are the L1 data caches whose kernels the tests run: the 32 KB
+// of AMD Zen 2 to Zen 4 and the bigL1 of the reference machine.
+var testL1Sizes = []int{32 << 10, bigL1}
+
 func TestToL2(t *testing.T) {
 	for _, c := range []struct{ l2, ref, unit, want int }{
 		{referenceL2, 288, 24, 288},
@@ -39,10 +43,16 @@ func TestToL2(t *testing.T) {
 	if got := plausibleL2(512 << 10); got != 512<<10 {
 		t.Errorf("plausibleL2(512 KB) = %d", got)
 	}
-	// CacheL2 as the package starts, before TestMain sets the reference.
+	// CacheL2 and CacheL1 as the package starts, before TestMain sets the
+	// reference.
 	withL2(plausibleL2(cpuL2()), func() {
 		if b, reported := CacheL2(); b != plausibleL2(cpuL2()) || reported != (b == cpuL2()) {
 			t.Errorf("CacheL2() = %d, %v; the CPU reports %d", b, reported, cpuL2())
+		}
+	})
+	withL1(cpuL1(), func() {
+		if b, reported := CacheL1(); b != cpuL1() || reported != (b > 0) {
+			t.Errorf("CacheL1() = %d, %v; the CPU reports %d", b, reported, cpuL1())
 		}
 	})
 }
@@ -51,7 +61,9 @@ func TestToL2(t *testing.T) {
 // the bits of the reference blocking: the Gram in place and packed, in one
 // block or several, of float64 and float32 rows and with GramAdd's start,
 // and Gemm, Syrk and a GemmPacked of pre-packed A over blocks of rows (mc)
-// of every size.
+// of every size. The L2 sizes take the L1 sizes of testL1Sizes in turn (32
+// KB with -short), so that the Gram's kernels of packed rows for a small L1
+// give the bits of those for a large one, which TestMain sets.
 func TestBlockingBits(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 9))
 	type result struct {
@@ -94,11 +106,14 @@ func TestBlockingBits(t *testing.T) {
 			forEachImpl(t, func(t *testing.T) {
 				var want []result
 				withL2(referenceL2, func() { want = run(s.n, s.p, s.m, q, a, q) })
-				for _, l2 := range sizes {
-					withL2(l2, func() {
-						for i, got := range run(s.n, s.p, s.m, q, a, q) {
-							sameSlices(t, fmt.Sprintf("%s n=%d p=%d m=%d, L2 %d KB", got.what, s.n, s.p, s.m, l2>>10), got.k, want[i].k)
-						}
+				for j, l2 := range sizes {
+					l1 := testL1Sizes[j%len(testL1Sizes)]
+					withL1(l1, func() {
+						withL2(l2, func() {
+							for i, got := range run(s.n, s.p, s.m, q, a, q) {
+								sameSlices(t, fmt.Sprintf("%s n=%d p=%d m=%d, L2 %d KB, L1 %d KB", got.what, s.n, s.p, s.m, l2>>10, l1>>10), got.k, want[i].k)
+							}
+						})
 					})
 				}
 			})

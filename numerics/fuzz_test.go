@@ -219,14 +219,16 @@ func checkGramFloat32(t *rapid.T) {
 // entry the bits of the Gram of its two rows alone, which runs in place and
 // is checked against refGram by checkGram (K[i][j] depends on rows i and j
 // only); float32 rows likewise through GramFloat32. The blocking is that of
-// an L2 of 256 KB to 2 MB, and the shapes reach from the smallest packed
+// an L2 of 256 KB to 2 MB, the kernels those of a small or a large L1
+// (testL1Sizes), and the shapes reach from the smallest packed
 // Gram to three blocks, or two blocks more than it, and the ends of the
 // blocks, chunks with short tails, and GOMAXPROCS 1 to 3; the rows include
 // zero, duplicated and rescaled ones (by 2^±300).
 func checkGramPacked(t *rapid.T) {
 	l2 := rapid.SampledFrom(testL2Sizes).Draw(t, "L2")
-	defer func(old int) { l2Size = old }(l2Size)
-	l2Size = l2
+	l1 := rapid.SampledFrom(testL1Sizes).Draw(t, "L1")
+	defer func(l2, l1 int) { l2Size, l1Size = l2, l1 }(l2Size, l1Size)
+	l2Size, l1Size = l2, l1
 	// From the first packed Gram to one of two more blocks, or three blocks.
 	b, lo := gramBlockRows(), gramInPlace/(gramChunk*8)+1
 	hi := max(3*b-1, lo+2*b)

@@ -186,7 +186,7 @@ func gram(name string, k []float64, q gramMatrix, add bool) {
 	big := n*gramChunk*8 > gramInPlace
 	kern := active.gram
 	if big {
-		kern = active.gramPacked
+		kern = active.packedGram()
 	}
 	pack := big || q.narrow
 	lay := newGramLayout(n, kern.tr, kern.tc)

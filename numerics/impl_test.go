@@ -32,6 +32,13 @@ func withL2(l2 int, f func()) {
 	f()
 }
 
+// withL1 runs f with the kernels of a core of l1 bytes of L1 (cache.go).
+func withL1(l1 int, f func()) {
+	defer func(old int) { l1Size = old }(l1Size)
+	l1Size = l1
+	f()
+}
+
 // withProcs runs f with GOMAXPROCS set to n.
 func withProcs(n int, f func()) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(n))

@@ -28,6 +28,32 @@ func cpuL2() int {
 	return int(c>>16) << 10
 }
 
+// cpuL1 returns the size in bytes of the L1 data cache of a core: on AMD
+// from CPUID leaf 0x80000005 (bits 31-24 of ECX, in KB), which Intel leaves
+// zero, else from Intel's leaf 4, the first cache of level 1 that holds data
+// (ways x partitions x line size x sets); 0 when neither says.
+func cpuL1() int {
+	if top, _, _, _ := cpuid(0x80000000, 0); top >= 0x80000005 {
+		if _, _, c, _ := cpuid(0x80000005, 0); c>>24 != 0 {
+			return int(c>>24) << 10
+		}
+	}
+	if top, _, _, _ := cpuid(0, 0); top < 4 {
+		return 0
+	}
+	for sub := uint32(0); sub < 16; sub++ {
+		a, b, c, _ := cpuid(4, sub)
+		kind, level := a&0x1f, a>>5&7
+		if kind == 0 { // no more caches
+			break
+		}
+		if level == 1 && (kind == 1 || kind == 3) { // data or unified
+			return int(b>>22+1) * int(b>>12&0x3ff+1) * int(b&0xfff+1) * int(c+1)
+		}
+	}
+	return 0
+}
+
 func available(hasAVX512, hasAVX2 bool) []*impl {
 	var l []*impl
 	if hasAVX512 {
@@ -82,7 +108,8 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 				tri:    gramAsm(4, 4, gramTri4AVX2),
 				gap: []func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64){
 					nil, gramAsm(1, 4, gram1x4AVX2), gramAsm(2, 4, gram2x4AVX2)}},
-			gramPacked: gramKernel{tr: 2, tc: 6, fn: gramAsm(2, 6, gram2x6AVX2), next: gramAsm(2, 6, gram2x6NextAVX2)},
+			gramPacked:      gramKernel{tr: 2, tc: 6, fn: gramAsm(2, 6, gram2x6AVX2), next: gramAsm(2, 6, gram2x6NextAVX2)},
+			gramPackedBigL1: gramKernel{tr: 2, tc: 6, fn: gramAsm(2, 6, gram2x6BigL1AVX2), next: gramAsm(2, 6, gram2x6BigL1NextAVX2)},
 		})
 	}
 	return append(l, generic)

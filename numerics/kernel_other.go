@@ -8,3 +8,6 @@ var impls = []*impl{generic}
 // cpuL2 returns 0: without assembly the L2 size is not read, and the
 // blocking is the reference one (cache.go).
 func cpuL2() int { return 0 }
+
+// cpuL1 returns 0: without assembly the L1 size is not read (cache.go).
+func cpuL1() int { return 0 }

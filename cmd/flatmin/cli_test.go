@@ -84,8 +84,8 @@ func TestVersion(t *testing.T) {
 		if code := run([]string{arg}, &out, &errOut); code != exitOK {
 			t.Errorf("%s: exit %d, stderr %q", arg, code, errOut.String())
 		}
-		if s := out.String(); !strings.HasPrefix(s, "flatmin ") || strings.Count(s, "\n") != 1 || !strings.Contains(s, "numerics "+name+", ") {
-			t.Errorf("%s: printed %q, want one line starting with \"flatmin \" that names numerics %s", arg, s, name)
+		if s := out.String(); !strings.HasPrefix(s, "flatmin ") || strings.Count(s, "\n") != 1 || !strings.Contains(s, "numerics "+name+", ") || !strings.Contains(s, " L1") {
+			t.Errorf("%s: printed %q, want one line starting with \"flatmin \" that names numerics %s and the L1", arg, s, name)
 		}
 	}
 }

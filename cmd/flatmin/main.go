@@ -140,15 +140,21 @@ func version() string {
 	return v + ", " + info.GoVersion + ", " + kernels()
 }
 
-// kernels names the numerics implementation the kernels run on and the L2
-// size their blocking is scaled to, which decide the speed (never the bits)
-// of every result: so a timing comes with the path that made it.
+// kernels names the numerics implementation the kernels run on, the L2
+// size their blocking is scaled to and the L1 size their choice goes by,
+// which decide the speed (never the bits) of every result: so a timing
+// comes with the path that made it.
 func kernels() string {
 	name, ignored := numerics.Implementation()
 	l2, reported := numerics.CacheL2()
 	s := fmt.Sprintf("numerics %s, blocked for a %d KB L2", name, l2>>10)
 	if !reported {
 		s += " (not reported by the CPU)"
+	}
+	if l1, reported := numerics.CacheL1(); reported {
+		s += fmt.Sprintf(" and a %d KB L1", l1>>10)
+	} else {
+		s += " and a small L1 (none reported by the CPU)"
 	}
 	if ignored != "" {
 		s += " (" + ignored + ")"

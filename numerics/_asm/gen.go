@@ -79,6 +79,14 @@ type gramShape struct {
 	kind string
 	// every is fetchSpread's number of steps a line (and of tiles a row).
 	every int
+	// unroll, if more than 1 (a power of 2), is the number of steps of
+	// each pass that one iteration of its loop runs.
+	unroll int
+	// nextTile: each step of the second pass (halves), which reads the
+	// x rows from L1, prefetches into L1 the line of the next tile's x
+	// rows at its offset, so that the first pass of the next tile finds
+	// them there.
+	nextTile bool
 }
 
 var avx512 = isa{
@@ -164,6 +172,17 @@ var avx2 = isa{
 	// of the rows, and measured the same as 16; BENCHMARKS.md).
 	gram: []gramShape{{r: 3, c: 4, fetch: fetchSpread, every: 4, halves: true}, {r: 2, c: 6, halves: true, ahead: 512, fetch: fetchSpread, every: 4},
 		{r: 2, c: 6, halves: true, ahead: 512, fetch: fetchSpread, every: 16, kind: "Next"},
+		// The 2 x 6 tiles and their Next twin for a core with an L1 of 48 KB
+		// or more (numerics' bigL1): the second pass fetches the next
+		// tile's x rows into L1 instead of the first pass 8 lines ahead, so
+		// that L2 sends a line every 6 cycles through both passes, not two
+		// in the first alone, and the loop runs four steps an iteration:
+		// 1.2-2.5 % faster at n = 400, 1000 and 2000 (the unrolled loop
+		// alone was no faster in the Gram). The tiles then hold 40 KB in
+		// L1 (the y rows and two tiles of x rows), which does not fit the
+		// 32 KB of the Zen 2-4 cores (BENCHMARKS.md).
+		{r: 2, c: 6, halves: true, fetch: fetchSpread, every: 4, unroll: 4, nextTile: true, kind: "BigL1"},
+		{r: 2, c: 6, halves: true, fetch: fetchSpread, every: 16, unroll: 4, nextTile: true, kind: "BigL1Next"},
 		// The diagonal blocks of 4 columns of the 3 x 4 tiles, and the
 		// one or two rows above them that the tiles of 3 rows leave.
 		{r: 4, c: 4, fetch: fetchFirst, halves: true, tri: true}, {r: 1, c: 4, halves: true}, {r: 2, c: 4, halves: true},
@@ -908,6 +927,12 @@ func gramTile(s isa, g gramShape) {
 	if g.fetch == fetchSpread && (g.every <= 0 || 64%g.every != 0) {
 		panic(name + ": fetchSpread needs every, a divisor of the 64 bytes of a line")
 	}
+	if g.nextTile && !g.halves {
+		panic(name + ": nextTile fetches in the second pass, which needs halves")
+	}
+	if g.unroll < 0 || g.unroll&(g.unroll-1) != 0 {
+		panic(name + ": unroll must be a power of 2")
+	}
 	if g.tri {
 		if r != cc {
 			panic("a diagonal block is square")
@@ -954,6 +979,10 @@ func gramTile(s isa, g gramShape) {
 		}
 		doc = append(doc, fmt.Sprintf("%s prefetches into L1 the x rows %d bytes ahead (past the end", steps, g.ahead),
 			"of a chunk: the next rows of x when they are packed one after the other).")
+	}
+	if g.nextTile {
+		doc = append(doc, "Each step of the second pass prefetches into L1 the next tile's x rows at its",
+			"offset, which need not be valid memory.")
 	}
 	Doc(doc...)
 	// Every row pointer points at the end of its chunk, and off runs from
@@ -1031,63 +1060,104 @@ func gramTile(s isa, g gramShape) {
 				acc[e] = accumulators(s, per)
 			}
 		}
+		// The next tile's x rows, which the second pass fetches.
+		var nextX []Register
+		if g.nextTile && h == 1 {
+			for _, p := range xr {
+				q := GP64()
+				MOVQ(step, q)
+				ADDQ(p, q)
+				nextX = append(nextX, q)
+			}
+		}
 		off := Load(Param("n"), GP64())
 		SHLQ(U8(3), off)
 		NEGQ(off)
-		loop := fmt.Sprintf("loop%d", h)
-		Label(loop)
-		// at addresses register k of the entry's lanes in this pass.
-		at := func(row Register, k int) Mem {
-			return Mem{Base: row, Index: off, Scale: 1, Disp: 8 * s.width * (h*per + k)}
-		}
-		xi := make([][]VecVirtual, len(xr))
-		for a := range xi {
-			xi[a] = make([]VecVirtual, per)
-			for k := range xi[a] {
-				xi[a][k] = s.vec()
-				VMOVUPD(at(xr[a], k), xi[a][k])
+		// emitStep emits the step d bytes past off.
+		emitStep := func(d int) {
+			// at addresses register k of the entry's lanes in this pass.
+			at := func(row Register, k int) Mem {
+				return Mem{Base: row, Index: off, Scale: 1, Disp: d + 8*s.width*(h*per+k)}
 			}
-		}
-		if h == 0 {
-			for _, p := range pr {
-				if g.fetch == fetchSpread {
-					PREFETCHT1(Mem{Base: p})
-					ADDQ(U32(64/g.every), p)
-					continue
-				}
-				PREFETCHT1(Mem{Base: p, Index: off, Scale: 1})
-			}
-			if g.ahead > 0 {
-				for _, p := range xr {
-					PREFETCHT0(Mem{Base: p, Index: off, Scale: 1, Disp: g.ahead})
+			xi := make([][]VecVirtual, len(xr))
+			for a := range xi {
+				xi[a] = make([]VecVirtual, per)
+				for k := range xi[a] {
+					xi[a][k] = s.vec()
+					VMOVUPD(at(xr[a], k), xi[a][k])
 				}
 			}
-		}
-		// The tri kernel's row a is its y row a, loaded with column a.
-		yv := make([][]VecVirtual, cc)
-		for b := 0; b < cc; b++ {
-			t := make([]VecVirtual, per)
-			for k := range t {
-				t[k] = s.vec()
-				VMOVUPD(at(yr[b], k), t[k])
-			}
-			yv[b] = t
-			if g.tri {
-				for a := 0; a <= b; a++ {
-					for k := range t {
-						VFMADD231PD(t[k], yv[a][k], acc[a*cc+b][k])
+			if h == 0 {
+				for _, p := range pr {
+					if g.fetch == fetchSpread {
+						PREFETCHT1(Mem{Base: p})
+						ADDQ(U32(64/g.every), p)
+						continue
+					}
+					PREFETCHT1(Mem{Base: p, Index: off, Scale: 1, Disp: d})
+				}
+				if g.ahead > 0 {
+					for _, p := range xr {
+						PREFETCHT0(Mem{Base: p, Index: off, Scale: 1, Disp: d + g.ahead})
 					}
 				}
-				continue
 			}
-			for a := 0; a < r; a++ {
+			for _, p := range nextX {
+				PREFETCHT0(Mem{Base: p, Index: off, Scale: 1, Disp: d})
+			}
+			// The tri kernel's row a is its y row a, loaded with column a.
+			yv := make([][]VecVirtual, cc)
+			for b := 0; b < cc; b++ {
+				t := make([]VecVirtual, per)
 				for k := range t {
-					VFMADD231PD(t[k], xi[a][k], acc[a*cc+b][k])
+					t[k] = s.vec()
+					VMOVUPD(at(yr[b], k), t[k])
+				}
+				yv[b] = t
+				if g.tri {
+					for a := 0; a <= b; a++ {
+						for k := range t {
+							VFMADD231PD(t[k], yv[a][k], acc[a*cc+b][k])
+						}
+					}
+					continue
+				}
+				for a := 0; a < r; a++ {
+					for k := range t {
+						VFMADD231PD(t[k], xi[a][k], acc[a*cc+b][k])
+					}
 				}
 			}
 		}
-		ADDQ(U32(64), off)
-		JNZ(LabelRef(loop))
+		loop := fmt.Sprintf("loop%d", h)
+		if u := g.unroll; u > 1 {
+			// The first (n/8) mod u steps one at a time, then u steps
+			// a loop step: the same steps in the same order.
+			single, done := fmt.Sprintf("single%d", h), fmt.Sprintf("done%d", h)
+			t := Load(Param("n"), GP64())
+			SHRQ(U8(3), t)
+			ANDQ(U32(u-1), t)
+			JZ(LabelRef(loop))
+			Label(single)
+			emitStep(0)
+			ADDQ(U32(64), off)
+			DECQ(t)
+			JNZ(LabelRef(single))
+			TESTQ(off, off)
+			JZ(LabelRef(done))
+			Label(loop)
+			for i := range u {
+				emitStep(64 * i)
+			}
+			ADDQ(U32(64*u), off)
+			JNZ(LabelRef(loop))
+			Label(done)
+		} else {
+			Label(loop)
+			emitStep(0)
+			ADDQ(U32(64), off)
+			JNZ(LabelRef(loop))
+		}
 		if h < passes-1 {
 			for e, v := range acc {
 				if v != nil {
