@@ -19,7 +19,9 @@ func TestMain(m *testing.M) {
 		Core(), Config(), os.Getenv("OPENBLAS_CORETYPE"))
 	name, ignored := numerics.Implementation()
 	l2, reported := numerics.CacheL2()
-	fmt.Fprintf(os.Stderr, "flatmin: numerics %s, blocking for an L2 of %d KB (reported by the CPU: %v) %s\n", name, l2>>10, reported, ignored)
+	l1, l1Reported := numerics.CacheL1()
+	fmt.Fprintf(os.Stderr, "flatmin: numerics %s, blocking for an L2 of %d KB (reported by the CPU: %v), kernels for an L1 of %d KB (reported: %v) %s\n",
+		name, l2>>10, reported, l1>>10, l1Reported, ignored)
 	os.Exit(m.Run())
 }
 
