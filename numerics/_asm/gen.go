@@ -177,8 +177,8 @@ var avx2 = isa{
 		// tile's x rows into L1 instead of the first pass 8 lines ahead, so
 		// that L2 sends a line every 6 cycles through both passes, not two
 		// in the first alone, and the loop runs four steps an iteration:
-		// 1.2-2.5 % faster at n = 400, 1000 and 2000 (the unrolled loop
-		// alone was no faster in the Gram). The tiles then hold 40 KB in
+		// 0.7-2.5 % faster at n = 300 to 2000 in paired runs (the unrolled
+		// loop alone was no faster in the Gram). The tiles then hold 40 KB in
 		// L1 (the y rows and two tiles of x rows), which does not fit the
 		// 32 KB of the Zen 2-4 cores (BENCHMARKS.md).
 		{r: 2, c: 6, halves: true, fetch: fetchSpread, every: 4, unroll: 4, nextTile: true, kind: "BigL1"},
