@@ -227,6 +227,17 @@ func gram2x6BigL1AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf 
 // offset, which need not be valid memory.
 func gram2x6BigL1NextAVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
 
+// gram3x4BigL1AVX2 adds to out[k*12+a*4+b], for the tiles k < nx, the chunk sum
+// reduce8(lanes) of row x[(3*k+a)*xs:] against row y[b*ys:] over their first n
+// elements (n > 0, a multiple of 8): lane l is the FMA chain of the products of
+// elements i ≡ l (mod 8) in increasing i.
+// It runs over the chunk twice, lanes 0-3 of every entry of a tile, then lanes 4-7.
+// It prefetches into L2 the 8n bytes at pf+b*pfs (pfs in bytes), which need not
+// be valid memory, during tiles 4b to 4b+3 for b < 4: a line every 4 steps.
+// Each step of the second pass prefetches into L1 the next tile's x rows at its
+// offset, which need not be valid memory.
+func gram3x4BigL1AVX2(x *float64, xs int, nx int, y *float64, ys int, n int, pf *byte, pfs int, out *float64)
+
 // gramTri4AVX2 adds to out[a*4+b], for a <= b < 4, the chunk sum reduce8(lanes) of row
 // y[a*ys:] against row y[b*ys:] over their first n elements (n > 0, a multiple of 8):
 // lane l is the FMA chain of the products of elements i ≡ l (mod 8) in increasing i.

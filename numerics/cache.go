@@ -54,12 +54,12 @@ func CacheL2() (bytes int, reported bool) {
 }
 
 // bigL1 is the size in bytes of the L1 data cache from which the AVX2 Gram
-// of packed rows runs on tiles that fetch the next tile's rows into L1 a
-// whole tile ahead (impl.gramPackedBigL1): they hold 40 KB there, which
-// the 48 KB of this machine's cores (and of Intel's since Ice Lake, and
-// AMD's Zen 5) takes and the 32 KB of Zen 2 to Zen 4 does not
-// (BENCHMARKS.md, "the AVX2 packed tile's loop and its x rows"). A core
-// that reports no L1 size gets the tiles that fit 32 KB.
+// runs on tiles that fetch the next tile's rows into L1 a whole tile ahead
+// (impl.gramBigL1 and gramPackedBigL1): they hold 40 KB there, which the
+// 48 KB of this machine's cores (and of Intel's since Ice Lake, and AMD's
+// Zen 5) takes and the 32 KB of Zen 2 to Zen 4 does not (BENCHMARKS.md,
+// "the AVX2 packed tile's loop and its x rows"). A core that reports no L1
+// size gets the tiles that fit 32 KB.
 const bigL1 = 48 << 10
 
 // l1Size is the size in bytes of the L1 data cache of a core as the CPU
@@ -68,7 +68,7 @@ const bigL1 = 48 << 10
 var l1Size = cpuL1()
 
 // CacheL1 returns the size in bytes of the L1 data cache of a core that
-// the choice of the Gram's kernel of packed rows goes by, and whether the
+// the choice of the Gram's kernels goes by, and whether the
 // CPU reported it (when it does not, on other architectures or with the
 // purego tag, the size is 0 and the kernels are those of a small L1). Like
 // the blocking, it changes the speed only, never the bits.

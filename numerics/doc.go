@@ -64,9 +64,9 @@
 // The blocks that Gemm and the Gram keep in a core's L2 cache were measured
 // on a machine with 2 MB of L2 a core; on one with less (CPUID reports it;
 // CacheL2 returns what the blocking uses) they shrink in proportion, so that
-// they still fit. On AVX2 the Gram of packed rows runs on tiles that fetch
-// the next tile's rows a whole tile ahead only where a core's L1 holds 48 KB
-// or more (CacheL1). These too change only the speed.
+// they still fit. On AVX2 the Gram runs on tiles that fetch the next tile's
+// rows a whole tile ahead only where a core's L1 holds 48 KB or more
+// (CacheL1). These too change only the speed.
 //
 // # Build tags
 //

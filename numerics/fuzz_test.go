@@ -177,7 +177,16 @@ func checkGemm(t *rapid.T) {
 	})
 }
 
+// drawL1 gives the kernels the L1 of one of testL1Sizes, drawn, until the
+// function it returns restores the L1 they had.
+func drawL1(t *rapid.T) (restore func()) {
+	old := l1Size
+	l1Size = rapid.SampledFrom(testL1Sizes).Draw(t, "L1")
+	return func() { l1Size = old }
+}
+
 func checkGram(t *rapid.T) {
+	defer drawL1(t)()
 	n := rapid.IntRange(0, 11).Draw(t, "n")
 	p := rapid.SampledFrom([]int{0, 1, 5, 8, 13, 40, 1030}).Draw(t, "p")
 	q := vector(t, "q", n*p)
@@ -196,6 +205,7 @@ func checkGram(t *rapid.T) {
 // checkGramFloat32: GramFloat32 is Gram's order on the widened matrix, and
 // GramFloat32Add from K = 0 is GramFloat32.
 func checkGramFloat32(t *rapid.T) {
+	defer drawL1(t)()
 	n := rapid.IntRange(0, 11).Draw(t, "n")
 	p := rapid.SampledFrom([]int{0, 1, 5, 8, 13, 40, 1030}).Draw(t, "p")
 	q := vectorOf(t, value32, "q", n*p)
@@ -226,9 +236,9 @@ func checkGramFloat32(t *rapid.T) {
 // zero, duplicated and rescaled ones (by 2^±300).
 func checkGramPacked(t *rapid.T) {
 	l2 := rapid.SampledFrom(testL2Sizes).Draw(t, "L2")
-	l1 := rapid.SampledFrom(testL1Sizes).Draw(t, "L1")
-	defer func(l2, l1 int) { l2Size, l1Size = l2, l1 }(l2Size, l1Size)
-	l2Size, l1Size = l2, l1
+	defer func(old int) { l2Size = old }(l2Size)
+	l2Size = l2
+	defer drawL1(t)()
 	// From the first packed Gram to one of two more blocks, or three blocks.
 	b, lo := gramBlockRows(), gramInPlace/(gramChunk*8)+1
 	hi := max(3*b-1, lo+2*b)

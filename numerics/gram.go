@@ -184,10 +184,7 @@ func gram(name string, k []float64, q gramMatrix, add bool) {
 	// the kernel of packed rows; float32 rows are always packed, widened,
 	// for the kernel of their size.
 	big := n*gramChunk*8 > gramInPlace
-	kern := active.gram
-	if big {
-		kern = active.packedGram()
-	}
+	kern := active.gramFor(big)
 	pack := big || q.narrow
 	lay := newGramLayout(n, kern.tr, kern.tc)
 	// The diagonal block of the last tile column may reach past its tiles

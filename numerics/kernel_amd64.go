@@ -91,23 +91,28 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 		})
 	}
 	if hasAVX2 {
+		// rowTiles: gramShape.every, as above.
+		avx2Gram := gramKernel{tr: 3, tc: 4, fn: gramAsm(3, 4, gram3x4AVX2), rowTiles: 4,
+			narrow: []gramNarrow{{2, gramAsmIn(3, 2, 4, gram3x2AVX2)}},
+			tri:    gramAsm(4, 4, gramTri4AVX2),
+			gap: []func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64){
+				nil, gramAsm(1, 4, gram1x4AVX2), gramAsm(2, 4, gram2x4AVX2)}}
+		// The same, but for tiles that fetch the next tile's rows.
+		avx2GramBigL1 := avx2Gram
+		avx2GramBigL1.fn = gramAsm(3, 4, gram3x4BigL1AVX2)
 		l = append(l, &impl{
-			name:     "avx2",
-			dot:      dotAVX2,
-			sumSq:    sumSqAVX2,
-			maxAbs:   maxAbsAVX2,
-			axpy:     axpyAVX2,
-			scal:     scalAVX2,
-			widen:    widenAVX2,
-			gather:   gatherAsm(4, gatherAVX2),
-			addBlock: addBlockAsm(addBlockAVX2),
-			gemm:     gemmKernel{mr: 4, nr: 12, mc: 120, fn: gemmAsm(4, 12, gemm4x12AVX2), packA: packAAsm(4, packA4AVX2), packB: packBAsm(12, packB12AVX2)},
-			// rowTiles: gramShape.every, as above.
-			gram: gramKernel{tr: 3, tc: 4, fn: gramAsm(3, 4, gram3x4AVX2), rowTiles: 4,
-				narrow: []gramNarrow{{2, gramAsmIn(3, 2, 4, gram3x2AVX2)}},
-				tri:    gramAsm(4, 4, gramTri4AVX2),
-				gap: []func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64){
-					nil, gramAsm(1, 4, gram1x4AVX2), gramAsm(2, 4, gram2x4AVX2)}},
+			name:            "avx2",
+			dot:             dotAVX2,
+			sumSq:           sumSqAVX2,
+			maxAbs:          maxAbsAVX2,
+			axpy:            axpyAVX2,
+			scal:            scalAVX2,
+			widen:           widenAVX2,
+			gather:          gatherAsm(4, gatherAVX2),
+			addBlock:        addBlockAsm(addBlockAVX2),
+			gemm:            gemmKernel{mr: 4, nr: 12, mc: 120, fn: gemmAsm(4, 12, gemm4x12AVX2), packA: packAAsm(4, packA4AVX2), packB: packBAsm(12, packB12AVX2)},
+			gram:            avx2Gram,
+			gramBigL1:       avx2GramBigL1,
 			gramPacked:      gramKernel{tr: 2, tc: 6, fn: gramAsm(2, 6, gram2x6AVX2), next: gramAsm(2, 6, gram2x6NextAVX2)},
 			gramPackedBigL1: gramKernel{tr: 2, tc: 6, fn: gramAsm(2, 6, gram2x6BigL1AVX2), next: gramAsm(2, 6, gram2x6BigL1NextAVX2)},
 		})

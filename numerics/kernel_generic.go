@@ -26,18 +26,23 @@ type impl struct {
 	gemmFew gemmKernel
 	// gram reads rows in place and prefetches; gramPacked reads packed rows.
 	gram, gramPacked gramKernel
-	// gramPackedBigL1, if its fn is not nil, replaces gramPacked on a core
-	// whose L1 holds bigL1 bytes or more (packedGram). Its tiles are
-	// gramPacked's, and so are its bits.
-	gramPackedBigL1 gramKernel
+	// gramBigL1 and gramPackedBigL1, where their fn is not nil, replace
+	// gram and gramPacked on a core whose L1 holds bigL1 bytes or more
+	// (gramFor). Their tiles are those they replace, and so are their bits.
+	gramBigL1, gramPackedBigL1 gramKernel
 }
 
-// packedGram returns the Gram kernel of packed rows for the L1 at hand.
-func (im *impl) packedGram() gramKernel {
-	if im.gramPackedBigL1.fn != nil && l1Size >= bigL1 {
-		return im.gramPackedBigL1
+// gramFor returns the Gram kernel of rows in place, or of packed rows, for
+// the L1 at hand.
+func (im *impl) gramFor(packed bool) gramKernel {
+	k, big := im.gram, im.gramBigL1
+	if packed {
+		k, big = im.gramPacked, im.gramPackedBigL1
 	}
-	return im.gramPacked
+	if big.fn != nil && l1Size >= bigL1 {
+		return big
+	}
+	return k
 }
 
 // generic is the pure-Go twin of every kernel, always compiled: the only
