@@ -73,5 +73,5 @@ var l1Size = cpuL1()
 // purego tag, the size is 0 and the kernels are those of a small L1). Like
 // the blocking, it changes the speed only, never the bits.
 func CacheL1() (bytes int, reported bool) {
-	return l1Size, l1Size > 0
+	return l1Size, cpuL1() > 0
 }

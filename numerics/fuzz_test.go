@@ -143,9 +143,7 @@ func checkNrm2(t *rapid.T) {
 func checkGemm(t *rapid.T) {
 	// The blocking of an L2 of 256 KB to 2 MB: with 512 KB, m past 28 (AVX2),
 	// 44 (generic) or 56 (AVX-512) takes two blocks of rows of A.
-	l2 := rapid.SampledFrom(testL2Sizes).Draw(t, "L2")
-	defer func(old int) { l2Size = old }(l2Size)
-	l2Size = l2
+	defer drawL2(t)()
 	m := rapid.OneOf(rapid.IntRange(0, 30), rapid.IntRange(31, 70)).Draw(t, "m")
 	n := rapid.IntRange(0, 30).Draw(t, "n")
 	k := rapid.IntRange(0, 30).Draw(t, "k")
@@ -175,6 +173,14 @@ func checkGemm(t *rapid.T) {
 			}
 		}
 	})
+}
+
+// drawL2 gives the kernels the blocking of one of testL2Sizes, drawn, until
+// the function it returns restores the L2 they had.
+func drawL2(t *rapid.T) (restore func()) {
+	old := l2Size
+	l2Size = rapid.SampledFrom(testL2Sizes).Draw(t, "L2")
+	return func() { l2Size = old }
 }
 
 // drawL1 gives the kernels the L1 of one of testL1Sizes, drawn, until the
@@ -235,9 +241,7 @@ func checkGramFloat32(t *rapid.T) {
 // blocks, chunks with short tails, and GOMAXPROCS 1 to 3; the rows include
 // zero, duplicated and rescaled ones (by 2^±300).
 func checkGramPacked(t *rapid.T) {
-	l2 := rapid.SampledFrom(testL2Sizes).Draw(t, "L2")
-	defer func(old int) { l2Size = old }(l2Size)
-	l2Size = l2
+	defer drawL2(t)()
 	defer drawL1(t)()
 	// From the first packed Gram to one of two more blocks, or three blocks.
 	b, lo := gramBlockRows(), gramInPlace/(gramChunk*8)+1

@@ -97,9 +97,11 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 			tri:    gramAsm(4, 4, gramTri4AVX2),
 			gap: []func(x []float64, xs, nx int, y []float64, ys, n int, pf *byte, pfs int, out []float64){
 				nil, gramAsm(1, 4, gram1x4AVX2), gramAsm(2, 4, gram2x4AVX2)}}
+		avx2Packed := gramKernel{tr: 2, tc: 6, fn: gramAsm(2, 6, gram2x6AVX2), next: gramAsm(2, 6, gram2x6NextAVX2)}
 		// The same, but for tiles that fetch the next tile's rows.
-		avx2GramBigL1 := avx2Gram
+		avx2GramBigL1, avx2PackedBigL1 := avx2Gram, avx2Packed
 		avx2GramBigL1.fn = gramAsm(3, 4, gram3x4BigL1AVX2)
+		avx2PackedBigL1.fn, avx2PackedBigL1.next = gramAsm(2, 6, gram2x6BigL1AVX2), gramAsm(2, 6, gram2x6BigL1NextAVX2)
 		l = append(l, &impl{
 			name:            "avx2",
 			dot:             dotAVX2,
@@ -113,8 +115,8 @@ func available(hasAVX512, hasAVX2 bool) []*impl {
 			gemm:            gemmKernel{mr: 4, nr: 12, mc: 120, fn: gemmAsm(4, 12, gemm4x12AVX2), packA: packAAsm(4, packA4AVX2), packB: packBAsm(12, packB12AVX2)},
 			gram:            avx2Gram,
 			gramBigL1:       avx2GramBigL1,
-			gramPacked:      gramKernel{tr: 2, tc: 6, fn: gramAsm(2, 6, gram2x6AVX2), next: gramAsm(2, 6, gram2x6NextAVX2)},
-			gramPackedBigL1: gramKernel{tr: 2, tc: 6, fn: gramAsm(2, 6, gram2x6BigL1AVX2), next: gramAsm(2, 6, gram2x6BigL1NextAVX2)},
+			gramPacked:      avx2Packed,
+			gramPackedBigL1: avx2PackedBigL1,
 		})
 	}
 	return append(l, generic)

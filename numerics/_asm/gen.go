@@ -228,8 +228,9 @@ func main() {
 	Generate()
 }
 
-// cpuid emits the CPUID instruction, from which the package reads the size of
-// the L2 cache that its blocking is scaled to (numerics/cache.go).
+// cpuid emits the CPUID instruction, from which the package reads the sizes of
+// the L2 cache that its blocking is scaled to and of the L1 data cache that
+// its choice of Gram kernels goes by (numerics/cache.go).
 func cpuid() {
 	TEXT("cpuid", NOSPLIT, "func(leaf, sub uint32) (eax, ebx, ecx, edx uint32)")
 	Doc("cpuid returns the registers that CPUID sets for leaf and sub-leaf sub.")
