@@ -26,7 +26,8 @@ import (
 // from CPU time (clock_gettime: of the thread on one core, of the process
 // on more), which leaves out the time slices other jobs take. OpenBLAS gets
 // as many threads as GOMAXPROCS, and on more than one thread every call of
-// both libraries follows the same pause (openblasSpin). With
+// both libraries follows the same pause (openblasSpin); a second line then
+// counts the calls that ran short of their threads (reportShort). With
 // FLATMIN_INTERLEAVE_AFTER_SELF=1 each timed call follows an untimed call
 // of the same library instead of the other library's call, as
 // back-to-back benchmarks time it. With FLATMIN_INTERLEAVE_SETTLE set to a
@@ -164,7 +165,40 @@ func TestInterleaved(t *testing.T) {
 		fmt.Printf("%-22s %d threads %2d pairs: wall flatmin %6.2f openblas %6.2f G/s, ratio %.3f (%.2f-%.2f); CPU flatmin %6.2f openblas %6.2f, ratio %.3f (%.2f-%.2f)\n",
 			c, threads, calls, flops/median(wo)/1e9, flops/median(wt)/1e9, rw, lw, hw,
 			flops/median(co)/1e9, flops/median(ct)/1e9, rc, lc, hc)
+		if threads > 1 {
+			reportShort(threads, wo, co, wt, ct, ratio)
+		}
 	}
+}
+
+// reportShort prints, on more than one thread, how many calls of each
+// library ran short of its threads (process CPU time under threads-1/2
+// times the wall time: after an idle pause the kernel may wake a library's
+// second thread on the caller's vCPU, for C threads as for Go's;
+// BENCHMARKS.md), and the wall-time ratio over the pairs in which neither
+// did, the libraries' speeds apart from that placement.
+func reportShort(threads int, wo, co, wt, ct []float64, ratio func(o, th []float64) (float64, float64, float64)) {
+	short := func(w, u float64) bool { return u < (float64(threads)-0.5)*w }
+	var so, st int
+	var fo, ft []float64
+	for i := range wo {
+		a, b := short(wo[i], co[i]), short(wt[i], ct[i])
+		if a {
+			so++
+		}
+		if b {
+			st++
+		}
+		if !a && !b {
+			fo, ft = append(fo, wo[i]), append(ft, wt[i])
+		}
+	}
+	fmt.Printf("%22s calls short of %d threads: flatmin %d, openblas %d of %d", "", threads, so, st, len(wo))
+	if len(fo) > 0 {
+		r, l, h := ratio(fo, ft)
+		fmt.Printf("; wall ratio over the %d pairs with neither short %.3f (%.2f-%.2f)", len(fo), r, l, h)
+	}
+	fmt.Println()
 }
 
 // openblasSpin outlasts the spinning of OpenBLAS's idle threads, 2^28
