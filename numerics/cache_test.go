@@ -62,8 +62,8 @@ func TestToL2(t *testing.T) {
 // block or several, of float64 and float32 rows and with GramAdd's start,
 // and Gemm, Syrk and a GemmPacked of pre-packed A over blocks of rows (mc)
 // of every size. The L2 sizes take the L1 sizes of testL1Sizes in turn (32
-// KB with -short), so that the Gram's kernels of packed rows for a small L1
-// give the bits of those for a large one, which TestMain sets.
+// KB with -short), so that the Gram's kernels for a small L1, in place and
+// packed, give the bits of those for a large one, which TestMain sets.
 func TestBlockingBits(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 9))
 	type result struct {

@@ -178,17 +178,13 @@ func checkGemm(t *rapid.T) {
 // drawL2 gives the kernels the blocking of one of testL2Sizes, drawn, until
 // the function it returns restores the L2 they had.
 func drawL2(t *rapid.T) (restore func()) {
-	old := l2Size
-	l2Size = rapid.SampledFrom(testL2Sizes).Draw(t, "L2")
-	return func() { l2Size = old }
+	return setSize(&l2Size, rapid.SampledFrom(testL2Sizes).Draw(t, "L2"))
 }
 
 // drawL1 gives the kernels the L1 of one of testL1Sizes, drawn, until the
 // function it returns restores the L1 they had.
 func drawL1(t *rapid.T) (restore func()) {
-	old := l1Size
-	l1Size = rapid.SampledFrom(testL1Sizes).Draw(t, "L1")
-	return func() { l1Size = old }
+	return setSize(&l1Size, rapid.SampledFrom(testL1Sizes).Draw(t, "L1"))
 }
 
 func checkGram(t *rapid.T) {

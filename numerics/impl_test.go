@@ -25,17 +25,23 @@ func forceImpl(im *impl) (restore func()) {
 	return func() { active = old }
 }
 
+// setSize sets the cache size *size (l2Size or l1Size) to v until the
+// function it returns restores it.
+func setSize(size *int, v int) (restore func()) {
+	old := *size
+	*size = v
+	return func() { *size = old }
+}
+
 // withL2 runs f with the blocking of a core of l2 bytes of L2 (cache.go).
 func withL2(l2 int, f func()) {
-	defer func(old int) { l2Size = old }(l2Size)
-	l2Size = l2
+	defer setSize(&l2Size, l2)()
 	f()
 }
 
 // withL1 runs f with the kernels of a core of l1 bytes of L1 (cache.go).
 func withL1(l1 int, f func()) {
-	defer func(old int) { l1Size = old }(l1Size)
-	l1Size = l1
+	defer setSize(&l1Size, l1)()
 	f()
 }
 

@@ -172,7 +172,7 @@ func TestInterleaved(t *testing.T) {
 }
 
 // reportShort prints, on more than one thread, how many calls of each
-// library ran short of its threads (process CPU time under threads-1/2
+// library ran short of its threads (process CPU time under threads - 0.5
 // times the wall time: after an idle pause the kernel may wake a library's
 // second thread on the caller's vCPU, for C threads as for Go's;
 // BENCHMARKS.md), and the wall-time ratio over the pairs in which neither
